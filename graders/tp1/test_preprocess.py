@@ -1,0 +1,55 @@
+"""Hidden checks of ``preprocess`` (grade cell ``preprocess_tests``, 3 points)."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from tpdl.grading import as_array, as_pair
+
+pytestmark = pytest.mark.cell("preprocess_tests")
+
+RTOL = 1e-6
+RNG = np.random.default_rng(20261)
+IMAGES = RNG.integers(0, 256, size=(37, 28, 28), dtype=np.uint8)
+IMAGES[0] = 255  # a full-white image: its pixels must scale to exactly 1
+IMAGES[1] = 0
+LABELS = RNG.integers(0, 10, size=37).astype(np.int64)
+LABELS[:10] = np.arange(10)
+
+
+def expected(images, labels):
+    """Independent reference: pixel / 255 as float32 rows; one-hot float32 labels."""
+    x = np.stack([image.ravel() for image in images]).astype(np.float64) / 255.0
+    y = np.zeros((len(labels), 10), dtype=np.float64)
+    for row, label in enumerate(labels):
+        y[row, label] = 1.0
+    return x, y
+
+
+@pytest.mark.points(1)
+def test_preprocess_shapes_and_dtypes(student):
+    x, y = as_pair(student.call("preprocess", IMAGES, LABELS), "preprocess")
+    as_array(x, "x", (37, 784))
+    as_array(y, "y", (37, 10))
+    assert x.dtype == np.float32, f"x should be float32, not {x.dtype}"
+    assert y.dtype == np.float32, f"y should be float32, not {y.dtype}"
+
+
+@pytest.mark.points(1)
+def test_preprocess_scales_pixels(student):
+    x, _ = as_pair(student.call("preprocess", IMAGES, LABELS), "preprocess")
+    x = as_array(x, "x", (37, 784))
+    want, _ = expected(IMAGES, LABELS)
+    assert x.max() <= 1.0 + RTOL, "pixel values should lie in [0, 1]: divide by 255"
+    try:
+        assert_allclose(x, want, rtol=RTOL, atol=1e-7)
+    except AssertionError:
+        raise AssertionError("x does not hold each image's pixels, row by row, divided by 255") from None
+
+
+@pytest.mark.points(1)
+def test_preprocess_one_hot_labels(student):
+    _, y = as_pair(student.call("preprocess", IMAGES, LABELS.astype(np.uint8)), "preprocess")
+    y = as_array(y, "y", (37, 10))
+    _, want = expected(IMAGES, LABELS)
+    assert np.array_equal(y, want), "y should be one-hot: a single 1 per row, at the label's position"

@@ -1,0 +1,30 @@
+"""Every nbgrader setting of the course lives here."""
+
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+
+from tpdl.nbgrader_ext import ReduceTracebacks
+
+c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
+
+c.CourseDirectory.course_id = "tpdl"
+c.CourseDirectory.solution_directory = "solutions"
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+# The jupytext text form of a notebook holds its solutions: it never reaches a release.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.nb.py", "mlflow.db", "mlruns"]
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# TensorFlow's start-up lines on stderr must not cost a student the points of a test cell.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = (
+    r"(oneDNN custom operations|cpu_feature_guard|absl::InitializeLog|rebuild TensorFlow"
+    r"|Unable to register cu|TF-TRT Warning|computation placer already registered)"
+)
+c.Execute.timeout = 600
+c.Execute.interrupt_on_timeout = True
+c.LimitOutput.max_lines = 200
+
+# Feedback shows neither hidden tests nor the tracebacks that would quote them.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ReduceTracebacks, CSSHTMLHeaderPreprocessor]

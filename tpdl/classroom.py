@@ -1,0 +1,230 @@
+"""Grading a whole class: one judge process per job, each with its sandbox, results written as they come.
+
+Every student's result is written to ``autograded/<student>/<assignment>/results.json`` the moment
+it is known (atomically), with a fingerprint of the submission; a run that is interrupted, even
+by ``kill -9``, is finished by running it again: students whose results match their submission are
+not graded twice. The judge alone writes results, the gradebook, the CSV, the HTML report and the
+feedback.
+"""
+
+import contextlib
+import csv
+import fcntl
+import hashlib
+import json
+import multiprocessing
+import os
+import queue
+import shutil
+import tempfile
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tpdl import paths, report
+
+RESULTS = "results.json"
+JUDGE_START_S = 300
+
+
+class UsageError(Exception):
+    """A problem with how the command was called; the message says what to change."""
+
+
+class InfrastructureError(Exception):
+    """The machine cannot grade (no sandbox, a grader that does not load)."""
+
+
+@dataclass
+class ClassResult:
+    assignment: str
+    students: dict[str, dict] = field(default_factory=dict)  # id -> results.json content
+    graded_now: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "assignment": self.assignment,
+            "students": {
+                sid: {"score": r["score"], "max_score": r["max_score"], "checks": r["checks"]}
+                for sid, r in sorted(self.students.items())
+            },
+        }
+
+
+def fingerprint(folder: Path) -> str:
+    """A hash of every file of a submission (names and contents)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_json_atomically(path: Path, content: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
+        json.dump(content, handle, indent=2)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(handle.name, path)
+
+
+def discover(assignment: str, submissions: Path, students: list[str] | None) -> dict[str, Path | None]:
+    """Student id -> their submission folder (None when a named student submitted nothing)."""
+    if not submissions.is_dir():
+        raise UsageError(f"no submissions folder at {submissions}")
+    found = {
+        d.name: d / assignment
+        for d in sorted(submissions.iterdir())
+        if d.is_dir() and not d.name.startswith(".") and (d / assignment).is_dir()
+    }
+    if students:
+        return {sid: found.get(sid) for sid in students}
+    return found
+
+
+# --------------------------------------------------------------------------- judge processes
+
+
+def _judge_loop(assignment: str, tasks, results) -> None:
+    """Body of a judge process: one sandbox, then one student after another."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from tpdl import grading, sandbox
+
+    try:
+        zygote = sandbox.Zygote().start()
+    except Exception as error:  # noqa: BLE001 - reported to the parent, which stops
+        results.put(("fatal", None, f"{type(error).__name__}: {error}"))
+        return
+    results.put(("ready", None, zygote.import_s))
+    try:
+        while True:
+            task = tasks.get()
+            if task is None:
+                return
+            student, folder, notebook = task
+            with tempfile.TemporaryDirectory(prefix="tpdl-stage-") as stage:
+                copy = Path(stage) / assignment
+                shutil.copytree(folder, copy, symlinks=True)
+                try:
+                    result, log = grading.grade_submission(zygote, assignment, copy, student, notebook)
+                except Exception:  # noqa: BLE001 - the graders themselves failed
+                    results.put(("fatal", student, traceback.format_exc()))
+                    return
+            results.put(("done", student, (result.to_json(), log)))
+    finally:
+        zygote.close()
+
+
+def _notebook_name(assignment: str, folder: Path) -> str:
+    expected = f"{assignment}.ipynb"
+    if (folder / expected).is_file():
+        return expected
+    others = sorted(p.name for p in folder.glob("*.ipynb"))
+    return others[0] if len(others) == 1 else expected
+
+
+def _missing_result(student: str, assignment: str, message: str) -> dict:
+    from tpdl.grading import Result
+
+    result = Result(student, assignment).to_json()
+    result["missing"] = message
+    return result
+
+
+def grade_class(
+    assignment: str,
+    submissions: Path | None = None,
+    students: list[str] | None = None,
+    jobs: int = 1,
+    json_path: Path | None = None,
+    html_path: Path | None = None,
+    force: bool = False,
+    progress: bool = True,
+    on_result=None,
+) -> ClassResult:
+    """Grade every submission of ``assignment``; see ``tpdl grade --help``."""
+    if not paths.graders(assignment).is_dir():
+        known = sorted(p.name for p in paths.graders().iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+        raise UsageError(f"unknown assignment {assignment!r}: graders exist for {', '.join(known) or 'none'}")
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    submissions = Path(submissions or paths.submitted())
+    folders = discover(assignment, submissions, students)
+    autograded = paths.autograded()
+    autograded.mkdir(parents=True, exist_ok=True)
+    outcome = ClassResult(assignment)
+    with open(autograded / ".grading.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError("another grading run is writing to autograded/; wait for it to finish") from None
+        todo = []
+        for student, folder in folders.items():
+            target = autograded / student / assignment / RESULTS
+            if folder is None:
+                outcome.students[student] = _missing_result(student, assignment, "no submission found")
+                _write_json_atomically(target, outcome.students[student])
+                continue
+            stamp = fingerprint(folder)
+            if not force and target.is_file():
+                with contextlib.suppress(ValueError, OSError):
+                    previous = json.loads(target.read_text())
+                    if previous.get("fingerprint") == stamp:
+                        outcome.students[student] = previous
+                        outcome.reused.append(student)
+                        continue
+            todo.append((student, folder, stamp))
+        _run_judges(assignment, todo, jobs, outcome, progress, on_result)
+        report.write_all(outcome, submissions, json_path, html_path)
+    return outcome
+
+
+def _run_judges(assignment, todo, jobs, outcome, progress, on_result) -> None:
+    if not todo:
+        return
+    context = multiprocessing.get_context("spawn")
+    tasks, results = context.Queue(), context.Queue()
+    stamps = {student: stamp for student, _, stamp in todo}
+    folders = {student: folder for student, folder, _ in todo}
+    for student, folder, _ in todo:
+        tasks.put((student, str(folder), _notebook_name(assignment, folder)))
+    judges = [context.Process(target=_judge_loop, args=(assignment, tasks, results), daemon=True)
+              for _ in range(min(jobs, len(todo)))]  # fmt: skip
+    for judge in judges:
+        judge.start()
+        tasks.put(None)
+    bar = report.progress_bar(len(todo), enabled=progress)
+    pending = set(stamps)
+    try:
+        while pending:
+            try:
+                kind, student, payload = results.get(timeout=JUDGE_START_S)
+            except queue.Empty:
+                if not any(j.is_alive() for j in judges):
+                    raise InfrastructureError("every judge process stopped before the class was graded") from None
+                continue
+            if kind == "fatal":
+                raise InfrastructureError(f"grading could not go on{f' (at {student})' if student else ''}: {payload}")
+            if kind != "done":
+                continue
+            result, log = payload
+            result["fingerprint"] = stamps[student]
+            target = paths.autograded() / student / assignment
+            report.write_student(result, folders[student], target, log)
+            _write_json_atomically(target / RESULTS, result)
+            outcome.students[student] = result
+            outcome.graded_now.append(student)
+            pending.discard(student)
+            bar.advance(student, result)
+            if on_result:
+                on_result(student, result)
+    finally:
+        bar.close()
+        for judge in judges:
+            if judge.is_alive():
+                judge.kill()
+            judge.join(timeout=5)

@@ -1,0 +1,79 @@
+"""The ``tpdl`` command: thin wrappers over the library functions."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from tpdl import __version__
+
+
+def _grade(args) -> int:
+    from tpdl import classroom
+
+    try:
+        classroom.grade_class(
+            args.assignment, submissions=args.submissions, students=args.student or None, jobs=args.jobs,
+            json_path=args.json, html_path=args.html, force=args.force, progress=not args.no_progress,
+        )  # fmt: skip
+    except classroom.UsageError as error:
+        print(f"tpdl grade: {error}", file=sys.stderr)
+        return 2
+    except classroom.InfrastructureError as error:
+        print(f"tpdl grade: grading stopped: {error}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _release(args) -> int:
+    from tpdl import notebooks, paths
+
+    for assignment in args.assignment or paths.assignments():
+        print(f"release/{assignment}: {notebooks.release(assignment)}")
+    return 0
+
+
+def _solutions(args) -> int:
+    from tpdl import notebooks, paths
+
+    for assignment in args.assignment or paths.assignments():
+        print(f"solutions/{assignment}: {notebooks.solutions(assignment, budget=args.budget)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tpdl", description="The TP_DL course kit.")
+    parser.add_argument("--version", action="version", version=f"tpdl {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    grade = commands.add_parser("grade", help="grade every submission of an assignment in a sandbox")
+    grade.add_argument("assignment", help="assignment name, e.g. tp1")
+    grade.add_argument("--submissions", type=Path, help="folder of <student>/<assignment>/ (default: submitted/)")
+    grade.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeatable)")
+    grade.add_argument("--jobs", type=int, default=1, help="students graded in parallel (default: 1)")
+    grade.add_argument("--json", type=Path, metavar="FILE", help="also write the class results as JSON")
+    grade.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML report here")
+    grade.add_argument("--force", action="store_true", help="regrade students whose results are up to date")
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.set_defaults(run=_grade)
+
+    release = commands.add_parser("release", help="build student releases from the sources")
+    release.add_argument("assignment", nargs="*")
+    release.set_defaults(run=_release)
+
+    solutions = commands.add_parser("solutions", help="build and execute the solution notebooks")
+    solutions.add_argument("assignment", nargs="*")
+    solutions.add_argument("--budget", default="ci", choices=("ci", "full"))
+    solutions.set_defaults(run=_solutions)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # nbgrader runs tools (alembic) of this environment by name.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

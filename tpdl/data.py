@@ -1,0 +1,106 @@
+"""Datasets of the course: MNIST and CIFAR-10, from a local folder, the Keras cache or a download.
+
+Order of preference:
+
+1. ``TPDL_DATA_DIR`` names a folder holding ``mnist.npz`` / ``cifar10.npz`` with arrays
+   ``x_train, y_train, x_test, y_test``;
+2. otherwise ``keras.datasets`` (its cache, then a download with a short time-out).
+
+Offline with neither, :class:`DataUnavailable` says what to do, at once. ``source="fixture"``
+returns the small subsets shipped with the kit (see ``tpdl/fixtures/README.md``).
+"""
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tpdl.paths import FIXTURES
+
+ENV = "TPDL_DATA_DIR"
+DOWNLOAD_TIMEOUT_S = 15
+KEYS = ("x_train", "y_train", "x_test", "y_test")
+CIFAR10_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)  # fmt: skip
+
+
+class DataUnavailable(RuntimeError):
+    """The dataset is neither in ``TPDL_DATA_DIR``, nor cached, nor downloadable."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images as uint8, labels as uint8 of shape (N,); ``origin`` says where they came from."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    origin: str
+
+    @property
+    def is_fixture(self) -> bool:
+        return self.origin.startswith("fixture")
+
+
+def _from_npz(path: Path, origin: str) -> Dataset:
+    with np.load(path, allow_pickle=False) as archive:
+        missing = [k for k in KEYS if k not in archive]
+        if missing:
+            raise DataUnavailable(f"{path.name} lacks the arrays {', '.join(missing)}")
+        arrays = {k: archive[k] for k in KEYS}
+    for k in ("y_train", "y_test"):
+        arrays[k] = arrays[k].reshape(-1).astype(np.uint8)
+    return Dataset(**arrays, origin=origin)
+
+
+def _from_keras(name: str) -> Dataset:
+    import keras  # imported here: the fixture and folder paths do not need TensorFlow
+
+    loader = {"mnist": keras.datasets.mnist, "cifar10": keras.datasets.cifar10}[name]
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        (x_train, y_train), (x_test, y_test) = loader.load_data()
+    except Exception as error:  # the download failed: say what to do instead
+        raise DataUnavailable(
+            f"{name} is not cached by Keras and could not be downloaded ({type(error).__name__}). "
+            f"Either connect to the internet once, or set {ENV} to a folder holding {name}.npz "
+            f"with the arrays {', '.join(KEYS)}."
+        ) from None
+    finally:
+        socket.setdefaulttimeout(previous)
+    y_train, y_test = y_train.reshape(-1).astype(np.uint8), y_test.reshape(-1).astype(np.uint8)
+    return Dataset(x_train, y_train, x_test, y_test, origin=f"keras.datasets.{name}")
+
+
+def load(name: str, source: str = "auto") -> Dataset:
+    """Load ``mnist`` or ``cifar10``; ``source`` is ``auto``, ``fixture``, ``folder`` or ``keras``."""
+    if name not in ("mnist", "cifar10"):
+        raise ValueError(f"unknown dataset {name!r}: choose 'mnist' or 'cifar10'")
+    if source not in ("auto", "fixture", "folder", "keras"):
+        raise ValueError(f"unknown source {source!r}: choose auto, fixture, folder or keras")
+    if source == "fixture":
+        return _from_npz(FIXTURES / f"{name}.npz", origin=f"fixture ({name} subset shipped with the kit)")
+    folder = os.environ.get(ENV)
+    if folder and source in ("auto", "folder"):
+        path = Path(folder) / f"{name}.npz"
+        if not path.is_file():
+            raise DataUnavailable(f"{ENV} is set but holds no {name}.npz ({path})")
+        return _from_npz(path, origin=f"{ENV}/{name}.npz")
+    if source == "folder":
+        raise DataUnavailable(f"{ENV} is not set: point it at a folder holding {name}.npz")
+    return _from_keras(name)
+
+
+def load_mnist(source: str = "auto") -> Dataset:
+    """MNIST: x (N, 28, 28) uint8, y (N,) uint8."""
+    return load("mnist", source)
+
+
+def load_cifar10(source: str = "auto") -> Dataset:
+    """CIFAR-10: x (N, 32, 32, 3) uint8, y (N,) uint8."""
+    return load("cifar10", source)

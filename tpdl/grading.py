@@ -1,0 +1,331 @@
+"""Grading one submission: hidden pytest graders, run by the judge, asking a sandboxed worker.
+
+A grader is a plain pytest function of the ``student`` fixture (a :class:`Submission`), with its
+points and grade cell declared beside it and a student-facing message on every assertion::
+
+    pytestmark = pytest.mark.cell("preprocess_tests")
+
+    @pytest.mark.points(1)
+    def test_preprocess_scales_to_unit_range(student):
+        x, _ = student.call("preprocess", IMAGES, LABELS)
+        assert x.max() <= 1.0, "preprocess should scale pixel values into [0, 1]"
+
+The student's code never runs in this process: ``student.call`` sends the judge's inputs to the
+worker and gets plain data back. Expected values are computed here and never sent.
+"""
+
+import contextlib
+import io
+import time
+import traceback
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tpdl import sandbox
+from tpdl.paths import graders
+
+INTERNAL_ERROR = (
+    "The grader could not complete this check (an internal error, not your fault); "
+    "your instructor has the details."
+)
+MAX_RESTARTS = 2
+MAX_DELIVERABLE_BYTES = 16 * 2**20
+
+
+class StudentCodeError(Exception):
+    """The student's code could not give an answer; the message is written for the student."""
+
+
+@dataclass
+class Check:
+    name: str
+    points: float
+    max_points: float
+    passed: bool
+    message: str
+    cell: str | None = None
+
+
+@dataclass
+class Result:
+    student: str
+    assignment: str
+    checks: list[Check] = field(default_factory=list)
+    notebook: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.points for c in self.checks), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.max_points for c in self.checks), 6)
+
+    def to_json(self) -> dict:
+        return {
+            "student": self.student,
+            "assignment": self.assignment,
+            "score": self.score,
+            "max_score": self.max_score,
+            "checks": [asdict(c) for c in self.checks],
+            "notebook": self.notebook,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Model:
+    """A Keras model loaded with ``safe_mode=True`` in a worker that runs no student code."""
+
+    def __init__(self, submission: "Submission", key: str, description: dict):
+        self._submission = submission
+        self.key = key
+        self.description = description
+
+    @property
+    def layer_classes(self) -> list[str]:
+        return [layer["class_name"] for layer in self.description["layers"]]
+
+    def predict(self, x, batch_size: int = 512):
+        """The model's outputs on ``x`` (computed in the worker)."""
+        return self._submission._models_request({"op": "predict", "key": self.key, "x": x, "batch_size": batch_size})
+
+
+class Submission:
+    """One student's submission as the graders see it: calls go to a sandboxed worker."""
+
+    def __init__(self, zygote: sandbox.Zygote, path: Path, notebook: str, student: str = "student"):
+        self.zygote = zygote
+        self.path = Path(path)
+        self.notebook = notebook
+        self.student = student
+        self._worker: sandbox.Worker | None = None
+        self._models: sandbox.Worker | None = None
+        self._restarts = 0
+        self._fatal: str | None = None
+        self.cells: list[dict] = []
+        self.events: list[str] = []  # for the instructor's log
+
+    # -- the notebook worker
+
+    def _notebook_worker(self) -> sandbox.Worker:
+        if self._fatal:
+            raise StudentCodeError(self._fatal)
+        if self._worker is not None and not self._worker.gone:
+            return self._worker
+        if self._worker is not None:
+            self.zygote.discard(self._worker)
+            if self._restarts >= MAX_RESTARTS:
+                self._fatal = f"Your notebook's grading process {self._worker.gone} too often; the remaining checks could not run."
+                raise StudentCodeError(self._fatal)
+            self._restarts += 1
+        if not (self.path / self.notebook).is_file():
+            self._fatal = f"{self.notebook} is not in your submission (was it renamed or deleted?)."
+            raise StudentCodeError(self._fatal)
+        worker = self.zygote.spawn("notebook", self.path, self.notebook)
+        self._worker = worker
+        if worker.gone:
+            self.events.append(f"notebook worker: {worker.gone}\n{worker.output_tail()}")
+            self._fatal = f"Running your notebook failed: its process {worker.gone}."
+            raise StudentCodeError(self._fatal)
+        if not worker.startup.get("ok"):
+            error = worker.startup.get("error", {}).get("message", "unknown error")
+            self._fatal = f"Your notebook could not be read: {error}"
+            raise StudentCodeError(self._fatal)
+        self.cells = worker.startup.get("cells", [])
+        return worker
+
+    def call(self, name: str, *args, **kwargs):
+        """Call the student's function ``name`` with the judge's arguments; return its plain result."""
+        return self._call({"op": "call", "name": name, "args": list(args), "kwargs": kwargs})
+
+    def _call(self, request: dict):
+        worker = self._notebook_worker()
+        try:
+            answer = worker.request(request)
+        except sandbox.WorkerGone as gone:
+            self.events.append(f"{request['name']}: worker {gone.reason}\n{worker.output_tail()}")
+            raise StudentCodeError(
+                f"Calling {request['name']} stopped your notebook's grading process: it {gone.reason}."
+            ) from None
+        if not answer["ok"]:
+            error = answer.get("error", {})
+            message = str(error.get("message", "unknown error"))
+            if error.get("kind") == "raised":
+                if message.startswith("NotImplementedError"):
+                    raise StudentCodeError(f"{request['name']} is not implemented yet (it raises NotImplementedError).")
+                raise StudentCodeError(f"{request['name']} raised {message}")
+            raise StudentCodeError(message)
+        return answer.get("value")
+
+    # -- models, always through the worker that runs no student code
+
+    def _models_request(self, request: dict):
+        if self._models is None or self._models.gone:
+            if self._models is not None:
+                self.zygote.discard(self._models)
+            self._models = self.zygote.spawn("models", self.path)
+        try:
+            answer = self._models.request(request)
+        except sandbox.WorkerGone as gone:
+            self.events.append(f"models worker: {gone.reason}\n{self._models.output_tail()}")
+            raise StudentCodeError(f"Using your model stopped its grading process: it {gone.reason}.") from None
+        if not answer["ok"]:
+            raise StudentCodeError(str(answer.get("error", {}).get("message", "unknown error")))
+        return answer.get("value")
+
+    def _load(self, relative: str, label: str) -> Model:
+        key = uuid.uuid4().hex[:8]
+        try:
+            description = self._models_request({"op": "load", "path": relative, "key": key})
+        except StudentCodeError as error:
+            raise StudentCodeError(f"{label} could not be loaded safely: {error}") from None
+        if not isinstance(description, dict) or not isinstance(description.get("layers"), list):
+            raise StudentCodeError(f"{label} could not be described")
+        return Model(self, key, description)
+
+    def saved_model(self, filename: str) -> Model:
+        """The model file ``filename`` handed in with the submission."""
+        if not (self.path / filename).is_file():
+            raise StudentCodeError(f"{filename} is not in your submission.")
+        if self._models is not None and not self._models.gone:
+            self.zygote.discard(self._models)  # the models worker must see the current copy
+            self._models = None
+        return self._load(filename, filename)
+
+    def build_model(self, function: str, *args, **kwargs) -> Model:
+        """Call the student's model-building ``function``, save what it returns, load it safely."""
+        name = f"{uuid.uuid4().hex[:8]}.keras"
+        request = {"op": "call", "name": function, "args": list(args), "kwargs": kwargs, "save_model": name}
+        relative = self._call(request)
+        if not isinstance(relative, str):
+            raise StudentCodeError(f"{function} did not return a model")
+        # The models worker reads the notebook worker's copy, where the file was saved.
+        source = self.zygote.spool / self._worker.token / "work" / relative
+        target = self.path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            target.unlink()
+        if source.is_symlink() or not source.is_file() or source.stat().st_size > MAX_DELIVERABLE_BYTES:
+            raise StudentCodeError(f"the model returned by {function} could not be saved")
+        target.write_bytes(source.read_bytes())
+        if self._models is not None:
+            self.zygote.discard(self._models)
+            self._models = None
+        return self._load(relative, f"The model returned by {function}")
+
+    def read_file(self, relative: str, max_bytes: int = MAX_DELIVERABLE_BYTES) -> bytes:
+        """A deliverable of the submission, read by the judge as bytes (never executed)."""
+        path = self.path / relative
+        if path.is_symlink() or not path.is_file():
+            raise StudentCodeError(f"{relative} is not in your submission.")
+        if path.stat().st_size > max_bytes:
+            raise StudentCodeError(f"{relative} is larger than {max_bytes} bytes.")
+        return path.read_bytes()
+
+    def close(self) -> None:
+        """Stop this submission's workers and whatever they left running in the jail."""
+        for worker in (self._worker, self._models):
+            if worker is not None:
+                self.zygote.discard(worker)
+        self._worker = self._models = None
+        self.zygote.sweep()
+
+
+# --------------------------------------------------------------------------- the pytest side
+
+
+def _message(excinfo) -> tuple[str, bool]:
+    """The student-facing message of a failure, and whether it is an internal error."""
+    error = excinfo.value
+    if isinstance(error, (AssertionError, StudentCodeError)):
+        text = str(error).strip()
+        return (text or "This check failed."), False
+    return INTERNAL_ERROR, True
+
+
+class GradingPlugin:
+    """Collects one result per grader test; provides the ``student`` fixture."""
+
+    def __init__(self, submission: Submission):
+        self.submission = submission
+        self.checks: dict[str, Check] = {}
+        self.internal: list[str] = []
+
+    @pytest.fixture(scope="session")
+    def student(self):
+        return self.submission
+
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "points(n): points the check is worth")
+        config.addinivalue_line("markers", "cell(grade_id): the nbgrader grade cell the check counts towards")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        name = item.name.removeprefix("test_")
+        points_marker = item.get_closest_marker("points")
+        max_points = float(points_marker.args[0]) if points_marker else 0.0
+        cell_marker = item.get_closest_marker("cell")
+        check = self.checks.setdefault(
+            item.nodeid,
+            Check(name, max_points, max_points, True, "", cell_marker.args[0] if cell_marker else None),
+        )
+        if report.failed and check.passed:
+            message, internal = _message(call.excinfo)
+            if internal:
+                self.internal.append(f"{item.nodeid}\n{''.join(traceback.format_exception(call.excinfo.value))}")
+            check.passed, check.points, check.message = False, 0.0, message
+        elif report.skipped and check.passed:
+            check.passed, check.points = False, 0.0
+            check.message = str(getattr(call.excinfo.value, "msg", "")) or "This check was skipped."
+
+
+def grade_submission(
+    zygote: sandbox.Zygote, assignment: str, path: Path, student: str = "student", notebook: str | None = None
+) -> tuple[Result, str]:
+    """Run ``graders/<assignment>/`` against the submission in ``path``; return its result and a log."""
+    started = time.monotonic()
+    submission = Submission(zygote, path, notebook or f"{assignment}.ipynb", student)
+    plugin = GradingPlugin(submission)
+    args = [
+        str(graders(assignment)), "-p", "no:cacheprovider", "-p", "no:terminal", "--assert=plain",
+        "--import-mode=importlib", "-o", "addopts=", "--strict-markers", "--rootdir", str(graders(assignment)),
+    ]  # fmt: skip
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        try:
+            code = pytest.main(args, plugins=[plugin])
+        finally:
+            submission.close()
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise RuntimeError(f"the graders of {assignment} could not run (pytest exit {code}):\n{out.getvalue()}")
+    result = Result(student, assignment, list(plugin.checks.values()))
+    result.notebook = {"cells": submission.cells}
+    result.seconds = time.monotonic() - started
+    log = "\n\n".join(submission.events + plugin.internal)
+    return result, log
+
+
+# --------------------------------------------------------------------------- helpers for graders
+
+
+def as_array(value, what: str, shape: tuple | None = None):
+    """``value`` as a plain ndarray of ``shape`` (None for any axis), or an assertion for the student."""
+    import numpy as np
+
+    assert isinstance(value, np.ndarray), f"{what} should be a NumPy array, not {type(value).__name__}"
+    if shape is not None:
+        assert value.ndim == len(shape) and all(e is None or e == n for e, n in zip(shape, value.shape)), (
+            f"{what} has shape {value.shape}; expected {tuple('any' if e is None else e for e in shape)}"
+        )
+    return value
+
+
+def as_pair(value, what: str) -> tuple:
+    """``value`` as a 2-tuple, or an assertion for the student."""
+    assert isinstance(value, (tuple, list)) and len(value) == 2, f"{what} should return a pair (two values)"
+    return tuple(value)

@@ -1,0 +1,158 @@
+"""The notebook pipeline: text sources -> ``.ipynb`` -> nbgrader releases and executed solutions.
+
+An instructor edits ``source/<tp>/<tp>.nb.py`` (a jupytext percent script). From it:
+
+* :func:`build_source_notebook` writes ``source/<tp>/<tp>.ipynb`` (generated, outputs stripped);
+* :func:`release` runs ``nbgrader generate_assignment`` and stubs the solution regions of the
+  deliverable templates (``app.py``, ``Dockerfile``...) that nbgrader copies as they are;
+* :func:`solutions` runs ``nbgrader generate_solution`` and executes the result on the ``ci`` budget;
+* :func:`find_leaks` lists anything in a release that holds solution material.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+from tpdl import paths
+
+BEGIN, END = "BEGIN SOLUTION", "END SOLUTION"
+HIDDEN_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+TEXT_SUFFIXES = {".py", ".txt", ".cfg", ".toml", ".yml", ".yaml", ".md", ".sh", ""}
+PY_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+TEXT_STUB = ("# YOUR CODE HERE",)
+EXECUTE_TIMEOUT_S = 1200
+
+
+def text_source(assignment: str) -> Path:
+    return paths.source(assignment) / f"{assignment}.nb.py"
+
+
+def build_source_notebook(assignment: str) -> Path:
+    """Write ``source/<tp>/<tp>.ipynb`` from its jupytext text form, without outputs."""
+    notebook = jupytext.read(text_source(assignment))
+    for cell in notebook.cells:
+        cell.metadata.pop("lines_to_next_cell", None)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    notebook.metadata.pop("jupytext", None)
+    notebook.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    target = paths.source(assignment) / f"{assignment}.ipynb"
+    nbformat.write(notebook, target)
+    return target
+
+
+def _nbgrader(*args: str) -> None:
+    command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={paths.course_dir()}"]
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PATH": path}
+    done = subprocess.run(command, cwd=paths.course_dir(), env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+def stub_text(text: str, python: bool) -> str:
+    """Replace each ``BEGIN SOLUTION`` ... ``END SOLUTION`` region of a text file by a stub."""
+    out, inside = [], False
+    for line in text.splitlines(keepends=True):
+        if BEGIN in line:
+            if inside:
+                raise ValueError("nested BEGIN SOLUTION")
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.extend(f"{indent}{stub}\n" for stub in (PY_STUB if python else TEXT_STUB))
+        elif END in line:
+            if not inside:
+                raise ValueError("END SOLUTION without BEGIN SOLUTION")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError("BEGIN SOLUTION without END SOLUTION")
+    return "".join(out)
+
+
+def _templates(folder: Path):
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix != ".ipynb" and (path.suffix in TEXT_SUFFIXES or path.name.startswith("Dockerfile")):
+            yield path
+
+
+def release(assignment: str) -> Path:
+    """Build the student version of ``assignment`` under ``release/``."""
+    build_source_notebook(assignment)
+    _nbgrader("generate_assignment", assignment, "--force")
+    target = paths.release(assignment)
+    for path in _templates(target):
+        text = path.read_text()
+        if BEGIN in text:
+            path.write_text(stub_text(text, python=path.suffix == ".py"))
+    leaks = find_leaks(assignment)
+    if leaks:
+        raise RuntimeError("the release holds solution material:\n" + "\n".join(leaks))
+    return target
+
+
+def solutions(assignment: str, budget: str = "ci") -> Path:
+    """Write and execute the solution notebook of ``assignment`` under ``solutions/``."""
+    from nbclient import NotebookClient
+
+    build_source_notebook(assignment)
+    _nbgrader("generate_solution", assignment, "--force")
+    folder = paths.solutions(assignment)
+    path = folder / f"{assignment}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    previous = os.environ.get("TPDL_BUDGET")
+    os.environ["TPDL_BUDGET"] = budget
+    try:
+        NotebookClient(notebook, timeout=EXECUTE_TIMEOUT_S, kernel_name="python3",
+                       resources={"metadata": {"path": str(folder)}}).execute()  # fmt: skip
+    finally:
+        if previous is None:
+            os.environ.pop("TPDL_BUDGET", None)
+        else:
+            os.environ["TPDL_BUDGET"] = previous
+    nbformat.write(notebook, path)
+    return path
+
+
+def _solution_lines(assignment: str) -> set[str]:
+    """Distinctive lines of the solution regions of the source (notebook and templates)."""
+    lines: set[str] = set()
+    texts = [text_source(assignment).read_text()]
+    texts += [p.read_text() for p in _templates(paths.source(assignment)) if not p.name.endswith(".nb.py")]
+    for text in texts:
+        for region in re.findall(rf"{BEGIN}[^\n]*\n(.*?)\n[^\n]*{END}", text, flags=re.S):
+            for line in region.splitlines():
+                line = line.strip().lstrip("#").strip()
+                if len(line) >= 12 and not line.startswith(("return ", "raise NotImplementedError")):
+                    lines.add(line)
+    return lines
+
+
+def find_leaks(assignment: str) -> list[str]:
+    """``file: what`` for every piece of solution material found in ``release/<tp>/``."""
+    findings = []
+    solution = _solution_lines(assignment)
+    for path in sorted(paths.release(assignment).rglob("*")):
+        if not path.is_file():
+            continue
+        relative = path.relative_to(paths.course_dir())
+        if path.name.endswith(".nb.py"):
+            findings.append(f"{relative}: the notebook's text source")
+            continue
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        if path.suffix == ".ipynb":
+            notebook = nbformat.reads(text, as_version=4)
+            text = "\n".join(cell.source for cell in notebook.cells)
+        findings += [f"{relative}: marker {m!r}" for m in HIDDEN_MARKERS if m in text]
+        stripped = {line.strip().lstrip("#").strip() for line in text.splitlines()}
+        findings += [f"{relative}: solution line {line!r}" for line in sorted(solution & stripped)]
+    return findings

@@ -1,0 +1,344 @@
+"""The judge's side of the sandbox: a bubblewrap jail holding a zygote, and the workers it forks.
+
+Inside the jail there is no network, a private process tree, the Python installation and the
+``tpdl`` package read-only, and one writable spool folder that holds, for each worker, a copy of
+one submission and a control folder. Nothing of ``graders/``, ``source/`` or other students' work
+is visible. When the judge runs as root, every worker also runs as a user of its own (so workers
+can neither signal the zygote nor each other, and the process limit bites); otherwise bubblewrap's
+user namespace stands in and every worker shares the judge's user.
+"""
+
+import itertools
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tpdl import wire
+from tpdl.paths import PACKAGE
+
+PRELOAD = ("numpy", "tensorflow", "keras", "matplotlib", "matplotlib.pyplot", "IPython")
+ZYGOTE_START_S = 180
+FIRST_UID = 62000
+_uids = itertools.count()
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one worker may use."""
+
+    memory_bytes: int = 8 * 2**30
+    cpu_seconds: int = 300
+    file_bytes: int = 256 * 2**20
+    processes: int = 64
+    notebook_s: float = 300.0  # wall clock to execute the notebook
+    request_s: float = 120.0  # wall clock for one answer
+
+
+WORKER_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "MPLBACKEND": "Agg",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "TPDL_BUDGET": "ci",
+    "NBGRADER_EXECUTION": "autograde",
+    "OMP_NUM_THREADS": "1",
+    "KERAS_BACKEND": "tensorflow",
+    # Inside the jail the notebook's data cells read the small fixtures shipped with the kit.
+    "TPDL_DATA_DIR": str(PACKAGE / "fixtures"),
+}
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create the jail here."""
+
+
+class WorkerGone(RuntimeError):
+    """The worker died, hung or broke the protocol; ``reason`` says how, for the student."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _ancestors(path: Path) -> list[Path]:
+    return [p for p in reversed(path.parents) if str(p) != "/"]
+
+
+def bwrap_command(spool: Path, privileged: bool) -> list[str]:
+    """The bubblewrap command line of a jail whose only writable folder is ``spool``."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed: grading needs it to isolate students' code "
+            "(Debian/Ubuntu: apt-get install bubblewrap)."
+        )
+    if privileged:
+        command = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                   "--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]  # fmt: skip
+    else:
+        command = [bwrap, "--unshare-all"]
+    command += ["--die-with-parent", "--new-session", "--hostname", "sandbox"]
+    for system_dir in ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc/alternatives", "/etc/fonts"):
+        if os.path.exists(system_dir):
+            command += ["--ro-bind", system_dir, system_dir]
+    readable = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), PACKAGE}
+    made: set[Path] = set()
+    for path in sorted(readable):
+        for parent in _ancestors(path):
+            if parent not in made:
+                command += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+        command += ["--ro-bind", str(path), str(path)]
+    command += ["--bind", str(spool), "/spool", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                "--chdir", "/spool"]  # fmt: skip
+    return command
+
+
+def _peer_pid(conn: socket.socket) -> int:
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return struct.unpack("3i", creds)[0]
+
+
+def _describe_end(status: dict | None) -> str:
+    if not status:
+        return "stopped answering"
+    if "signal" in status:
+        name = status["signal_name"]
+        hint = {"SIGKILL": " (killed: time or memory limit, or it killed itself)",
+                "SIGXCPU": " (CPU time limit reached)", "SIGSEGV": " (crashed)"}.get(name, "")  # fmt: skip
+        return f"was stopped by {name}{hint}"
+    return f"exited with status {status['exit_code']}"
+
+
+@dataclass
+class Worker:
+    """One forked worker: a process in the jail answering the judge over a socket."""
+
+    zygote: "Zygote"
+    token: str
+    kind: str
+    conn: socket.socket
+    pid: int  # in the judge's process namespace
+    control: Path
+    limits: Limits
+    startup: dict = field(default_factory=dict)
+    gone: str | None = None
+
+    def request(self, message: dict, timeout_s: float | None = None) -> dict:
+        """Send one request and return the worker's answer; :class:`WorkerGone` if it cannot."""
+        if self.gone:
+            raise WorkerGone(self.gone)
+        deadline = time.monotonic() + (timeout_s or self.limits.request_s)
+        try:
+            wire.send(self.conn, message)
+            answer = wire.recv(self.conn, deadline)
+        except TimeoutError:
+            self.kill(f"did not answer within {timeout_s or self.limits.request_s:.0f} s")
+            raise WorkerGone(self.gone) from None
+        except (EOFError, OSError):
+            self.kill(None)
+            raise WorkerGone(self.gone) from None
+        except wire.WireError as error:
+            self.kill(f"sent something that is not plain data ({error})")
+            raise WorkerGone(self.gone) from None
+        if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
+            self.kill("broke the grading protocol")
+            raise WorkerGone(self.gone)
+        return answer
+
+    def kill(self, reason: str | None) -> None:
+        """Stop the worker and everything it started; remember why, for later requests."""
+        if self.gone:
+            return
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        status = self.zygote.reap(self.token)
+        self.gone = reason or _describe_end(status)
+        self.conn.close()
+
+    def output_tail(self, max_chars: int = 2000) -> str:
+        """The end of what the worker printed (for instructors' logs, never for feedback)."""
+        try:
+            with open(self.control / "output.log", "rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, handle.tell() - max_chars))
+                return handle.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+
+class Zygote:
+    """A jail with a Python that imported TensorFlow once, forking a fresh worker per request."""
+
+    def __init__(self, limits: Limits = Limits(), preload=PRELOAD):
+        self.limits = limits
+        self.preload = preload
+        self.privileged = os.geteuid() == 0
+        self.spool = Path(tempfile.mkdtemp(prefix="tpdl-spool-"))
+        os.chmod(self.spool, 0o755)
+        self.process: subprocess.Popen | None = None
+        self.import_s: float | None = None
+
+    # -- life cycle
+
+    def start(self) -> "Zygote":
+        command = bwrap_command(self.spool, self.privileged)
+        command += [sys.executable, "-m", "tpdl.worker", "zygote", *self.preload]
+        env = {**WORKER_ENV, "HOME": "/tmp", "PYTHONPATH": str(PACKAGE.parent)}
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=env, text=True, bufsize=1, start_new_session=True,
+        )  # fmt: skip
+        line = self._readline(ZYGOTE_START_S)
+        if not line.get("ready"):
+            self.close()
+            raise SandboxUnavailable("the sandbox did not start (is bubblewrap allowed to create namespaces?)")
+        self.import_s = line.get("import_s")
+        return self
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def close(self) -> None:
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+            self.process = None
+        shutil.rmtree(self.spool, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- control channel
+
+    def _readline(self, timeout_s: float) -> dict:
+        import selectors
+
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            if not selector.select(timeout_s):
+                return {}
+        line = self.process.stdout.readline()
+        return json.loads(line) if line else {}
+
+    def _ask(self, request: dict, timeout_s: float = 30) -> dict:
+        if not self.alive():
+            raise SandboxUnavailable("the sandbox's zygote is not running")
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self._readline(timeout_s)
+
+    def reap(self, token: str) -> dict | None:
+        if not self.alive():
+            return None
+        return self._ask({"op": "reap", "token": token, "wait_s": 2.0}).get("status")
+
+    def sweep(self) -> None:
+        """Kill every process of the jail but its init and the zygote (what workers left behind)."""
+        if not self.alive():
+            return
+        def first_child(pid: int) -> int:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            return int(children[0])
+
+        try:  # bwrap -> the jail's init -> the zygote
+            init = first_child(self.process.pid)
+            keep = {self.process.pid, init, first_child(init)}
+            namespace = os.readlink(f"/proc/{init}/ns/pid")
+        except (OSError, IndexError, ValueError):
+            return
+        for _ in range(50):
+            found = False
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit() or int(entry.name) in keep:
+                    continue
+                try:
+                    if os.readlink(entry / "ns" / "pid") != namespace:
+                        continue
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    found = True
+                except OSError:
+                    continue
+            if not found:
+                return
+            time.sleep(0.01)
+
+    # -- workers
+
+    def spawn(self, kind: str, submission: Path, notebook: str | None = None,
+              skip_tags: tuple[str, ...] = ("skip-grading",)) -> Worker:  # fmt: skip
+        """Fork a worker of ``kind`` (``notebook`` or ``models``) over a private copy of ``submission``."""
+        if not self.alive():
+            self.close()
+            self.spool = Path(tempfile.mkdtemp(prefix="tpdl-spool-"))
+            os.chmod(self.spool, 0o755)
+            self.start()
+        token = uuid.uuid4().hex[:12]
+        host_dir = self.spool / token
+        work, control = host_dir / "work", host_dir / "control"
+        shutil.copytree(submission, work, symlinks=False, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        control.mkdir()
+        (host_dir / "tmp").mkdir()
+        uid = FIRST_UID + next(_uids) % 1000 if self.privileged else None
+        if uid is not None:
+            for root, dirs, files in os.walk(host_dir):
+                for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                    os.lchown(name, uid, uid)
+            os.chmod(host_dir, 0o700)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(control / "sock"))
+        listener.listen(1)
+        inside = f"/spool/{token}"
+        spec = {
+            "op": "spawn", "token": token, "kind": kind, "uid": uid,
+            "work": f"{inside}/work", "control": f"{inside}/control",
+            "notebook": f"{inside}/work/{notebook}" if notebook else None,
+            "skip_tags": list(skip_tags), "env": {**WORKER_ENV, "TMPDIR": f"{inside}/tmp"},
+            "limits": {"memory_bytes": self.limits.memory_bytes, "cpu_seconds": self.limits.cpu_seconds,
+                       "file_bytes": self.limits.file_bytes, "processes": self.limits.processes},
+        }  # fmt: skip
+        answer = self._ask(spec)
+        listener.settimeout(30)
+        try:
+            conn, _ = listener.accept()
+        except TimeoutError:
+            raise WorkerGone("the grading process for your submission did not start") from None
+        finally:
+            listener.close()
+        worker = Worker(self, token, kind, conn, _peer_pid(conn), control, self.limits)
+        assert answer.get("token") == token
+        deadline = time.monotonic() + (self.limits.notebook_s if kind == "notebook" else 60)
+        try:
+            startup = wire.recv(conn, deadline)
+        except TimeoutError:
+            worker.kill(f"your notebook did not finish running within {self.limits.notebook_s:.0f} s "
+                        "(cells tagged skip-grading are not run)")  # fmt: skip
+            return worker
+        except (EOFError, OSError, wire.WireError):
+            worker.kill(None)
+            return worker
+        worker.startup = startup if isinstance(startup, dict) else {}
+        return worker
+
+    def discard(self, worker: Worker) -> None:
+        """Stop ``worker`` and delete its copy of the submission."""
+        worker.kill("was closed by the judge")
+        shutil.rmtree(self.spool / worker.token, ignore_errors=True)

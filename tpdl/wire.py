@@ -1,0 +1,143 @@
+"""Plain data between the judge and a worker: JSON with arrays as base64, length-prefixed frames.
+
+Only ``None``, ``bool``, ``int``, ``float``, ``str``, lists, tuples, string-keyed dicts and NumPy
+arrays of numeric or boolean dtype cross. Decoding never unpickles nor executes anything; a frame
+larger than the limit or of any other shape is refused.
+"""
+
+import base64
+import json
+import math
+import socket
+import struct
+import time
+
+import numpy as np
+
+MAX_FRAME_BYTES = 256 * 2**20
+ALLOWED_DTYPES = frozenset(
+    ["bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
+     "float16", "float32", "float64"]
+)  # fmt: skip
+_HEADER = struct.Struct(">Q")
+
+
+class WireError(ValueError):
+    """A frame that is not plain data of the agreed form."""
+
+
+def encode(value):
+    """A JSON-ready copy of ``value`` (arrays, tuples and non-finite floats tagged)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, np.bool_):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else {"__float__": repr(value)}
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray) or hasattr(value, "__array__"):
+        array = np.ascontiguousarray(np.asarray(value))
+        if array.dtype.name not in ALLOWED_DTYPES:
+            raise WireError(f"arrays of dtype {array.dtype} cannot be sent")
+        data = base64.b64encode(array.tobytes()).decode("ascii")
+        return {"__ndarray__": {"dtype": array.dtype.name, "shape": list(array.shape), "data": data}}
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode(v) for v in value]}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise WireError("only dicts with string keys can be sent")
+        if any(k.startswith("__") and k.endswith("__") for k in value):
+            raise WireError("dict keys of the form __name__ are reserved")
+        return {k: encode(v) for k, v in value.items()}
+    raise WireError(f"a value of type {type(value).__name__} cannot be sent")
+
+
+def _decode_array(spec) -> np.ndarray:
+    if not isinstance(spec, dict) or set(spec) != {"dtype", "shape", "data"}:
+        raise WireError("malformed array")
+    dtype, shape, data = spec["dtype"], spec["shape"], spec["data"]
+    if dtype not in ALLOWED_DTYPES:
+        raise WireError(f"array dtype {dtype!r} refused")
+    if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
+        raise WireError("malformed array shape")
+    if not isinstance(data, str):
+        raise WireError("malformed array data")
+    raw = base64.b64decode(data.encode("ascii"), validate=True)
+    count = math.prod(shape)
+    if len(raw) != count * np.dtype(dtype).itemsize:
+        raise WireError("array data does not match its shape")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+def decode(value):
+    """The Python value of a JSON-decoded frame; every array is a fresh, plain ``np.ndarray``."""
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value) is list:
+        return [decode(v) for v in value]
+    if type(value) is dict:
+        if len(value) == 1:
+            (key, inner), = value.items()
+            if key == "__ndarray__":
+                return _decode_array(inner)
+            if key == "__tuple__":
+                if type(inner) is not list:
+                    raise WireError("malformed tuple")
+                return tuple(decode(v) for v in inner)
+            if key == "__float__":
+                if inner not in ("nan", "inf", "-inf"):
+                    raise WireError("malformed float")
+                return float(inner)
+        if any(k.startswith("__") and k.endswith("__") for k in value):
+            raise WireError("unknown tagged value")
+        return {k: decode(v) for k, v in value.items()}
+    raise WireError(f"unexpected JSON value of type {type(value).__name__}")
+
+
+def dumps(value) -> bytes:
+    return json.dumps(encode(value), allow_nan=False, separators=(",", ":")).encode()
+
+
+def loads(data: bytes):
+    try:
+        return decode(json.loads(data))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError) as error:
+        if isinstance(error, WireError):
+            raise
+        raise WireError(f"frame is not valid JSON plain data: {error}") from None
+
+
+def send(sock: socket.socket, value) -> None:
+    """Send one frame."""
+    payload = dumps(value)
+    if len(payload) > MAX_FRAME_BYTES:
+        raise WireError(f"frame of {len(payload)} bytes exceeds the {MAX_FRAME_BYTES}-byte limit")
+    sock.sendall(_HEADER.pack(len(payload)) + payload)
+
+
+def _recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no complete answer before the deadline")
+            sock.settimeout(left)
+        chunk = sock.recv(min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError("the connection closed")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def recv(sock: socket.socket, deadline: float | None = None):
+    """Receive one frame, whole before ``deadline`` (a ``time.monotonic()`` value) if given."""
+    (length,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size, deadline))
+    if length > MAX_FRAME_BYTES:
+        raise WireError(f"frame of {length} bytes exceeds the {MAX_FRAME_BYTES}-byte limit")
+    return loads(_recv_exact(sock, length, deadline))

@@ -1,0 +1,370 @@
+"""The code that runs inside the sandbox: a zygote and the workers it forks.
+
+The zygote imports the heavy libraries once (TensorFlow, Keras), runs no TensorFlow operation,
+and forks one fresh worker per request of the judge. Each worker drops to its own unprivileged
+user, sets its resource limits, connects back to the judge over a Unix socket in its control
+folder, and then either
+
+* ``notebook``: executes the student's notebook (code cells not tagged to be skipped at grading,
+  going on past cells that fail) and answers calls of the student's functions, or
+* ``models``: runs no student code at all; it loads saved Keras models with ``safe_mode=True``
+  and answers questions about them (their layers, their predictions).
+
+Everything a worker sends back is plain data (``tpdl.wire``). The zygote talks to the judge over
+its standard input and output, one JSON object a line; students' code never runs in it.
+"""
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+import tempfile
+import time
+import traceback
+
+SKIP_TAG = "skip-grading"
+PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
+MODELS_DIR = "_tpdl_models"
+MAX_MESSAGE_CHARS = 600
+
+
+# --------------------------------------------------------------------------- worker set-up
+
+
+def _prctl(option: int, value: int) -> None:
+    ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
+def _limit(kind: int, value: int) -> None:
+    resource.setrlimit(kind, (value, value))
+
+
+def enter_worker(spec: dict) -> socket.socket:
+    """Turn the freshly forked process into a confined worker and connect it to the judge."""
+    os.setsid()
+    control = spec["control"]
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(os.path.join(control, "sock"))
+    log = os.open(os.path.join(control, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    uid = spec.get("uid")
+    if uid is not None and os.getuid() == 0:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    limits = spec["limits"]
+    _limit(resource.RLIMIT_AS, limits["memory_bytes"])
+    _limit(resource.RLIMIT_CPU, limits["cpu_seconds"])
+    _limit(resource.RLIMIT_FSIZE, limits["file_bytes"])
+    _limit(resource.RLIMIT_NPROC, limits["processes"])
+    _limit(resource.RLIMIT_NOFILE, 256)
+    _limit(resource.RLIMIT_CORE, 0)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full log fails a write, it does not kill
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    # Standard streams go to a capped log; nothing else of the zygote stays open.
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    keep = sock.fileno()
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 1 << 16)
+    sys.stdin = open(0, closefd=False)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)
+    work = spec["work"]
+    os.environ.clear()
+    os.environ.update(spec["env"], HOME=work, PWD=work)
+    tempfile.tempdir = None  # forget a temporary folder chosen before the environment changed
+    os.chdir(work)
+    return sock
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def _error(kind: str, message: str) -> dict:
+    return {"ok": False, "error": {"kind": kind, "message": message[:MAX_MESSAGE_CHARS]}}
+
+
+def _raised(error: BaseException) -> dict:
+    text = str(error).strip().splitlines()
+    detail = f": {text[0]}" if text else ""
+    return _error("raised", f"{type(error).__name__}{detail}")
+
+
+def _reply(sock, answer: dict) -> None:
+    from tpdl import wire
+
+    try:
+        wire.send(sock, answer)
+    except wire.WireError as error:
+        wire.send(sock, _error("unsendable", str(error)))
+
+
+def serve(sock, handle) -> None:
+    """Answer the judge's requests with ``handle(request) -> dict`` until it hangs up."""
+    from tpdl import wire
+
+    while True:
+        try:
+            request = wire.recv(sock)
+        except EOFError:
+            return
+        try:
+            answer = handle(request)
+        except BaseException as error:  # noqa: BLE001 - whatever the student's code raised
+            answer = _raised(error)
+        _reply(sock, answer)
+
+
+# --------------------------------------------------------------------------- notebook worker
+
+
+class _Shell:
+    """The little of IPython's ``get_ipython()`` that notebooks use, inert at grading."""
+
+    def run_line_magic(self, *args, **kwargs):
+        return None
+
+    def run_cell_magic(self, *args, **kwargs):
+        return None
+
+    def system(self, *args, **kwargs):
+        return None
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+def _cell_source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def execute_notebook(path: str, skip_tags: list[str]) -> tuple[dict, list[dict]]:
+    """Run the notebook's code cells in a fresh namespace; return it and a record per cell."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    with open(path, encoding="utf-8") as handle:
+        notebook = json.load(handle)
+    shell = _Shell()
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__, "get_ipython": lambda: shell}
+    transformer = TransformerManager()
+    records = []
+    code_cells = [c for c in notebook.get("cells", []) if c.get("cell_type") == "code"]
+    for number, cell in enumerate(code_cells, start=1):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if any(tag in skip_tags for tag in tags):
+            records.append({"cell": number, "status": "skipped"})
+            continue
+        try:
+            code = compile(transformer.transform_cell(_cell_source(cell)), f"<cell {number}>", "exec")
+            exec(code, namespace)  # noqa: S102 - running the student's notebook is the point
+        except BaseException as error:  # noqa: BLE001 - record and go on, as the kernel would
+            records.append({"cell": number, "status": "error", **_raised(error)["error"]})
+            continue
+        records.append({"cell": number, "status": "ok"})
+    return namespace, records
+
+
+def notebook_worker(sock, spec: dict) -> None:
+    from tpdl import wire
+
+    try:
+        namespace, records = execute_notebook(spec["notebook"], spec["skip_tags"])
+    except BaseException as error:  # noqa: BLE001 - unreadable notebook
+        wire.send(sock, {"ok": False, "error": _raised(error)["error"], "cells": []})
+        return
+    wire.send(sock, {"ok": True, "cells": records})
+
+    def handle(request: dict) -> dict:
+        if request.get("op") != "call":
+            return _error("protocol", f"unknown operation {request.get('op')!r}")
+        name = request["name"]
+        function = namespace.get(name)
+        if function is None:
+            return _error("missing", f"{name} is not defined in your notebook")
+        if not callable(function):
+            return _error("missing", f"{name} is defined but is not a function")
+        try:
+            value = function(*request.get("args", ()), **request.get("kwargs", {}))
+        except BaseException as error:  # noqa: BLE001 - the student's function raised
+            return _raised(error)
+        save_as = request.get("save_model")
+        if save_as:
+            import keras
+
+            if not isinstance(value, keras.Model):
+                return _error("type", f"{name} returned {type(value).__name__}, not a keras.Model")
+            os.makedirs(MODELS_DIR, exist_ok=True)
+            path = os.path.join(MODELS_DIR, os.path.basename(save_as))
+            value.save(path)
+            return {"ok": True, "value": path}
+        return {"ok": True, "value": value}
+
+    serve(sock, handle)
+
+
+# --------------------------------------------------------------------------- models worker
+
+
+def _plain(value):
+    """A JSON-plain copy of a Keras config (anything else becomes its repr)."""
+    return json.loads(json.dumps(value, default=repr))
+
+
+def _loss_name(loss) -> str | None:
+    if loss is None or isinstance(loss, str):
+        return loss
+    return str(getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__)
+
+
+def describe_model(model) -> dict:
+    """The facts graders check about a model, as plain data."""
+    layers = [
+        {"class_name": type(layer).__name__, "name": layer.name, "config": _plain(layer.get_config())}
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+    ]
+    compiled = getattr(model, "compiled", False) and model.optimizer is not None
+    return {
+        "class_name": type(model).__name__,
+        "layers": layers,
+        "count_params": int(model.count_params()),
+        "input_shape": _plain(getattr(model, "input_shape", None)),
+        "output_shape": _plain(getattr(model, "output_shape", None)),
+        "compiled": bool(compiled),
+        "optimizer": type(model.optimizer).__name__ if compiled else None,
+        "loss": _loss_name(getattr(model, "loss", None)) if compiled else None,
+    }
+
+
+def models_worker(sock, spec: dict) -> None:
+    import keras
+    import numpy as np
+
+    from tpdl import wire
+
+    wire.send(sock, {"ok": True, "cells": []})
+    models = {}
+    work = os.path.realpath(spec["work"])
+
+    def handle(request: dict) -> dict:
+        op = request.get("op")
+        if op == "load":
+            path = os.path.realpath(os.path.join(work, request["path"]))
+            if not path.startswith(work + os.sep):
+                return _error("protocol", "model path outside the submission")
+            if not os.path.isfile(path):
+                return _error("missing", f"{request['path']} is not in your submission")
+            try:
+                models[request["key"]] = keras.saving.load_model(path, safe_mode=True)
+            except BaseException as error:  # noqa: BLE001 - a model file that does not load
+                return _raised(error)
+            return {"ok": True, "value": describe_model(models[request["key"]])}
+        model = models.get(request.get("key"))
+        if model is None:
+            return _error("protocol", "no such model loaded")
+        if op == "predict":
+            x = request["x"]
+            batch = int(request.get("batch_size", 256))
+            outputs = [np.asarray(model(x[i : i + batch], training=False)) for i in range(0, len(x), batch)]
+            return {"ok": True, "value": np.concatenate(outputs) if outputs else np.zeros((0,))}
+        if op == "set_weights":
+            model.set_weights(request["weights"])
+            return {"ok": True, "value": None}
+        if op == "get_weights":
+            return {"ok": True, "value": [np.asarray(w) for w in model.get_weights()]}
+        return _error("protocol", f"unknown operation {op!r}")
+
+    serve(sock, handle)
+
+
+# --------------------------------------------------------------------------- zygote
+
+
+def _run_child(spec: dict) -> None:
+    """The body of a forked worker; it never returns."""
+    code = 0
+    try:
+        sock = enter_worker(spec)
+        {"notebook": notebook_worker, "models": models_worker}[spec["kind"]](sock, spec)
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:  # noqa: BLE001 - report, then leave
+        traceback.print_exc()
+        code = 70
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _describe_status(status: int) -> dict:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        return {"signal": number, "signal_name": signal.Signals(number).name}
+    return {"exit_code": os.WEXITSTATUS(status)}
+
+
+def zygote(preload: list[str]) -> None:
+    """Import ``preload`` once, then fork a worker per ``spawn`` request read from stdin."""
+    # The zygote's own output is the judge's control channel: keep libraries off it.
+    control_out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    started = time.monotonic()
+    for module in preload:
+        __import__(module)
+    import tpdl.wire  # noqa: F401 - ready before forking
+
+    _prctl(PR_SET_DUMPABLE, 0)  # workers cannot read or trace the zygote
+    children: dict[str, int] = {}
+    control_out.write(json.dumps({"ready": True, "import_s": round(time.monotonic() - started, 2)}) + "\n")
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request["op"]
+        if op == "spawn":
+            pid = os.fork()
+            if pid == 0:
+                control_out.close()
+                _run_child(request)
+            children[request["token"]] = pid
+            answer = {"token": request["token"], "pid": pid}
+        elif op == "reap":
+            pid = children.get(request["token"])
+            answer = {"token": request["token"], "status": None}
+            deadline = time.monotonic() + float(request.get("wait_s", 2.0))
+            while pid is not None:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    answer["status"] = _describe_status(status)
+                    children.pop(request["token"])
+                    break
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+        else:
+            answer = {"error": f"unknown operation {op!r}"}
+        # Reap any other worker that ended, so that none lingers as a zombie.
+        for token, pid in list(children.items()):
+            if token != request.get("token") and os.waitpid(pid, os.WNOHANG)[0]:
+                children.pop(token)
+        control_out.write(json.dumps(answer) + "\n")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "zygote":
+        zygote([m for m in sys.argv[2:] if m])
+    else:
+        sys.exit("usage: python -m tpdl.worker zygote [MODULE ...]")
