@@ -8,7 +8,6 @@ feedback.
 """
 
 import contextlib
-import csv
 import fcntl
 import hashlib
 import json
@@ -89,13 +88,18 @@ def discover(assignment: str, submissions: Path, students: list[str] | None) -> 
 # --------------------------------------------------------------------------- judge processes
 
 
-def _judge_loop(assignment: str, tasks, results) -> None:
+def _without_links(folder: str, names: list[str]) -> list[str]:
+    """Leave symbolic links out of a copy: they could point at anything on the judge's machine."""
+    return [n for n in names if os.path.islink(os.path.join(folder, n)) or n == ".ipynb_checkpoints"]
+
+
+def _judge_loop(assignment: str, tasks, results, limits) -> None:
     """Body of a judge process: one sandbox, then one student after another."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from tpdl import grading, sandbox
 
     try:
-        zygote = sandbox.Zygote().start()
+        zygote = sandbox.Zygote(limits).start()
     except Exception as error:  # noqa: BLE001 - reported to the parent, which stops
         results.put(("fatal", None, f"{type(error).__name__}: {error}"))
         return
@@ -108,7 +112,7 @@ def _judge_loop(assignment: str, tasks, results) -> None:
             student, folder, notebook = task
             with tempfile.TemporaryDirectory(prefix="tpdl-stage-") as stage:
                 copy = Path(stage) / assignment
-                shutil.copytree(folder, copy, symlinks=True)
+                shutil.copytree(folder, copy, ignore=_without_links)
                 try:
                     result, log = grading.grade_submission(zygote, assignment, copy, student, notebook)
                 except Exception:  # noqa: BLE001 - the graders themselves failed
@@ -145,6 +149,7 @@ def grade_class(
     force: bool = False,
     progress: bool = True,
     on_result=None,
+    limits=None,
 ) -> ClassResult:
     """Grade every submission of ``assignment``; see ``tpdl grade --help``."""
     if not paths.graders(assignment).is_dir():
@@ -178,21 +183,24 @@ def grade_class(
                         outcome.reused.append(student)
                         continue
             todo.append((student, folder, stamp))
-        _run_judges(assignment, todo, jobs, outcome, progress, on_result)
+        _run_judges(assignment, todo, jobs, outcome, progress, on_result, limits)
         report.write_all(outcome, submissions, json_path, html_path)
     return outcome
 
 
-def _run_judges(assignment, todo, jobs, outcome, progress, on_result) -> None:
+def _run_judges(assignment, todo, jobs, outcome, progress, on_result, limits) -> None:
     if not todo:
         return
+    from tpdl.sandbox import Limits
+
+    limits = limits or Limits()
     context = multiprocessing.get_context("spawn")
     tasks, results = context.Queue(), context.Queue()
     stamps = {student: stamp for student, _, stamp in todo}
     folders = {student: folder for student, folder, _ in todo}
     for student, folder, _ in todo:
         tasks.put((student, str(folder), _notebook_name(assignment, folder)))
-    judges = [context.Process(target=_judge_loop, args=(assignment, tasks, results), daemon=True)
+    judges = [context.Process(target=_judge_loop, args=(assignment, tasks, results, limits), daemon=True)
               for _ in range(min(jobs, len(todo)))]  # fmt: skip
     for judge in judges:
         judge.start()

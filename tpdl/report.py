@@ -89,9 +89,12 @@ def write_student(result: dict, submission: Path, target: Path, log: str) -> Non
 
 def write_gradebook(assignment: str, students: dict[str, dict]) -> str | None:
     """Put every student's score per grade cell into nbgrader's gradebook; a note if it cannot."""
+    import warnings
+
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(paths.gradebook_url()) as gradebook:
+    with warnings.catch_warnings(), Gradebook(paths.gradebook_url()) as gradebook:
+        warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy warnings when it adds a submission
         try:
             gradebook.find_assignment(assignment)
         except MissingEntry:
@@ -206,4 +209,5 @@ def write_all(outcome, submissions: Path, json_path: Path | None, html_path: Pat
     print_table(outcome)
     if note:
         console.print(f"[yellow]note:[/yellow] {note}")
-    console.print(f"class CSV: {folder / 'grades.csv'}   report: {html_path or folder / 'report.html'}")
+    console.print(f"class CSV: {folder / 'grades.csv'}")
+    console.print(f"report:    {html_path or folder / 'report.html'}")

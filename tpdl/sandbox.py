@@ -294,7 +294,7 @@ class Zygote:
         token = uuid.uuid4().hex[:12]
         host_dir = self.spool / token
         work, control = host_dir / "work", host_dir / "control"
-        shutil.copytree(submission, work, symlinks=False, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        shutil.copytree(submission, work, symlinks=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         control.mkdir()
         (host_dir / "tmp").mkdir()
         uid = FIRST_UID + next(_uids) % 1000 if self.privileged else None
@@ -329,7 +329,7 @@ class Zygote:
         try:
             startup = wire.recv(conn, deadline)
         except TimeoutError:
-            worker.kill(f"your notebook did not finish running within {self.limits.notebook_s:.0f} s "
+            worker.kill(f"did not finish running your notebook within {self.limits.notebook_s:.0f} s "
                         "(cells tagged skip-grading are not run)")  # fmt: skip
             return worker
         except (EOFError, OSError, wire.WireError):

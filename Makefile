@@ -1,0 +1,62 @@
+# The course kit's commands. `make demo` and `make test` set everything up on a fresh machine.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TPDL := $(BIN)/tpdl
+ASSIGNMENTS := $(patsubst source/%/,%,$(dir $(wildcard source/*/*.nb.py)))
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: help setup release solutions demo test test-fast bench lab lock clean
+
+help:
+	@echo "make demo       set up, build the releases, grade the sample class, print the table"
+	@echo "make test       set up if needed, run the kit's tests"
+	@echo "make release    build release/<tp>/ from source/<tp>/"
+	@echo "make solutions  build and execute solutions/<tp>/ on the ci budget"
+	@echo "make bench      full-data benchmarks, figures written to bench/results.md"
+	@echo "make lab        JupyterLab on the course, with nbgrader's extensions"
+	@echo "make lock       re-resolve requirements.lock from requirements.txt"
+
+setup: $(STAMP)
+
+# A virtual environment with the locked dependencies, the kit installed in it, and the sandbox tool.
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is needed (set PYTHON=...)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	@command -v bwrap >/dev/null || scripts/install-bubblewrap
+	touch $@
+
+release: $(STAMP)
+	$(TPDL) release $(ASSIGNMENTS)
+
+solutions: $(STAMP)
+	TPDL_BUDGET=ci $(TPDL) solutions $(ASSIGNMENTS)
+
+demo: release
+	@for a in $(ASSIGNMENTS); do \
+	  $(TPDL) grade $$a --submissions sample_class --force --json reports/$$a-demo.json || exit $$?; \
+	done
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(BIN)/python -m tpdl.bench
+
+lab: release
+	$(BIN)/jupyter lab --notebook-dir=.
+
+lock:
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 requirements.txt -o requirements.lock
+
+clean:
+	rm -rf release solutions autograded feedback reports submitted gradebook.db
