@@ -9,13 +9,14 @@ TPDL := $(BIN)/tpdl
 ASSIGNMENTS := $(patsubst source/%/,%,$(dir $(wildcard source/*/*.nb.py)))
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup release solutions demo test test-fast bench lab lock clean
+.PHONY: help setup release solutions sample-class demo test test-fast bench lab lock clean
 
 help:
 	@echo "make demo       set up, build the releases, grade the sample class, print the table"
 	@echo "make test       set up if needed, run the kit's tests"
 	@echo "make release    build release/<tp>/ from source/<tp>/"
 	@echo "make solutions  build and execute solutions/<tp>/ on the ci budget"
+	@echo "make sample-class  rewrite sample_class/{reference,untouched} from the sources"
 	@echo "make bench      full-data benchmarks, figures written to bench/results.md"
 	@echo "make lab        JupyterLab on the course, with nbgrader's extensions"
 	@echo "make lock       re-resolve requirements.lock from requirements.txt"
@@ -37,6 +38,10 @@ release: $(STAMP)
 
 solutions: $(STAMP)
 	TPDL_BUDGET=ci $(TPDL) solutions $(ASSIGNMENTS)
+
+# After editing a source notebook: the sample class's reference and untouched students follow it.
+sample-class: release
+	$(TPDL) samples $(ASSIGNMENTS)
 
 demo: release
 	@for a in $(ASSIGNMENTS); do \

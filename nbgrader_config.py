@@ -1,7 +1,7 @@
 """Every nbgrader setting of the course lives here."""
 
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
 from tpdl.nbgrader_ext import ReduceTracebacks
 
@@ -11,7 +11,15 @@ c.CourseDirectory.course_id = "tpdl"
 c.CourseDirectory.solution_directory = "solutions"
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 # The jupytext text form of a notebook holds its solutions: it never reaches a release.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.nb.py", "mlflow.db", "mlruns"]
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    "*.nb.py",
+    "mlflow.db",
+    "mlruns",
+]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -153,7 +153,9 @@ def grade_class(
 ) -> ClassResult:
     """Grade every submission of ``assignment``; see ``tpdl grade --help``."""
     if not paths.graders(assignment).is_dir():
-        known = sorted(p.name for p in paths.graders().iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+        known = sorted(
+            p.name for p in paths.graders().iterdir() if p.is_dir() and not p.name.startswith(("_", "."))
+        )
         raise UsageError(f"unknown assignment {assignment!r}: graders exist for {', '.join(known) or 'none'}")
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
@@ -213,10 +215,14 @@ def _run_judges(assignment, todo, jobs, outcome, progress, on_result, limits) ->
                 kind, student, payload = results.get(timeout=JUDGE_START_S)
             except queue.Empty:
                 if not any(j.is_alive() for j in judges):
-                    raise InfrastructureError("every judge process stopped before the class was graded") from None
+                    raise InfrastructureError(
+                        "every judge process stopped before the class was graded"
+                    ) from None
                 continue
             if kind == "fatal":
-                raise InfrastructureError(f"grading could not go on{f' (at {student})' if student else ''}: {payload}")
+                raise InfrastructureError(
+                    f"grading could not go on{f' (at {student})' if student else ''}: {payload}"
+                )
             if kind != "done":
                 continue
             result, log = payload

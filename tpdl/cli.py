@@ -41,6 +41,15 @@ def _solutions(args) -> int:
     return 0
 
 
+def _samples(args) -> int:
+    from tpdl import paths, samples
+
+    for assignment in args.assignment or paths.assignments():
+        samples.write(assignment)
+        print(f"sample_class/{{reference,untouched}}/{assignment}: rewritten")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tpdl", description="The TP_DL course kit.")
     parser.add_argument("--version", action="version", version=f"tpdl {__version__}")
@@ -48,8 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     grade = commands.add_parser("grade", help="grade every submission of an assignment in a sandbox")
     grade.add_argument("assignment", help="assignment name, e.g. tp1")
-    grade.add_argument("--submissions", type=Path, help="folder of <student>/<assignment>/ (default: submitted/)")
-    grade.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeatable)")
+    grade.add_argument(
+        "--submissions", type=Path, help="folder of <student>/<assignment>/ (default: submitted/)"
+    )
+    grade.add_argument(
+        "--student", action="append", metavar="ID", help="grade only this student (repeatable)"
+    )
     grade.add_argument("--jobs", type=int, default=1, help="students graded in parallel (default: 1)")
     grade.add_argument("--json", type=Path, metavar="FILE", help="also write the class results as JSON")
     grade.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML report here")
@@ -65,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     solutions.add_argument("assignment", nargs="*")
     solutions.add_argument("--budget", default="ci", choices=("ci", "full"))
     solutions.set_defaults(run=_solutions)
+
+    sample = commands.add_parser(
+        "samples", help="rewrite the sample class's reference and untouched submissions"
+    )
+    sample.add_argument("assignment", nargs="*")
+    sample.set_defaults(run=_samples)
     return parser
 
 

@@ -91,7 +91,9 @@ class Model:
 
     def predict(self, x, batch_size: int = 512):
         """The model's outputs on ``x`` (computed in the worker)."""
-        return self._submission._models_request({"op": "predict", "key": self.key, "x": x, "batch_size": batch_size})
+        return self._submission._models_request(
+            {"op": "predict", "key": self.key, "x": x, "batch_size": batch_size}
+        )
 
 
 class Submission:
@@ -156,7 +158,9 @@ class Submission:
             message = str(error.get("message", "unknown error"))
             if error.get("kind") == "raised":
                 if message.startswith("NotImplementedError"):
-                    raise StudentCodeError(f"{request['name']} is not implemented yet (it raises NotImplementedError).")
+                    raise StudentCodeError(
+                        f"{request['name']} is not implemented yet (it raises NotImplementedError)."
+                    )
                 raise StudentCodeError(f"{request['name']} raised {message}")
             raise StudentCodeError(message)
         return answer.get("value")
@@ -172,7 +176,9 @@ class Submission:
             answer = self._models.request(request)
         except sandbox.WorkerGone as gone:
             self.events.append(f"models worker: {gone.reason}\n{self._models.output_tail()}")
-            raise StudentCodeError(f"Using your model stopped its grading process: it {gone.reason}.") from None
+            raise StudentCodeError(
+                f"Using your model stopped its grading process: it {gone.reason}."
+            ) from None
         if not answer["ok"]:
             raise StudentCodeError(str(answer.get("error", {}).get("message", "unknown error")))
         return answer.get("value")
@@ -278,7 +284,9 @@ class GradingPlugin:
         if report.failed and check.passed:
             message, internal = _message(call.excinfo)
             if internal:
-                self.internal.append(f"{item.nodeid}\n{''.join(traceback.format_exception(call.excinfo.value))}")
+                self.internal.append(
+                    f"{item.nodeid}\n{''.join(traceback.format_exception(call.excinfo.value))}"
+                )
             check.passed, check.points, check.message = False, 0.0, message
         elif report.skipped and check.passed:
             check.passed, check.points = False, 0.0
@@ -302,7 +310,9 @@ def grade_submission(
         finally:
             submission.close()
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        raise RuntimeError(f"the graders of {assignment} could not run (pytest exit {code}):\n{out.getvalue()}")
+        raise RuntimeError(
+            f"the graders of {assignment} could not run (pytest exit {code}):\n{out.getvalue()}"
+        )
     result = Result(student, assignment, list(plugin.checks.values()))
     result.notebook = {"cells": submission.cells}
     result.seconds = time.monotonic() - started

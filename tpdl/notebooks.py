@@ -40,7 +40,11 @@ def build_source_notebook(assignment: str) -> Path:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     notebook.metadata.pop("jupytext", None)
-    notebook.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    notebook.metadata["kernelspec"] = {
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
     target = paths.source(assignment) / f"{assignment}.ipynb"
     nbformat.write(notebook, target)
     return target
@@ -78,7 +82,11 @@ def stub_text(text: str, python: bool) -> str:
 
 def _templates(folder: Path):
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix != ".ipynb" and (path.suffix in TEXT_SUFFIXES or path.name.startswith("Dockerfile")):
+        if (
+            path.is_file()
+            and path.suffix != ".ipynb"
+            and (path.suffix in TEXT_SUFFIXES or path.name.startswith("Dockerfile"))
+        ):
             yield path
 
 

@@ -54,6 +54,11 @@ def sample_class() -> Path:
     return course_dir() / "sample_class"
 
 
+def sample_submission(student: str, assignment: str) -> Path:
+    """One submission of the sample class (``reference``, ``untouched``, ``mistakes``, ``attacker``)."""
+    return sample_class() / student / assignment
+
+
 def gradebook_url() -> str:
     return f"sqlite:///{course_dir() / 'gradebook.db'}"
 

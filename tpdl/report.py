@@ -32,7 +32,9 @@ class _Bar:
 
     def advance(self, student: str, result: dict) -> None:
         if self.progress:
-            self.progress.update(self.task, advance=1, description=f"{student}: {result['score']:g}/{result['max_score']:g}")
+            self.progress.update(
+                self.task, advance=1, description=f"{student}: {result['score']:g}/{result['max_score']:g}"
+            )
 
     def close(self) -> None:
         if self.progress:
@@ -65,7 +67,7 @@ def feedback_html(result: dict) -> str:
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td,th{{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left}}
 tr.pass td:nth-child(2){{color:#176317}}tr.fail td:nth-child(2){{color:#a31515}}</style></head>
 <body><h1>{title}</h1>{missing}
-<p>Score: <strong>{result['score']:g} / {result['max_score']:g}</strong></p>
+<p>Score: <strong>{result["score"]:g} / {result["max_score"]:g}</strong></p>
 <table><tr><th>check</th><th>points</th><th>message</th></tr>
 {rows}
 </table>{cell_note}</body></html>
@@ -167,7 +169,8 @@ def class_html(outcome) -> str:
         for check in result["checks"]:
             rates.setdefault(check["name"], []).append(check["passed"])
     check_rows = "\n".join(
-        f"<tr><td>{html.escape(name)}</td><td>{100 * sum(v) / len(v):.0f} %</td></tr>" for name, v in rates.items()
+        f"<tr><td>{html.escape(name)}</td><td>{100 * sum(v) / len(v):.0f} %</td></tr>"
+        for name, v in rates.items()
     )
     title = f"{html.escape(outcome.assignment)}: class report"
     return f"""<!doctype html>
@@ -175,7 +178,7 @@ def class_html(outcome) -> str:
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td,th{{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left}}</style>
 </head><body><h1>{title}</h1>
 <p>{len(students)} students; mean {sum(scores) / max(len(scores), 1):.2f} / {max_score:g}</p>
-{_histogram_svg(scores, max_score) if students else ''}
+{_histogram_svg(scores, max_score) if students else ""}
 <h2>Students</h2><table><tr><th>student</th><th>score</th><th>checks passed</th><th>note</th></tr>
 {rows}</table>
 <h2>Checks</h2><table><tr><th>check</th><th>passed by</th></tr>
@@ -190,7 +193,12 @@ def print_table(outcome) -> None:
     for student, result in sorted(outcome.students.items()):
         passed = sum(c["passed"] for c in result["checks"])
         note = result.get("missing") or ("" if student in outcome.graded_now else "unchanged since last run")
-        table.add_row(student, f"{result['score']:g} / {result['max_score']:g}", f"{passed} / {len(result['checks'])}", note)
+        table.add_row(
+            student,
+            f"{result['score']:g} / {result['max_score']:g}",
+            f"{passed} / {len(result['checks'])}",
+            note,
+        )
     console.print(table)
 
 

@@ -139,8 +139,9 @@ class Worker:
         if self.gone:
             raise WorkerGone(self.gone)
         deadline = time.monotonic() + (timeout_s or self.limits.request_s)
+        nonce = uuid.uuid4().hex  # an answer must echo it: frames written in advance are refused
         try:
-            wire.send(self.conn, message)
+            wire.send(self.conn, {**message, "id": nonce})
             answer = wire.recv(self.conn, deadline)
         except TimeoutError:
             self.kill(f"did not answer within {timeout_s or self.limits.request_s:.0f} s")
@@ -151,7 +152,11 @@ class Worker:
         except wire.WireError as error:
             self.kill(f"sent something that is not plain data ({error})")
             raise WorkerGone(self.gone) from None
-        if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
+        if (
+            not isinstance(answer, dict)
+            or not isinstance(answer.get("ok"), bool)
+            or answer.get("id") != nonce
+        ):
             self.kill("broke the grading protocol")
             raise WorkerGone(self.gone)
         return answer
@@ -204,7 +209,9 @@ class Zygote:
         line = self._readline(ZYGOTE_START_S)
         if not line.get("ready"):
             self.close()
-            raise SandboxUnavailable("the sandbox did not start (is bubblewrap allowed to create namespaces?)")
+            raise SandboxUnavailable(
+                "the sandbox did not start (is bubblewrap allowed to create namespaces?)"
+            )
         self.import_s = line.get("import_s")
         return self
 
@@ -255,6 +262,7 @@ class Zygote:
         """Kill every process of the jail but its init and the zygote (what workers left behind)."""
         if not self.alive():
             return
+
         def first_child(pid: int) -> int:
             children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
             return int(children[0])

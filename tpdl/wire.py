@@ -81,7 +81,7 @@ def decode(value):
         return [decode(v) for v in value]
     if type(value) is dict:
         if len(value) == 1:
-            (key, inner), = value.items()
+            ((key, inner),) = value.items()
             if key == "__ndarray__":
                 return _decode_array(inner)
             if key == "__tuple__":

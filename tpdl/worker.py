@@ -103,8 +103,10 @@ def _reply(sock, answer: dict) -> None:
 
     try:
         wire.send(sock, answer)
-    except wire.WireError as error:
-        wire.send(sock, _error("unsendable", str(error)))
+    except (wire.WireError, RecursionError) as error:
+        wire.send(
+            sock, {**_error("unsendable", f"the answer cannot be sent back: {error}"), "id": answer.get("id")}
+        )
 
 
 def serve(sock, handle) -> None:
@@ -120,7 +122,7 @@ def serve(sock, handle) -> None:
             answer = handle(request)
         except BaseException as error:  # noqa: BLE001 - whatever the student's code raised
             answer = _raised(error)
-        _reply(sock, answer)
+        _reply(sock, {**answer, "id": request.get("id")})
 
 
 # --------------------------------------------------------------------------- notebook worker
@@ -149,9 +151,8 @@ def _cell_source(cell: dict) -> str:
 
 def execute_notebook(path: str, skip_tags: list[str]) -> tuple[dict, list[dict]]:
     """Run the notebook's code cells in a fresh namespace; return it and a record per cell."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
     import matplotlib
+    from IPython.core.inputtransformer2 import TransformerManager
 
     matplotlib.use("Agg")
     with open(path, encoding="utf-8") as handle:

@@ -28,7 +28,9 @@ def test_build_dense_model_is_compiled_for_one_hot_labels(default_model):
 @pytest.mark.points(1)
 def test_build_dense_model_uses_only_dense_layers(default_model):
     others = sorted(set(default_model.layer_classes) - ALLOWED)
-    assert not others, f"only Dense, Dropout and BatchNormalization layers are allowed, not {', '.join(others)}"
+    assert not others, (
+        f"only Dense, Dropout and BatchNormalization layers are allowed, not {', '.join(others)}"
+    )
     assert "Dense" in default_model.layer_classes, "the model needs Dense layers"
 
 

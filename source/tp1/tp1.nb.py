@@ -54,6 +54,7 @@ print(mnist.origin, mnist.x_train.shape, mnist.x_test.shape)
 #
 # Do not modify the arrays you are given.
 
+
 # %% nbgrader={"grade": false, "grade_id": "preprocess", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def preprocess(images, labels):
     """Flatten and scale ``images``; one-hot encode ``labels``. Returns ``(x, y)``."""
@@ -87,6 +88,7 @@ print("preprocess: visible tests passed")
 # The choice of widths, depth, dropout and optimiser is yours: the hidden tests check the
 # contract above, and the trained model must reach 97.83 % on the MNIST test set.
 
+
 # %% nbgrader={"grade": false, "grade_id": "build_dense_model", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def build_dense_model(input_dim=784, n_classes=10):
     """A compiled dense classifier of ``input_dim`` features into ``n_classes`` classes."""
@@ -101,7 +103,9 @@ def build_dense_model(input_dim=784, n_classes=10):
             keras.layers.Dense(n_classes, activation="softmax"),
         ]
     )
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
     return model
     ### END SOLUTION
 

@@ -1,0 +1,18 @@
+"""Writes forged answers straight onto the judge's socket before being asked anything."""
+
+import os
+import socket
+import stat
+
+import tpdl.wire
+
+for fd in range(3, 64):
+    try:
+        if stat.S_ISSOCK(os.fstat(fd).st_mode):
+            channel = socket.socket(fileno=os.dup(fd))
+            fake = (np.zeros((37, 784), np.float32), np.zeros((37, 10), np.float32))
+            for _ in range(20):
+                tpdl.wire.send(channel, {"ok": True, "value": fake})
+            channel.sendall(b"\x00\x00\x00\x00\x00\x00\x00\x05{bad}")
+    except OSError:
+        pass

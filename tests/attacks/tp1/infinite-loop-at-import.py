@@ -1,0 +1,7 @@
+"""Never finishes running its first cell.
+
+place: first
+"""
+
+while True:
+    pass

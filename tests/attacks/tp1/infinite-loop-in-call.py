@@ -1,0 +1,11 @@
+"""A function that never returns."""
+
+
+def preprocess(images, labels):
+    while True:
+        pass
+
+
+def build_dense_model(input_dim=784, n_classes=10):
+    while True:
+        pass

@@ -1,0 +1,27 @@
+"""Tries to make the judge unpickle or evaluate code: reducers, tagged values, raw frames."""
+
+import base64
+import os
+import pickle
+
+import tpdl.wire
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/pwned",))
+
+
+blob = base64.b64encode(pickle.dumps(Exploit())).decode()
+original_encode = tpdl.wire.encode
+
+
+def evil_encode(value):
+    return {"__ndarray__": {"dtype": "object", "shape": [1], "data": blob}, "__pickle__": blob}
+
+
+tpdl.wire.encode = evil_encode
+
+
+def preprocess(images, labels):
+    return Exploit(), {"__reduce__": blob}

@@ -1,0 +1,16 @@
+"""Ends with independent sigmoids, whose outputs do not sum to 1.
+
+loses: build_dense_model_outputs_probabilities
+"""
+
+
+def build_dense_model(input_dim=784, n_classes=10):
+    model = keras.Sequential(
+        [
+            keras.Input((input_dim,)),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(n_classes, activation="sigmoid"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model

@@ -1,0 +1,127 @@
+"""Does `tpdl grade` grade a class as its contract says, and survive being interrupted?"""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+
+from tpdl import classroom, paths
+
+TPDL = [sys.executable, "-m", "tpdl.cli"]
+
+
+def run_tpdl(*args, course, timeout=600):
+    env = {**os.environ, "TPDL_COURSE_DIR": str(course)}
+    return subprocess.run([*TPDL, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def sample_class(course):
+    """The sample class, plus the attacker's notebook with its attack cell removed (its honest work)."""
+    submissions = course / "submitted"
+    shutil.copytree(paths.sample_class(), submissions)
+    honest = submissions / "attacker-honest" / "tp1"
+    honest.mkdir(parents=True)
+    notebook = nbformat.read(submissions / "attacker" / "tp1" / "tp1.ipynb", as_version=4)
+    notebook.cells = [c for c in notebook.cells if "tries to earn points" not in c.source]
+    nbformat.write(notebook, honest / "tp1.ipynb")
+    return submissions
+
+
+@pytest.mark.slow
+def test_the_sample_class_is_graded_with_every_output(course, sample_class):
+    done = run_tpdl("grade", "tp1", "--submissions", str(sample_class), "--json", str(course / "class.json"),
+                    "--html", str(course / "class.html"), "--no-progress", course=course)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "reference" in done.stdout and "7 / 7" in done.stdout
+    report = json.loads((course / "class.json").read_text())
+    assert set(report) == {"assignment", "students"} and report["assignment"] == "tp1"
+    students = report["students"]
+    for entry in students.values():
+        assert set(entry) == {"score", "max_score", "checks"}
+        for check in entry["checks"]:
+            assert set(check) == {"name", "points", "max_points", "passed", "message", "cell"}
+    assert students["reference"]["score"] == students["reference"]["max_score"] == 7
+    assert students["untouched"]["score"] == 0
+    assert 0 < students["mistakes"]["score"] < 7
+    assert students["attacker"]["score"] <= students["attacker-honest"]["score"]
+    rows = list(csv.DictReader((course / "reports" / "tp1" / "grades.csv").open()))
+    assert {r["student"]: float(r["score"]) for r in rows} == {s: e["score"] for s, e in students.items()}
+    assert "<svg" in (course / "class.html").read_text()
+    for student, entry in students.items():
+        saved = json.loads((course / "autograded" / student / "tp1" / "results.json").read_text())
+        assert saved["score"] == entry["score"] and saved["fingerprint"]
+        feedback = (course / "feedback" / student / "tp1" / "feedback.html").read_text()
+        assert "def test_" not in feedback and "RNG" not in feedback and "Traceback" not in feedback
+    export = subprocess.run([sys.executable, "-m", "nbgrader", "export", "--to", str(course / "export.csv")],
+                            cwd=course, capture_output=True, text=True,
+                            env={**os.environ, "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"})  # fmt: skip
+    assert export.returncode == 0, export.stderr
+    exported = {
+        r["student_id"]: float(r["raw_score"]) for r in csv.DictReader((course / "export.csv").open())
+    }
+    assert exported == {s: e["score"] for s, e in students.items()}
+
+
+@pytest.mark.slow
+def test_a_class_killed_mid_run_is_finished_by_running_again(course, sample_class):
+    for copy in range(6):
+        shutil.copytree(sample_class / "reference", sample_class / f"clone-{copy}")
+    env = {**os.environ, "TPDL_COURSE_DIR": str(course)}
+    process = subprocess.Popen([*TPDL, "grade", "tp1", "--submissions", str(sample_class), "--no-progress"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 300
+    while len(list((course / "autograded").glob("*/tp1/results.json"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    first = {p.parent.parent.name for p in (course / "autograded").glob("*/tp1/results.json")}
+    assert 3 <= len(first) < 11, "the run should have been interrupted half-way"
+    done = run_tpdl("grade", "tp1", "--submissions", str(sample_class), "--no-progress",
+                    "--json", str(course / "class.json"), course=course)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    students = json.loads((course / "class.json").read_text())["students"]
+    assert set(students) == {p.name for p in sample_class.iterdir()}
+    assert all(students[f"clone-{c}"]["score"] == 7 for c in range(6))
+    rows = list(csv.DictReader((course / "reports" / "tp1" / "grades.csv").open()))
+    assert len(rows) == len(students), "a student was lost or counted twice"
+    assert done.stdout.count("unchanged since last run") == len(first)
+
+
+@pytest.mark.slow
+def test_two_judges_give_the_same_grades_as_one(course, sample_class):
+    one = classroom.grade_class("tp1", sample_class, progress=False, force=True)
+    two = classroom.grade_class("tp1", sample_class, jobs=2, progress=False, force=True)
+    assert {s: r["score"] for s, r in one.students.items()} == {
+        s: r["score"] for s, r in two.students.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["grade", "tp9"], "unknown assignment 'tp9'"),
+        (["grade", "tp1", "--jobs", "0"], "--jobs must be at least 1"),
+        (["grade", "tp1", "--submissions", "/nonexistent/folder"], "no submissions folder"),
+    ],
+)
+def test_usage_errors_exit_non_zero_with_a_message(course, args, message):
+    done = run_tpdl(*args, course=course, timeout=120)
+    assert done.returncode == 2 and message in done.stderr
+
+
+def test_a_second_run_at_the_same_time_is_refused(course, sample_class):
+    (course / "autograded").mkdir()
+    import fcntl
+
+    with open(course / "autograded" / ".grading.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = run_tpdl("grade", "tp1", "--submissions", str(sample_class), course=course, timeout=120)
+    assert done.returncode == 2 and "another grading run" in done.stderr

@@ -1,0 +1,86 @@
+"""Do broken submissions get a clear message, without any student being lost?"""
+
+import shutil
+
+import nbformat
+import pytest
+
+from tpdl import classroom, grading, paths
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory):
+    root = tmp_path_factory.mktemp("faulty")
+    reference = paths.sample_submission("reference", "tp1")
+    shutil.copytree(reference, root / "reference" / "tp1")
+    corrupt = root / "corrupt-json" / "tp1"
+    corrupt.mkdir(parents=True)
+    (corrupt / "tp1.ipynb").write_text('{"cells": [ {"cell_type": "code", "source": "x = 1"')  # cut short
+    (root / "missing-notebook" / "tp1").mkdir(parents=True)
+    renamed = root / "renamed-notebook" / "tp1"
+    renamed.mkdir(parents=True)
+    shutil.copyfile(reference / "tp1.ipynb", renamed / "tp1 (1).ipynb")
+    linked = root / "symlink-to-graders" / "tp1"
+    shutil.copytree(paths.sample_submission("untouched", "tp1"), linked)
+    (linked / "answers.py").symlink_to(paths.graders("tp1") / "test_preprocess.py")
+    notebook = nbformat.read(linked / "tp1.ipynb", as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(READS_THE_LINK))
+    nbformat.write(notebook, linked / "tp1.ipynb")
+    return root
+
+
+# Earns the shapes check only if the link was followed and the grader's text could be read.
+READS_THE_LINK = """
+try:
+    SOURCE = open("answers.py").read()
+except OSError:
+    SOURCE = ""
+def preprocess(images, labels):
+    width = 784 if "RNG" in SOURCE else 1
+    return np.zeros((len(images), width), np.float32), np.zeros((len(labels), 10), np.float32)
+"""
+
+
+@pytest.fixture(scope="module")
+def graded(faulty, zygote):
+    results = {}
+    for folder in sorted(faulty.iterdir()):
+        notebook = classroom._notebook_name("tp1", folder / "tp1")
+        results[folder.name], _ = grading.grade_submission(
+            zygote, "tp1", folder / "tp1", folder.name, notebook
+        )
+    return results
+
+
+def messages(result):
+    return {c.message for c in result.checks}
+
+
+def test_a_corrupt_notebook_gets_zero_with_a_clear_message(graded):
+    result = graded["corrupt-json"]
+    assert result.score == 0
+    assert all(m.startswith("Your notebook could not be read") for m in messages(result))
+
+
+def test_a_missing_notebook_says_it_is_missing(graded):
+    assert messages(graded["missing-notebook"]) == {
+        "tp1.ipynb is not in your submission (was it renamed or deleted?)."
+    }
+
+
+def test_a_renamed_notebook_is_still_graded(graded):
+    assert graded["renamed-notebook"].score == graded["reference"].score == 7
+
+
+def test_a_missing_deliverable_is_named(zygote):
+    submission = grading.Submission(zygote, paths.sample_submission("reference", "tp1"), "tp1.ipynb")
+    with pytest.raises(grading.StudentCodeError, match="mnist_dense.keras is not in your submission"):
+        submission.saved_model("mnist_dense.keras")
+    with pytest.raises(grading.StudentCodeError, match="app.py is not in your submission"):
+        submission.read_file("app.py")
+
+
+def test_a_symlink_in_a_submission_is_not_followed(course, faulty):
+    outcome = classroom.grade_class("tp1", faulty, students=["symlink-to-graders", "nobody"], progress=False)
+    assert outcome.students["symlink-to-graders"]["score"] == 0
+    assert outcome.students["nobody"]["missing"] == "no submission found"

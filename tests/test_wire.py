@@ -1,0 +1,95 @@
+"""Does the judge's codec carry plain data only, and refuse everything else?"""
+
+import base64
+import pickle
+import socket
+import struct
+
+import numpy as np
+import pytest
+
+from tpdl import wire
+
+
+@pytest.mark.parametrize("dtype", sorted(wire.ALLOWED_DTYPES))
+def test_arrays_of_every_allowed_dtype_round_trip(dtype):
+    array = (np.arange(24) % 7).astype(dtype).reshape(2, 3, 4)
+    back = wire.loads(wire.dumps(array))
+    assert type(back) is np.ndarray and back.dtype == array.dtype and np.array_equal(back, array)
+
+
+def test_nested_values_round_trip():
+    value = {"a": [1, 2.5, None, True, "s"], "t": (np.zeros(3, np.float32), 4), "nan": float("nan")}
+    back = wire.loads(wire.dumps(value))
+    assert back["a"] == [1, 2.5, None, True, "s"]
+    assert isinstance(back["t"], tuple) and back["t"][1] == 4
+    assert np.isnan(back["nan"])
+
+
+def test_array_subclasses_arrive_as_plain_arrays():
+    class Sub(np.ndarray):
+        pass
+
+    back = wire.loads(wire.dumps(np.ones(3).view(Sub)))
+    assert type(back) is np.ndarray
+
+
+@pytest.mark.parametrize(
+    "value", [np.array([object()]), {1: "int key"}, {"__reduce__": 1}, object(), b"bytes", {1, 2}]
+)
+def test_encoding_refuses_what_is_not_plain_data(value):
+    with pytest.raises(wire.WireError):
+        wire.dumps(value)
+
+
+PICKLED = base64.b64encode(pickle.dumps([1, 2])).decode()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b'{"__ndarray__": {"dtype": "object", "shape": [1], "data": "%s"}}' % PICKLED.encode(),
+        b'{"__ndarray__": {"dtype": "float64", "shape": [2], "data": "AAAA"}}',
+        b'{"__ndarray__": {"dtype": "float64", "shape": [-1], "data": ""}}',
+        b'{"__pickle__": "%s"}' % PICKLED.encode(),
+        b'{"__float__": "__import__(\'os\')"}',
+        b'{"__tuple__": {"a": 1}}',
+        pickle.dumps({"ok": True}),
+        b"not json",
+        b"[" * 100000 + b"]" * 100000,
+    ],
+    ids=[
+        "object-dtype",
+        "short-data",
+        "negative-shape",
+        "unknown-tag",
+        "float-expression",
+        "bad-tuple",
+        "raw-pickle",
+        "not-json",
+        "deep-nesting",
+    ],  # fmt: skip
+)
+def test_decoding_refuses_crafted_frames(frame):
+    with pytest.raises(wire.WireError):
+        wire.loads(frame)
+
+
+def test_an_oversized_frame_is_refused_before_it_is_read():
+    left, right = socket.socketpair()
+    with left, right:
+        left.sendall(struct.pack(">Q", wire.MAX_FRAME_BYTES + 1))
+        with pytest.raises(wire.WireError):
+            wire.recv(right)
+
+
+def test_a_frame_must_arrive_before_its_deadline():
+    import time
+
+    left, right = socket.socketpair()
+    with left, right:
+        left.sendall(struct.pack(">Q", 10) + b"[1")  # the rest never comes
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            wire.recv(right, deadline=time.monotonic() + 0.3)
+        assert time.monotonic() - started < 2
