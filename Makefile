@@ -55,7 +55,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(STAMP)
-	$(BIN)/python -m tpdl.bench
+	$(BIN)/python -m tpdl.bench $(BENCH)
 
 lab: release
 	$(BIN)/jupyter lab --notebook-dir=.

@@ -1,5 +1,7 @@
 """Every nbgrader setting of the course lives here."""
 
+import os
+
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
@@ -7,9 +9,14 @@ from tpdl.nbgrader_ext import ReduceTracebacks
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
+COURSE = os.path.dirname(os.path.abspath(__file__))  # traitlets defines __file__ for config files
+
+c.CourseDirectory.root = COURSE
 c.CourseDirectory.course_id = "tpdl"
 c.CourseDirectory.solution_directory = "solutions"
-c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+c.CourseDirectory.db_url = f"sqlite:///{os.path.join(COURSE, 'gradebook.db')}"
+# Releases, submissions and feedback travel through a folder of the course (single-machine use).
+c.Exchange.root = os.path.join(COURSE, "exchange")
 # The jupytext text form of a notebook holds its solutions: it never reaches a release.
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints",

@@ -1,0 +1,119 @@
+"""Benchmarks whose figures the README quotes: ``make bench`` writes ``bench/results.{json,md}``.
+
+Each benchmark is a function returning a dict of figures; ``python -m tpdl.bench [NAME ...]`` runs
+them (all by default) and merges their figures into the results file, stamped with the machine.
+"""
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tpdl import notebooks, paths
+
+RESULTS = paths.course_dir() / "bench" / "results.json"
+REPEATS = 5
+
+
+def _machine() -> dict:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+    }
+
+
+def _scratch_course(root: Path) -> Path:
+    real = paths.course_dir()
+    for name in ("graders", "source", "release"):
+        (root / name).symlink_to(real / name)
+    for name in ("nbgrader_config.py", "gradebook.db"):
+        shutil.copyfile(real / name, root / name)
+    return root
+
+
+def _timed(command: list[str], env: dict, cwd: Path) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def grading_speed(assignment: str = "tp1", class_size: int = 8) -> dict:
+    """Median wall time to grade one reference submission: ``tpdl grade`` next to ``nbgrader autograde``."""
+    notebooks.release(assignment)
+    reference = paths.sample_submission("reference", assignment)
+    bin_dir = str(Path(sys.executable).parent)
+    with tempfile.TemporaryDirectory(prefix="tpdl-bench-") as scratch:
+        course = _scratch_course(Path(scratch))
+        env = {
+            **os.environ,
+            "TPDL_COURSE_DIR": str(course),
+            "TPDL_BUDGET": "ci",
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        }
+        one = course / "one"
+        shutil.copytree(reference, one / "s1" / assignment)
+        many = course / "many"
+        for index in range(class_size):
+            shutil.copytree(reference, many / f"s{index}" / assignment)
+        shutil.copytree(reference, course / "submitted" / "s1" / assignment)
+        tpdl = [sys.executable, "-m", "tpdl.cli", "grade", assignment, "--force", "--no-progress"]
+        tpdl_one = [_timed([*tpdl, "--submissions", str(one)], env, course) for _ in range(REPEATS)]
+        tpdl_class = _timed([*tpdl, "--submissions", str(many)], env, course)
+        autograde = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force", "--student", "s1"]
+        nbgrader_one = [_timed(autograde, env, course) for _ in range(REPEATS)]
+    return {
+        "assignment": assignment,
+        "repeats": REPEATS,
+        "tpdl_grade_one_s": round(statistics.median(tpdl_one), 2),
+        "tpdl_grade_class_per_student_s": round(tpdl_class / class_size, 2),
+        "tpdl_grade_class_size": class_size,
+        "nbgrader_autograde_one_s": round(statistics.median(nbgrader_one), 2),
+        "ratio_one": round(statistics.median(tpdl_one) / statistics.median(nbgrader_one), 2),
+    }
+
+
+BENCHMARKS = {"grading": grading_speed}
+
+
+def write_markdown(results: dict) -> str:
+    lines = ["# Benchmark figures", "", "Written by `make bench`; quoted by the README.", ""]
+    for name, figures in sorted(results.items()):
+        lines += [f"## {name}", "", "| figure | value |", "| --- | --- |"]
+        lines += [f"| {key} | {value} |" for key, value in figures.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(names: list[str]) -> int:
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(
+            f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}",
+            file=sys.stderr,
+        )
+        return 2
+    RESULTS.parent.mkdir(exist_ok=True)
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    for name in names or list(BENCHMARKS):
+        print(f"bench {name} ...", flush=True)
+        results[name] = {**BENCHMARKS[name](), "machine": _machine()}
+        print(json.dumps(results[name], indent=2), flush=True)
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        RESULTS.with_suffix(".md").write_text(write_markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
