@@ -125,3 +125,29 @@ def test_a_second_run_at_the_same_time_is_refused(course, sample_class):
         fcntl.flock(lock, fcntl.LOCK_EX)
         done = run_tpdl("grade", "tp1", "--submissions", str(sample_class), course=course, timeout=120)
     assert done.returncode == 2 and "another grading run" in done.stderr
+
+
+@pytest.mark.slow
+def test_a_warm_pool_grades_like_a_fresh_sandbox(course, sample_class, tmp_path):
+    env = {**os.environ, "TPDL_COURSE_DIR": str(course), "XDG_RUNTIME_DIR": str(tmp_path)}
+    pool = subprocess.Popen([*TPDL, "pool", "--idle", "60"], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert "warm pool ready" in pool.stdout.readline()
+        runs = []
+        for _ in range(2):
+            done = subprocess.run([*TPDL, "grade", "tp1", "--submissions", str(sample_class), "--force",
+                                   "--no-progress", "--json", str(course / "class.json")],
+                                  env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            assert pool.stdout.readline().strip() == "served a grading run"
+            runs.append(
+                {
+                    s: e["score"]
+                    for s, e in json.loads((course / "class.json").read_text())["students"].items()
+                }
+            )
+    finally:
+        pool.terminate()
+        pool.wait(timeout=30)
+    assert runs[0] == runs[1]
+    assert runs[0]["reference"] == 7 and runs[0]["untouched"] == 0

@@ -20,7 +20,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tpdl import paths, report
+from tpdl import paths, pool, report, sandbox
 
 RESULTS = "results.json"
 JUDGE_START_S = 300
@@ -93,32 +93,37 @@ def _without_links(folder: str, names: list[str]) -> list[str]:
     return [n for n in names if os.path.islink(os.path.join(folder, n)) or n == ".ipynb_checkpoints"]
 
 
+def _grade_one(zygote, assignment: str, student: str, folder: str, notebook: str):
+    """Stage a copy of one submission (without links) and grade it; ``(result, log)``."""
+    from tpdl import grading
+
+    with tempfile.TemporaryDirectory(prefix="tpdl-stage-") as stage:
+        copy = Path(stage) / assignment
+        shutil.copytree(folder, copy, ignore=_without_links)
+        result, log = grading.grade_submission(zygote, assignment, copy, student, notebook)
+    return result.to_json(), log
+
+
 def _judge_loop(assignment: str, tasks, results, limits) -> None:
-    """Body of a judge process: one sandbox, then one student after another."""
+    """Body of a judge process (``--jobs`` > 1): one sandbox, then one student after another."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from tpdl import grading, sandbox
+    from tpdl import sandbox
 
     try:
         zygote = sandbox.Zygote(limits).start()
     except Exception as error:  # noqa: BLE001 - reported to the parent, which stops
         results.put(("fatal", None, f"{type(error).__name__}: {error}"))
         return
-    results.put(("ready", None, zygote.import_s))
     try:
         while True:
             task = tasks.get()
             if task is None:
                 return
-            student, folder, notebook = task
-            with tempfile.TemporaryDirectory(prefix="tpdl-stage-") as stage:
-                copy = Path(stage) / assignment
-                shutil.copytree(folder, copy, ignore=_without_links)
-                try:
-                    result, log = grading.grade_submission(zygote, assignment, copy, student, notebook)
-                except Exception:  # noqa: BLE001 - the graders themselves failed
-                    results.put(("fatal", student, traceback.format_exc()))
-                    return
-            results.put(("done", student, (result.to_json(), log)))
+            try:
+                results.put(("done", task[0], _grade_one(zygote, assignment, *task)))
+            except Exception:  # noqa: BLE001 - the graders themselves failed
+                results.put(("fatal", task[0], traceback.format_exc()))
+                return
     finally:
         zygote.close()
 
@@ -169,37 +174,89 @@ def grade_class(
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise UsageError("another grading run is writing to autograded/; wait for it to finish") from None
-        todo = []
-        for student, folder in folders.items():
-            target = autograded / student / assignment / RESULTS
-            if folder is None:
-                outcome.students[student] = _missing_result(student, assignment, "no submission found")
-                _write_json_atomically(target, outcome.students[student])
-                continue
-            stamp = fingerprint(folder)
-            if not force and target.is_file():
-                with contextlib.suppress(ValueError, OSError):
-                    previous = json.loads(target.read_text())
-                    if previous.get("fingerprint") == stamp:
-                        outcome.students[student] = previous
-                        outcome.reused.append(student)
-                        continue
-            todo.append((student, folder, stamp))
-        _run_judges(assignment, todo, jobs, outcome, progress, on_result, limits)
+        # With one job: the warm pool if one answers, else a sandbox started now, importing
+        # TensorFlow while this process gets ready.
+        early = None
+        if jobs == 1 and folders:
+            early = (
+                pool.connect(limits or sandbox.Limits())
+                or sandbox.Zygote(limits or sandbox.Limits()).launch()
+            )
+        try:
+            todo = _to_grade(assignment, folders, force, outcome)
+            report.prepare()
+            record = _recorder(
+                assignment, {s: stamp for s, _, stamp in todo}, {s: f for s, f, _ in todo}, outcome, on_result
+            )
+            if early is not None and todo:
+                _grade_here(assignment, todo, early.wait_ready(), record, progress)
+            elif todo:
+                _run_judges(assignment, todo, jobs, record, progress, limits or sandbox.Limits())
+        except sandbox.SandboxUnavailable as error:
+            raise InfrastructureError(str(error)) from None
+        finally:
+            if early is not None:
+                early.close()
         report.write_all(outcome, submissions, json_path, html_path)
     return outcome
 
 
-def _run_judges(assignment, todo, jobs, outcome, progress, on_result, limits) -> None:
-    if not todo:
-        return
-    from tpdl.sandbox import Limits
+def _to_grade(assignment: str, folders: dict, force: bool, outcome: ClassResult) -> list[tuple]:
+    """``(student, folder, fingerprint)`` of each student to grade now; the others go into ``outcome``."""
+    todo = []
+    for student, folder in folders.items():
+        target = paths.autograded() / student / assignment / RESULTS
+        if folder is None:
+            outcome.students[student] = _missing_result(student, assignment, "no submission found")
+            _write_json_atomically(target, outcome.students[student])
+            continue
+        stamp = fingerprint(folder)
+        if not force and target.is_file():
+            with contextlib.suppress(ValueError, OSError):
+                previous = json.loads(target.read_text())
+                if previous.get("fingerprint") == stamp:
+                    outcome.students[student] = previous
+                    outcome.reused.append(student)
+                    continue
+        todo.append((student, folder, stamp))
+    return todo
 
-    limits = limits or Limits()
+
+def _recorder(assignment: str, stamps: dict, folders: dict, outcome: ClassResult, on_result):
+    """The function that saves one student's result the moment it is known."""
+
+    def record(student: str, result: dict, log: str) -> None:
+        result["fingerprint"] = stamps[student]
+        target = paths.autograded() / student / assignment
+        report.write_student(result, folders[student], target, log)
+        _write_json_atomically(target / RESULTS, result)
+        outcome.students[student] = result
+        outcome.graded_now.append(student)
+        if on_result:
+            on_result(student, result)
+
+    return record
+
+
+def _grade_here(assignment, todo, zygote, record, progress) -> None:
+    bar = report.progress_bar(len(todo), enabled=progress)
+    try:
+        for student, folder, _ in todo:
+            try:
+                result, log = _grade_one(
+                    zygote, assignment, student, str(folder), _notebook_name(assignment, folder)
+                )
+            except Exception as error:
+                raise InfrastructureError(f"grading could not go on (at {student}): {error}") from error
+            record(student, result, log)
+            bar.advance(student, result)
+    finally:
+        bar.close()
+
+
+def _run_judges(assignment, todo, jobs, record, progress, limits) -> None:
     context = multiprocessing.get_context("spawn")
     tasks, results = context.Queue(), context.Queue()
-    stamps = {student: stamp for student, _, stamp in todo}
-    folders = {student: folder for student, folder, _ in todo}
     for student, folder, _ in todo:
         tasks.put((student, str(folder), _notebook_name(assignment, folder)))
     judges = [context.Process(target=_judge_loop, args=(assignment, tasks, results, limits), daemon=True)
@@ -208,7 +265,7 @@ def _run_judges(assignment, todo, jobs, outcome, progress, on_result, limits) ->
         judge.start()
         tasks.put(None)
     bar = report.progress_bar(len(todo), enabled=progress)
-    pending = set(stamps)
+    pending = {student for student, _, _ in todo}
     try:
         while pending:
             try:
@@ -220,22 +277,12 @@ def _run_judges(assignment, todo, jobs, outcome, progress, on_result, limits) ->
                     ) from None
                 continue
             if kind == "fatal":
-                raise InfrastructureError(
-                    f"grading could not go on{f' (at {student})' if student else ''}: {payload}"
-                )
-            if kind != "done":
-                continue
+                where = f" (at {student})" if student else ""
+                raise InfrastructureError(f"grading could not go on{where}: {payload}")
             result, log = payload
-            result["fingerprint"] = stamps[student]
-            target = paths.autograded() / student / assignment
-            report.write_student(result, folders[student], target, log)
-            _write_json_atomically(target / RESULTS, result)
-            outcome.students[student] = result
-            outcome.graded_now.append(student)
+            record(student, result, log)
             pending.discard(student)
             bar.advance(student, result)
-            if on_result:
-                on_result(student, result)
     finally:
         bar.close()
         for judge in judges:

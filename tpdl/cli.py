@@ -50,6 +50,13 @@ def _samples(args) -> int:
     return 0
 
 
+def _pool(args) -> int:
+    from tpdl import pool
+
+    pool.serve(idle_s=args.idle)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tpdl", description="The TP_DL course kit.")
     parser.add_argument("--version", action="version", version=f"tpdl {__version__}")
@@ -78,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     solutions.add_argument("assignment", nargs="*")
     solutions.add_argument("--budget", default="ci", choices=("ci", "full"))
     solutions.set_defaults(run=_solutions)
+
+    warm = commands.add_parser("pool", help="keep a sandbox with TensorFlow imported warm for `tpdl grade`")
+    warm.add_argument("--idle", type=float, default=900, help="seconds without a client before it leaves")
+    warm.set_defaults(run=_pool)
 
     sample = commands.add_parser(
         "samples", help="rewrite the sample class's reference and untouched submissions"

@@ -16,6 +16,15 @@ from tpdl import paths
 console = Console(stderr=False, highlight=False)
 
 
+def prepare() -> None:
+    """Import what the reports need now, while the sandbox starts on the other core."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    import nbgrader.api  # noqa: F401
+
+
 # --------------------------------------------------------------------------- progress
 
 

@@ -199,6 +199,11 @@ class Zygote:
     # -- life cycle
 
     def start(self) -> "Zygote":
+        """Launch the jail and wait until the zygote has imported its libraries."""
+        return self.launch().wait_ready()
+
+    def launch(self) -> "Zygote":
+        """Start the jail without waiting: the zygote imports TensorFlow while the judge gets ready."""
         command = bwrap_command(self.spool, self.privileged)
         command += [sys.executable, "-m", "tpdl.worker", "zygote", *self.preload]
         env = {**WORKER_ENV, "HOME": "/tmp", "PYTHONPATH": str(PACKAGE.parent)}
@@ -206,6 +211,9 @@ class Zygote:
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=env, text=True, bufsize=1, start_new_session=True,
         )  # fmt: skip
+        return self
+
+    def wait_ready(self) -> "Zygote":
         line = self._readline(ZYGOTE_START_S)
         if not line.get("ready"):
             self.close()
@@ -239,18 +247,33 @@ class Zygote:
     def _readline(self, timeout_s: float) -> dict:
         import selectors
 
+        reader = self._reader()
         with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
+            selector.register(self._selectable(), selectors.EVENT_READ)
             if not selector.select(timeout_s):
                 return {}
-        line = self.process.stdout.readline()
+        line = reader.readline()
         return json.loads(line) if line else {}
+
+    def _reader(self):
+        return self.process.stdout
+
+    def _selectable(self):
+        return self.process.stdout
+
+    def _writer(self):
+        return self.process.stdin
+
+    @property
+    def jail_pid(self) -> int:
+        """The judge-side process id of the jail (bubblewrap)."""
+        return self.process.pid
 
     def _ask(self, request: dict, timeout_s: float = 30) -> dict:
         if not self.alive():
             raise SandboxUnavailable("the sandbox's zygote is not running")
-        self.process.stdin.write(json.dumps(request) + "\n")
-        self.process.stdin.flush()
+        self._writer().write(json.dumps(request) + "\n")
+        self._writer().flush()
         return self._readline(timeout_s)
 
     def reap(self, token: str) -> dict | None:
@@ -268,8 +291,8 @@ class Zygote:
             return int(children[0])
 
         try:  # bwrap -> the jail's init -> the zygote
-            init = first_child(self.process.pid)
-            keep = {self.process.pid, init, first_child(init)}
+            init = first_child(self.jail_pid)
+            keep = {self.jail_pid, init, first_child(init)}
             namespace = os.readlink(f"/proc/{init}/ns/pid")
         except (OSError, IndexError, ValueError):
             return
@@ -295,10 +318,12 @@ class Zygote:
               skip_tags: tuple[str, ...] = ("skip-grading",)) -> Worker:  # fmt: skip
         """Fork a worker of ``kind`` (``notebook`` or ``models``) over a private copy of ``submission``."""
         if not self.alive():
+            if isinstance(self, PooledZygote):
+                raise SandboxUnavailable("the warm pool stopped; run `tpdl pool` again or grade without it")
             self.close()
             self.spool = Path(tempfile.mkdtemp(prefix="tpdl-spool-"))
             os.chmod(self.spool, 0o755)
-            self.start()
+            self.start()  # the zygote died (a worker killed it, say): a new one, once
         token = uuid.uuid4().hex[:12]
         host_dir = self.spool / token
         work, control = host_dir / "work", host_dir / "control"
@@ -350,3 +375,53 @@ class Zygote:
         """Stop ``worker`` and delete its copy of the submission."""
         worker.kill("was closed by the judge")
         shutil.rmtree(self.spool / worker.token, ignore_errors=True)
+
+
+class PooledZygote(Zygote):
+    """A zygote kept warm by ``tpdl pool`` between grading runs, reached over a Unix socket."""
+
+    def __init__(self, address: Path, limits: Limits = Limits()):
+        self.limits = limits
+        self.privileged = os.geteuid() == 0
+        self.process = None
+        self.connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.connection.settimeout(5)
+        self.connection.connect(str(address))
+        self.connection.settimeout(None)
+        self.stream = self.connection.makefile("rw", buffering=1)
+        hello = self._readline(10)
+        if "spool" not in hello:
+            self.close()
+            raise SandboxUnavailable("the warm pool did not answer")
+        self.spool = Path(hello["spool"])
+        self._jail_pid = int(hello["jail_pid"])
+        self.import_s = 0.0
+
+    def launch(self) -> "PooledZygote":
+        return self
+
+    def wait_ready(self) -> "PooledZygote":
+        return self
+
+    def alive(self) -> bool:
+        return self.stream is not None
+
+    def _reader(self):
+        return self.stream
+
+    def _selectable(self):
+        return self.connection  # one line per answer: nothing waits in the stream's buffer
+
+    def _writer(self):
+        return self.stream
+
+    @property
+    def jail_pid(self) -> int:
+        return self._jail_pid
+
+    def close(self) -> None:
+        """Hang up; the pool (and its jail) stays warm for the next run."""
+        if self.stream is not None:
+            self.stream.close()
+            self.connection.close()
+            self.stream = None
