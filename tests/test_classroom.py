@@ -47,7 +47,7 @@ def test_the_sample_class_is_graded_with_every_output(course, sample_class):
     for entry in students.values():
         assert set(entry) == {"score", "max_score", "checks"}
         for check in entry["checks"]:
-            assert set(check) == {"name", "points", "max_points", "passed", "message", "cell"}
+            assert set(check) == {"name", "points", "max_points", "passed", "message"}
     assert students["reference"]["score"] == students["reference"]["max_score"] == 7
     assert students["untouched"]["score"] == 0
     assert 0 < students["mistakes"]["score"] < 7

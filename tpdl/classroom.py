@@ -45,10 +45,22 @@ class ClassResult:
         return {
             "assignment": self.assignment,
             "students": {
-                sid: {"score": r["score"], "max_score": r["max_score"], "checks": r["checks"]}
+                sid: {
+                    "score": r["score"],
+                    "max_score": r["max_score"],
+                    "checks": [_contract(c) for c in r["checks"]],
+                }
                 for sid, r in sorted(self.students.items())
             },
         }
+
+
+CHECK_KEYS = ("name", "points", "max_points", "passed", "message")
+
+
+def _contract(check: dict) -> dict:
+    """A check as the ``--json`` contract states it."""
+    return {key: check[key] for key in CHECK_KEYS}
 
 
 def fingerprint(folder: Path) -> str:

@@ -121,7 +121,10 @@ class Submission:
         if self._worker is not None:
             self.zygote.discard(self._worker)
             if self._restarts >= MAX_RESTARTS:
-                self._fatal = f"Your notebook's grading process {self._worker.gone} too often; the remaining checks could not run."
+                self._fatal = (
+                    f"Your notebook's grading process stopped {MAX_RESTARTS + 1} times (the last time, it "
+                    f"{self._worker.gone}); the remaining checks could not run."
+                )
                 raise StudentCodeError(self._fatal)
             self._restarts += 1
         if not (self.path / self.notebook).is_file():

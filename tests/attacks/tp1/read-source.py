@@ -5,7 +5,7 @@ import json
 import os
 import re
 
-for top in ("/", "..", "../..", "../../..", "/work", "/srv", "/opt", "/home", "/root"):
+for top in ("/", "..", "../..", "../../..", "/srv", "/opt", "/home", "/root"):
     for path in glob.glob(os.path.join(top, "**", "source", "tp1", "*"), recursive=False) + glob.glob(
         os.path.join(top, "*", "source", "tp1", "*")
     ):
