@@ -130,7 +130,11 @@ class Submission:
         if not (self.path / self.notebook).is_file():
             self._fatal = f"{self.notebook} is not in your submission (was it renamed or deleted?)."
             raise StudentCodeError(self._fatal)
-        worker = self.zygote.spawn("notebook", self.path, self.notebook)
+        try:
+            worker = self.zygote.spawn("notebook", self.path, self.notebook)
+        except sandbox.WorkerGone as gone:
+            self._fatal = f"Running your notebook failed: its process {gone.reason}."
+            raise StudentCodeError(self._fatal) from None
         self._worker = worker
         if worker.gone:
             self.events.append(f"notebook worker: {worker.gone}\n{worker.output_tail()}")
@@ -174,7 +178,12 @@ class Submission:
         if self._models is None or self._models.gone:
             if self._models is not None:
                 self.zygote.discard(self._models)
-            self._models = self.zygote.spawn("models", self.path)
+            try:
+                self._models = self.zygote.spawn("models", self.path)
+            except sandbox.WorkerGone as gone:
+                raise StudentCodeError(
+                    f"Your model could not be loaded: its process {gone.reason}."
+                ) from None
         try:
             answer = self._models.request(request)
         except sandbox.WorkerGone as gone:

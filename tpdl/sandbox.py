@@ -354,11 +354,13 @@ class Zygote:
         try:
             conn, _ = listener.accept()
         except TimeoutError:
-            raise WorkerGone("the grading process for your submission did not start") from None
+            raise WorkerGone("did not start") from None
         finally:
             listener.close()
         worker = Worker(self, token, kind, conn, _peer_pid(conn), control, self.limits)
-        assert answer.get("token") == token
+        if answer.get("token") != token:
+            worker.kill("could not be started by the sandbox")
+            return worker
         deadline = time.monotonic() + (self.limits.notebook_s if kind == "notebook" else 60)
         try:
             startup = wire.recv(conn, deadline)
