@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import queue
 import shutil
+import signal
 import tempfile
 import traceback
 from dataclasses import dataclass, field
@@ -63,14 +64,18 @@ def _contract(check: dict) -> dict:
     return {key: check[key] for key in CHECK_KEYS}
 
 
-def fingerprint(folder: Path) -> str:
-    """A hash of every file of a submission (names and contents)."""
+def fingerprint(*folders: Path) -> str:
+    """A hash of every file of ``folders`` (names, sizes and contents)."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+            if ".ipynb_checkpoints" in path.parts or "__pycache__" in path.parts:
+                continue
+            name = os.fsencode(path.relative_to(folder))
+            digest.update(len(name).to_bytes(8, "big") + name + path.stat().st_size.to_bytes(8, "big"))
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
     return digest.hexdigest()
 
 
@@ -116,13 +121,14 @@ def _grade_one(zygote, assignment: str, student: str, folder: str, notebook: str
     return result.to_json(), log
 
 
-def _judge_loop(assignment: str, tasks, results, limits) -> None:
+def _judge_loop(assignment: str, tasks, results, limits, index: int) -> None:
     """Body of a judge process (``--jobs`` > 1): one sandbox, then one student after another."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from tpdl import sandbox
+    import ctypes
 
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the parent
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        zygote = sandbox.Zygote(limits).start()
+        zygote = sandbox.Zygote(limits, uid_base=sandbox.FIRST_UID + 1000 * (index + 1)).start()
     except Exception as error:  # noqa: BLE001 - reported to the parent, which stops
         results.put(("fatal", None, f"{type(error).__name__}: {error}"))
         return
@@ -222,7 +228,7 @@ def _to_grade(assignment: str, folders: dict, force: bool, outcome: ClassResult)
             outcome.students[student] = _missing_result(student, assignment, "no submission found")
             _write_json_atomically(target, outcome.students[student])
             continue
-        stamp = fingerprint(folder)
+        stamp = fingerprint(folder, paths.graders(assignment))  # a grader fixed since: graded again
         if not force and target.is_file():
             with contextlib.suppress(ValueError, OSError):
                 previous = json.loads(target.read_text())
@@ -238,7 +244,8 @@ def _recorder(assignment: str, stamps: dict, folders: dict, outcome: ClassResult
     """The function that saves one student's result the moment it is known."""
 
     def record(student: str, result: dict, log: str) -> None:
-        result["fingerprint"] = stamps[student]
+        # A result spoilt by an internal error of the graders is graded again by the next run.
+        result["fingerprint"] = "" if result.get("internal_errors") else stamps[student]
         target = paths.autograded() / student / assignment
         report.write_student(result, folders[student], target, log)
         _write_json_atomically(target / RESULTS, result)
@@ -271,8 +278,8 @@ def _run_judges(assignment, todo, jobs, record, progress, limits) -> None:
     tasks, results = context.Queue(), context.Queue()
     for student, folder, _ in todo:
         tasks.put((student, str(folder), _notebook_name(assignment, folder)))
-    judges = [context.Process(target=_judge_loop, args=(assignment, tasks, results, limits), daemon=True)
-              for _ in range(min(jobs, len(todo)))]  # fmt: skip
+    judges = [context.Process(target=_judge_loop, args=(assignment, tasks, results, limits, i), daemon=True)
+              for i in range(min(jobs, len(todo)))]  # fmt: skip
     for judge in judges:
         judge.start()
         tasks.put(None)

@@ -16,6 +16,8 @@ worker and gets plain data back. Expected values are computed here and never sen
 
 import contextlib
 import io
+import os
+import stat
 import time
 import traceback
 import uuid
@@ -33,6 +35,24 @@ INTERNAL_ERROR = (
 )
 MAX_RESTARTS = 2
 MAX_DELIVERABLE_BYTES = 16 * 2**20
+
+
+MODELS_DIR = "_tpdl_models"
+
+
+def _read_regular_file(folder: Path, name: str, max_bytes: int) -> bytes | None:
+    """The bytes of ``folder/name`` if it is a plain file no larger than ``max_bytes``, not reached by a link."""
+    if "/" in name or os.path.realpath(folder) != os.path.join(os.path.realpath(folder.parent), folder.name):
+        return None  # the folder itself is a link
+    try:
+        fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+            return None
+        return handle.read(max_bytes + 1)[:max_bytes]
 
 
 class StudentCodeError(Exception):
@@ -56,6 +76,7 @@ class Result:
     checks: list[Check] = field(default_factory=list)
     notebook: dict = field(default_factory=dict)
     seconds: float = 0.0
+    internal_errors: int = 0
 
     @property
     def score(self) -> float:
@@ -74,6 +95,7 @@ class Result:
             "checks": [asdict(c) for c in self.checks],
             "notebook": self.notebook,
             "seconds": round(self.seconds, 3),
+            "internal_errors": self.internal_errors,
         }
 
 
@@ -218,18 +240,15 @@ class Submission:
         """Call the student's model-building ``function``, save what it returns, load it safely."""
         name = f"{uuid.uuid4().hex[:8]}.keras"
         request = {"op": "call", "name": function, "args": list(args), "kwargs": kwargs, "save_model": name}
-        relative = self._call(request)
-        if not isinstance(relative, str):
-            raise StudentCodeError(f"{function} did not return a model")
-        # The models worker reads the notebook worker's copy, where the file was saved.
-        source = self.zygote.spool / self._worker.token / "work" / relative
-        target = self.path / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):
-            target.unlink()
-        if source.is_symlink() or not source.is_file() or source.stat().st_size > MAX_DELIVERABLE_BYTES:
+        self._call(request)  # what it answers is ignored: the judge knows where it asked to save
+        folder = self.zygote.spool / self._worker.token / "work" / MODELS_DIR
+        data = _read_regular_file(folder, name, MAX_DELIVERABLE_BYTES)
+        if data is None:
             raise StudentCodeError(f"the model returned by {function} could not be saved")
-        target.write_bytes(source.read_bytes())
+        target = self.path / MODELS_DIR / name
+        target.parent.mkdir(exist_ok=True)
+        target.write_bytes(data)
+        relative = f"{MODELS_DIR}/{name}"
         if self._models is not None:
             self.zygote.discard(self._models)
             self._models = None
@@ -327,6 +346,7 @@ def grade_submission(
         )
     result = Result(student, assignment, list(plugin.checks.values()))
     result.notebook = {"cells": submission.cells}
+    result.internal_errors = len(plugin.internal)
     result.seconds = time.monotonic() - started
     log = "\n\n".join(submission.events + plugin.internal)
     return result, log

@@ -87,7 +87,7 @@ def write_student(result: dict, submission: Path, target: Path, log: str) -> Non
     """Feedback, the instructor's log and the graded notebook of one student."""
     target.mkdir(parents=True, exist_ok=True)
     notebook = submission / f"{result['assignment']}.ipynb"
-    if notebook.is_file():
+    if notebook.is_file() and not notebook.is_symlink():
         shutil.copyfile(notebook, target / notebook.name)
     (target / "grading.log").write_text(log or "")
     feedback = paths.feedback() / result["student"] / result["assignment"]

@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -101,13 +102,25 @@ def bwrap_command(spool: Path, privileged: bool) -> list[str]:
                 command += ["--perms", "0755", "--dir", str(parent)]
                 made.add(parent)
         command += ["--ro-bind", str(path), str(path)]
-    command += ["--bind", str(spool), "/spool", "--chdir", "/spool"]
+    command += ["--bind", str(spool), "/spool", "--chdir", "/"]
     return command
 
 
 def _peer_pid(conn: socket.socket) -> int:
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     return struct.unpack("3i", creds)[0]
+
+
+def _is_namespace_pid(host_pid: int, jail_pid) -> bool:
+    """Whether the process ``host_pid`` is the one the zygote knows as ``jail_pid``."""
+    try:
+        status = Path(f"/proc/{host_pid}/status").read_text()
+    except OSError:
+        return False
+    for line in status.splitlines():
+        if line.startswith("NSpid:"):
+            return line.split()[-1] == str(jail_pid)
+    return False
 
 
 def _describe_end(status: dict | None) -> str:
@@ -142,6 +155,7 @@ class Worker:
         deadline = time.monotonic() + (timeout_s or self.limits.request_s)
         nonce = uuid.uuid4().hex  # an answer must echo it: frames written in advance are refused
         try:
+            self.conn.settimeout(max(0.01, deadline - time.monotonic()))
             wire.send(self.conn, {**message, "id": nonce})
             answer = wire.recv(self.conn, deadline)
         except TimeoutError:
@@ -166,10 +180,11 @@ class Worker:
         """Stop the worker and everything it started; remember why, for later requests."""
         if self.gone:
             return
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        for kill in (os.killpg, os.kill):  # the worker leads its own session
+            try:
+                kill(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         status = self.zygote.reap(self.token)
         self.gone = reason or _describe_end(status)
         self.conn.close()
@@ -177,19 +192,23 @@ class Worker:
     def output_tail(self, max_chars: int = 2000) -> str:
         """The end of what the worker printed (for instructors' logs, never for feedback)."""
         try:
-            with open(self.control / "output.log", "rb") as handle:
-                handle.seek(0, os.SEEK_END)
-                handle.seek(max(0, handle.tell() - max_chars))
-                return handle.read().decode(errors="replace")
+            fd = os.open(self.control / "output.log", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             return ""
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return ""
+            handle.seek(max(0, info.st_size - max_chars))
+            return handle.read(max_chars).decode(errors="replace")
 
 
 class Zygote:
     """A jail with a Python that imported TensorFlow once, forking a fresh worker per request."""
 
-    def __init__(self, limits: Limits = Limits(), preload=PRELOAD):
+    def __init__(self, limits: Limits = Limits(), preload=PRELOAD, uid_base: int = FIRST_UID):
         self.limits = limits
+        self.uid_base = uid_base  # jails graded side by side must not share users
         self.preload = preload
         self.privileged = os.geteuid() == 0
         self.spool = Path(tempfile.mkdtemp(prefix="tpdl-spool-"))
@@ -331,12 +350,15 @@ class Zygote:
         shutil.copytree(submission, work, symlinks=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         control.mkdir()
         (host_dir / "tmp").mkdir()
-        uid = FIRST_UID + next(_uids) % 1000 if self.privileged else None
+        uid = self.uid_base + next(_uids) % 1000 if self.privileged else None
         if uid is not None:
-            for root, dirs, files in os.walk(host_dir):
-                for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
-                    os.lchown(name, uid, uid)
-            os.chmod(host_dir, 0o700)
+            # The worker owns its copy and its tmp; the token and control folders stay the judge's.
+            for top in (work, host_dir / "tmp"):
+                for root, dirs, files in os.walk(top):
+                    for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                        os.lchown(name, uid, uid)
+                os.chmod(top, 0o700)
+            os.chmod(host_dir, 0o711)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(control / "sock"))
         listener.listen(1)
@@ -357,7 +379,11 @@ class Zygote:
             raise WorkerGone("did not start") from None
         finally:
             listener.close()
-        worker = Worker(self, token, kind, conn, _peer_pid(conn), control, self.limits)
+        peer = _peer_pid(conn)
+        if not _is_namespace_pid(peer, answer.get("pid")):
+            conn.close()
+            raise WorkerGone("did not start (another process answered in its place)")
+        worker = Worker(self, token, kind, conn, peer, control, self.limits)
         if answer.get("token") != token:
             worker.kill("could not be started by the sandbox")
             return worker
@@ -386,6 +412,7 @@ class PooledZygote(Zygote):
     def __init__(self, address: Path, limits: Limits = Limits()):
         self.limits = limits
         self.privileged = os.geteuid() == 0
+        self.uid_base = FIRST_UID + 40_000  # the users of workers spawned through a pool
         self.process = None
         self.connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.connection.settimeout(5)

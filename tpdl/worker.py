@@ -80,6 +80,8 @@ def enter_worker(spec: dict) -> socket.socket:
     work = spec["work"]
     os.environ.clear()
     os.environ.update(spec["env"], HOME=work, PWD=work)
+    if spec["kind"] == "notebook":
+        sys.path.insert(0, work)  # as in a kernel, the notebook's folder is importable
     tempfile.tempdir = None  # forget a temporary folder chosen before the environment changed
     os.chdir(work)
     return sock
@@ -103,7 +105,7 @@ def _reply(sock, answer: dict) -> None:
 
     try:
         wire.send(sock, answer)
-    except (wire.WireError, RecursionError) as error:
+    except BaseException as error:  # noqa: BLE001 - an __array__ or __iter__ of the student's raised
         wire.send(
             sock, {**_error("unsendable", f"the answer cannot be sent back: {error}"), "id": answer.get("id")}
         )
