@@ -9,7 +9,10 @@ TPDL := $(BIN)/tpdl
 ASSIGNMENTS := $(patsubst source/%/,%,$(dir $(wildcard source/*/*.nb.py)))
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup release solutions sample-class demo test test-fast bench lab lock clean
+# The TPs whose reference student hands in what its own full run writes (tracking stores, figures).
+SAMPLE_RUNS := tp2
+
+.PHONY: help setup release solutions sample-class sample-runs demo test test-fast bench lab lock clean
 
 help:
 	@echo "make demo       set up, build the releases, grade the sample class, print the table"
@@ -17,6 +20,7 @@ help:
 	@echo "make release    build release/<tp>/ from source/<tp>/"
 	@echo "make solutions  build and execute solutions/<tp>/ on the ci budget"
 	@echo "make sample-class  rewrite sample_class/{reference,untouched} from the sources"
+	@echo "make sample-runs   re-run the reference students on the full budget (MLflow stores, figures)"
 	@echo "make bench      full-data benchmarks, figures written to bench/results.md"
 	@echo "make lab        JupyterLab on the course, with nbgrader's extensions"
 	@echo "make lock       re-resolve requirements.lock from requirements.txt"
@@ -42,6 +46,10 @@ solutions: $(STAMP)
 # After editing a source notebook: the sample class's reference and untouched students follow it.
 sample-class: release
 	$(TPDL) samples $(ASSIGNMENTS)
+
+# Minutes: each reference notebook runs on the full data, as a student's would.
+sample-runs: release
+	$(TPDL) samples --run $(SAMPLE_RUNS)
 
 demo: release
 	@for a in $(ASSIGNMENTS); do \

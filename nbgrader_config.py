@@ -3,7 +3,14 @@
 import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbgrader.preprocessors import (
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ClearOutput,
+    GetGrades,
+    IncludeHeaderFooter,
+    LockCells,
+)
 
 from tpdl.nbgrader_ext import ReduceTracebacks
 
@@ -43,3 +50,7 @@ c.LimitOutput.max_lines = 200
 
 # Feedback shows neither hidden tests nor the tracebacks that would quote them.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ReduceTracebacks, CSSHTMLHeaderPreprocessor]
+
+# generate_solution would execute the notebook in source/ on the full budget: `tpdl solutions`
+# executes the solution itself, in solutions/, on the budget it is asked for.
+c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput, ClearMarkScheme]

@@ -12,11 +12,28 @@ ENTRIES = [
 ]
 
 
+def grade_cells(assignment: str) -> set[str]:
+    import nbformat
+
+    notebook = nbformat.read(
+        paths.sample_submission("reference", assignment) / f"{assignment}.ipynb", as_version=4
+    )
+    return {
+        c.metadata["nbgrader"]["grade_id"]
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    }
+
+
 def grade(zygote, tmp_path, assignment, entry):
+    """Grade the variant on the checks of the cell it changes (``<grade_id>_tests``), or on all of them."""
     submission = catalogue.build(
         entry, paths.sample_submission("reference", assignment), tmp_path / assignment, f"{assignment}.ipynb"
     )
-    result, _ = grading.grade_submission(zygote, assignment, submission)
+    cell = f"{entry.target}_tests"
+    cells = {cell} if cell in grade_cells(assignment) else None
+    result, _ = grading.grade_submission(zygote, assignment, submission, cells=cells)
+    assert result.checks, "no check ran"
     return result
 
 

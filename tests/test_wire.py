@@ -26,6 +26,12 @@ def test_nested_values_round_trip():
     assert np.isnan(back["nan"])
 
 
+def test_a_seed_arrives_as_a_fresh_random_generator():
+    first, second = wire.loads(wire.dumps([wire.Rng(7), wire.Rng(7)]))
+    assert isinstance(first, np.random.Generator) and first is not second
+    assert first.random() == second.random() == np.random.default_rng(7).random()
+
+
 def test_array_subclasses_arrive_as_plain_arrays():
     class Sub(np.ndarray):
         pass
@@ -54,6 +60,8 @@ PICKLED = base64.b64encode(pickle.dumps([1, 2])).decode()
         b'{"__pickle__": "%s"}' % PICKLED.encode(),
         b'{"__float__": "__import__(\'os\')"}',
         b'{"__tuple__": {"a": 1}}',
+        b'{"__rng__": -1}',
+        b'{"__rng__": "12"}',
         pickle.dumps({"ok": True}),
         b"not json",
         b"[" * 100000 + b"]" * 100000,
@@ -65,6 +73,8 @@ PICKLED = base64.b64encode(pickle.dumps([1, 2])).decode()
         "unknown-tag",
         "float-expression",
         "bad-tuple",
+        "negative-seed",
+        "string-seed",
         "raw-pickle",
         "not-json",
         "deep-nesting",

@@ -50,8 +50,12 @@ def _timed(command: list[str], env: dict, cwd: Path) -> float:
     return elapsed
 
 
-def grading_speed(assignment: str = "tp1", class_size: int = 8) -> dict:
-    """Median wall time to grade one reference submission: ``tpdl grade`` next to ``nbgrader autograde``."""
+def grading_speed(assignment: str = "tp1", class_size: int = 8, with_nbgrader: bool = True) -> dict:
+    """Median wall time to grade one reference submission: ``tpdl grade`` next to ``nbgrader autograde``.
+
+    ``with_nbgrader=False`` leaves nbgrader out, for notebooks whose autograding would rerun the
+    TP's experiments (nbgrader executes every cell; the judge skips cells tagged ``skip-grading``).
+    """
     notebooks.release(assignment)
     reference = paths.sample_submission("reference", assignment)
     bin_dir = str(Path(sys.executable).parent)
@@ -74,19 +78,52 @@ def grading_speed(assignment: str = "tp1", class_size: int = 8) -> dict:
         tpdl_class = _timed([*tpdl, "--submissions", str(many)], env, course)
         with _warm_pool(env):
             tpdl_one = [_timed([*tpdl, "--submissions", str(one)], env, course) for _ in range(REPEATS)]
-        autograde = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force", "--student", "s1"]
-        nbgrader_one = [_timed(autograde, env, course) for _ in range(REPEATS)]
-    return {
-        "assignment": assignment,
-        "repeats": REPEATS,
-        "tpdl_grade_one_warm_pool_s": round(statistics.median(tpdl_one), 2),
-        "tpdl_grade_one_cold_s": round(statistics.median(tpdl_cold), 2),
-        "tpdl_grade_class_per_student_s": round(tpdl_class / class_size, 2),
-        "tpdl_grade_class_size": class_size,
-        "nbgrader_autograde_one_s": round(statistics.median(nbgrader_one), 2),
-        "ratio_warm_pool": round(statistics.median(tpdl_one) / statistics.median(nbgrader_one), 2),
-        "ratio_cold": round(statistics.median(tpdl_cold) / statistics.median(nbgrader_one), 2),
-    }
+        figures = {
+            "assignment": assignment,
+            "repeats": REPEATS,
+            "tpdl_grade_one_warm_pool_s": round(statistics.median(tpdl_one), 2),
+            "tpdl_grade_one_cold_s": round(statistics.median(tpdl_cold), 2),
+            "tpdl_grade_class_per_student_s": round(tpdl_class / class_size, 2),
+            "tpdl_grade_class_size": class_size,
+        }
+        if with_nbgrader:
+            autograde = [
+                sys.executable,
+                "-m",
+                "nbgrader",
+                "autograde",
+                assignment,
+                "--force",
+                "--student",
+                "s1",
+            ]
+            nbgrader_one = statistics.median(_timed(autograde, env, course) for _ in range(REPEATS))
+            figures["nbgrader_autograde_one_s"] = round(nbgrader_one, 2)
+            figures["ratio_warm_pool"] = round(statistics.median(tpdl_one) / nbgrader_one, 2)
+            figures["ratio_cold"] = round(statistics.median(tpdl_cold) / nbgrader_one, 2)
+    return figures
+
+
+def tp2_experiment() -> dict:
+    """The TP2 reference's experiment on the full budget: per configuration, final validation figures and time."""
+    from tpdl import samples
+    from tpdl.worker import read_tracking_store
+
+    notebooks.release("tp2")
+    with tempfile.TemporaryDirectory(prefix="tpdl-bench-") as scratch:
+        started = time.perf_counter()
+        folder = samples.run_reference("tp2", budget="full", folder=Path(scratch) / "tp2")
+        notebook_s = time.perf_counter() - started
+        runs = read_tracking_store(str(folder / "mlflow.db"))["runs"]
+    figures: dict = {"notebook_full_budget_s": round(notebook_s, 1)}
+    for run in sorted(runs, key=lambda run: run["start_time"]):
+        metrics = {key: points[-1][1] for key, points in run["metrics"].items()}
+        figures[run["name"]] = (
+            f"val accuracy {metrics['val_accuracy']:.4f}, val loss {metrics['val_loss']:.4f}, "
+            f"{(run['end_time'] - run['start_time']) / 1000:.1f} s, {run['params'].get('epochs')} epochs "
+            f"on {run['params'].get('train_size')} images"
+        )
+    return figures
 
 
 @contextlib.contextmanager
@@ -103,7 +140,11 @@ def _warm_pool(env: dict):
         pool.wait()
 
 
-BENCHMARKS = {"grading": grading_speed}
+BENCHMARKS = {
+    "grading": grading_speed,
+    "grading-tp2": lambda: grading_speed("tp2", with_nbgrader=False),
+    "tp2-experiment": tp2_experiment,
+}
 
 
 def write_markdown(results: dict) -> str:

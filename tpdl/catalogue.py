@@ -12,7 +12,9 @@ A **variant** file ``<target>--<pass|fail>--<why>.py`` holds the new source of o
         ...
 
 The variant is applied to the reference submission: ``pass`` must keep full marks, ``fail`` must
-lose every check it names.
+lose every check it names. A deliverable that is not text (an MLflow store, ``mlflow.db``) is
+varied by a script instead: with ``apply: edit`` in its docstring, the file defines
+``edit(folder)``, which the kit's tests call on a copy of the reference submission.
 
 An **attack** file ``<name>.py`` is one code cell added to the untouched release (``place: first``
 in its docstring puts it before every other cell). It must not earn a single point, and grading
@@ -36,6 +38,7 @@ class Entry:
     code: str
     loses: tuple[str, ...] = field(default_factory=tuple)
     place: str = "last"
+    apply: str = "replace"  # or "edit": the file's edit(folder) changes the submission
 
     @property
     def id(self) -> str:
@@ -48,7 +51,7 @@ def _docstring_fields(text: str) -> tuple[str, dict[str, str]]:
     fields = {}
     for line in doc.splitlines():
         key, sep, value = line.partition(":")
-        if sep and key.strip() in ("loses", "place"):
+        if sep and key.strip() in ("loses", "place", "apply"):
             fields[key.strip()] = value.strip()
     return summary, fields
 
@@ -63,7 +66,10 @@ def load(path: Path) -> Entry:
         loses = tuple(n.strip() for n in fields.get("loses", "").split(",") if n.strip())
         if expect == "fail" and not loses:
             raise ValueError(f"{path.name}: a failing variant must name the checks it loses ('loses: ...')")
-        return Entry(path, target, expect, summary or why, text, loses)
+        apply = fields.get("apply", "replace")
+        if apply not in ("replace", "edit"):
+            raise ValueError(f"{path.name}: 'apply:' is 'replace' or 'edit', not {apply!r}")
+        return Entry(path, target, expect, summary or why, text, loses, apply=apply)
     return Entry(path, "", "attack", summary or path.stem, text, place=fields.get("place", "last"))
 
 
@@ -87,6 +93,10 @@ def build(entry: Entry, base: Path, target: Path, notebook_name: str) -> Path:
         cell = nbformat.v4.new_code_cell(entry.code)
         notebook.cells.insert(0 if entry.place == "first" else len(notebook.cells), cell)
         nbformat.write(notebook, notebook_path)
+    elif entry.apply == "edit":
+        namespace: dict = {"__name__": f"catalogue_{entry.id}"}
+        exec(compile(entry.code, str(entry.path), "exec"), namespace)  # noqa: S102 - the kit's own catalogue
+        namespace["edit"](target)
     elif "." in entry.target:
         (target / entry.target).write_text(entry.code)
     else:

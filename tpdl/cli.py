@@ -3,6 +3,7 @@
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from tpdl import __version__
@@ -47,6 +48,12 @@ def _samples(args) -> int:
     for assignment in args.assignment or paths.assignments():
         samples.write(assignment)
         print(f"sample_class/{{reference,untouched}}/{assignment}: rewritten")
+        if args.execute:
+            started = time.monotonic()
+            folder = samples.run_reference(assignment, budget=args.budget)
+            written = sorted(p.name for p in folder.iterdir())
+            print(f"sample_class/reference/{assignment}: ran on the {args.budget} budget in "
+                  f"{time.monotonic() - started:.0f} s; holds {', '.join(written)}")  # fmt: skip
     return 0
 
 
@@ -94,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
         "samples", help="rewrite the sample class's reference and untouched submissions"
     )
     sample.add_argument("assignment", nargs="*")
+    sample.add_argument(
+        "--run",
+        action="store_true",
+        dest="execute",
+        help="also execute the reference and keep what it writes (MLflow store, figures)",
+    )
+    sample.add_argument(
+        "--budget", default="full", choices=("full", "ci"), help="budget of --run (default full)"
+    )
     sample.set_defaults(run=_samples)
     return parser
 

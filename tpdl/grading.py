@@ -17,7 +17,9 @@ worker and gets plain data back. Expected values are computed here and never sen
 import contextlib
 import io
 import os
+import shutil
 import stat
+import tempfile
 import time
 import traceback
 import uuid
@@ -128,6 +130,8 @@ class Submission:
         self.student = student
         self._worker: sandbox.Worker | None = None
         self._models: sandbox.Worker | None = None
+        self._staging: Path | None = None  # the judge's copies of files that workers wrote
+        self._staged: dict[str, Path] = {}
         self._restarts = 0
         self._fatal: str | None = None
         self.cells: list[dict] = []
@@ -173,15 +177,22 @@ class Submission:
         """Call the student's function ``name`` with the judge's arguments; return its plain result."""
         return self._call({"op": "call", "name": name, "args": list(args), "kwargs": kwargs})
 
-    def _call(self, request: dict):
+    def _answer(self, request: dict) -> dict:
+        """The worker's raw answer to ``request`` (a call of one of the student's functions)."""
         worker = self._notebook_worker()
         try:
-            answer = worker.request(request)
+            return worker.request(request)
         except sandbox.WorkerGone as gone:
             self.events.append(f"{request['name']}: worker {gone.reason}\n{worker.output_tail()}")
             raise StudentCodeError(
                 f"Calling {request['name']} stopped your notebook's grading process: it {gone.reason}."
             ) from None
+
+    def _call(self, request: dict):
+        return self._call_value(request, self._answer(request))
+
+    @staticmethod
+    def _call_value(request: dict, answer: dict):
         if not answer["ok"]:
             error = answer.get("error", {})
             message = str(error.get("message", "unknown error"))
@@ -194,6 +205,48 @@ class Submission:
             raise StudentCodeError(message)
         return answer.get("value")
 
+    def call_and_inputs(self, name: str, *args, **kwargs) -> tuple:
+        """Like :meth:`call`, and also the arguments as the call left them: ``(value, args, kwargs)``.
+
+        Arguments cross by value, so a function that changes its inputs in place is seen only here.
+        """
+        request = {"op": "call", "name": name, "args": list(args), "kwargs": kwargs, "return_inputs": True}
+        answer = self._answer(request)
+        value = self._call_value(request, answer)
+        inputs = answer.get("inputs")
+        if not isinstance(inputs, dict) or not isinstance(inputs.get("args"), list):
+            raise StudentCodeError(f"the arguments of {name} could not be read back after the call")
+        return value, inputs["args"], inputs.get("kwargs", {})
+
+    def error_raised(self, name: str, *args, **kwargs) -> str | None:
+        """Call ``name`` expecting it to refuse its arguments: the class name of what it raised, or None."""
+        answer = self._answer({"op": "call", "name": name, "args": list(args), "kwargs": kwargs})
+        if answer["ok"]:
+            return None
+        error = answer.get("error", {})
+        if error.get("kind") != "raised":
+            raise StudentCodeError(str(error.get("message", "unknown error")))
+        message = str(error.get("message", ""))
+        if message.startswith("NotImplementedError"):
+            raise StudentCodeError(f"{name} is not implemented yet (it raises NotImplementedError).")
+        return message.partition(":")[0]
+
+    def _stage_from_worker(self, relative: str, missing: str) -> str:
+        """Copy the file ``relative`` that the notebook worker wrote into the staging folder; its new path."""
+        if self._worker is None:
+            raise StudentCodeError(missing)
+        work = self.zygote.spool / self._worker.token / "work"
+        folder, _, name = relative.rpartition("/")
+        data = _read_regular_file(work / folder if folder else work, name, MAX_DELIVERABLE_BYTES)
+        if data is None:
+            raise StudentCodeError(missing)
+        if self._staging is None:
+            self._staging = Path(tempfile.mkdtemp(prefix="tpdl-staged-"))
+        staged = f"{uuid.uuid4().hex[:8]}-{name}"
+        (self._staging / staged).write_bytes(data)
+        self._staged[f"{MODELS_DIR}/{staged}"] = self._staging / staged
+        return f"{MODELS_DIR}/{staged}"
+
     # -- models, always through the worker that runs no student code
 
     def _models_request(self, request: dict):
@@ -201,7 +254,7 @@ class Submission:
             if self._models is not None:
                 self.zygote.discard(self._models)
             try:
-                self._models = self.zygote.spawn("models", self.path)
+                self._models = self.zygote.spawn("models", self.path, extra=self._staged)
             except sandbox.WorkerGone as gone:
                 raise StudentCodeError(
                     f"Your model could not be loaded: its process {gone.reason}."
@@ -241,18 +294,31 @@ class Submission:
         name = f"{uuid.uuid4().hex[:8]}.keras"
         request = {"op": "call", "name": function, "args": list(args), "kwargs": kwargs, "save_model": name}
         self._call(request)  # what it answers is ignored: the judge knows where it asked to save
-        folder = self.zygote.spool / self._worker.token / "work" / MODELS_DIR
-        data = _read_regular_file(folder, name, MAX_DELIVERABLE_BYTES)
-        if data is None:
-            raise StudentCodeError(f"the model returned by {function} could not be saved")
-        target = self.path / MODELS_DIR / name
-        target.parent.mkdir(exist_ok=True)
-        target.write_bytes(data)
-        relative = f"{MODELS_DIR}/{name}"
+        relative = self._stage_from_worker(
+            f"{MODELS_DIR}/{name}", f"the model returned by {function} could not be saved"
+        )
         if self._models is not None:
             self.zygote.discard(self._models)
             self._models = None
         return self._load(relative, f"The model returned by {function}")
+
+    def tracking_runs(self, relative: str, written_by_call: bool = False) -> list[dict]:
+        """The runs of the MLflow SQLite store ``relative``, newest first, read in the models worker.
+
+        With ``written_by_call``, the store is the one the student's code wrote while the judge
+        called it (in the notebook worker's copy), not the one handed in.
+        """
+        if written_by_call:
+            relative = self._stage_from_worker(relative, f"no tracking store {relative} was written")
+        elif not (self.path / relative).is_file() or (self.path / relative).is_symlink():
+            raise StudentCodeError(f"{relative} is not in your submission.")
+        if self._models is not None and not self._models.gone:
+            self.zygote.discard(self._models)  # the models worker must see the current copy
+            self._models = None
+        value = self._models_request({"op": "tracking_runs", "path": relative})
+        if not isinstance(value, dict) or not isinstance(value.get("runs"), list):
+            raise StudentCodeError(f"{relative} could not be read")
+        return value["runs"]
 
     def read_file(self, relative: str, max_bytes: int = MAX_DELIVERABLE_BYTES) -> bytes:
         """A deliverable of the submission, read by the judge as bytes (never executed)."""
@@ -270,6 +336,9 @@ class Submission:
                 self.zygote.discard(worker)
         self._worker = self._models = None
         self.zygote.sweep()
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging, self._staged = None, {}
 
 
 # --------------------------------------------------------------------------- the pytest side
@@ -287,14 +356,23 @@ def _message(excinfo) -> tuple[str, bool]:
 class GradingPlugin:
     """Collects one result per grader test; provides the ``student`` fixture."""
 
-    def __init__(self, submission: Submission):
+    def __init__(self, submission: Submission, cells: set[str] | None = None):
         self.submission = submission
+        self.cells = cells
         self.checks: dict[str, Check] = {}
         self.internal: list[str] = []
 
     @pytest.fixture(scope="session")
     def student(self):
         return self.submission
+
+    def pytest_collection_modifyitems(self, config, items):
+        """With ``cells``, only the checks of those grade cells run (the kit's catalogue tests use it)."""
+        if self.cells is None:
+            return
+        keep = [item for item in items if (m := item.get_closest_marker("cell")) and m.args[0] in self.cells]
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
 
     def pytest_configure(self, config):
         config.addinivalue_line("markers", "points(n): points the check is worth")
@@ -325,12 +403,20 @@ class GradingPlugin:
 
 
 def grade_submission(
-    zygote: sandbox.Zygote, assignment: str, path: Path, student: str = "student", notebook: str | None = None
+    zygote: sandbox.Zygote,
+    assignment: str,
+    path: Path,
+    student: str = "student",
+    notebook: str | None = None,
+    cells: set[str] | None = None,
 ) -> tuple[Result, str]:
-    """Run ``graders/<assignment>/`` against the submission in ``path``; return its result and a log."""
+    """Run ``graders/<assignment>/`` against the submission in ``path``; return its result and a log.
+
+    ``cells`` restricts grading to the checks of those grade cells.
+    """
     started = time.monotonic()
     submission = Submission(zygote, path, notebook or f"{assignment}.ipynb", student)
-    plugin = GradingPlugin(submission)
+    plugin = GradingPlugin(submission, cells)
     args = [
         str(graders(assignment)), "-p", "no:cacheprovider", "-p", "no:terminal", "--assert=plain",
         "--import-mode=importlib", "-o", "addopts=", "--strict-markers", "--rootdir", str(graders(assignment)),

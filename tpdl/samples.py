@@ -1,12 +1,19 @@
 """The sample class's reference and untouched submissions, derived from the source and the release.
 
 ``reference`` is the release with each solution cell holding the source's solution (markers
-removed); ``untouched`` is the release as a student receives it. The other sample students
+removed); ``untouched`` is the release as a student receives it. :func:`run_reference` executes
+the reference on the full budget, so that it hands in what a student's run writes (an MLflow
+store, figures). The other sample students
 (``mistakes``, ``attacker``) are written by hand, like real submissions.
 """
 
+import contextlib
 import copy
+import os
 import re
+import shutil
+import sqlite3
+from pathlib import Path
 
 import nbformat
 
@@ -45,3 +52,78 @@ def write(assignment: str) -> None:
         folder = paths.sample_submission(student, assignment)
         folder.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, folder / f"{assignment}.ipynb")
+
+
+# --------------------------------------------------------------------------- the reference's own runs
+
+RUN_OUTPUTS = ("mlflow.db", "mlruns", "learning_curves.png")
+EXECUTE_TIMEOUT_S = 3600
+
+
+def make_relocatable(store: Path, folder: Path) -> None:
+    """Rewrite the absolute paths an MLflow SQLite store recorded under ``folder`` as relative ones."""
+    prefixes = sorted({str(folder), str(folder.resolve()), str(paths.course_dir())}, key=len, reverse=True)
+    with contextlib.closing(sqlite3.connect(store)) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            columns = [row[1] for row in db.execute(f'PRAGMA table_info("{table}")') if "CHAR" in row[2].upper()
+                       or "TEXT" in row[2].upper()]  # fmt: skip
+            for column in columns:
+                for prefix in prefixes:
+                    db.execute(
+                        f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) WHERE instr("{column}", ?) > 0',
+                        (prefix, ".", prefix),
+                    )
+        db.commit()
+        db.execute("VACUUM")
+
+
+def _scrub_outputs(notebook, folder: Path) -> None:
+    """Keep what a reader of the sample wants (printed results, figures), without this machine's paths."""
+    prefixes = sorted({str(folder), str(folder.resolve()), str(paths.course_dir())}, key=len, reverse=True)
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                continue
+            if output.get("output_type") == "stream":
+                for prefix in prefixes:
+                    output["text"] = output["text"].replace(prefix, ".")
+            kept.append(output)
+        cell.outputs = kept
+
+
+def run_reference(assignment: str, budget: str = "full", folder: Path | None = None) -> Path:
+    """Execute the reference student's notebook on ``budget`` in ``folder``, keeping what it writes.
+
+    By default ``folder`` is the sample class's reference, which then hands in real artefacts (an
+    MLflow store, figures) produced by the kit's own solution, as a student would.
+    """
+    from nbclient import NotebookClient
+
+    folder = folder or paths.sample_submission("reference", assignment)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in RUN_OUTPUTS:
+        target = folder / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    notebook = reference_notebook(assignment)
+    previous = os.environ.get("TPDL_BUDGET")
+    os.environ["TPDL_BUDGET"] = budget
+    try:
+        NotebookClient(notebook, timeout=EXECUTE_TIMEOUT_S, kernel_name="python3",
+                       resources={"metadata": {"path": str(folder)}}).execute()  # fmt: skip
+    finally:
+        if previous is None:
+            os.environ.pop("TPDL_BUDGET", None)
+        else:
+            os.environ["TPDL_BUDGET"] = previous
+    _scrub_outputs(notebook, folder)
+    nbformat.write(notebook, folder / f"{assignment}.ipynb")
+    if (folder / "mlflow.db").exists():
+        make_relocatable(folder / "mlflow.db", folder)
+    return folder

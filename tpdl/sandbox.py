@@ -27,7 +27,7 @@ from pathlib import Path
 from tpdl import wire
 from tpdl.paths import PACKAGE
 
-PRELOAD = ("numpy", "tensorflow", "keras", "matplotlib", "matplotlib.pyplot", "IPython")
+PRELOAD = ("numpy", "tensorflow", "keras", "matplotlib", "matplotlib.pyplot", "IPython", "mlflow")
 ZYGOTE_START_S = 180
 FIRST_UID = 62000
 _uids = itertools.count()
@@ -335,8 +335,12 @@ class Zygote:
     # -- workers
 
     def spawn(self, kind: str, submission: Path, notebook: str | None = None,
-              skip_tags: tuple[str, ...] = ("skip-grading",)) -> Worker:  # fmt: skip
-        """Fork a worker of ``kind`` (``notebook`` or ``models``) over a private copy of ``submission``."""
+              skip_tags: tuple[str, ...] = ("skip-grading",), extra: dict[str, Path] | None = None) -> Worker:  # fmt: skip
+        """Fork a worker of ``kind`` (``notebook`` or ``models``) over a private copy of ``submission``.
+
+        ``extra`` maps relative paths to files of the judge that the copy also gets (files the
+        judge staged, such as a model a student's function returned).
+        """
         if not self.alive():
             if isinstance(self, PooledZygote):
                 raise SandboxUnavailable("the warm pool stopped; run `tpdl pool` again or grade without it")
@@ -348,6 +352,9 @@ class Zygote:
         host_dir = self.spool / token
         work, control = host_dir / "work", host_dir / "control"
         shutil.copytree(submission, work, symlinks=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        for relative, source in (extra or {}).items():
+            (work / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, work / relative, follow_symlinks=False)
         control.mkdir()
         (host_dir / "tmp").mkdir()
         uid = self.uid_base + next(_uids) % 1000 if self.privileged else None

@@ -1,7 +1,8 @@
 """Plain data between the judge and a worker: JSON with arrays as base64, length-prefixed frames.
 
-Only ``None``, ``bool``, ``int``, ``float``, ``str``, lists, tuples, string-keyed dicts and NumPy
-arrays of numeric or boolean dtype cross. Decoding never unpickles nor executes anything; a frame
+Only ``None``, ``bool``, ``int``, ``float``, ``str``, lists, tuples, string-keyed dicts, NumPy
+arrays of numeric or boolean dtype and :class:`Rng` seeds cross (a seed arrives as a fresh
+``np.random.Generator``, so that a grader can hand a student's function a random generator). Decoding never unpickles nor executes anything; a frame
 larger than the limit or of any other shape is refused.
 """
 
@@ -26,6 +27,18 @@ class WireError(ValueError):
     """A frame that is not plain data of the agreed form."""
 
 
+class Rng:
+    """A random generator to send: it arrives as ``np.random.default_rng(seed)``."""
+
+    def __init__(self, seed: int):
+        if type(seed) is not int or not 0 <= seed < 2**63:
+            raise WireError("an Rng seed is an int in [0, 2**63)")
+        self.seed = seed
+
+    def __repr__(self) -> str:
+        return f"Rng({self.seed})"
+
+
 def encode(value):
     """A JSON-ready copy of ``value`` (arrays, tuples and non-finite floats tagged)."""
     if value is None or isinstance(value, (bool, str)):
@@ -43,6 +56,8 @@ def encode(value):
             raise WireError(f"arrays of dtype {array.dtype} cannot be sent")
         data = base64.b64encode(array.tobytes()).decode("ascii")
         return {"__ndarray__": {"dtype": array.dtype.name, "shape": list(array.shape), "data": data}}
+    if isinstance(value, Rng):
+        return {"__rng__": value.seed}
     if isinstance(value, tuple):
         return {"__tuple__": [encode(v) for v in value]}
     if isinstance(value, list):
@@ -88,6 +103,10 @@ def decode(value):
                 if type(inner) is not list:
                     raise WireError("malformed tuple")
                 return tuple(decode(v) for v in inner)
+            if key == "__rng__":
+                if type(inner) is not int or not 0 <= inner < 2**63:
+                    raise WireError("malformed random generator seed")
+                return np.random.default_rng(inner)
             if key == "__float__":
                 if inner not in ("nan", "inf", "-inf"):
                     raise WireError("malformed float")

@@ -8,12 +8,14 @@ folder, and then either
 * ``notebook``: executes the student's notebook (code cells not tagged to be skipped at grading,
   going on past cells that fail) and answers calls of the student's functions, or
 * ``models``: runs no student code at all; it loads saved Keras models with ``safe_mode=True``
-  and answers questions about them (their layers, their predictions).
+  and answers questions about them (their layers, their predictions), and reads MLflow tracking
+  stores (SQLite files, opened read-only) into plain data.
 
 Everything a worker sends back is plain data (``tpdl.wire``). The zygote talks to the judge over
 its standard input and output, one JSON object a line; students' code never runs in it.
 """
 
+import contextlib
 import ctypes
 import json
 import os
@@ -198,10 +200,13 @@ def notebook_worker(sock, spec: dict) -> None:
             return _error("missing", f"{name} is not defined in your notebook")
         if not callable(function):
             return _error("missing", f"{name} is defined but is not a function")
+        args, kwargs = list(request.get("args", ())), dict(request.get("kwargs", {}))
         try:
-            value = function(*request.get("args", ()), **request.get("kwargs", {}))
+            value = function(*args, **kwargs)
         except BaseException as error:  # noqa: BLE001 - the student's function raised
             return _raised(error)
+        if request.get("return_inputs"):  # the arguments as the call left them (did it change them?)
+            return {"ok": True, "value": value, "inputs": {"args": args, "kwargs": kwargs}}
         save_as = request.get("save_model")
         if save_as:
             import keras
@@ -250,6 +255,62 @@ def describe_model(model) -> dict:
     }
 
 
+MAX_RUNS = 200
+MAX_METRIC_ROWS = 50_000
+MAX_STORE_STEPS = 20_000  # thousands of SQLite instructions: far more than a real store needs
+STORE_TABLES = ("experiments", "runs", "params", "metrics")
+
+
+def read_tracking_store(path: str) -> dict:
+    """The active runs of an MLflow SQLite store, newest first, as plain data (read-only, no MLflow)."""
+    import sqlite3
+
+    uri = "file:" + path.replace("?", "%3f").replace("#", "%23") + "?mode=ro&immutable=1"
+    budget = [MAX_STORE_STEPS]
+
+    def spend() -> int:  # a crafted store cannot keep the worker busy: the query is interrupted
+        budget[0] -= 1
+        return 1 if budget[0] < 0 else 0
+
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        db.execute("PRAGMA trusted_schema = OFF")
+        db.execute("PRAGMA query_only = ON")
+        db.set_progress_handler(spend, 1000)
+        kinds = dict(
+            db.execute("SELECT name, type FROM sqlite_master WHERE name IN (?, ?, ?, ?)", STORE_TABLES)
+        )
+        if any(kinds.get(name) != "table" for name in STORE_TABLES):
+            raise ValueError(f"it should hold the tables {', '.join(STORE_TABLES)}")
+        experiments = dict(db.execute("SELECT experiment_id, name FROM experiments"))
+        rows = db.execute(
+            "SELECT run_uuid, name, status, start_time, end_time, experiment_id FROM runs "
+            "WHERE lifecycle_stage = 'active' ORDER BY start_time DESC LIMIT ?",
+            (MAX_RUNS,),
+        ).fetchall()
+        runs = {}
+        for run_id, name, status, start, end, experiment in rows:
+            runs[run_id] = {
+                "run_id": str(run_id), "name": str(name or ""), "status": str(status),
+                "experiment": str(experiments.get(experiment, "")), "start_time": start, "end_time": end,
+                "params": {}, "metrics": {},
+            }  # fmt: skip
+        if not runs:
+            return {"runs": []}
+        marks = ",".join("?" * len(runs))
+        for key, value, run_id in db.execute(
+            f"SELECT key, value, run_uuid FROM params WHERE run_uuid IN ({marks})", list(runs)
+        ):
+            runs[run_id]["params"][str(key)] = str(value)
+        metrics = db.execute(
+            f"SELECT key, step, value, timestamp, run_uuid FROM metrics WHERE run_uuid IN ({marks}) "
+            "ORDER BY run_uuid, key, step, timestamp LIMIT ?",
+            [*runs, MAX_METRIC_ROWS],
+        )
+        for key, step, value, _, run_id in metrics:
+            runs[run_id]["metrics"].setdefault(str(key), []).append([int(step), float(value)])
+    return {"runs": list(runs.values())}
+
+
 def models_worker(sock, spec: dict) -> None:
     import keras
     import numpy as np
@@ -260,14 +321,24 @@ def models_worker(sock, spec: dict) -> None:
     models = {}
     work = os.path.realpath(spec["work"])
 
+    def inside(relative: str) -> str | None:
+        path = os.path.realpath(os.path.join(work, relative))
+        return path if path.startswith(work + os.sep) else None
+
     def handle(request: dict) -> dict:
         op = request.get("op")
-        if op == "load":
-            path = os.path.realpath(os.path.join(work, request["path"]))
-            if not path.startswith(work + os.sep):
-                return _error("protocol", "model path outside the submission")
+        if op in ("load", "tracking_runs"):
+            path = inside(request["path"])
+            if path is None:
+                return _error("protocol", "path outside the submission")
             if not os.path.isfile(path):
                 return _error("missing", f"{request['path']} is not in your submission")
+        if op == "tracking_runs":
+            try:
+                return {"ok": True, "value": read_tracking_store(path)}
+            except Exception as error:  # noqa: BLE001 - not a store, or not one of MLflow's
+                return _error("unreadable", f"{request['path']} is not an MLflow tracking store: {error}")
+        if op == "load":
             try:
                 models[request["key"]] = keras.saving.load_model(path, safe_mode=True)
             except BaseException as error:  # noqa: BLE001 - a model file that does not load

@@ -1,0 +1,60 @@
+"""Hidden checks of ``dropout`` (grade cell ``dropout_tests``, 3 points)."""
+
+import numpy as np
+import pytest
+
+from tpdl.grading import as_array
+from tpdl.wire import Rng
+
+pytestmark = pytest.mark.cell("dropout_tests")
+
+X = np.random.default_rng(31).uniform(0.5, 2.0, size=(200, 500))  # 100,000 positive values
+
+
+def kept_fraction_bounds(rate: float, count: int, sigmas: float = 6.0) -> tuple[float, float]:
+    """Where the fraction of kept values falls but once in a billion draws (binomial, normal bound)."""
+    keep = 1.0 - rate
+    spread = sigmas * np.sqrt(keep * rate / count)
+    return keep - spread, keep + spread
+
+
+@pytest.mark.points(1)
+def test_dropout_identity_at_inference(student):
+    for rate in (0.5, 0.2):
+        y = as_array(student.call("dropout", X[:50], rate, False, Rng(1)), "the output of dropout", (50, 500))
+        assert np.array_equal(y, X[:50]), "at inference (training=False), dropout should return x unchanged"
+    y = as_array(student.call("dropout", X[:50], 0.0, True, Rng(2)), "the output of dropout", (50, 500))
+    assert np.array_equal(y, X[:50]), "at rate 0, dropout should return x unchanged"
+
+
+@pytest.mark.points(1)
+def test_dropout_training_drops_and_rescales(student):
+    for rate, seed in ((0.3, 3), (0.8, 4)):
+        y = as_array(student.call("dropout", X, rate, True, Rng(seed)), "the output of dropout", X.shape)
+        kept = y != 0
+        low, high = kept_fraction_bounds(rate, X.size)
+        assert low <= kept.mean() <= high, (
+            f"at rate {rate}, dropout kept {kept.mean():.1%} of the values; each value should be dropped "
+            f"with probability {rate}"
+        )
+        assert np.allclose(y[kept], X[kept] / (1.0 - rate), rtol=1e-6), (
+            f"at rate {rate}, the values kept are not scaled so that the expectation of the output equals x"
+        )
+        rows = kept.mean(axis=1)
+        assert rows.min() > 0 and rows.max() < 1, "dropout should drop values independently, not whole rows"
+
+
+@pytest.mark.points(1)
+def test_dropout_uses_rng_and_checks_rate(student):
+    first = as_array(student.call("dropout", X[:20], 0.5, True, Rng(5)), "the output of dropout", (20, 500))
+    again = as_array(student.call("dropout", X[:20], 0.5, True, Rng(5)), "the output of dropout", (20, 500))
+    other = as_array(student.call("dropout", X[:20], 0.5, True, Rng(6)), "the output of dropout", (20, 500))
+    assert np.array_equal(first != 0, again != 0), "the same seed should give the same mask: draw from rng"
+    assert not np.array_equal(first != 0, other != 0), (
+        "different seeds should give different masks: draw from rng"
+    )
+    for rate in (1.0, -0.1, 1.5):
+        raised = student.error_raised("dropout", X[:2], rate, True, Rng(7))
+        assert raised == "ValueError", f"dropout with rate {rate} should raise ValueError, " + (
+            "but it returned normally" if raised is None else f"not {raised}"
+        )

@@ -1,0 +1,72 @@
+"""Hidden checks of ``l2_penalty`` and ``l2_penalty_grad`` (grade cell ``l2_penalty_tests``, 3 points)."""
+
+import numpy as np
+import pytest
+
+from tpdl.grading import as_array
+
+pytestmark = pytest.mark.cell("l2_penalty_tests")
+
+RNG = np.random.default_rng(41)
+WEIGHTS = [RNG.normal(size=(6, 4)), RNG.normal(size=(4,)), RNG.normal(size=(3, 2, 2))]
+L2 = 0.003
+
+
+def reference_penalty(weights, l2):
+    """``keras.regularizers.L2(l2)`` summed over the arrays: l2 * sum(w ** 2), no factor 1/2."""
+    return sum(l2 * float(np.sum(w * w)) for w in weights)
+
+
+def reference_grad(weights, l2):
+    return [2.0 * l2 * w for w in weights]
+
+
+def as_number(value, what):
+    assert isinstance(value, (int, float)) or (isinstance(value, np.ndarray) and value.size == 1), (
+        f"{what} should be a single number, not {type(value).__name__}"
+    )
+    return float(np.asarray(value).ravel()[0]) if isinstance(value, np.ndarray) else float(value)
+
+
+@pytest.mark.points(1)
+def test_l2_penalty_matches_keras(student):
+    for l2 in (L2, 0.5):
+        got = as_number(student.call("l2_penalty", WEIGHTS, l2), "l2_penalty's result")
+        assert np.isclose(got, reference_penalty(WEIGHTS, l2), rtol=1e-6), (
+            f"l2_penalty(weights, {l2}) differs from keras.regularizers.L2({l2}) summed over the arrays"
+        )
+    assert as_number(student.call("l2_penalty", WEIGHTS, 0.0), "l2_penalty's result") == 0.0, (
+        "with l2 = 0 the penalty should be 0"
+    )
+
+
+@pytest.mark.points(1)
+def test_l2_penalty_grad_matches_the_penalty(student):
+    grads = student.call("l2_penalty_grad", WEIGHTS, L2)
+    assert isinstance(grads, list) and len(grads) == len(WEIGHTS), (
+        f"l2_penalty_grad should return a list of {len(WEIGHTS)} arrays, one per weight array"
+    )
+    grads = [as_array(g, f"gradient {i}", w.shape) for i, (g, w) in enumerate(zip(grads, WEIGHTS))]
+    for g, want in zip(grads, reference_grad(WEIGHTS, L2)):
+        assert np.allclose(g, want, rtol=1e-6), "l2_penalty_grad is not the gradient of Keras's L2 penalty"
+    # The student's gradient must also be the slope of the student's own penalty (central differences).
+    h = 1e-4
+    for array, index in ((0, (2, 1)), (2, (1, 0, 1))):
+        nudged = []
+        for sign in (1.0, -1.0):
+            weights = [w.copy() for w in WEIGHTS]
+            weights[array][index] += sign * h
+            nudged.append(as_number(student.call("l2_penalty", weights, L2), "l2_penalty's result"))
+        slope = (nudged[0] - nudged[1]) / (2 * h)
+        assert np.isclose(grads[array][index], slope, rtol=1e-4, atol=1e-9), (
+            "l2_penalty_grad does not match the slope of l2_penalty (a finite-difference check)"
+        )
+
+
+@pytest.mark.points(1)
+def test_l2_penalty_rejects_a_negative_factor(student):
+    for function in ("l2_penalty", "l2_penalty_grad"):
+        raised = student.error_raised(function, WEIGHTS, -0.01)
+        assert raised == "ValueError", f"{function} with a negative l2 should raise ValueError, " + (
+            "but it returned normally" if raised is None else f"not {raised}"
+        )

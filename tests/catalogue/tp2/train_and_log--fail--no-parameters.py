@@ -1,0 +1,19 @@
+"""Logs the metrics but none of the parameters.
+
+loses: train_and_log_logs_a_finished_run_with_its_parameters
+"""
+
+
+def train_and_log(name, config, data, epochs, batch_size=128, seed=0,
+                  tracking_uri="sqlite:///mlflow.db", experiment=EXPERIMENT):  # fmt: skip
+    x_train, y_train, x_val, y_val = data
+    keras.utils.set_random_seed(seed)
+    model = build_mlp(config)
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=name):
+        history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
+                            batch_size=batch_size, verbose=0)  # fmt: skip
+        for epoch in range(epochs):
+            mlflow.log_metrics({k: float(v[epoch]) for k, v in history.history.items()}, step=epoch)
+    return history.history
