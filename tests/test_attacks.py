@@ -13,7 +13,7 @@ import pytest
 from tpdl import catalogue, classroom, paths, sandbox
 
 ATTACKS = paths.course_dir() / "tests" / "attacks"
-LIMITS = sandbox.Limits(memory_bytes=4 * 2**30, cpu_seconds=20, processes=32, notebook_s=15.0, request_s=5.0)
+LIMITS = sandbox.Limits(memory_bytes=4 * 2**30, cpu_seconds=20, processes=32, notebook_s=15.0, request_s=10.0)
 CASES = [(a.name, e) for a in sorted(ATTACKS.iterdir()) for e in catalogue.entries(a)]
 
 

@@ -105,25 +105,30 @@ def release(assignment: str) -> Path:
     return target
 
 
-def solutions(assignment: str, budget: str = "ci") -> Path:
-    """Write and execute the solution notebook of ``assignment`` under ``solutions/``."""
+def execute(notebook, folder: Path, budget: str, timeout_s: int = EXECUTE_TIMEOUT_S) -> None:
+    """Run ``notebook`` top to bottom in a fresh kernel whose working folder is ``folder``, on ``budget``."""
     from nbclient import NotebookClient
 
-    build_source_notebook(assignment)
-    _nbgrader("generate_solution", assignment, "--force")
-    folder = paths.solutions(assignment)
-    path = folder / f"{assignment}.ipynb"
-    notebook = nbformat.read(path, as_version=4)
     previous = os.environ.get("TPDL_BUDGET")
-    os.environ["TPDL_BUDGET"] = budget
+    os.environ["TPDL_BUDGET"] = budget  # the kernel inherits the environment it starts in
     try:
-        NotebookClient(notebook, timeout=EXECUTE_TIMEOUT_S, kernel_name="python3",
+        NotebookClient(notebook, timeout=timeout_s, kernel_name="python3",
                        resources={"metadata": {"path": str(folder)}}).execute()  # fmt: skip
     finally:
         if previous is None:
             os.environ.pop("TPDL_BUDGET", None)
         else:
             os.environ["TPDL_BUDGET"] = previous
+
+
+def solutions(assignment: str, budget: str = "ci") -> Path:
+    """Write and execute the solution notebook of ``assignment`` under ``solutions/``."""
+    build_source_notebook(assignment)
+    _nbgrader("generate_solution", assignment, "--force")
+    folder = paths.solutions(assignment)
+    path = folder / f"{assignment}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    execute(notebook, folder, budget)
     nbformat.write(notebook, path)
     return path
 

@@ -9,7 +9,6 @@ store, figures). The other sample students
 
 import contextlib
 import copy
-import os
 import re
 import shutil
 import sqlite3
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from tpdl import paths
+from tpdl import notebooks, paths
 
 MARKER = re.compile(r"^[ \t]*#+ (BEGIN|END) SOLUTION[^\n]*\n", flags=re.M)
 
@@ -101,8 +100,6 @@ def run_reference(assignment: str, budget: str = "full", folder: Path | None = N
     By default ``folder`` is the sample class's reference, which then hands in real artefacts (an
     MLflow store, figures) produced by the kit's own solution, as a student would.
     """
-    from nbclient import NotebookClient
-
     folder = folder or paths.sample_submission("reference", assignment)
     folder.mkdir(parents=True, exist_ok=True)
     for name in RUN_OUTPUTS:
@@ -112,16 +109,7 @@ def run_reference(assignment: str, budget: str = "full", folder: Path | None = N
         elif target.exists():
             target.unlink()
     notebook = reference_notebook(assignment)
-    previous = os.environ.get("TPDL_BUDGET")
-    os.environ["TPDL_BUDGET"] = budget
-    try:
-        NotebookClient(notebook, timeout=EXECUTE_TIMEOUT_S, kernel_name="python3",
-                       resources={"metadata": {"path": str(folder)}}).execute()  # fmt: skip
-    finally:
-        if previous is None:
-            os.environ.pop("TPDL_BUDGET", None)
-        else:
-            os.environ["TPDL_BUDGET"] = previous
+    notebooks.execute(notebook, folder, budget, timeout_s=EXECUTE_TIMEOUT_S)
     _scrub_outputs(notebook, folder)
     nbformat.write(notebook, folder / f"{assignment}.ipynb")
     if (folder / "mlflow.db").exists():
