@@ -10,9 +10,9 @@ ASSIGNMENTS := $(patsubst source/%/,%,$(dir $(wildcard source/*/*.nb.py)))
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 # The TPs whose reference student hands in what its own full run writes (tracking stores, figures).
-SAMPLE_RUNS := tp2
+SAMPLE_RUNS := tp1 tp2
 
-.PHONY: help setup release solutions sample-class sample-runs demo test test-fast bench lab lock clean
+.PHONY: help setup release solutions sample-class sample-runs demo test test-fast bench docker-check lab lock clean
 
 help:
 	@echo "make demo       set up, build the releases, grade the sample class, print the table"
@@ -22,6 +22,7 @@ help:
 	@echo "make sample-class  rewrite sample_class/{reference,untouched} from the sources"
 	@echo "make sample-runs   re-run the reference students on the full budget (MLflow stores, figures)"
 	@echo "make bench      full-data benchmarks, figures written to bench/results.md"
+	@echo "make docker-check  build, run and probe TP1's reference Docker image (MODEL=... for another model)"
 	@echo "make lab        JupyterLab on the course, with nbgrader's extensions"
 	@echo "make lock       re-resolve requirements.lock from requirements.txt"
 
@@ -64,6 +65,10 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tpdl.bench $(BENCH)
+
+# Root on Debian: installs Docker's engine and a local python:3.11-slim stand-in if missing.
+docker-check: $(STAMP)
+	scripts/docker-check
 
 lab: release
 	$(BIN)/jupyter lab --notebook-dir=.

@@ -26,12 +26,12 @@ def grade_cells(assignment: str) -> set[str]:
 
 
 def grade(zygote, tmp_path, assignment, entry):
-    """Grade the variant on the checks of the cell it changes (``<grade_id>_tests``), or on all of them."""
+    """Grade the variant on the checks of the cells it names, of the cell it changes (``<grade_id>_tests``), or all."""
     submission = catalogue.build(
         entry, paths.sample_submission("reference", assignment), tmp_path / assignment, f"{assignment}.ipynb"
     )
     cell = f"{entry.target}_tests"
-    cells = {cell} if cell in grade_cells(assignment) else None
+    cells = set(entry.cells) or ({cell} if cell in grade_cells(assignment) else None)
     result, _ = grading.grade_submission(zygote, assignment, submission, cells=cells)
     assert result.checks, "no check ran"
     return result

@@ -42,13 +42,17 @@ def preprocess(images, labels):
 
 
 @pytest.fixture(scope="module")
-def graded(faulty, zygote):
+def graded(faulty, zygote, tmp_path_factory, new_course):
+    """The faulty class graded on TP1's pilot checks (these faults concern the notebook)."""
+    course = new_course(tmp_path_factory.mktemp("pilot") / "course")
     results = {}
-    for folder in sorted(faulty.iterdir()):
-        notebook = classroom._notebook_name("tp1", folder / "tp1")
-        results[folder.name], _ = grading.grade_submission(
-            zygote, "tp1", folder / "tp1", folder.name, notebook
-        )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TPDL_COURSE_DIR", str(course))
+        for folder in sorted(faulty.iterdir()):
+            notebook = classroom._notebook_name("tp1", folder / "tp1")
+            results[folder.name], _ = grading.grade_submission(
+                zygote, "tp1", folder / "tp1", folder.name, notebook
+            )
     return results
 
 
@@ -69,11 +73,15 @@ def test_a_missing_notebook_says_it_is_missing(graded):
 
 
 def test_a_renamed_notebook_is_still_graded(graded):
-    assert graded["renamed-notebook"].score == graded["reference"].score == 7
+    assert graded["renamed-notebook"].score == graded["reference"].score == graded["reference"].max_score
 
 
-def test_a_missing_deliverable_is_named(zygote):
-    submission = grading.Submission(zygote, paths.sample_submission("reference", "tp1"), "tp1.ipynb")
+def test_a_missing_deliverable_is_named(zygote, tmp_path):
+    folder = tmp_path / "tp1"
+    shutil.copytree(paths.sample_submission("reference", "tp1"), folder)
+    for name in ("mnist_dense.keras", "app.py"):
+        (folder / name).unlink()
+    submission = grading.Submission(zygote, folder, "tp1.ipynb")
     with pytest.raises(grading.StudentCodeError, match="mnist_dense.keras is not in your submission"):
         submission.saved_model("mnist_dense.keras")
     with pytest.raises(grading.StudentCodeError, match="app.py is not in your submission"):

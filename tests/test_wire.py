@@ -32,6 +32,15 @@ def test_a_seed_arrives_as_a_fresh_random_generator():
     assert first.random() == second.random() == np.random.default_rng(7).random()
 
 
+def test_budgets_and_calls_cross_as_themselves():
+    from tpdl.budget import Budget
+
+    budget, call = wire.loads(wire.dumps([Budget("ci"), wire.Call("train", np.ones(2), epochs=1)]))
+    assert budget == Budget("ci")
+    assert isinstance(call, wire.Call) and call.name == "train" and call.kwargs == {"epochs": 1}
+    assert np.array_equal(call.args[0], np.ones(2))
+
+
 def test_array_subclasses_arrive_as_plain_arrays():
     class Sub(np.ndarray):
         pass
@@ -61,6 +70,8 @@ PICKLED = base64.b64encode(pickle.dumps([1, 2])).decode()
         b'{"__float__": "__import__(\'os\')"}',
         b'{"__tuple__": {"a": 1}}',
         b'{"__rng__": -1}',
+        b'{"__budget__": "huge"}',
+        b'{"__call__": {"name": 1, "args": [], "kwargs": {}}}',
         b'{"__rng__": "12"}',
         pickle.dumps({"ok": True}),
         b"not json",
@@ -74,6 +85,8 @@ PICKLED = base64.b64encode(pickle.dumps([1, 2])).decode()
         "float-expression",
         "bad-tuple",
         "negative-seed",
+        "unknown-budget",
+        "call-without-name",
         "string-seed",
         "raw-pickle",
         "not-json",

@@ -12,7 +12,8 @@ A **variant** file ``<target>--<pass|fail>--<why>.py`` holds the new source of o
         ...
 
 The variant is applied to the reference submission: ``pass`` must keep full marks, ``fail`` must
-lose every check it names. A deliverable that is not text (an MLflow store, ``mlflow.db``) is
+lose every check it names (``cells:`` may name the grade cells whose checks it concerns, to
+grade only those). A deliverable that is not text (an MLflow store, ``mlflow.db``) is
 varied by a script instead: with ``apply: edit`` in its docstring, the file defines
 ``edit(folder)``, which the kit's tests call on a copy of the reference submission.
 
@@ -39,6 +40,7 @@ class Entry:
     loses: tuple[str, ...] = field(default_factory=tuple)
     place: str = "last"
     apply: str = "replace"  # or "edit": the file's edit(folder) changes the submission
+    cells: tuple[str, ...] = field(default_factory=tuple)  # the grade cells whose checks it concerns
 
     @property
     def id(self) -> str:
@@ -51,7 +53,7 @@ def _docstring_fields(text: str) -> tuple[str, dict[str, str]]:
     fields = {}
     for line in doc.splitlines():
         key, sep, value = line.partition(":")
-        if sep and key.strip() in ("loses", "place", "apply"):
+        if sep and key.strip() in ("loses", "place", "apply", "cells"):
             fields[key.strip()] = value.strip()
     return summary, fields
 
@@ -69,7 +71,8 @@ def load(path: Path) -> Entry:
         apply = fields.get("apply", "replace")
         if apply not in ("replace", "edit"):
             raise ValueError(f"{path.name}: 'apply:' is 'replace' or 'edit', not {apply!r}")
-        return Entry(path, target, expect, summary or why, text, loses, apply=apply)
+        cells = tuple(n.strip() for n in fields.get("cells", "").split(",") if n.strip())
+        return Entry(path, target, expect, summary or why, text, loses, apply=apply, cells=cells)
     return Entry(path, "", "attack", summary or path.stem, text, place=fields.get("place", "last"))
 
 

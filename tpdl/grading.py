@@ -69,6 +69,7 @@ class Check:
     passed: bool
     message: str
     cell: str | None = None
+    counted: bool = True  # False: not run here (a skip), so neither earned nor lost
 
 
 @dataclass
@@ -86,7 +87,7 @@ class Result:
 
     @property
     def max_score(self) -> float:
-        return round(sum(c.max_points for c in self.checks), 6)
+        return round(sum(c.max_points for c in self.checks if c.counted), 6)
 
     def to_json(self) -> dict:
         return {
@@ -104,10 +105,11 @@ class Result:
 class Model:
     """A Keras model loaded with ``safe_mode=True`` in a worker that runs no student code."""
 
-    def __init__(self, submission: "Submission", key: str, description: dict):
+    def __init__(self, submission: "Submission", key: str, description: dict, worker_path: str | None = None):
         self._submission = submission
         self.key = key
         self.description = description
+        self.worker_path = worker_path  # where the notebook worker saved it, for a model built by a call
 
     @property
     def layer_classes(self) -> list[str]:
@@ -120,6 +122,55 @@ class Model:
         )
 
 
+class Service:
+    """The student's web application served by gunicorn in the jail; requests go through the models worker."""
+
+    def __init__(self, submission: "Submission", worker: sandbox.Worker):
+        self._submission = submission
+        self.worker = worker
+        self.port = int(worker.startup["port"])
+
+    def exchange(self, *exchanges: dict) -> list[dict]:
+        """Send each request (``method``, ``path``, optional ``json``, ``body``, ``headers``) in turn."""
+        import json as json_module
+
+        import numpy as np
+
+        prepared = []
+        for exchange in exchanges:
+            exchange = dict(exchange)
+            headers = dict(exchange.pop("headers", {}))
+            if "json" in exchange:
+                exchange["body"] = json_module.dumps(exchange.pop("json"), allow_nan=True)
+                headers.setdefault("Content-Type", "application/json")
+            if isinstance(exchange.get("body"), bytes):
+                exchange["body"] = np.frombuffer(exchange["body"], dtype=np.uint8)
+            prepared.append({**exchange, "headers": headers})
+        answers = self._submission._models_request({"op": "http", "port": self.port, "exchanges": prepared})
+        for answer in answers:
+            answer["json"] = _json_or_none(answer.get("body"))
+        return answers
+
+    def request(self, method: str, path: str, **exchange) -> dict:
+        return self.exchange({"method": method, "path": path, **exchange})[0]
+
+    def remove(self, relative: str) -> None:
+        """Delete a file of the service's copy of the submission (does it still answer without it?)."""
+        work = self._submission.zygote.spool / self.worker.token / "work"
+        target = work / relative
+        if os.path.realpath(target.parent) == os.path.realpath(work) and target.is_file():
+            target.unlink()
+
+
+def _json_or_none(text):
+    import json as json_module
+
+    try:
+        return json_module.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
 class Submission:
     """One student's submission as the graders see it: calls go to a sandboxed worker."""
 
@@ -130,6 +181,8 @@ class Submission:
         self.student = student
         self._worker: sandbox.Worker | None = None
         self._models: sandbox.Worker | None = None
+        self._services: list[sandbox.Worker] = []
+        self.note = ""  # what the running check reports even when it passes (a latency, say)
         self._staging: Path | None = None  # the judge's copies of files that workers wrote
         self._staged: dict[str, Path] = {}
         self._restarts = 0
@@ -300,7 +353,79 @@ class Submission:
         if self._models is not None:
             self.zygote.discard(self._models)
             self._models = None
-        return self._load(relative, f"The model returned by {function}")
+        model = self._load(relative, f"The model returned by {function}")
+        model.worker_path = f"{MODELS_DIR}/{name}"
+        return model
+
+    def train_model(self, function: str, builder: str, *args, **kwargs) -> tuple[dict, Model]:
+        """Call ``function(builder(), *args)`` (a training function given a fresh model of the student's
+        ``builder``); return the History it returned, as ``{"history": ..., "epoch": ...}``, and the
+        trained model, loaded safely."""
+        from tpdl.wire import Call
+
+        name = f"{uuid.uuid4().hex[:8]}.keras"
+        request = {"op": "call", "name": function, "args": [Call(builder), *args], "kwargs": kwargs,
+                   "returns": "history", "save_argument": {"index": 0, "as": name}}  # fmt: skip
+        history = self._call(request)
+        relative = self._stage_from_worker(
+            f"{MODELS_DIR}/{name}", f"the model trained by {function} could not be saved"
+        )
+        if self._models is not None:
+            self.zygote.discard(self._models)
+            self._models = None
+        return history, self._load(relative, f"The model trained by {function}")
+
+    def serve(self, module: str, factory: str, *args, ready_s: float = 60.0) -> Service:
+        """Serve ``factory(*args)`` of the student's ``module`` with gunicorn, ready to answer ``GET /health``.
+
+        Raises :class:`StudentCodeError` if the application does not answer within ``ready_s``.
+        """
+        if not (self.path / f"{module}.py").is_file():
+            raise StudentCodeError(f"{module}.py is not in your submission.")
+        try:
+            worker = self.zygote.spawn(
+                "service", self.path, options={"module": module, "factory": factory, "args": list(args)}
+            )
+        except sandbox.WorkerGone as gone:
+            raise StudentCodeError(
+                f"Your application could not be started: its process {gone.reason}."
+            ) from None
+        self._services.append(worker)
+        if worker.gone or "port" not in worker.startup:
+            raise StudentCodeError(
+                f"Your application could not be started: its process {worker.gone or 'failed'}."
+            )
+        service = Service(self, worker)
+        deadline = time.monotonic() + ready_s
+        while True:
+            answer = service.request("GET", "/health", timeout_s=5)
+            if answer["status"] is not None:
+                return service
+            if time.monotonic() > deadline:
+                self.events.append(f"service did not answer: {answer.get('error')}\n{worker.output_tail()}")
+                raise StudentCodeError(
+                    f"gunicorn serving {module}:{factory}(...) did not answer within {ready_s:.0f} s "
+                    "(does importing app.py and calling create_app work?)"
+                )
+            time.sleep(0.5)
+
+    def has_file(self, relative: str) -> bool:
+        """Is ``relative`` a plain file of the submission, reached without links?"""
+        target = self.path / relative
+        real = os.path.realpath(target)
+        return real == os.path.normpath(
+            os.path.join(os.path.realpath(self.path), relative)
+        ) and os.path.isfile(real)
+
+    def worker_file_exists(self, relative: str) -> bool:
+        """Did the student's code, called by the judge, leave the plain file ``relative`` in its folder?"""
+        if self._worker is None or ".." in relative.split("/"):
+            return False
+        work = self.zygote.spool / self._worker.token / "work"
+        folder, _, name = relative.rpartition("/")
+        if os.path.realpath(work / folder) != os.path.normpath(os.path.join(os.path.realpath(work), folder)):
+            return False  # a link on the way
+        return _read_regular_file(work / folder if folder else work, name, MAX_DELIVERABLE_BYTES) is not None
 
     def tracking_runs(self, relative: str, written_by_call: bool = False) -> list[dict]:
         """The runs of the MLflow SQLite store ``relative``, newest first, read in the models worker.
@@ -331,9 +456,10 @@ class Submission:
 
     def close(self) -> None:
         """Stop this submission's workers and whatever they left running in the jail."""
-        for worker in (self._worker, self._models):
+        for worker in (self._worker, self._models, *self._services):
             if worker is not None:
                 self.zygote.discard(worker)
+        self._services = []
         self._worker = self._models = None
         self.zygote.sweep()
         if self._staging is not None:
@@ -348,7 +474,9 @@ def _message(excinfo) -> tuple[str, bool]:
     """The student-facing message of a failure, and whether it is an internal error."""
     error = excinfo.value
     if isinstance(error, (AssertionError, StudentCodeError)):
-        text = str(error).strip()
+        text = (
+            str(error).split("\nassert ")[0].strip()
+        )  # without pytest's explanation, where it rewrote asserts
         return (text or "This check failed."), False
     return INTERNAL_ERROR, True
 
@@ -390,6 +518,10 @@ class GradingPlugin:
             item.nodeid,
             Check(name, max_points, max_points, True, "", cell_marker.args[0] if cell_marker else None),
         )
+        if report.when == "call" and report.passed and self.submission.note:
+            check.message = self.submission.note  # a figure worth reporting on a check that passed
+        if report.when == "setup":
+            self.submission.note = ""
         if report.failed and check.passed:
             message, internal = _message(call.excinfo)
             if internal:
@@ -398,8 +530,9 @@ class GradingPlugin:
                 )
             check.passed, check.points, check.message = False, 0.0, message
         elif report.skipped and check.passed:
-            check.passed, check.points = False, 0.0
-            check.message = str(getattr(call.excinfo.value, "msg", "")) or "This check was skipped."
+            # A check that cannot run on this machine (no Docker engine, say) is not counted.
+            check.passed, check.points, check.counted = False, 0.0, False
+            check.message = str(getattr(call.excinfo.value, "msg", "")) or "This check was not run."
 
 
 def grade_submission(

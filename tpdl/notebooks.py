@@ -80,11 +80,13 @@ def stub_text(text: str, python: bool) -> str:
     return "".join(out)
 
 
-def _templates(folder: Path):
+def templates(folder: Path):
+    """The deliverable templates of a TP folder: its text files other than the notebook and its source."""
     for path in sorted(folder.rglob("*")):
         if (
             path.is_file()
             and path.suffix != ".ipynb"
+            and not path.name.endswith(".nb.py")
             and (path.suffix in TEXT_SUFFIXES or path.name.startswith("Dockerfile"))
         ):
             yield path
@@ -95,7 +97,7 @@ def release(assignment: str) -> Path:
     build_source_notebook(assignment)
     _nbgrader("generate_assignment", assignment, "--force")
     target = paths.release(assignment)
-    for path in _templates(target):
+    for path in templates(target):
         text = path.read_text()
         if BEGIN in text:
             path.write_text(stub_text(text, python=path.suffix == ".py"))
@@ -137,7 +139,7 @@ def _solution_lines(assignment: str) -> set[str]:
     """Distinctive lines of the solution regions of the source (notebook and templates)."""
     lines: set[str] = set()
     texts = [text_source(assignment).read_text()]
-    texts += [p.read_text() for p in _templates(paths.source(assignment)) if not p.name.endswith(".nb.py")]
+    texts += [p.read_text() for p in templates(paths.source(assignment)) if not p.name.endswith(".nb.py")]
     for text in texts:
         for region in re.findall(rf"{BEGIN}[^\n]*\n(.*?)\n[^\n]*{END}", text, flags=re.S):
             for line in region.splitlines():

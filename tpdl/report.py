@@ -61,7 +61,8 @@ def feedback_html(result: dict) -> str:
     """A student's feedback page: each check's name, points and message, nothing of the graders."""
     rows = "\n".join(
         f"<tr class='{'pass' if c['passed'] else 'fail'}'><td>{html.escape(c['name'])}</td>"
-        f"<td>{c['points']:g} / {c['max_points']:g}</td><td>{html.escape(c['message'] or 'passed')}</td></tr>"
+        f"<td>{'not counted' if not c.get('counted', True) else format(c['points'], 'g') + ' / ' + format(c['max_points'], 'g')}</td>"
+        f"<td>{html.escape(c['message'] or 'passed')}</td></tr>"
         for c in result["checks"]
     )
     failing_cells = [c for c in result.get("notebook", {}).get("cells", []) if c.get("status") == "error"]
@@ -117,7 +118,7 @@ def write_gradebook(assignment: str, students: dict[str, dict]) -> str | None:
             gradebook.update_or_create_submission(assignment, student)
             by_cell: dict[str, float] = {}
             for check in result["checks"]:
-                if check.get("cell"):
+                if check.get("cell") and check.get("counted", True):
                     by_cell[check["cell"]] = by_cell.get(check["cell"], 0.0) + check["points"]
             for cell, points in by_cell.items():
                 grade = gradebook.find_grade(cell, assignment, assignment, student)

@@ -42,7 +42,11 @@ def reference_notebook(assignment: str):
 
 
 def write(assignment: str) -> None:
-    """Rewrite ``sample_class/{reference,untouched}/<assignment>/`` from the current source and release."""
+    """Rewrite ``sample_class/{reference,untouched}/<assignment>/`` from the current source and release.
+
+    The deliverable templates (``app.py``, ``Dockerfile``...) follow too: the source's solutions
+    (markers removed) for the reference, the release's stubs for the untouched student.
+    """
     release = paths.release(assignment) / f"{assignment}.ipynb"
     for student, notebook in (
         ("reference", reference_notebook(assignment)),
@@ -51,11 +55,17 @@ def write(assignment: str) -> None:
         folder = paths.sample_submission(student, assignment)
         folder.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, folder / f"{assignment}.ipynb")
+        origin = paths.source(assignment) if student == "reference" else paths.release(assignment)
+        for template in notebooks.templates(origin):
+            text = template.read_text()
+            (folder / template.relative_to(origin)).write_text(
+                MARKER.sub("", text) if student == "reference" else text
+            )
 
 
 # --------------------------------------------------------------------------- the reference's own runs
 
-RUN_OUTPUTS = ("mlflow.db", "mlruns", "learning_curves.png")
+RUN_OUTPUTS = ("mlflow.db", "mlruns", "learning_curves.png", "mnist_dense.keras")
 EXECUTE_TIMEOUT_S = 3600
 
 

@@ -335,11 +335,13 @@ class Zygote:
     # -- workers
 
     def spawn(self, kind: str, submission: Path, notebook: str | None = None,
-              skip_tags: tuple[str, ...] = ("skip-grading",), extra: dict[str, Path] | None = None) -> Worker:  # fmt: skip
-        """Fork a worker of ``kind`` (``notebook`` or ``models``) over a private copy of ``submission``.
+              skip_tags: tuple[str, ...] = ("skip-grading",), extra: dict[str, Path] | None = None,
+              options: dict | None = None) -> Worker:  # fmt: skip
+        """Fork a worker of ``kind`` (``notebook``, ``models``, ``service``) over a private copy of ``submission``.
 
         ``extra`` maps relative paths to files of the judge that the copy also gets (files the
-        judge staged, such as a model a student's function returned).
+        judge staged, such as a model a student's function returned); ``options`` go to the worker
+        as they are (a ``service`` worker's application).
         """
         if not self.alive():
             if isinstance(self, PooledZygote):
@@ -374,7 +376,7 @@ class Zygote:
             "op": "spawn", "token": token, "kind": kind, "uid": uid,
             "work": f"{inside}/work", "control": f"{inside}/control",
             "notebook": f"{inside}/work/{notebook}" if notebook else None,
-            "skip_tags": list(skip_tags), "env": {**WORKER_ENV, "TMPDIR": f"{inside}/tmp"},
+            "skip_tags": list(skip_tags), "env": {**WORKER_ENV, "TMPDIR": f"{inside}/tmp"}, "options": options or {},
             "limits": {"memory_bytes": self.limits.memory_bytes, "cpu_seconds": self.limits.cpu_seconds,
                        "file_bytes": self.limits.file_bytes, "processes": self.limits.processes},
         }  # fmt: skip

@@ -1,8 +1,10 @@
 """Plain data between the judge and a worker: JSON with arrays as base64, length-prefixed frames.
 
 Only ``None``, ``bool``, ``int``, ``float``, ``str``, lists, tuples, string-keyed dicts, NumPy
-arrays of numeric or boolean dtype and :class:`Rng` seeds cross (a seed arrives as a fresh
-``np.random.Generator``, so that a grader can hand a student's function a random generator). Decoding never unpickles nor executes anything; a frame
+arrays of numeric or boolean dtype cross, and three named forms: an :class:`Rng` seed arrives
+as a fresh ``np.random.Generator``; a ``tpdl.budget.Budget`` as itself; a :class:`Call` as a
+description of a call that the notebook worker makes (to a student's function) and whose result
+it passes on, so that a grader can give one function what another returned (a model to train). Decoding never unpickles nor executes anything; a frame
 larger than the limit or of any other shape is refused.
 """
 
@@ -14,6 +16,9 @@ import struct
 import time
 
 import numpy as np
+
+from tpdl.budget import NAMES as BUDGET_NAMES
+from tpdl.budget import Budget
 
 MAX_FRAME_BYTES = 64 * 2**20
 ALLOWED_DTYPES = frozenset(
@@ -39,6 +44,18 @@ class Rng:
         return f"Rng({self.seed})"
 
 
+class Call:
+    """The result of calling the student's function ``name`` with plain arguments, made in the worker."""
+
+    def __init__(self, name: str, *args, **kwargs):
+        if not isinstance(name, str) or not name.isidentifier():
+            raise WireError("a Call names a function")
+        self.name, self.args, self.kwargs = name, list(args), dict(kwargs)
+
+    def __repr__(self) -> str:
+        return f"Call({self.name!r})"
+
+
 def encode(value):
     """A JSON-ready copy of ``value`` (arrays, tuples and non-finite floats tagged)."""
     if value is None or isinstance(value, (bool, str)):
@@ -58,6 +75,10 @@ def encode(value):
         return {"__ndarray__": {"dtype": array.dtype.name, "shape": list(array.shape), "data": data}}
     if isinstance(value, Rng):
         return {"__rng__": value.seed}
+    if isinstance(value, Budget):
+        return {"__budget__": value.name}
+    if isinstance(value, Call):
+        return {"__call__": {"name": value.name, "args": encode(value.args), "kwargs": encode(value.kwargs)}}
     if isinstance(value, tuple):
         return {"__tuple__": [encode(v) for v in value]}
     if isinstance(value, list):
@@ -107,6 +128,17 @@ def decode(value):
                 if type(inner) is not int or not 0 <= inner < 2**63:
                     raise WireError("malformed random generator seed")
                 return np.random.default_rng(inner)
+            if key == "__budget__":
+                if inner not in BUDGET_NAMES:
+                    raise WireError("malformed budget")
+                return Budget(inner)
+            if key == "__call__":
+                if type(inner) is not dict or set(inner) != {"name", "args", "kwargs"}:
+                    raise WireError("malformed call")
+                args, kwargs = decode(inner["args"]), decode(inner["kwargs"])
+                if type(inner["name"]) is not str or type(args) is not list or type(kwargs) is not dict:
+                    raise WireError("malformed call")
+                return Call(inner["name"], *args, **kwargs)
             if key == "__float__":
                 if inner not in ("nan", "inf", "-inf"):
                     raise WireError("malformed float")

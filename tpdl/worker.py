@@ -8,8 +8,10 @@ folder, and then either
 * ``notebook``: executes the student's notebook (code cells not tagged to be skipped at grading,
   going on past cells that fail) and answers calls of the student's functions, or
 * ``models``: runs no student code at all; it loads saved Keras models with ``safe_mode=True``
-  and answers questions about them (their layers, their predictions), and reads MLflow tracking
-  stores (SQLite files, opened read-only) into plain data.
+  and answers questions about them (their layers, their predictions), reads MLflow tracking
+  stores (SQLite files, opened read-only) into plain data, and is the HTTP client of a service;
+* ``service``: serves the student's web application (a WSGI app from their ``app.py``) with
+  gunicorn on a free port of the jail's loopback interface, until the judge stops it.
 
 Everything a worker sends back is plain data (``tpdl.wire``). The zygote talks to the judge over
 its standard input and output, one JSON object a line; students' code never runs in it.
@@ -181,6 +183,30 @@ def execute_notebook(path: str, skip_tags: list[str]) -> tuple[dict, list[dict]]
     return namespace, records
 
 
+def _resolve(namespace: dict, value):
+    """``value``, or the result of the student's function it describes (a ``wire.Call``)."""
+    from tpdl import wire
+
+    if not isinstance(value, wire.Call):
+        return value
+    function = namespace.get(value.name)
+    if not callable(function):
+        raise NameError(f"{value.name} is not defined in your notebook")
+    return function(*value.args, **value.kwargs)
+
+
+def _save_model(model, save_as: str, name: str) -> dict:
+    """Save ``model`` under ``MODELS_DIR`` for the judge; an error answer if it is not a model."""
+    import keras
+
+    if not isinstance(model, keras.Model):
+        return _error("type", f"{name} gave {type(model).__name__}, not a keras.Model")
+    os.makedirs(MODELS_DIR, exist_ok=True)
+    path = os.path.join(MODELS_DIR, os.path.basename(save_as))
+    model.save(path)
+    return {"ok": True, "value": path}
+
+
 def notebook_worker(sock, spec: dict) -> None:
     from tpdl import wire
 
@@ -200,23 +226,30 @@ def notebook_worker(sock, spec: dict) -> None:
             return _error("missing", f"{name} is not defined in your notebook")
         if not callable(function):
             return _error("missing", f"{name} is defined but is not a function")
-        args, kwargs = list(request.get("args", ())), dict(request.get("kwargs", {}))
         try:
+            # Arguments described as calls are the results of the student's own functions.
+            args = [_resolve(namespace, a) for a in request.get("args", ())]
+            kwargs = {k: _resolve(namespace, v) for k, v in dict(request.get("kwargs", {})).items()}
             value = function(*args, **kwargs)
         except BaseException as error:  # noqa: BLE001 - the student's function raised
             return _raised(error)
+        saved_argument = request.get("save_argument")
+        if saved_argument:  # a model the call changed (trained), saved for the models worker
+            answer = _save_model(args[int(saved_argument["index"])], saved_argument["as"], name)
+            if not answer["ok"]:
+                return answer
+        if request.get("returns") == "history":
+            import keras
+
+            if not isinstance(value, keras.callbacks.History):
+                return _error("type", f"{name} returned {type(value).__name__}, not a keras History")
+            value = {"history": {k: [float(v) for v in vs] for k, vs in value.history.items()},
+                     "epoch": [int(e) for e in value.epoch]}  # fmt: skip
         if request.get("return_inputs"):  # the arguments as the call left them (did it change them?)
             return {"ok": True, "value": value, "inputs": {"args": args, "kwargs": kwargs}}
         save_as = request.get("save_model")
         if save_as:
-            import keras
-
-            if not isinstance(value, keras.Model):
-                return _error("type", f"{name} returned {type(value).__name__}, not a keras.Model")
-            os.makedirs(MODELS_DIR, exist_ok=True)
-            path = os.path.join(MODELS_DIR, os.path.basename(save_as))
-            value.save(path)
-            return {"ok": True, "value": path}
+            return _save_model(value, save_as, name)
         return {"ok": True, "value": value}
 
     serve(sock, handle)
@@ -255,6 +288,7 @@ def describe_model(model) -> dict:
     }
 
 
+MAX_HTTP_BODY = 2 * 2**20
 MAX_RUNS = 200
 MAX_METRIC_ROWS = 50_000
 MAX_STORE_STEPS = 20_000  # thousands of SQLite instructions: far more than a real store needs
@@ -291,7 +325,7 @@ def read_tracking_store(path: str) -> dict:
         for run_id, name, status, start, end, experiment in rows:
             runs[run_id] = {
                 "run_id": str(run_id), "name": str(name or ""), "status": str(status),
-                "experiment": str(experiments.get(experiment, "")), "start_time": start, "end_time": end,
+                "experiment": str(experiments.get(experiment, "")), "experiment_id": str(experiment), "start_time": start, "end_time": end,
                 "params": {}, "metrics": {},
             }  # fmt: skip
         if not runs:
@@ -312,6 +346,7 @@ def read_tracking_store(path: str) -> dict:
 
 
 def models_worker(sock, spec: dict) -> None:
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a service that hangs up is an answer, not a crash
     import keras
     import numpy as np
 
@@ -333,6 +368,11 @@ def models_worker(sock, spec: dict) -> None:
                 return _error("protocol", "path outside the submission")
             if not os.path.isfile(path):
                 return _error("missing", f"{request['path']} is not in your submission")
+        if op == "http":  # the client of a service worker in the same jail
+            return {
+                "ok": True,
+                "value": [http_exchange(int(request["port"]), e) for e in request["exchanges"]],
+            }
         if op == "tracking_runs":
             try:
                 return {"ok": True, "value": read_tracking_store(path)}
@@ -365,12 +405,81 @@ def models_worker(sock, spec: dict) -> None:
 # --------------------------------------------------------------------------- zygote
 
 
+# --------------------------------------------------------------------------- service worker
+
+
+def service_worker(sock, spec: dict) -> None:
+    """Serve ``module.factory(*args)`` from the submission with gunicorn on a free loopback port."""
+    import importlib
+
+    from gunicorn.app.base import BaseApplication
+
+    from tpdl import wire
+
+    options = spec["options"]
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.set_inheritable(True)
+    port = listener.getsockname()[1]
+    sys.path.insert(0, spec["work"])
+
+    class Service(BaseApplication):
+        def load_config(self):
+            for key, value in {"bind": [f"fd://{listener.fileno()}"], "workers": 1, "timeout": 60,
+                               "graceful_timeout": 1, "accesslog": None, "errorlog": "-",
+                               "worker_tmp_dir": os.environ.get("TMPDIR", "/tmp")}.items():  # fmt: skip
+                self.cfg.set(key, value)
+
+        def load(self):  # in gunicorn's worker process, after the fork: the student's code
+            module = importlib.import_module(options["module"])
+            factory = getattr(module, options["factory"])
+            return factory(*options.get("args", []))
+
+    wire.send(sock, {"ok": True, "port": port, "cells": []})
+    Service().run()
+
+
+def http_exchange(port: int, exchange: dict) -> dict:
+    """One HTTP request to the service on ``port``; its status, content type, body (as text) and time."""
+    import http.client
+
+    body = exchange.get("body")
+    data = body.tobytes() if hasattr(body, "tobytes") else (body.encode() if isinstance(body, str) else None)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=float(exchange.get("timeout_s", 30)))
+    started = time.perf_counter()
+    try:
+        try:
+            connection.request(
+                exchange["method"], exchange["path"], body=data, headers=exchange.get("headers", {})
+            )
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered (413, say) and hung up before the whole body was sent: read it
+        response = connection.getresponse()
+        payload = response.read(MAX_HTTP_BODY + 1)
+    except (OSError, http.client.HTTPException) as error:
+        return {
+            "status": None,
+            "error": f"{type(error).__name__}: {error}",
+            "seconds": time.perf_counter() - started,
+        }
+    finally:
+        connection.close()
+    return {
+        "status": response.status, "content_type": response.getheader("Content-Type", ""),
+        "body": payload[:MAX_HTTP_BODY].decode("utf-8", errors="replace"), "truncated": len(payload) > MAX_HTTP_BODY,
+        "seconds": time.perf_counter() - started,
+    }  # fmt: skip
+
+
 def _run_child(spec: dict) -> None:
     """The body of a forked worker; it never returns."""
     code = 0
     try:
         sock = enter_worker(spec)
-        {"notebook": notebook_worker, "models": models_worker}[spec["kind"]](sock, spec)
+        {"notebook": notebook_worker, "models": models_worker, "service": service_worker}[spec["kind"]](
+            sock, spec
+        )
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1
     except BaseException:  # noqa: BLE001 - report, then leave

@@ -11,11 +11,14 @@
 # ---
 
 # %% [markdown]
-# # TP1 — A dense network on MNIST
+# # TP1 — A dense network on MNIST, tracked and served
 #
-# You will turn raw MNIST digits into a trained classifier: prepare the data, build a dense
-# network with Keras, and train it. Fill in every cell that says `YOUR CODE HERE`, run the
-# tests below each exercise, and hand in the notebook.
+# You will turn raw MNIST digits into a trained classifier and deploy it: prepare the data, build
+# a dense network with Keras, train it, track the run with MLflow, serve the model with a Flask
+# REST API under gunicorn, and package that service as a Docker image. Fill in every cell that
+# says `YOUR CODE HERE` and the files `app.py`, `Dockerfile`, `.dockerignore` and
+# `requirements.txt`; run the tests below each exercise, and hand in the whole folder (the
+# notebook, `mnist_dense.keras`, `mlflow.db` and `mlruns/`, and the four files).
 #
 # Training cells read a **budget** from the kit: `full` by default (the real thing), `ci` when
 # the notebook is checked automatically (the same code on a few thousand images and one epoch).
@@ -24,6 +27,7 @@
 import tpdl  # first: keeps TensorFlow's start-up messages quiet
 
 import keras
+import mlflow
 import numpy as np
 
 from tpdl import budget, data
@@ -119,17 +123,209 @@ assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5), "each output row 
 print("build_dense_model: visible tests passed")
 
 # %% [markdown]
-# ## Training
+# ## Exercise 3 — `train` (4 points)
 #
-# This cell is skipped when your notebook is graded (it is tagged `skip-grading`).
+# Fit the compiled `model` on `(x, y)`, holding out 10 % of it for validation
+# (`validation_split=0.1`), with mini-batches of 128, for `budget.pick(full=..., ci=...)` epochs:
+# enough on the `full` budget to beat 97.83 % on the test set (at most 15 epochs), and at most 3
+# on the `ci` budget. Return the `keras.callbacks.History` that `fit` returns.
+
+
+# %% nbgrader={"grade": false, "grade_id": "train", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def train(model, x, y, budget):
+    """Fit ``model`` on ``(x, y)`` with a 10 % validation split for the budget's epochs; return the History."""
+    ### BEGIN SOLUTION
+    # The learning rate shrinks by a fifth each epoch: big steps first, fine ones at the end.
+    decay = keras.callbacks.LearningRateScheduler(lambda epoch, rate: rate * 0.8 if epoch else rate)
+    return model.fit(
+        x, y, validation_split=0.1, epochs=budget.pick(full=15, ci=2), batch_size=128,
+        callbacks=[decay], verbose=2 if budget.is_full else 0,
+    )  # fmt: skip
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "train_tests", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+x_small, y_small = preprocess(mnist.x_train[:600], mnist.y_train[:600])
+small_history = train(build_dense_model(), x_small, y_small, budget.Budget("ci"))
+assert isinstance(small_history, keras.callbacks.History), "train should return what model.fit returns"
+assert "val_loss" in small_history.history, "hold out a validation split"
+assert 1 <= len(small_history.epoch) <= 3, "at most 3 epochs on the ci budget"
+print("train: visible tests passed")
+
+# %% [markdown]
+# ## Exercise 4 — `log_training` (4 points)
+#
+# Record a training run with MLflow, as **one run** in the experiment `experiment` of the store
+# `tracking_uri` (an SQLite file beside the notebook):
+#
+# * the parameters `params` (a dict);
+# * the metrics of `history` (the dict `History.history`) **per epoch** (`step` = the epoch, from
+#   0), and `test_accuracy` once;
+# * the model file `model_path` as an artifact (`mlflow.log_artifact`);
+#
+# the run ended (status `FINISHED`) when the function returns. Return the run's id.
+
+
+# %% nbgrader={"grade": false, "grade_id": "log_training", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def log_training(history, model_path, params, test_accuracy,
+                 tracking_uri="sqlite:///mlflow.db", experiment="tp1-mnist"):  # fmt: skip
+    """Log params, per-epoch metrics, the test accuracy and the model file as one MLflow run; its id."""
+    ### BEGIN SOLUTION
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run() as run:
+        mlflow.log_params(params)
+        for key, values in history.items():
+            for epoch, value in enumerate(values):
+                mlflow.log_metric(key, float(value), step=epoch)
+        mlflow.log_metric("test_accuracy", float(test_accuracy))
+        mlflow.log_artifact(model_path)
+    return run.info.run_id
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "log_training_tests", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false} tags=["skip-grading"]
+# Checked after the training run below: the run it logged is in mlflow.db.
+def logged_run_is_complete(run_id):
+    client = mlflow.MlflowClient("sqlite:///mlflow.db")
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED", "end the run (use `with mlflow.start_run():`)"
+    assert "test_accuracy" in run.data.metrics, "log test_accuracy"
+    assert len(client.get_metric_history(run_id, "val_loss")) == len(history.epoch), "log val_loss per epoch"
+    assert any(a.path == MODEL_FILE for a in client.list_artifacts(run_id)), (
+        "log the model file as an artifact"
+    )
+    print("log_training: visible tests passed")
+
+
+# %% [markdown]
+# ## Training, saving, tracking
+#
+# This cell is skipped when your notebook is graded (it is tagged `skip-grading`): run it on the
+# full budget before you hand in. It saves the model you deploy as `mnist_dense.keras` (its
+# weights without the optimiser's state: a service predicts, it does not train).
 
 # %% tags=["skip-grading"]
+import time
+
+import matplotlib.pyplot as plt
+
+MODEL_FILE = "mnist_dense.keras"
 x_train, y_train = preprocess(*BUDGET.subset(mnist.x_train, mnist.y_train, ci=2000))
 x_test, y_test = preprocess(mnist.x_test, mnist.y_test)
+keras.utils.set_random_seed(SEED)  # the same run every time
 model = build_dense_model()
-history = model.fit(
-    x_train, y_train, validation_split=0.1, epochs=BUDGET.pick(full=12, ci=1),
-    batch_size=128, verbose=2 if BUDGET.is_full else 0,
-)  # fmt: skip
+started = time.perf_counter()
+history = train(model, x_train, y_train, BUDGET)
+train_seconds = time.perf_counter() - started
 test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
-print(f"test accuracy: {test_accuracy:.4f}")
+print(f"test accuracy: {test_accuracy:.4f} after {len(history.epoch)} epochs in {train_seconds:.0f} s")
+
+serving = type(model).from_config(model.get_config())  # the architecture alone, not compiled
+serving.set_weights(model.get_weights())
+serving.save(MODEL_FILE)
+
+figure, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+for key, axis in (("loss", axes[0]), ("accuracy", axes[1])):
+    axis.plot(history.history[key], label="training")
+    axis.plot(history.history[f"val_{key}"], label="validation")
+    axis.set(title=key, xlabel="epoch")
+    axis.legend()
+figure.tight_layout()
+figure.savefig("learning_curves.png", dpi=80)
+
+params = {
+    "hidden_units": "-".join(
+        str(layer.units) for layer in model.layers[:-1] if isinstance(layer, keras.layers.Dense)
+    ),
+    "optimizer": type(model.optimizer).__name__,
+    "epochs": len(history.epoch),
+    "batch_size": 128,
+    "train_size": len(x_train),
+    "budget": BUDGET.name,
+    "train_seconds": round(train_seconds, 1),
+}
+run_id = log_training(history.history, MODEL_FILE, params, test_accuracy)
+logged_run_is_complete(run_id)
+
+# %% [markdown]
+# ## The saved model (3 points)
+#
+# The hidden tests load `mnist_dense.keras` (safely: no custom code runs) and evaluate it on the
+# 10,000 test images: it must reach **97.83 %**, with dense layers only.
+
+# %% nbgrader={"grade": true, "grade_id": "saved_model_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false} tags=["skip-grading"]
+saved = keras.saving.load_model(MODEL_FILE)
+saved_accuracy = float(np.mean(saved.predict(x_test, verbose=0).argmax(axis=1) == mnist.y_test))
+assert saved_accuracy >= 0.9783 or not BUDGET.is_full, f"the saved model reaches {saved_accuracy:.4f}"
+assert not any("Conv" in type(layer).__name__ for layer in saved.layers), "dense layers only"
+print(f"saved model: {saved_accuracy:.4f} on the test set")
+
+# %% [markdown]
+# ## Exercise 5 — a REST API: `app.py` (8 points)
+#
+# Complete `app.py` (beside this notebook): a Flask application factory `create_app(model_path)`
+# that loads the model **once** and serves
+#
+# * `GET /health` → `{"status": "ok"}`;
+# * `POST /predict` with JSON `{"image": <28 rows of 28 numbers 0-255>}` →
+#   `{"digit": <int>, "probabilities": <10 floats>}`; with `{"images": [<image>, ...]}` → a list
+#   of such answers; with a 28×28 PNG (body of type `image/png`, or a form field `image`) → one answer;
+# * for every bad request (not JSON, a missing field, a wrong shape, non-numbers, NaN, values out
+#   of 0-255, an empty batch, a body over the stated limit) a **4xx** answer `{"error": "..."}`
+#   that says what was wrong: never a 500, never a traceback.
+#
+# The hidden tests start your application under **gunicorn** and send it real HTTP requests; they
+# also report the 95th percentile of the time to answer one image (call the model directly,
+# `model(x)`: `model.predict` per request is far slower). Try it yourself:
+#
+# ```bash
+# MODEL_PATH=mnist_dense.keras gunicorn --bind 127.0.0.1:8000 app:app
+# curl -s localhost:8000/health
+# ```
+
+# %% nbgrader={"grade": true, "grade_id": "app_tests", "locked": true, "points": 8, "schema_version": 3, "solution": false, "task": false} tags=["skip-grading"]
+import importlib
+
+import app as service
+
+importlib.reload(service)
+client = service.create_app(MODEL_FILE).test_client()
+assert client.get("/health").get_json() == {"status": "ok"}
+answer = client.post("/predict", json={"image": mnist.x_test[0].tolist()}).get_json()
+assert answer["digit"] == mnist.y_test[0] and len(answer["probabilities"]) == 10, answer
+bad = client.post("/predict", json={"image": [[0] * 28] * 27})
+assert 400 <= bad.status_code < 500 and "error" in bad.get_json(), "a wrong shape should get a 4xx JSON error"
+print("app.py: visible tests passed")
+
+# %% [markdown]
+# ## Exercise 6 — a Docker image: `Dockerfile`, `.dockerignore`, `requirements.txt` (8 points)
+#
+# Package the service: a `requirements.txt` of what it needs, pinned; a `Dockerfile` on a pinned
+# slim Python base (no `latest`), installing the dependencies **before** copying the code (so that
+# a code change does not reinstall them), running as a **non-root** user, with `EXPOSE`, a
+# `HEALTHCHECK` and gunicorn as the command; a `.dockerignore` that keeps notebooks, MLflow runs
+# and data out of the build context. The hidden tests lint it with
+# [hadolint](https://github.com/hadolint/hadolint) and read its instructions; where the grading
+# machine runs Docker, they also build the image and query it.
+#
+# ```bash
+# hadolint Dockerfile
+# docker build -t mnist-api . && docker run --rm -p 8000:8000 mnist-api
+# ```
+
+# %% nbgrader={"grade": true, "grade_id": "dockerfile_tests", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false} tags=["skip-grading"]
+import subprocess
+
+lint = subprocess.run(
+    ["hadolint", "--failure-threshold", "warning", "Dockerfile"], capture_output=True, text=True
+)
+assert lint.returncode == 0, lint.stdout
+print("Dockerfile: hadolint finds nothing")
+
+# %% nbgrader={"grade": true, "grade_id": "docker_image_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} tags=["skip-grading"]
+# Built and queried by the hidden tests where the grading machine runs Docker.
+import os
+
+assert os.path.exists(".dockerignore"), "add a .dockerignore"
+print("the image is built by the grader where Docker runs")

@@ -1,0 +1,38 @@
+"""Hidden checks of the Docker image itself (grade cell ``docker_image_tests``, 2 points).
+
+Where a Docker engine runs on the grading machine, the submission's folder is built with its
+Dockerfile and the container is queried (``/health``, one prediction, its user). Where none runs,
+these checks say so and are not counted: neither earned nor lost.
+"""
+
+import os
+import re
+
+import pytest
+
+from tpdl import docker_engine
+
+pytestmark = pytest.mark.cell("docker_image_tests")
+
+
+@pytest.fixture(scope="module")
+def probe(student):
+    if os.environ.get("TPDL_DOCKER", "auto") == "off":
+        pytest.skip("not run: Docker checks are turned off on the grading machine (not counted)")
+    reason = docker_engine.available()
+    if reason:
+        pytest.skip(f"not run: {reason} on the grading machine (not counted)")
+    tag = "tpdl-tp1-" + re.sub(r"[^a-z0-9_.-]+", "-", student.student.lower()).strip("-.")[:60]
+    return docker_engine.build_and_probe(student.path, tag)
+
+
+@pytest.mark.points(1)
+def test_docker_image_builds(probe):
+    assert probe["built"], probe["message"]
+
+
+@pytest.mark.points(1)
+def test_docker_image_serves_as_a_non_root_user(probe):
+    assert probe["built"], "the image did not build"
+    assert probe["healthy"] and probe["predict_ok"], probe["message"]
+    assert probe["non_root"], "the container runs as root"

@@ -1,0 +1,89 @@
+"""Hidden checks of ``log_training`` and of the handed-in MLflow run (grade cell ``log_training_tests``).
+
+The judge calls ``log_training`` in the sandbox with a store of its own and reads it back; the
+store handed in must hold the notebook's real training run, with its model file.
+"""
+
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.cell("log_training_tests")
+
+COURSE_ACCURACY = 0.9783
+HISTORY = {"loss": [0.5, 0.3, 0.2], "accuracy": [0.85, 0.9, 0.93], "val_loss": [0.4, 0.3, 0.25],
+           "val_accuracy": [0.88, 0.91, 0.92]}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def graded_run(student):
+    model = student.build_model("build_dense_model")
+    params = {"hidden_units": "judge", "optimizer": "Adam", "epochs": 3, "tag": uuid.uuid4().hex[:8]}
+    run_id = student.call("log_training", HISTORY, model.worker_path, params, 0.9321,
+                          tracking_uri="sqlite:///graded-runs.db", experiment="graded")  # fmt: skip
+    assert isinstance(run_id, str) and run_id, "log_training should return the run's id (a string)"
+    runs = [
+        run
+        for run in student.tracking_runs("graded-runs.db", written_by_call=True)
+        if run["run_id"] == run_id
+    ]
+    assert runs, "the run id returned by log_training is not in the store it was given"
+    return runs[0], params, model.worker_path
+
+
+def series(run, key):
+    points = run["metrics"].get(key, [])
+    return [value for _, value in sorted(points)]
+
+
+@pytest.mark.points(1)
+def test_log_training_logs_a_finished_run_with_its_parameters(graded_run):
+    run, params, _ = graded_run
+    assert run["experiment"] == "graded", "log_training should log into the experiment it is given"
+    assert run["status"] == "FINISHED", (
+        f"the run should be ended when log_training returns, not {run['status']}"
+    )
+    wrong = sorted(k for k, v in params.items() if run["params"].get(k) != str(v))
+    assert not wrong, f"these parameters are missing or wrong in the run: {', '.join(wrong)}"
+
+
+@pytest.mark.points(1)
+def test_log_training_logs_metrics_per_epoch(graded_run):
+    run, _, _ = graded_run
+    for key, values in HISTORY.items():
+        assert series(run, key) == pytest.approx(values, rel=1e-6), (
+            f"the run should hold {key} once per epoch"
+        )
+    assert series(run, "test_accuracy") == pytest.approx([0.9321]), "the run should hold test_accuracy"
+
+
+@pytest.mark.points(1)
+def test_log_training_logs_the_model_file(student, graded_run):
+    run, _, model_path = graded_run
+    artifact = f"mlruns/{run['experiment_id']}/{run['run_id']}/artifacts/{model_path.rsplit('/', 1)[-1]}"
+    assert student.worker_file_exists(artifact), (
+        "the model file is not among the run's artifacts (mlflow.log_artifact, in the store's default "
+        "artifact folder mlruns/)"
+    )
+
+
+@pytest.mark.points(1)
+def test_training_run_handed_in(student):
+    runs = [
+        r
+        for r in student.tracking_runs("mlflow.db")
+        if r["experiment"] == "tp1-mnist" and r["status"] == "FINISHED"
+    ]
+    assert runs, "mlflow.db holds no finished run in the experiment tp1-mnist (run the training cell)"
+    run = runs[0]  # the newest
+    accuracy = series(run, "test_accuracy")
+    assert accuracy and accuracy[-1] >= COURSE_ACCURACY, (
+        f"the latest run of tp1-mnist records a test accuracy of {accuracy[-1] if accuracy else 'nothing'}; "
+        f"it should reach {COURSE_ACCURACY}"
+    )
+    epochs = len(series(run, "val_loss"))
+    assert epochs >= 1 and len(series(run, "loss")) == epochs, (
+        "the run should hold loss and val_loss per epoch"
+    )
+    artifact = f"mlruns/{run['experiment_id']}/{run['run_id']}/artifacts/mnist_dense.keras"
+    assert student.has_file(artifact), f"hand in the run's artifacts: {artifact} is missing"
