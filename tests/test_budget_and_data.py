@@ -75,3 +75,16 @@ def test_unknown_names_and_sources_are_refused():
         data.load("imagenet")
     with pytest.raises(ValueError, match="fixture"):
         data.load("mnist", source="web")
+
+
+def test_graders_evaluate_on_the_data_at_hand_and_never_download(tmp_path, monkeypatch):
+    monkeypatch.delenv("TPDL_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # an empty cache: no download is tried
+    assert data.load_at_hand("mnist").is_fixture
+    folder = tmp_path / "data"
+    folder.mkdir()
+    fixture = data.load("mnist", "fixture")
+    np.savez(folder / "mnist.npz", x_train=fixture.x_train, y_train=fixture.y_train,
+             x_test=fixture.x_test, y_test=fixture.y_test)  # fmt: skip
+    monkeypatch.setenv("TPDL_DATA_DIR", str(folder))
+    assert not data.load_at_hand("mnist").is_fixture

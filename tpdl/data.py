@@ -96,6 +96,22 @@ def load(name: str, source: str = "auto") -> Dataset:
     return _from_keras(name)
 
 
+KERAS_CACHE = {"mnist": "mnist.npz", "cifar10": "cifar-10-batches-py"}
+
+
+def load_at_hand(name: str) -> Dataset:
+    """The full dataset where it is at hand (``TPDL_DATA_DIR``, Keras's cache), the fixture otherwise.
+
+    Never downloads: graders use it to evaluate on all the test images a machine has, quickly.
+    """
+    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / KERAS_CACHE[name]
+    if os.environ.get(ENV):
+        return load(name, "folder")
+    if cache.exists():
+        return load(name, "keras")
+    return load(name, "fixture")
+
+
 def load_mnist(source: str = "auto") -> Dataset:
     """MNIST: x (N, 28, 28) uint8, y (N,) uint8."""
     return load("mnist", source)

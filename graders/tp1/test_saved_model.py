@@ -30,7 +30,7 @@ def test_saved_model_reaches_the_course_accuracy(student, saved):
     assert shape == [None, 784], (
         f"{MODEL} should take vectors of 784 pixels (as preprocess makes them), not {shape}"
     )
-    mnist = data.load_mnist()
+    mnist = data.load_at_hand("mnist")
     x = mnist.x_test.reshape(len(mnist.x_test), -1).astype("float32") / 255.0
     outputs = np.concatenate([np.asarray(saved.predict(x[i : i + CHUNK])) for i in range(0, len(x), CHUNK)])
     accuracy = float(np.mean(outputs.argmax(axis=1) == mnist.y_test))
