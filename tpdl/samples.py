@@ -55,12 +55,17 @@ def write(assignment: str) -> None:
         folder = paths.sample_submission(student, assignment)
         folder.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, folder / f"{assignment}.ipynb")
-        origin = paths.source(assignment) if student == "reference" else paths.release(assignment)
-        for template in notebooks.templates(origin):
-            text = template.read_text()
-            (folder / template.relative_to(origin)).write_text(
-                MARKER.sub("", text) if student == "reference" else text
-            )
+        write_deliverables(assignment, student, folder)
+
+
+def write_deliverables(assignment: str, student: str, folder: Path) -> None:
+    """The deliverable templates into ``folder``: the source's solutions for the reference, stubs otherwise."""
+    origin = paths.source(assignment) if student == "reference" else paths.release(assignment)
+    for template in notebooks.templates(origin):
+        text = template.read_text()
+        (folder / template.relative_to(origin)).write_text(
+            MARKER.sub("", text) if student == "reference" else text
+        )
 
 
 # --------------------------------------------------------------------------- the reference's own runs
@@ -118,6 +123,7 @@ def run_reference(assignment: str, budget: str = "full", folder: Path | None = N
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
+    write_deliverables(assignment, "reference", folder)  # the notebook's last cells use them
     notebook = reference_notebook(assignment)
     notebooks.execute(notebook, folder, budget, timeout_s=EXECUTE_TIMEOUT_S)
     _scrub_outputs(notebook, folder)
