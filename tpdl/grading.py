@@ -302,6 +302,12 @@ class Submission:
 
     # -- models, always through the worker that runs no student code
 
+    def _renew_models_worker(self) -> None:
+        """Stop the models worker, so that the next one sees the current files (a model just staged)."""
+        if self._models is not None:
+            self.zygote.discard(self._models)
+            self._models = None
+
     def _models_request(self, request: dict):
         if self._models is None or self._models.gone:
             if self._models is not None:
@@ -337,9 +343,7 @@ class Submission:
         """The model file ``filename`` handed in with the submission."""
         if not (self.path / filename).is_file():
             raise StudentCodeError(f"{filename} is not in your submission.")
-        if self._models is not None and not self._models.gone:
-            self.zygote.discard(self._models)  # the models worker must see the current copy
-            self._models = None
+        self._renew_models_worker()
         return self._load(filename, filename)
 
     def build_model(self, function: str, *args, **kwargs) -> Model:
@@ -350,9 +354,7 @@ class Submission:
         relative = self._stage_from_worker(
             f"{MODELS_DIR}/{name}", f"the model returned by {function} could not be saved"
         )
-        if self._models is not None:
-            self.zygote.discard(self._models)
-            self._models = None
+        self._renew_models_worker()
         model = self._load(relative, f"The model returned by {function}")
         model.worker_path = f"{MODELS_DIR}/{name}"
         return model
@@ -370,9 +372,7 @@ class Submission:
         relative = self._stage_from_worker(
             f"{MODELS_DIR}/{name}", f"the model trained by {function} could not be saved"
         )
-        if self._models is not None:
-            self.zygote.discard(self._models)
-            self._models = None
+        self._renew_models_worker()
         return history, self._load(relative, f"The model trained by {function}")
 
     def serve(self, module: str, factory: str, *args, ready_s: float = 60.0) -> Service:
@@ -437,9 +437,7 @@ class Submission:
             relative = self._stage_from_worker(relative, f"no tracking store {relative} was written")
         elif not (self.path / relative).is_file() or (self.path / relative).is_symlink():
             raise StudentCodeError(f"{relative} is not in your submission.")
-        if self._models is not None and not self._models.gone:
-            self.zygote.discard(self._models)  # the models worker must see the current copy
-            self._models = None
+        self._renew_models_worker()
         value = self._models_request({"op": "tracking_runs", "path": relative})
         if not isinstance(value, dict) or not isinstance(value.get("runs"), list):
             raise StudentCodeError(f"{relative} could not be read")
