@@ -18,6 +18,13 @@ def test_arrays_of_every_allowed_dtype_round_trip(dtype):
     assert type(back) is np.ndarray and back.dtype == array.dtype and np.array_equal(back, array)
 
 
+def test_scalar_and_strided_arrays_keep_their_shape():
+    scalar, strided = np.array(0.25, np.float32), np.arange(12.0).reshape(3, 4).T  # 0-d; Fortran order
+    back_scalar, back_strided = wire.loads(wire.dumps([scalar, strided]))
+    assert back_scalar.shape == () and back_scalar == np.float32(0.25)
+    assert back_strided.shape == (4, 3) and np.array_equal(back_strided, strided)
+
+
 def test_nested_values_round_trip():
     value = {"a": [1, 2.5, None, True, "s"], "t": (np.zeros(3, np.float32), 4), "nan": float("nan")}
     back = wire.loads(wire.dumps(value))

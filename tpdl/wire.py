@@ -68,7 +68,7 @@ def encode(value):
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, np.ndarray) or hasattr(value, "__array__"):
-        array = np.ascontiguousarray(np.asarray(value))
+        array = np.asarray(value)  # tobytes() writes C order; a 0-d array stays 0-d
         if array.dtype.name not in ALLOWED_DTYPES:
             raise WireError(f"arrays of dtype {array.dtype} cannot be sent")
         data = base64.b64encode(array.tobytes()).decode("ascii")
