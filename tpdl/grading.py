@@ -116,10 +116,26 @@ class Model:
         return [layer["class_name"] for layer in self.description["layers"]]
 
     def predict(self, x, batch_size: int = 512):
-        """The model's outputs on ``x`` (computed in the worker)."""
+        """The model's outputs on ``x`` (computed in the worker): an array, a list for several outputs."""
         return self._submission._models_request(
             {"op": "predict", "key": self.key, "x": x, "batch_size": batch_size}
         )
+
+    def get_weights(self) -> list:
+        """The model's weights, in the order of ``model.get_weights()``."""
+        return self._submission._models_request({"op": "get_weights", "key": self.key})
+
+    def set_weights(self, weights: list) -> None:
+        """Give the model the judge's weights (same shapes, same order as :meth:`get_weights`)."""
+        self._submission._models_request({"op": "set_weights", "key": self.key, "weights": list(weights)})
+
+    def layers_of(self, *class_names: str) -> list[dict]:
+        """The descriptions of the layers of these classes, in the model's order."""
+        return [layer for layer in self.description["layers"] if layer["class_name"] in class_names]
+
+    def layer(self, name: str) -> dict | None:
+        """The description of the layer called ``name``."""
+        return next((layer for layer in self.description["layers"] if layer["name"] == name), None)
 
 
 class Service:
@@ -348,8 +364,44 @@ class Submission:
 
     def build_model(self, function: str, *args, **kwargs) -> Model:
         """Call the student's model-building ``function``, save what it returns, load it safely."""
+        return self._model_from({"op": "call", "name": function, "args": list(args), "kwargs": kwargs})
+
+    def block_model(self, function: str, input_shapes: list[tuple], *args, **kwargs) -> Model:
+        """The student's block of layers ``function(*inputs, *args)`` applied to one ``keras.Input``
+        per shape of ``input_shapes``, as a model (several outputs when it returns several tensors)."""
+        return self._model_from({"op": "call", "name": function, "args": list(args), "kwargs": kwargs,
+                                 "symbolic_inputs": [list(shape) for shape in input_shapes]})  # fmt: skip
+
+    def call_with_tensors(self, name: str, *args, **kwargs):
+        """Like :meth:`call`, the arrays among ``args`` given to the function as the backend's tensors."""
+        return self._call({"op": "call", "name": name, "args": list(args), "kwargs": kwargs, "tensors": True})
+
+    def gradient(self, name: str, index: int, *args, **kwargs) -> tuple:
+        """``(value, gradient)``: what ``name(*args)`` returns, and the gradient of its sum with respect
+        to ``args[index]`` (taken as a variable), or None where the value does not depend on it
+        differentiably (a NumPy computation, a threshold)."""
+        answer = self._call(
+            {"op": "call", "name": name, "args": list(args), "kwargs": kwargs, "gradient": index}
+        )
+        if not isinstance(answer, dict) or "value" not in answer:
+            raise StudentCodeError(f"the gradient of {name} could not be read back")
+        return answer["value"], answer["gradient"]
+
+    def fit_probe(
+        self, loss: str | None, metrics: list[str], x, y, epochs: int, learning_rate: float = 0.05
+    ) -> dict:
+        """Train a one-convolution sigmoid model compiled with the student's ``loss`` (None: Keras's
+        binary cross-entropy) and ``metrics`` functions on ``(x, y)``; return the history (a dict of
+        lists, per epoch)."""
+        request = {"op": "fit_probe", "name": loss or ", ".join(metrics), "loss": loss, "metrics": list(metrics), "x": x, "y": y,
+                   "epochs": epochs, "learning_rate": learning_rate}  # fmt: skip
+        return self._call(request)
+
+    def _model_from(self, request: dict) -> Model:
+        """Make the call ``request`` (which returns a model), save the model, load it safely."""
+        function = request["name"]
         name = f"{uuid.uuid4().hex[:8]}.keras"
-        request = {"op": "call", "name": function, "args": list(args), "kwargs": kwargs, "save_model": name}
+        request["save_model"] = name
         self._call(request)  # what it answers is ignored: the judge knows where it asked to save
         relative = self._stage_from_worker(
             f"{MODELS_DIR}/{name}", f"the model returned by {function} could not be saved"

@@ -207,6 +207,60 @@ def _save_model(model, save_as: str, name: str) -> dict:
     return {"ok": True, "value": path}
 
 
+def _as_tensors(values: list) -> list:
+    import keras
+    import numpy as np
+
+    return [keras.ops.convert_to_tensor(v) if isinstance(v, np.ndarray) else v for v in values]
+
+
+def _block_model(function, input_shapes: list, args: list, kwargs: dict):
+    """``function`` applied to one ``keras.Input`` per shape (then ``args``), as a functional model."""
+    import keras
+
+    inputs = [keras.Input(shape=tuple(shape)) for shape in input_shapes]
+    outputs = function(*inputs, *args, **kwargs)
+    return keras.Model(inputs, list(outputs) if isinstance(outputs, (tuple, list)) else outputs)
+
+
+def _with_gradient(function, args: list, kwargs: dict, index: int) -> dict:
+    """The value of ``function`` and the gradient of its sum with respect to argument ``index``
+    (None when the value does not depend on it differentiably)."""
+    import numpy as np
+    import tensorflow as tf
+
+    variable = tf.Variable(np.asarray(args[index]))
+    args = [*args[:index], variable, *args[index + 1 :]]
+    with tf.GradientTape() as tape:
+        value = function(*args, **kwargs)
+        total = tf.reduce_sum(tf.convert_to_tensor(value)) if tf.is_tensor(value) else None
+    gradient = None if total is None else tape.gradient(total, variable)
+    return {"value": np.asarray(value), "gradient": None if gradient is None else np.asarray(gradient)}
+
+
+def _fit_probe(namespace: dict, request: dict) -> dict:
+    """Train a one-convolution model compiled with the student's loss and metrics; its history."""
+    import keras
+
+    names = [*([request["loss"]] if request["loss"] else []), *request["metrics"]]
+    missing = [n for n in names if not callable(namespace.get(n))]
+    if missing:
+        return _error("missing", f"{', '.join(missing)} is not defined in your notebook")
+    loss = namespace[request["loss"]] if request["loss"] else "binary_crossentropy"
+    x, y = request["x"], request["y"]
+    try:
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [keras.Input(x.shape[1:]), keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")]
+        )
+        model.compile(optimizer=keras.optimizers.Adam(float(request.get("learning_rate", 0.05))),
+                      loss=loss, metrics=[namespace[n] for n in request["metrics"]])  # fmt: skip
+        history = model.fit(x, y, epochs=int(request["epochs"]), batch_size=8, verbose=0)
+    except BaseException as error:  # noqa: BLE001 - the student's loss or metric failed inside fit
+        return _raised(error)
+    return {"ok": True, "value": {k: [float(v) for v in vs] for k, vs in history.history.items()}}
+
+
 def notebook_worker(sock, spec: dict) -> None:
     from tpdl import wire
 
@@ -218,6 +272,8 @@ def notebook_worker(sock, spec: dict) -> None:
     wire.send(sock, {"ok": True, "cells": records})
 
     def handle(request: dict) -> dict:
+        if request.get("op") == "fit_probe":
+            return _fit_probe(namespace, request)
         if request.get("op") != "call":
             return _error("protocol", f"unknown operation {request.get('op')!r}")
         name = request["name"]
@@ -230,7 +286,14 @@ def notebook_worker(sock, spec: dict) -> None:
             # Arguments described as calls are the results of the student's own functions.
             args = [_resolve(namespace, a) for a in request.get("args", ())]
             kwargs = {k: _resolve(namespace, v) for k, v in dict(request.get("kwargs", {})).items()}
-            value = function(*args, **kwargs)
+            if request.get("tensors"):  # arrays given as the backend's tensors
+                args = _as_tensors(args)
+            if request.get("symbolic_inputs") is not None:  # a block of layers, applied to keras.Input
+                value = _block_model(function, request["symbolic_inputs"], args, kwargs)
+            elif request.get("gradient") is not None:
+                value = _with_gradient(function, args, kwargs, int(request["gradient"]))
+            else:
+                value = function(*args, **kwargs)
         except BaseException as error:  # noqa: BLE001 - the student's function raised
             return _raised(error)
         saved_argument = request.get("save_argument")
@@ -269,10 +332,34 @@ def _loss_name(loss) -> str | None:
     return str(getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__)
 
 
+def _graph_facts(layer) -> dict:
+    """Where a layer of a functional model takes its inputs from, and its output's shape."""
+    try:
+        nodes = getattr(layer, "_inbound_nodes", None) or []
+        inbound = [parent.operation.name for parent in nodes[0].parent_nodes] if nodes else []
+    except Exception:  # noqa: BLE001 - a graph this reading does not follow: no inbound layers
+        inbound = []
+    try:
+        output = layer.output
+        shape = (
+            _plain(tuple(output.shape))
+            if hasattr(output, "shape")
+            else [_plain(tuple(o.shape)) for o in output]
+        )
+    except Exception:  # noqa: BLE001 - a layer called more than once, or never
+        shape = None
+    return {"inbound": inbound, "output_shape": shape}
+
+
 def describe_model(model) -> dict:
-    """The facts graders check about a model, as plain data."""
+    """The facts graders check about a model, as plain data (the graph: each layer's inbound layers)."""
     layers = [
-        {"class_name": type(layer).__name__, "name": layer.name, "config": _plain(layer.get_config())}
+        {
+            "class_name": type(layer).__name__,
+            "name": layer.name,
+            "config": _plain(layer.get_config()),
+            **_graph_facts(layer),
+        }  # fmt: skip
         for layer in model._flatten_layers(include_self=False, recursive=True)
     ]
     compiled = getattr(model, "compiled", False) and model.optimizer is not None
@@ -379,19 +466,30 @@ def models_worker(sock, spec: dict) -> None:
             except Exception as error:  # noqa: BLE001 - not a store, or not one of MLflow's
                 return _error("unreadable", f"{request['path']} is not an MLflow tracking store: {error}")
         if op == "load":
+            compile_error = None
             try:
                 models[request["key"]] = keras.saving.load_model(path, safe_mode=True)
             except BaseException as error:  # noqa: BLE001 - a model file that does not load
-                return _raised(error)
-            return {"ok": True, "value": describe_model(models[request["key"]])}
+                try:  # compiled with the student's own loss, say: the network itself may still load
+                    models[request["key"]] = keras.saving.load_model(path, safe_mode=True, compile=False)
+                except BaseException:  # noqa: BLE001 - the network does not load either
+                    return _raised(error)
+                compile_error = _raised(error)["error"]["message"]
+            return {
+                "ok": True,
+                "value": {**describe_model(models[request["key"]]), "compile_error": compile_error},
+            }
         model = models.get(request.get("key"))
         if model is None:
             return _error("protocol", "no such model loaded")
-        if op == "predict":
-            x = request["x"]
-            batch = int(request.get("batch_size", 256))
-            outputs = [np.asarray(model(x[i : i + batch], training=False)) for i in range(0, len(x), batch)]
-            return {"ok": True, "value": np.concatenate(outputs) if outputs else np.zeros((0,))}
+        if op == "predict":  # an array, or a list of arrays for a model of several outputs
+            x, batch = request["x"], int(request.get("batch_size", 256))
+            chunks = [model(x[i : i + batch], training=False) for i in range(0, len(x), batch)]
+            if chunks and isinstance(chunks[0], (list, tuple)):
+                value = [np.concatenate([np.asarray(c[k]) for c in chunks]) for k in range(len(chunks[0]))]
+            else:
+                value = np.concatenate([np.asarray(c) for c in chunks]) if chunks else np.zeros((0,))
+            return {"ok": True, "value": value}
         if op == "set_weights":
             model.set_weights(request["weights"])
             return {"ok": True, "value": None}
