@@ -26,6 +26,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tpdl import sandbox
@@ -40,6 +41,7 @@ MAX_DELIVERABLE_BYTES = 16 * 2**20
 
 
 MODELS_DIR = "_tpdl_models"
+PREDICT_BYTES = 16 * 2**20  # the most input one prediction request carries
 
 
 def _read_regular_file(folder: Path, name: str, max_bytes: int) -> bytes | None:
@@ -116,10 +118,23 @@ class Model:
         return [layer["class_name"] for layer in self.description["layers"]]
 
     def predict(self, x, batch_size: int = 512):
-        """The model's outputs on ``x`` (computed in the worker): an array, a list for several outputs."""
-        return self._submission._models_request(
-            {"op": "predict", "key": self.key, "x": x, "batch_size": batch_size}
-        )
+        """The model's outputs on ``x`` (computed in the worker): an array, a list for several outputs.
+
+        Large inputs cross in pieces of at most ``PREDICT_BYTES``, well inside a frame's limit.
+        """
+        x = np.asarray(x)
+        step = max(1, PREDICT_BYTES // max(1, x[:1].nbytes))
+        pieces = [
+            self._submission._models_request(
+                {"op": "predict", "key": self.key, "x": x[i : i + step], "batch_size": batch_size}
+            )
+            for i in range(0, max(len(x), 1), step)
+        ]
+        if len(pieces) == 1:
+            return pieces[0]
+        if isinstance(pieces[0], list):
+            return [np.concatenate([piece[k] for piece in pieces]) for k in range(len(pieces[0]))]
+        return np.concatenate(pieces)
 
     def get_weights(self) -> list:
         """The model's weights, in the order of ``model.get_weights()``."""

@@ -70,7 +70,15 @@ def write_deliverables(assignment: str, student: str, folder: Path) -> None:
 
 # --------------------------------------------------------------------------- the reference's own runs
 
-RUN_OUTPUTS = ("mlflow.db", "mlruns", "learning_curves.png", "mnist_dense.keras")
+RUN_OUTPUTS = (
+    "mlflow.db",
+    "mlruns",
+    "learning_curves.png",
+    "mnist_dense.keras",
+    "unet.keras",
+    "conv3d.keras",
+    "unet_overlays.png",
+)
 EXECUTE_TIMEOUT_S = 3600
 
 

@@ -1,0 +1,19 @@
+"""Keeps each level's input as its skip (the level above's pooled maps, the raw image at the top), not its features.
+
+loses: build_unet_skips_join_the_encoder_at_each_level, build_unet_parameter_count
+"""
+
+
+def build_unet(input_shape=(128, 128, 1), n_classes=1, base_filters=16, depth=4):
+    if len(input_shape) != 3 or any(side % 2**depth for side in input_shape[:2]):
+        raise ValueError(f"bad input shape {input_shape}")
+    inputs = keras.Input(input_shape)
+    x, skips = inputs, []
+    for level in range(depth):
+        skips.append(x)
+        _, x = encoder_block(x, base_filters * 2**level)
+    x = conv_block(x, base_filters * 2**depth)
+    for level in reversed(range(depth)):
+        x = decoder_block(x, skips[level], base_filters * 2**level)
+    activation = "sigmoid" if n_classes == 1 else "softmax"
+    return keras.Model(inputs, layers.Conv2D(n_classes, 1, activation=activation)(x))
