@@ -164,11 +164,59 @@ def tp1_training() -> dict:
     }
 
 
+def tp4_training(fresh_seeds: tuple[int, ...] = (101, 202, 303)) -> dict:
+    """The TP4 reference trained on the full budget: the U-Net's Dice and the 3D CNN's accuracy on
+    fresh phantoms and volumes (several seeds none of them saw), with their training times."""
+    import re
+
+    import keras
+    import nbformat
+    import numpy as np
+
+    from tpdl import samples
+    from tpdl.phantoms import phantoms, volumes
+
+    notebooks.release("tp4")
+    with tempfile.TemporaryDirectory(prefix="tpdl-bench-") as scratch:
+        started = time.perf_counter()
+        folder = samples.run_reference("tp4", budget="full", folder=Path(scratch) / "tp4")
+        notebook_s = time.perf_counter() - started
+        executed = nbformat.read(folder / "tp4.ipynb", as_version=4)
+        printed = "".join(
+            o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs
+        )
+        unet = keras.saving.load_model(folder / "unet.keras")
+        net3d = keras.saving.load_model(folder / "conv3d.keras")
+        sizes = {name: (folder / name).stat().st_size for name in ("unet.keras", "conv3d.keras")}
+    unet_s = re.search(r"U-Net: Dice [\d.]+ on fresh phantoms, (\d+) s of training", printed)
+    net3d_s = re.search(r"3D CNN: accuracy [\d.]+ on fresh volumes, (\d+) s of training", printed)
+    dices, accuracies = [], []
+    for seed in fresh_seeds:
+        images, masks = phantoms(200, seed=seed)
+        t = masks.reshape(200, -1).astype(float)
+        p = (np.asarray(unet.predict(images, verbose=0)).reshape(200, -1) >= 0.5).astype(float)
+        dices.append(float(np.mean((2 * (t * p).sum(1) + 1) / (t.sum(1) + p.sum(1) + 1))))
+        cubes, labels, _ = volumes(1000, seed=seed)
+        accuracies.append(float(np.mean(np.asarray(net3d.predict(cubes, verbose=0)).argmax(1) == labels)))
+    return {
+        "unet_dice_fresh_phantoms": f"{min(dices):.4f} to {max(dices):.4f} (200 phantoms x seeds {fresh_seeds})",
+        "unet_train_s": int(unet_s.group(1)) if unet_s else None,
+        "unet_parameters": unet.count_params(),
+        "unet_file_bytes": sizes["unet.keras"],
+        "conv3d_accuracy_fresh_volumes": f"{min(accuracies):.4f} to {max(accuracies):.4f} (1,000 volumes x seeds {fresh_seeds})",
+        "conv3d_train_s": int(net3d_s.group(1)) if net3d_s else None,
+        "conv3d_parameters": net3d.count_params(),
+        "notebook_full_budget_s": round(notebook_s, 1),
+    }
+
+
 BENCHMARKS = {
     "grading": grading_speed,
     "grading-tp2": lambda: grading_speed("tp2", with_nbgrader=False),
     "tp2-experiment": tp2_experiment,
     "tp1-training": tp1_training,
+    "grading-tp4": lambda: grading_speed("tp4", with_nbgrader=False),
+    "tp4-training": tp4_training,
 }
 
 
