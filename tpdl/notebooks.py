@@ -123,15 +123,17 @@ def execute(notebook, folder: Path, budget: str, timeout_s: int = EXECUTE_TIMEOU
             os.environ["TPDL_BUDGET"] = previous
 
 
-def solutions(assignment: str, budget: str = "ci") -> Path:
-    """Write and execute the solution notebook of ``assignment`` under ``solutions/``."""
+def solutions(assignment: str, budget: str = "ci", run: bool = True) -> Path:
+    """Write the solution notebook of ``assignment`` under ``solutions/`` and, with ``run``, execute it
+    (nbval, which executes it itself, needs it unexecuted only)."""
     build_source_notebook(assignment)
     _nbgrader("generate_solution", assignment, "--force")
     folder = paths.solutions(assignment)
     path = folder / f"{assignment}.ipynb"
-    notebook = nbformat.read(path, as_version=4)
-    execute(notebook, folder, budget)
-    nbformat.write(notebook, path)
+    if run:
+        notebook = nbformat.read(path, as_version=4)
+        execute(notebook, folder, budget)
+        nbformat.write(notebook, path)
     return path
 
 
