@@ -122,13 +122,18 @@ class Model:
 
         Large inputs cross in pieces of at most ``PREDICT_BYTES``, well inside a frame's limit.
         """
-        x = np.asarray(x)
-        step = max(1, PREDICT_BYTES // max(1, x[:1].nbytes))
+        inputs = [np.asarray(a) for a in x] if isinstance(x, (list, tuple)) else [np.asarray(x)]
+        step = max(1, PREDICT_BYTES // max(1, sum(a[:1].nbytes for a in inputs)))
+
+        def piece(i: int):
+            part = [a[i : i + step] for a in inputs]
+            return part if isinstance(x, (list, tuple)) else part[0]
+
         pieces = [
             self._submission._models_request(
-                {"op": "predict", "key": self.key, "x": x[i : i + step], "batch_size": batch_size}
+                {"op": "predict", "key": self.key, "x": piece(i), "batch_size": batch_size}
             )
-            for i in range(0, max(len(x), 1), step)
+            for i in range(0, max(len(inputs[0]), 1), step)
         ]
         if len(pieces) == 1:
             return pieces[0]
@@ -386,6 +391,26 @@ class Submission:
         per shape of ``input_shapes``, as a model (several outputs when it returns several tensors)."""
         return self._model_from({"op": "call", "name": function, "args": list(args), "kwargs": kwargs,
                                  "symbolic_inputs": [list(shape) for shape in input_shapes]})  # fmt: skip
+
+    def layer_call(self, name: str, init: dict, args: list, kwargs: dict | None = None,
+                   weights: list | None = None) -> tuple:  # fmt: skip
+        """Make the student's layer ``name(**init)``, call it on ``args`` (arrays given as tensors)
+        with ``kwargs``; with ``weights``, set them first (after a call that builds it).
+        Returns ``(outputs, weight_shapes)``: an array, or a list of arrays for several outputs."""
+        spec = {"args": list(args), "kwargs": dict(kwargs or {}), "weights": weights}
+        answer = self._call(
+            {"op": "call", "name": name, "args": [], "kwargs": dict(init), "layer_call": spec}
+        )
+        if not isinstance(answer, dict) or "outputs" not in answer:
+            raise StudentCodeError(f"the outputs of {name} could not be read back")
+        return answer["outputs"], [tuple(shape) for shape in answer["weight_shapes"]]
+
+    def figure(self, name: str, *args, **kwargs) -> dict:
+        """Call ``name``, which returns a matplotlib Figure; what the figure shows (see
+        ``tpdl.worker._describe_figure``): the judge grades a plot on its data, not its pixels."""
+        return self._call(
+            {"op": "call", "name": name, "args": list(args), "kwargs": kwargs, "returns": "figure"}
+        )
 
     def call_with_tensors(self, name: str, *args, **kwargs):
         """Like :meth:`call`, the arrays among ``args`` given to the function as the backend's tensors."""

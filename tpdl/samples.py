@@ -78,6 +78,8 @@ RUN_OUTPUTS = (
     "unet.keras",
     "conv3d.keras",
     "unet_overlays.png",
+    "reversal.keras",
+    "attention_map.png",
 )
 EXECUTE_TIMEOUT_S = 3600
 

@@ -223,6 +223,45 @@ def _block_model(function, input_shapes: list, args: list, kwargs: dict):
     return keras.Model(inputs, list(outputs) if isinstance(outputs, (tuple, list)) else outputs)
 
 
+def _layer_call(layer, spec: dict) -> dict:
+    """Call ``layer`` on ``spec["args"]`` (which builds it); with ``spec["weights"]``, set them and call
+    again. The outputs (an array, or a list for a tuple) and the shapes of the layer's weights."""
+    import keras
+    import numpy as np
+
+    if not isinstance(layer, keras.layers.Layer):
+        raise TypeError(f"{type(layer).__name__} is not a keras.layers.Layer")
+    args = _as_tensors(list(spec.get("args", [])))
+    kwargs = dict(zip(spec.get("kwargs", {}), _as_tensors(list(dict(spec.get("kwargs", {})).values()))))
+    outputs = layer(*args, **kwargs)
+    if spec.get("weights") is not None:
+        layer.set_weights([np.asarray(w) for w in spec["weights"]])
+        outputs = layer(*args, **kwargs)
+    plain = [np.asarray(o) for o in outputs] if isinstance(outputs, (tuple, list)) else np.asarray(outputs)
+    return {"outputs": plain, "weight_shapes": [list(np.shape(w)) for w in layer.get_weights()]}
+
+
+def _describe_figure(figure) -> dict:
+    """What a matplotlib figure shows, as plain data: per axes its images' arrays, its titles,
+    axis labels and tick labels, and whether a colour bar belongs to one of its images."""
+    import matplotlib.figure
+    import numpy as np
+
+    if not isinstance(figure, matplotlib.figure.Figure):
+        raise TypeError(f"returned {type(figure).__name__}, not a matplotlib Figure")
+    figure.canvas.draw()  # tick labels exist once drawn
+    axes = []
+    for ax in figure.axes:
+        axes.append({
+            "images": [np.asarray(image.get_array(), dtype=float) for image in ax.images],
+            "colorbar": any(image.colorbar is not None for image in ax.images),
+            "title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
+            "xticklabels": [t.get_text() for t in ax.get_xticklabels()],
+            "yticklabels": [t.get_text() for t in ax.get_yticklabels()],
+        })  # fmt: skip
+    return {"axes": axes}
+
+
 def _with_gradient(function, args: list, kwargs: dict, index: int) -> dict:
     """The value of ``function`` and the gradient of its sum with respect to argument ``index``
     (None when the value does not depend on it differentiably)."""
@@ -290,6 +329,8 @@ def notebook_worker(sock, spec: dict) -> None:
                 args = _as_tensors(args)
             if request.get("symbolic_inputs") is not None:  # a block of layers, applied to keras.Input
                 value = _block_model(function, request["symbolic_inputs"], args, kwargs)
+            elif request.get("layer_call") is not None:  # a layer class: made, built, given weights, called
+                value = _layer_call(function(*args, **kwargs), request["layer_call"])
             elif request.get("gradient") is not None:
                 value = _with_gradient(function, args, kwargs, int(request["gradient"]))
             else:
@@ -301,6 +342,11 @@ def notebook_worker(sock, spec: dict) -> None:
             answer = _save_model(args[int(saved_argument["index"])], saved_argument["as"], name)
             if not answer["ok"]:
                 return answer
+        if request.get("returns") == "figure":
+            try:
+                value = _describe_figure(value)
+            except TypeError as error:
+                return _error("type", f"{name}: {error}")
         if request.get("returns") == "history":
             import keras
 
@@ -484,7 +530,10 @@ def models_worker(sock, spec: dict) -> None:
             return _error("protocol", "no such model loaded")
         if op == "predict":  # an array, or a list of arrays for a model of several outputs
             x, batch = request["x"], int(request.get("batch_size", 256))
-            chunks = [model(x[i : i + batch], training=False) for i in range(0, len(x), batch)]
+            inputs = x if isinstance(x, list) else [x]  # a model of several inputs takes a list
+            count = len(inputs[0]) if inputs else 0
+            chunks = [model([a[i : i + batch] for a in inputs] if isinstance(x, list) else x[i : i + batch],
+                            training=False) for i in range(0, count, batch)]  # fmt: skip
             if chunks and isinstance(chunks[0], (list, tuple)):
                 value = [np.concatenate([np.asarray(c[k]) for c in chunks]) for k in range(len(chunks[0]))]
             else:

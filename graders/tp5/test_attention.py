@@ -1,0 +1,108 @@
+"""Hidden checks of ``scaled_dot_product_attention`` (grade cell ``scaled_dot_product_attention_tests``,
+5 points), against a float64 NumPy reference over random shapes with batch and head axes."""
+
+import numpy as np
+import pytest
+
+from tpdl.grading import as_array
+
+pytestmark = pytest.mark.cell("scaled_dot_product_attention_tests")
+
+RNG = np.random.default_rng(71)
+ATOL = 1e-5
+
+
+def reference_attention(q, k, v, mask=None):
+    """softmax over the keys of q k^T / sqrt(d), masked keys excluded; a query with no key: zeros."""
+    logits = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    if mask is not None:
+        logits = np.where(np.broadcast_to(np.asarray(mask).astype(bool), logits.shape), logits, -np.inf)
+    top = logits.max(axis=-1, keepdims=True)
+    exponentials = np.exp(logits - np.where(np.isfinite(top), top, 0.0))
+    total = exponentials.sum(axis=-1, keepdims=True)
+    weights = np.where(total > 0, exponentials / np.where(total > 0, total, 1.0), 0.0)
+    return weights @ v, weights
+
+
+def qkv(*lead, lq=4, lk=6, d=8, dv=5, scale=1.0):
+    return (RNG.normal(size=(*lead, lq, d)) * scale, RNG.normal(size=(*lead, lk, d)) * scale,
+            RNG.normal(size=(*lead, lk, dv)))  # fmt: skip
+
+
+def attend(student, q, k, v, mask=None):
+    answer = student.call("scaled_dot_product_attention", q, k, v, mask)
+    assert isinstance(answer, (tuple, list)) and len(answer) == 2, (
+        "scaled_dot_product_attention should return (output, weights)"
+    )
+    out = as_array(answer[0], "the attention output", q.shape[:-1] + v.shape[-1:])
+    weights = as_array(answer[1], "the attention weights", q.shape[:-1] + k.shape[-2:-1])
+    return out, weights
+
+
+def check(student, q, k, v, mask, what, atol=ATOL):
+    out, weights = attend(student, q, k, v, mask)
+    expected_out, expected_weights = reference_attention(q, k, v, mask)
+    assert np.all(np.isfinite(weights)) and np.all(np.isfinite(out)), (
+        f"{what}: the result holds NaN or infinities"
+    )
+    assert np.allclose(weights, expected_weights, atol=atol), (
+        f"{what}: the weights differ from softmax over the keys of Q K^T / sqrt(d)"
+    )
+    assert np.allclose(out, expected_out, atol=atol), f"{what}: the output should be the weights times V"
+    return weights
+
+
+@pytest.mark.points(1)
+def test_attention_without_mask(student):
+    for lead, d in (((2,), 8), ((2, 3), 4), ((1, 2, 2), 16)):
+        check(student, *qkv(*lead, d=d), None, f"attention on inputs with leading axes {lead} and depth {d}")
+
+
+@pytest.mark.points(1)
+def test_attention_with_causal_and_padding_masks(student):
+    q, k, v = qkv(2, 3, lq=5, lk=5)
+    causal = np.tril(np.ones((5, 5), dtype=bool))
+    weights = check(student, q, k, v, causal, "attention with a causal mask")
+    assert np.all(weights[..., ~causal] == 0), "masked keys should get exactly zero weight"
+    lengths = np.array([2, 5])
+    padding = (np.arange(5)[None, :] < lengths[:, None])[:, None, None, :]  # (batch, 1, 1, keys)
+    weights = check(student, q, k, v, padding, "attention with a padding mask")
+    assert np.allclose(weights.sum(axis=-1), 1.0, atol=ATOL), (
+        "each query's weights should sum to 1 over its allowed keys"
+    )
+
+
+@pytest.mark.points(1)
+def test_attention_is_stable_for_large_logits(student):
+    q, k, v = qkv(2, lq=3, lk=4, d=4, scale=40.0)  # logits of several hundreds
+    check(student, q, k, v, None, "attention with large logits", atol=1e-4)
+
+
+@pytest.mark.points(1)
+def test_a_query_with_no_allowed_key_gets_zeros(student):
+    q, k, v = qkv(2, lq=3, lk=4)
+    mask = np.ones((2, 3, 4), dtype=bool)
+    mask[0, 1] = False  # query 1 of sample 0 may attend to nothing
+    out, weights = attend(student, q, k, v, mask)
+    assert not np.isnan(out).any() and not np.isnan(weights).any(), "a query with no allowed key gave NaN"
+    assert np.all(weights[0, 1] == 0) and np.allclose(out[0, 1], 0.0), (
+        "a query that may attend to no key should get zero weights and a zero output"
+    )
+    check(student, q, k, v, mask, "attention with a fully masked query")
+
+
+@pytest.mark.points(1)
+def test_attention_takes_float_masks_and_refuses_bad_input(student):
+    q, k, v = qkv(2, lq=4, lk=4)
+    check(student, q, k, v, np.tril(np.ones((4, 4))).astype(np.float32), "attention with a 0/1 float mask")
+    bad = {
+        "queries and keys of different depths": (q, k[..., :3], v, None),
+        "keys and values of different lengths": (q, k, v[:, :3], None),
+        "a mask that does not broadcast": (q, k, v, np.ones((3, 4), dtype=bool)),
+    }
+    for what, args in bad.items():
+        raised = student.error_raised("scaled_dot_product_attention", *args)
+        assert raised == "ValueError", (
+            f"scaled_dot_product_attention given {what} should raise ValueError, "
+            + ("but it returned normally" if raised is None else f"not {raised}")
+        )

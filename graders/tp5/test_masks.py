@@ -1,0 +1,37 @@
+"""Hidden checks of ``causal_mask`` and ``padding_mask`` (grade cell ``masks_tests``, 3 points)."""
+
+import numpy as np
+import pytest
+
+from tpdl.grading import as_array
+
+pytestmark = pytest.mark.cell("masks_tests")
+
+
+@pytest.mark.points(1)
+def test_causal_mask(student):
+    for length in (1, 4, 9):
+        mask = as_array(student.call("causal_mask", length), f"causal_mask({length})", (length, length))
+        rows, cols = np.indices((length, length))
+        assert np.array_equal(mask.astype(bool), cols <= rows), (
+            f"causal_mask({length}) should let query i attend to keys 0..i only"
+        )
+
+
+@pytest.mark.points(1)
+def test_padding_mask(student):
+    lengths = np.array([0, 3, 6, 1])
+    mask = as_array(student.call("padding_mask", lengths, 6), "padding_mask([0, 3, 6, 1], 6)", (4, 1, 6))
+    expected = (np.arange(6)[None, :] < lengths[:, None])[:, None, :]
+    assert np.array_equal(mask.astype(bool), expected), (
+        "padding_mask should be true for each sequence's real keys (the first `length` ones)"
+    )
+
+
+@pytest.mark.points(1)
+def test_padding_mask_refuses_impossible_lengths(student):
+    for lengths, why in (([2, 7], "a length above max_length"), ([-1, 2], "a negative length")):
+        raised = student.error_raised("padding_mask", np.array(lengths), 5)
+        assert raised == "ValueError", f"padding_mask given {why} should raise ValueError, " + (
+            "but it returned normally" if raised is None else f"not {raised}"
+        )

@@ -1,0 +1,39 @@
+"""Hidden checks of ``plot_attention`` (grade cell ``plot_attention_tests``, 3 points): the figure
+is graded on what it shows (its image's data, labels, colour bar), not on its pixels."""
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.cell("plot_attention_tests")
+
+WEIGHTS = np.random.default_rng(79).dirichlet(np.ones(5), size=3)  # 3 queries over 5 keys
+QUERIES, KEYS = ["je", "suis", "là"], ["I", "am", "here", "now", "."]
+
+
+@pytest.fixture(scope="module")
+def drawn(student):
+    figure = student.figure("plot_attention", WEIGHTS, QUERIES, KEYS)
+    with_images = [ax for ax in figure["axes"] if ax["images"]]
+    assert with_images, "plot_attention should draw the weights as an image (imshow)"
+    return with_images[0]
+
+
+@pytest.mark.points(1)
+def test_plot_shows_the_weights_with_queries_as_rows(drawn):
+    image = np.asarray(drawn["images"][0])
+    assert image.shape == WEIGHTS.shape and np.allclose(image, WEIGHTS, atol=1e-6), (
+        f"the image should be the weight matrix itself, queries as rows ({WEIGHTS.shape}), not "
+        f"an array of shape {image.shape} or other values"
+    )
+
+
+@pytest.mark.points(1)
+def test_plot_labels_the_keys_and_the_queries(drawn):
+    assert [t for t in drawn["xticklabels"] if t] == KEYS, "label the x axis's ticks with the keys"
+    assert [t for t in drawn["yticklabels"] if t] == QUERIES, "label the y axis's ticks with the queries"
+    assert drawn["xlabel"] and drawn["ylabel"], "give both axes a title"
+
+
+@pytest.mark.points(1)
+def test_plot_has_a_colour_bar(drawn):
+    assert drawn["colorbar"], "add a colour bar for the weights' scale"
