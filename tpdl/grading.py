@@ -125,21 +125,21 @@ class Model:
         inputs = [np.asarray(a) for a in x] if isinstance(x, (list, tuple)) else [np.asarray(x)]
         step = max(1, PREDICT_BYTES // max(1, sum(a[:1].nbytes for a in inputs)))
 
-        def piece(i: int):
+        def slice_from(i: int):
             part = [a[i : i + step] for a in inputs]
             return part if isinstance(x, (list, tuple)) else part[0]
 
-        pieces = [
+        answers = [
             self._submission._models_request(
-                {"op": "predict", "key": self.key, "x": piece(i), "batch_size": batch_size}
+                {"op": "predict", "key": self.key, "x": slice_from(i), "batch_size": batch_size}
             )
             for i in range(0, max(len(inputs[0]), 1), step)
         ]
-        if len(pieces) == 1:
-            return pieces[0]
-        if isinstance(pieces[0], list):
-            return [np.concatenate([piece[k] for piece in pieces]) for k in range(len(pieces[0]))]
-        return np.concatenate(pieces)
+        if len(answers) == 1:
+            return answers[0]
+        if isinstance(answers[0], list):  # several outputs: join each across the answers
+            return [np.concatenate([answer[k] for answer in answers]) for k in range(len(answers[0]))]
+        return np.concatenate(answers)
 
     def get_weights(self) -> list:
         """The model's weights, in the order of ``model.get_weights()``."""

@@ -232,7 +232,8 @@ def _layer_call(layer, spec: dict) -> dict:
     if not isinstance(layer, keras.layers.Layer):
         raise TypeError(f"{type(layer).__name__} is not a keras.layers.Layer")
     args = _as_tensors(list(spec.get("args", [])))
-    kwargs = dict(zip(spec.get("kwargs", {}), _as_tensors(list(dict(spec.get("kwargs", {})).values()))))
+    kwargs = dict(spec.get("kwargs", {}))
+    kwargs = dict(zip(kwargs, _as_tensors(list(kwargs.values()))))
     outputs = layer(*args, **kwargs)
     if spec.get("weights") is not None:
         layer.set_weights([np.asarray(w) for w in spec["weights"]])
