@@ -10,7 +10,7 @@ ASSIGNMENTS := $(patsubst source/%/,%,$(dir $(wildcard source/*/*.nb.py)))
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 # The TPs whose reference student hands in what its own full run writes (tracking stores, figures).
-SAMPLE_RUNS := tp1 tp2 tp4 tp5
+SAMPLE_RUNS := tp1 tp2 tp3 tp4 tp5
 
 .PHONY: help setup release solutions sample-class sample-runs demo test test-fast bench docker-check lab lock clean
 

@@ -88,3 +88,26 @@ def test_graders_evaluate_on_the_data_at_hand_and_never_download(tmp_path, monke
              x_test=fixture.x_test, y_test=fixture.y_test)  # fmt: skip
     monkeypatch.setenv("TPDL_DATA_DIR", str(folder))
     assert not data.load_at_hand("mnist").is_fixture
+
+
+def test_vgg16_weights_come_from_the_named_file(tmp_path, monkeypatch):
+    weights = tmp_path / "vgg16_notop.h5"
+    weights.write_bytes(b"not really weights")
+    monkeypatch.setenv(data.VGG16_ENV, str(weights))
+    assert data.vgg16_weights(download=False) == (
+        str(weights),
+        f"VGG16 weights from {weights} ({data.VGG16_ENV})",
+    )
+    monkeypatch.setenv(data.VGG16_ENV, str(tmp_path / "missing.h5"))
+    with pytest.raises(data.DataUnavailable, match="missing.h5, which is not a file"):
+        data.vgg16_weights(download=False)
+
+
+def test_vgg16_weights_from_the_keras_cache_or_random_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.delenv(data.VGG16_ENV, raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    weights, why = data.vgg16_weights(download=False)
+    assert weights is None and "RANDOM weights" in why and data.VGG16_ENV in why
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / data.VGG16_NOTOP).write_bytes(b"cached")
+    assert data.vgg16_weights(download=False)[0] == "imagenet"

@@ -120,3 +120,42 @@ def load_mnist(source: str = "auto") -> Dataset:
 def load_cifar10(source: str = "auto") -> Dataset:
     """CIFAR-10: x (N, 32, 32, 3) uint8, y (N,) uint8."""
     return load("cifar10", source)
+
+
+VGG16_ENV = "TPDL_VGG16_WEIGHTS"
+VGG16_NOTOP = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+
+def vgg16_weights(download: bool = True) -> tuple[str | None, str]:
+    """``(weights, why)``: what to pass as ``keras.applications.VGG16(weights=...)``, and a sentence saying it.
+
+    In order: the weights file named by ``TPDL_VGG16_WEIGHTS``; ``"imagenet"`` when Keras has the
+    ImageNet weights in its cache, or (``download=True``) can download them within a short time-out;
+    otherwise None, random weights: the code runs the same, but its features mean nothing.
+    """
+    named = os.environ.get(VGG16_ENV)
+    if named:
+        if not Path(named).is_file():
+            raise DataUnavailable(f"{VGG16_ENV} names {named}, which is not a file")
+        return named, f"VGG16 weights from {named} ({VGG16_ENV})"
+    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models" / VGG16_NOTOP
+    if cache.is_file():
+        return "imagenet", "VGG16 with its ImageNet weights (from Keras's cache)"
+    if download:
+        import keras
+
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+        try:
+            keras.applications.VGG16(include_top=False, weights="imagenet")  # fills Keras's cache
+            return "imagenet", "VGG16 with its ImageNet weights (downloaded into Keras's cache)"
+        except Exception as error:  # noqa: BLE001 - offline: say so and go on with random weights
+            reason = f"the ImageNet weights could not be downloaded ({type(error).__name__})"
+        finally:
+            socket.setdefaulttimeout(previous)
+    else:
+        reason = "the ImageNet weights are not in Keras's cache (no download on this budget)"
+    return None, (
+        f"VGG16 with RANDOM weights: {reason}. The code runs the same, but the features mean nothing: "
+        f"set {VGG16_ENV} to a local {VGG16_NOTOP} to use real ones"
+    )

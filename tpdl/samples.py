@@ -80,6 +80,9 @@ RUN_OUTPUTS = (
     "unet_overlays.png",
     "reversal.keras",
     "attention_map.png",
+    "cifar10_cnn.keras",
+    "cnn_curve.png",
+    "style_transfer.png",
 )
 EXECUTE_TIMEOUT_S = 3600
 

@@ -20,6 +20,7 @@ its standard input and output, one JSON object a line; students' code never runs
 import contextlib
 import ctypes
 import json
+import math
 import os
 import resource
 import signal
@@ -414,6 +415,7 @@ def describe_model(model) -> dict:
         "class_name": type(model).__name__,
         "layers": layers,
         "count_params": int(model.count_params()),
+        "trainable_params": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
         "input_shape": _plain(getattr(model, "input_shape", None)),
         "output_shape": _plain(getattr(model, "output_shape", None)),
         "compiled": bool(compiled),

@@ -1,0 +1,44 @@
+"""Hidden checks of ``build_cnn`` (grade cell ``build_cnn_tests``, 3 points)."""
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.cell("build_cnn_tests")
+
+RNG = np.random.default_rng(31)
+
+
+@pytest.fixture(scope="module")
+def default_model(student):
+    return student.build_model("build_cnn")
+
+
+@pytest.mark.points(1)
+def test_build_cnn_maps_raw_pixels_to_probabilities(default_model):
+    shape = tuple(default_model.description["output_shape"])
+    assert shape == (None, 10), f"build_cnn() should output (None, 10), not {shape}"
+    assert "Conv2D" in default_model.layer_classes, "build the network from Conv2D layers"
+    x = RNG.integers(0, 256, size=(4, 32, 32, 3)).astype(np.float32)  # raw pixel values
+    out = np.asarray(default_model.predict(x))
+    assert np.all(np.isfinite(out)) and np.all(out >= 0) and np.allclose(out.sum(axis=1), 1.0, atol=1e-4), (
+        "on images of raw pixel values (0-255) each output row should be a probability distribution: "
+        "end with a softmax"
+    )
+
+
+@pytest.mark.points(1)
+def test_build_cnn_honours_its_arguments(student):
+    model = student.build_model("build_cnn", (28, 28, 1), 5)
+    x = RNG.integers(0, 256, size=(2, 28, 28, 1)).astype(np.float32)
+    out = np.asarray(model.predict(x))
+    assert out.shape == (2, 5), (
+        f"build_cnn((28, 28, 1), 5) should map (N, 28, 28, 1) to (N, 5), not {out.shape}"
+    )
+
+
+@pytest.mark.points(1)
+def test_build_cnn_rejects_bad_input(student):
+    raised = student.error_raised("build_cnn", (32, 32))
+    assert raised == "ValueError", (
+        f"build_cnn((32, 32)) should raise ValueError (no channel axis), not {raised or 'nothing'}"
+    )

@@ -1,0 +1,55 @@
+"""Hidden checks of ``gram_matrix`` (grade cell ``gram_matrix_tests``, 3 points)."""
+
+import numpy as np
+import pytest
+
+from tpdl.grading import as_array
+
+pytestmark = pytest.mark.cell("gram_matrix_tests")
+
+RNG = np.random.default_rng(71)
+
+
+def reference_gram(features):
+    batch, height, width, channels = features.shape
+    flat = features.reshape(batch, height * width, channels).astype(np.float64)
+    return np.transpose(flat, (0, 2, 1)) @ flat / (height * width)
+
+
+@pytest.mark.points(1)
+def test_gram_matrix_follows_the_definition(student):
+    features = RNG.normal(size=(2, 5, 7, 3)).astype(np.float32)
+    gram = as_array(student.call("gram_matrix", features), "gram_matrix(features)")
+    assert gram.shape == (2, 3, 3), (
+        f"features of shape (2, 5, 7, 3) give 2 Gram matrices of shape (3, 3) (channels x channels), "
+        f"not {gram.shape}"
+    )
+    assert np.allclose(gram, reference_gram(features), rtol=1e-4, atol=1e-5), (
+        "gram_matrix does not follow the definition: G_cd = sum over positions of F_c F_d, divided by H * W"
+    )
+
+
+@pytest.mark.points(1)
+def test_gram_matrix_does_not_grow_with_the_image(student):
+    features = RNG.normal(size=(1, 4, 3, 5)).astype(np.float32)
+    tiled = np.tile(features, (1, 3, 2, 1))  # the same texture over 6 times the area
+    small = as_array(student.call("gram_matrix", features), "gram_matrix(features)")
+    large = as_array(student.call("gram_matrix", tiled), "gram_matrix(features)")
+    assert small.shape == large.shape and np.allclose(small, large, rtol=1e-4, atol=1e-5), (
+        "the same texture over a larger image should have the same Gram matrix: divide by the number "
+        "of positions H * W"
+    )
+
+
+@pytest.mark.points(1)
+def test_gram_matrix_on_tensors_and_bad_input(student):
+    features = RNG.normal(size=(3, 6, 2, 4)).astype(np.float32)
+    on_arrays = as_array(student.call("gram_matrix", features), "gram_matrix(array)")
+    on_tensors = as_array(student.call_with_tensors("gram_matrix", features), "gram_matrix(tensor)")
+    assert on_tensors.shape == on_arrays.shape and np.allclose(on_tensors, on_arrays, rtol=1e-4, atol=1e-5), (
+        "gram_matrix gives other values on tensors than on arrays: use keras.ops throughout"
+    )
+    raised = student.error_raised("gram_matrix", RNG.normal(size=(6, 2, 4)).astype(np.float32))
+    assert raised == "ValueError", (
+        f"features of rank 3 (no batch axis) should raise ValueError, not {raised or 'nothing'}"
+    )

@@ -1,0 +1,12 @@
+"""Always adds the input itself: the shapes clash when the stride or the channels change.
+
+loses: residual_block_output_shapes, residual_block_parameter_counts, residual_block_chooses_identity_or_projection, residual_block_computes_the_projection_block
+"""
+
+
+def residual_block(x, filters, stride=1):
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False)(x)
+    y = layers.ReLU()(layers.BatchNormalization()(y))
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)
+    y = layers.BatchNormalization()(y)
+    return layers.ReLU()(layers.Add()([y, x]))
