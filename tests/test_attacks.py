@@ -13,7 +13,8 @@ import pytest
 from tpdl import catalogue, classroom, paths, sandbox
 
 ATTACKS = paths.course_dir() / "tests" / "attacks"
-LIMITS = sandbox.Limits(memory_bytes=4 * 2**30, cpu_seconds=20, processes=32, notebook_s=15.0, request_s=10.0)
+# Short limits: the attacks that hang cost their limits, and an honest TP1 student needs about 2 s in all.
+LIMITS = sandbox.Limits(memory_bytes=4 * 2**30, cpu_seconds=20, processes=32, notebook_s=10.0, request_s=5.0)
 CASES = [(a.name, e) for a in sorted(ATTACKS.iterdir()) for e in catalogue.entries(a)]
 
 
