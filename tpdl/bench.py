@@ -164,28 +164,39 @@ def tp1_training() -> dict:
     }
 
 
+def _full_reference_run(assignment: str, model_files: tuple[str, ...]) -> tuple[str, dict, dict, float]:
+    """Run the reference notebook of ``assignment`` on the full budget in a scratch folder; return
+    what it printed, the models it saved (loaded), their file sizes and the notebook's seconds."""
+    import keras
+    import nbformat
+
+    from tpdl import samples
+
+    notebooks.release(assignment)
+    with tempfile.TemporaryDirectory(prefix="tpdl-bench-") as scratch:
+        started = time.perf_counter()
+        folder = samples.run_reference(assignment, budget="full", folder=Path(scratch) / assignment)
+        notebook_s = time.perf_counter() - started
+        executed = nbformat.read(folder / f"{assignment}.ipynb", as_version=4)
+        printed = "".join(
+            o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs
+        )
+        models = {name: keras.saving.load_model(folder / name) for name in model_files}
+        sizes = {name: (folder / name).stat().st_size for name in model_files}
+    return printed, models, sizes, notebook_s
+
+
 def tp3_training() -> dict:
     """The TP3 reference CNN trained on the full budget: its test accuracy, epochs, the learning
     curve (test accuracy against minutes of training) and the whole notebook's time."""
     import re
 
-    import keras
-    import nbformat
     import numpy as np
 
-    from tpdl import data, samples
+    from tpdl import data
 
-    notebooks.release("tp3")
-    with tempfile.TemporaryDirectory(prefix="tpdl-bench-") as scratch:
-        started = time.perf_counter()
-        folder = samples.run_reference("tp3", budget="full", folder=Path(scratch) / "tp3")
-        notebook_s = time.perf_counter() - started
-        executed = nbformat.read(folder / "tp3.ipynb", as_version=4)
-        printed = "".join(
-            o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs
-        )
-        model = keras.saving.load_model(folder / "cifar10_cnn.keras")
-        model_bytes = (folder / "cifar10_cnn.keras").stat().st_size
+    printed, models, sizes, notebook_s = _full_reference_run("tp3", ("cifar10_cnn.keras",))
+    model, model_bytes = models["cifar10_cnn.keras"], sizes["cifar10_cnn.keras"]
     cifar = data.load_at_hand("cifar10")
     outputs = model.predict(cifar.x_test.astype("float32"), batch_size=500, verbose=0)
     curve = re.findall(r"epoch +(\d+): +(\d+) s, test accuracy ([\d.]+)", printed)
@@ -209,25 +220,12 @@ def tp4_training(fresh_seeds: tuple[int, ...] = (101, 202, 303)) -> dict:
     fresh phantoms and volumes (several seeds none of them saw), with their training times."""
     import re
 
-    import keras
-    import nbformat
     import numpy as np
 
-    from tpdl import samples
     from tpdl.phantoms import phantoms, volumes
 
-    notebooks.release("tp4")
-    with tempfile.TemporaryDirectory(prefix="tpdl-bench-") as scratch:
-        started = time.perf_counter()
-        folder = samples.run_reference("tp4", budget="full", folder=Path(scratch) / "tp4")
-        notebook_s = time.perf_counter() - started
-        executed = nbformat.read(folder / "tp4.ipynb", as_version=4)
-        printed = "".join(
-            o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs
-        )
-        unet = keras.saving.load_model(folder / "unet.keras")
-        net3d = keras.saving.load_model(folder / "conv3d.keras")
-        sizes = {name: (folder / name).stat().st_size for name in ("unet.keras", "conv3d.keras")}
+    printed, models, sizes, notebook_s = _full_reference_run("tp4", ("unet.keras", "conv3d.keras"))
+    unet, net3d = models["unet.keras"], models["conv3d.keras"]
     unet_s = re.search(r"U-Net: Dice [\d.]+ on fresh phantoms, (\d+) s of training", printed)
     net3d_s = re.search(r"3D CNN: accuracy [\d.]+ on fresh volumes, (\d+) s of training", printed)
     dices, accuracies = [], []

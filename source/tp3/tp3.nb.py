@@ -338,7 +338,8 @@ CONTENT_LAYER = "block4_conv2"
 # `build_feature_extractor(style_layers, content_layer, weights="imagenet")` builds
 # `keras.applications.VGG16(include_top=False, weights=weights)` and returns a model from its input
 # to a **list** of outputs: the activations of each of `style_layers`, in order, then the
-# activation of `content_layer` (`len(style_layers) + 1` outputs). The model is **frozen**: none of
+# activation of `content_layer` (`len(style_layers) + 1` outputs; built with `keras.Model(vgg.input,
+# outputs)`, it keeps only the layers those outputs need). The model is **frozen**: none of
 # its weights is trainable. It takes images as `keras.applications.vgg16.preprocess_input` makes
 # them, of any size. Refuse (`ValueError`) a layer name VGG16 does not have, saying which.
 
