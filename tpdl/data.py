@@ -10,6 +10,7 @@ Offline with neither, :class:`DataUnavailable` says what to do, at once. ``sourc
 returns the small subsets shipped with the kit (see ``tpdl/fixtures/README.md``).
 """
 
+import contextlib
 import os
 import socket
 from dataclasses import dataclass
@@ -57,22 +58,35 @@ def _from_npz(path: Path, origin: str) -> Dataset:
     return Dataset(**arrays, origin=origin)
 
 
+def _keras_cache(*parts: str) -> Path:
+    """A path in Keras's cache folder (``KERAS_HOME``, ``~/.keras`` by default)."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).joinpath(*parts)
+
+
+@contextlib.contextmanager
+def _download_time_out():
+    """Downloads made inside give up after ``DOWNLOAD_TIMEOUT_S`` without an answer."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
 def _from_keras(name: str) -> Dataset:
     import keras  # imported here: the fixture and folder paths do not need TensorFlow
 
     loader = {"mnist": keras.datasets.mnist, "cifar10": keras.datasets.cifar10}[name]
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
     try:
-        (x_train, y_train), (x_test, y_test) = loader.load_data()
+        with _download_time_out():
+            (x_train, y_train), (x_test, y_test) = loader.load_data()
     except Exception as error:  # the download failed: say what to do instead
         raise DataUnavailable(
             f"{name} is not cached by Keras and could not be downloaded ({type(error).__name__}). "
             f"Either connect to the internet once, or set {ENV} to a folder holding {name}.npz "
             f"with the arrays {', '.join(KEYS)}."
         ) from None
-    finally:
-        socket.setdefaulttimeout(previous)
     y_train, y_test = y_train.reshape(-1).astype(np.uint8), y_test.reshape(-1).astype(np.uint8)
     return Dataset(x_train, y_train, x_test, y_test, origin=f"keras.datasets.{name}")
 
@@ -104,7 +118,7 @@ def load_at_hand(name: str) -> Dataset:
 
     Never downloads: graders use it to evaluate on all the test images a machine has, quickly.
     """
-    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / KERAS_CACHE[name]
+    cache = _keras_cache("datasets", KERAS_CACHE[name])
     if os.environ.get(ENV):
         return load(name, "folder")
     if cache.exists():
@@ -138,21 +152,17 @@ def vgg16_weights(download: bool = True) -> tuple[str | None, str]:
         if not Path(named).is_file():
             raise DataUnavailable(f"{VGG16_ENV} names {named}, which is not a file")
         return named, f"VGG16 weights from {named} ({VGG16_ENV})"
-    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models" / VGG16_NOTOP
-    if cache.is_file():
+    if _keras_cache("models", VGG16_NOTOP).is_file():
         return "imagenet", "VGG16 with its ImageNet weights (from Keras's cache)"
     if download:
         import keras
 
-        previous = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
         try:
-            keras.applications.VGG16(include_top=False, weights="imagenet")  # fills Keras's cache
+            with _download_time_out():
+                keras.applications.VGG16(include_top=False, weights="imagenet")  # fills Keras's cache
             return "imagenet", "VGG16 with its ImageNet weights (downloaded into Keras's cache)"
         except Exception as error:  # noqa: BLE001 - offline: say so and go on with random weights
             reason = f"the ImageNet weights could not be downloaded ({type(error).__name__})"
-        finally:
-            socket.setdefaulttimeout(previous)
     else:
         reason = "the ImageNet weights are not in Keras's cache (no download on this budget)"
     return None, (
