@@ -48,6 +48,17 @@ def test_budgets_and_calls_cross_as_themselves():
     assert np.array_equal(call.args[0], np.ones(2))
 
 
+def test_probes_cross_as_themselves_and_only_known_ones():
+    probe = wire.loads(wire.dumps(wire.Probe("step", seed=3, window=2)))
+    assert (
+        isinstance(probe, wire.Probe) and probe.part == "step" and probe.options == {"seed": 3, "window": 2}
+    )
+    with pytest.raises(wire.WireError):
+        wire.Probe("os.system")
+    with pytest.raises(wire.WireError):
+        wire.Probe("step", seed="3")
+
+
 def test_array_subclasses_arrive_as_plain_arrays():
     class Sub(np.ndarray):
         pass
@@ -79,6 +90,8 @@ PICKLED = base64.b64encode(pickle.dumps([1, 2])).decode()
         b'{"__rng__": -1}',
         b'{"__budget__": "huge"}',
         b'{"__call__": {"name": 1, "args": [], "kwargs": {}}}',
+        b'{"__probe__": {"part": "subprocess", "options": {}}}',
+        b'{"__probe__": {"part": "step", "options": {"seed": "__import__"}}}',
         b'{"__rng__": "12"}',
         pickle.dumps({"ok": True}),
         b"not json",
@@ -94,6 +107,8 @@ PICKLED = base64.b64encode(pickle.dumps([1, 2])).decode()
         "negative-seed",
         "unknown-budget",
         "call-without-name",
+        "unknown-probe",
+        "probe-with-a-string-option",
         "string-seed",
         "raw-pickle",
         "not-json",

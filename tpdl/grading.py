@@ -377,14 +377,25 @@ class Submission:
 
     def saved_model(self, filename: str) -> Model:
         """The model file ``filename`` handed in with the submission."""
-        if not (self.path / filename).is_file():
-            raise StudentCodeError(f"{filename} is not in your submission.")
+        return self.saved_models(filename)[0]
+
+    def saved_models(self, *filenames: str) -> list[Model]:
+        """The model files ``filenames`` of the submission, loaded side by side in one fresh worker."""
+        for filename in filenames:
+            if not (self.path / filename).is_file():
+                raise StudentCodeError(f"{filename} is not in your submission.")
         self._renew_models_worker()
-        return self._load(filename, filename)
+        return [self._load(filename, filename) for filename in filenames]
 
     def build_model(self, function: str, *args, **kwargs) -> Model:
         """Call the student's model-building ``function``, save what it returns, load it safely."""
         return self._model_from({"op": "call", "name": function, "args": list(args), "kwargs": kwargs})
+
+    def build_model_part(self, function: str, index: int, *args, **kwargs) -> Model:
+        """Like :meth:`build_model` for a ``function`` that returns several models: the one at ``index``."""
+        return self._model_from(
+            {"op": "call", "name": function, "args": list(args), "kwargs": kwargs, "part": int(index)}
+        )
 
     def block_model(self, function: str, input_shapes: list[tuple], *args, **kwargs) -> Model:
         """The student's block of layers ``function(*inputs, *args)`` applied to one ``keras.Input``
@@ -680,3 +691,22 @@ def as_pair(value, what: str) -> tuple:
     """``value`` as a 2-tuple, or an assertion for the student."""
     assert isinstance(value, (tuple, list)) and len(value) == 2, f"{what} should return a pair (two values)"
     return tuple(value)
+
+
+def grader_module(grader_file: str, name: str):
+    """The module ``name`` beside the grader ``grader_file`` (a reference several graders share).
+
+    Graders are imported one by one, outside any package, so a shared reference is loaded by its
+    path; pytest collects only the ``test_*`` files, never it.
+    """
+    import importlib.util
+    import sys
+
+    path = Path(grader_file).with_name(f"{name}.py")
+    key = f"tpdl_graders_{path.parent.name}_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[key] = module
+    return sys.modules[key]

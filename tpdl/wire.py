@@ -1,11 +1,14 @@
 """Plain data between the judge and a worker: JSON with arrays as base64, length-prefixed frames.
 
 Only ``None``, ``bool``, ``int``, ``float``, ``str``, lists, tuples, string-keyed dicts, NumPy
-arrays of numeric or boolean dtype cross, and three named forms: an :class:`Rng` seed arrives
+arrays of numeric or boolean dtype cross, and four named forms: an :class:`Rng` seed arrives
 as a fresh ``np.random.Generator``; a ``tpdl.budget.Budget`` as itself; a :class:`Call` as a
 description of a call that the notebook worker makes (to a student's function) and whose result
-it passes on, so that a grader can give one function what another returned (a model to train). Decoding never unpickles nor executes anything; a frame
-larger than the limit or of any other shape is refused.
+it passes on, so that a grader can give one function what another returned (a model to train);
+a :class:`Probe` as the description of one of the kit's probe models (``tpdl.videos``), which
+the worker builds, so that a grader can hand a student's function models whose every weight it
+knows. Decoding never unpickles nor executes anything; a frame larger than the limit or of any
+other shape is refused.
 """
 
 import base64
@@ -26,6 +29,9 @@ ALLOWED_DTYPES = frozenset(
      "float16", "float32", "float64"]
 )  # fmt: skip
 _HEADER = struct.Struct(">Q")
+
+
+PROBE_PARTS = ("encoder", "step", "decoder")
 
 
 class WireError(ValueError):
@@ -56,6 +62,20 @@ class Call:
         return f"Call({self.name!r})"
 
 
+class Probe:
+    """One of the kit's probe models, ``tpdl.videos.probe_model(part, **options)``, built in the worker."""
+
+    def __init__(self, part: str, **options):
+        if part not in PROBE_PARTS:
+            raise WireError(f"a Probe is one of {', '.join(PROBE_PARTS)}")
+        if not all(type(v) is int for v in options.values()):
+            raise WireError("a Probe's options are integers")
+        self.part, self.options = part, dict(options)
+
+    def __repr__(self) -> str:
+        return f"Probe({self.part!r})"
+
+
 def encode(value):
     """A JSON-ready copy of ``value`` (arrays, tuples and non-finite floats tagged)."""
     if value is None or isinstance(value, (bool, str)):
@@ -79,6 +99,8 @@ def encode(value):
         return {"__budget__": value.name}
     if isinstance(value, Call):
         return {"__call__": {"name": value.name, "args": encode(value.args), "kwargs": encode(value.kwargs)}}
+    if isinstance(value, Probe):
+        return {"__probe__": {"part": value.part, "options": value.options}}
     if isinstance(value, tuple):
         return {"__tuple__": [encode(v) for v in value]}
     if isinstance(value, list):
@@ -139,6 +161,14 @@ def decode(value):
                 if type(inner["name"]) is not str or type(args) is not list or type(kwargs) is not dict:
                     raise WireError("malformed call")
                 return Call(inner["name"], *args, **kwargs)
+            if key == "__probe__":
+                if (
+                    type(inner) is not dict
+                    or set(inner) != {"part", "options"}
+                    or type(inner["options"]) is not dict
+                ):
+                    raise WireError("malformed probe")
+                return Probe(inner["part"], **inner["options"])
             if key == "__float__":
                 if inner not in ("nan", "inf", "-inf"):
                     raise WireError("malformed float")

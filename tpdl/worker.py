@@ -185,9 +185,14 @@ def execute_notebook(path: str, skip_tags: list[str]) -> tuple[dict, list[dict]]
 
 
 def _resolve(namespace: dict, value):
-    """``value``, or the result of the student's function it describes (a ``wire.Call``)."""
+    """``value``, or the result of the student's function it describes (a ``wire.Call``), or the
+    kit's probe model it names (a ``wire.Probe``)."""
     from tpdl import wire
 
+    if isinstance(value, wire.Probe):
+        from tpdl import videos
+
+        return videos.probe_model(value.part, **value.options)
     if not isinstance(value, wire.Call):
         return value
     function = namespace.get(value.name)
@@ -360,6 +365,13 @@ def notebook_worker(sock, spec: dict) -> None:
             return {"ok": True, "value": value, "inputs": {"args": args, "kwargs": kwargs}}
         save_as = request.get("save_model")
         if save_as:
+            part = request.get("part")
+            if part is not None:  # one model of several the function returns: (encoder, decoder)
+                if not isinstance(value, (tuple, list)) or not 0 <= int(part) < len(value):
+                    return _error(
+                        "type", f"{name} should return a tuple of models, not {type(value).__name__}"
+                    )
+                value = value[int(part)]
             return _save_model(value, save_as, name)
         return {"ok": True, "value": value}
 
