@@ -9,7 +9,8 @@ Each video shows, on a dim background with a little noise:
 * the **tracked object**, a bright disc running round an ellipse with a period of 10 to 16
   frames (so a context of a few frames cannot tell where it will be a period later);
 * a **bouncing square**, gliding back and forth along a row, once per turn of the disc;
-* a static **occluder**, a grey bar drawn over both: the shapes vanish behind it and come back.
+* a static **occluder**, a grey bar drawn over both: the square vanishes behind it, the disc
+  shrinks to its edges, and both come back.
 
 Deterministic per seed, vectorised over the batch (about 400 videos of 40 frames a second on 2 cores).
 """
@@ -54,7 +55,9 @@ def moving_shapes(n: int, frames: int = 40, size: int = 32, seed: int = 0) -> tu
 
     axis = np.arange(size) + 0.5
     rows, cols = axis[None, None, :, None], axis[None, None, None, :]  # (1, 1, H, 1), (1, 1, 1, W)
-    disc = (rows - disc_row[..., None, None]) ** 2 + (cols - disc_col[..., None, None]) ** 2 <= (2.6 * scale) ** 2
+    disc = (rows - disc_row[..., None, None]) ** 2 + (cols - disc_col[..., None, None]) ** 2 <= (
+        2.6 * scale
+    ) ** 2
     square = (np.abs(rows - square_row[..., None, None]) <= 2 * scale) & (
         np.abs(cols - square_col[..., None, None]) <= 2 * scale
     )
@@ -66,3 +69,64 @@ def moving_shapes(n: int, frames: int = 40, size: int = 32, seed: int = 0) -> tu
     videos = videos + rng.normal(0.0, 0.02, size=videos.shape)
     positions = np.stack([disc_row, disc_col], axis=-1)
     return np.clip(videos, 0.0, 1.0).astype(np.float32)[..., None], positions.astype(np.float32)
+
+
+# --------------------------------------------------------------------------- probe models
+# Small models whose every weight a grader knows (seeded NumPy draws), so that it can compute in
+# NumPy what a student's roll-out of them must give. The judge asks the worker for them by name
+# (``tpdl.wire.Probe``); the weights below are the same on both sides.
+
+
+def probe_weights(seed: int, latent_dim: int = 4, window: int = 3, size: int = 32) -> dict[str, np.ndarray]:
+    """The probe models' weights, float32: a tanh encoder from a flattened frame to ``latent_dim``
+    values, a tanh step from the ``window`` latents (flattened, oldest first) to the next, and a
+    sigmoid decoder back to a ``size`` x ``size`` frame."""
+    rng = np.random.default_rng(seed)
+    pixels = size * size
+
+    def draw(*shape, scale=1.0):
+        return (rng.normal(0.0, scale, size=shape)).astype(np.float32)
+
+    return {
+        "encoder_kernel": draw(pixels, latent_dim, scale=1.0 / np.sqrt(pixels) * 3),
+        "encoder_bias": draw(latent_dim, scale=0.1),
+        "step_kernel": draw(window * latent_dim, latent_dim, scale=1.0 / np.sqrt(window * latent_dim) * 2),
+        "step_bias": draw(latent_dim, scale=0.1),
+        "decoder_kernel": draw(latent_dim, pixels, scale=1.0),
+        "decoder_bias": draw(pixels, scale=0.1),
+    }
+
+
+def probe_model(part: str, seed: int = 0, latent_dim: int = 4, window: int = 3, size: int = 32):
+    """The Keras probe model ``part`` ("encoder", "step" or "decoder") with :func:`probe_weights`."""
+    import keras
+    from keras import layers
+
+    weights = probe_weights(seed, latent_dim, window, size)
+    if part == "encoder":
+        model = keras.Sequential(
+            [keras.Input((size, size, 1)), layers.Flatten(), layers.Dense(latent_dim, activation="tanh")],
+            name="probe_encoder",
+        )
+    elif part == "step":
+        model = keras.Sequential(
+            [
+                keras.Input((window, latent_dim)),
+                layers.Flatten(),
+                layers.Dense(latent_dim, activation="tanh"),
+            ],
+            name="probe_step",
+        )
+    elif part == "decoder":
+        model = keras.Sequential(
+            [
+                keras.Input((latent_dim,)),
+                layers.Dense(size * size, activation="sigmoid"),
+                layers.Reshape((size, size, 1)),
+            ],
+            name="probe_decoder",
+        )
+    else:
+        raise ValueError(f"no probe model {part!r}: encoder, step or decoder")
+    model.set_weights([weights[f"{part}_kernel"], weights[f"{part}_bias"]])
+    return model
