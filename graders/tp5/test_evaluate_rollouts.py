@@ -1,0 +1,75 @@
+"""Hidden checks of ``evaluate_rollouts`` (grade cell ``evaluate_rollouts_tests``, 3 points), against
+float64 NumPy references (``video_metrics.py``: the SSIM with TensorFlow's conventions written out)."""
+
+import numpy as np
+import pytest
+
+from tpdl import grading
+from tpdl.videos import moving_shapes
+
+pytestmark = pytest.mark.cell("evaluate_rollouts_tests")
+
+metrics = grading.grader_module(__file__, "video_metrics")
+
+
+@pytest.fixture(scope="module")
+def case():
+    """True frames, and predictions that blur, shift by 2 or 4 pixels, or lose the disc."""
+    target, positions = moving_shapes(8, frames=6, seed=89)
+    predicted = target.copy()
+    predicted[0] = np.roll(target[0], 2, axis=2)  # 2 pixels down: still tracked
+    predicted[1] = np.roll(target[1], 4, axis=3)  # 4 pixels right: lost
+    predicted[2] = np.minimum(target[2], 0.7)  # nothing brighter than 0.8
+    predicted[3] = (target[3] + np.roll(target[3], 1, axis=0)) / 2  # half the previous frame
+    predicted[4:] = np.clip(target[4:] + np.random.default_rng(90).normal(0, 0.1, target[4:].shape), 0, 1)
+    return predicted.astype(np.float32), target, positions
+
+
+@pytest.fixture(scope="module")
+def measured(student, case):
+    result = student.call("evaluate_rollouts", *case)
+    assert isinstance(result, dict) and {"mse", "ssim", "tracked"} <= set(result), (
+        "evaluate_rollouts should return a dict with the keys mse, ssim and tracked"
+    )
+    horizon = case[1].shape[1]
+    for key in ("mse", "ssim", "tracked"):
+        shape = np.shape(result[key])
+        assert shape == (horizon,), (
+            f"evaluate_rollouts: {key} should hold one value per horizon ({horizon},), not {shape}"
+        )
+    return {key: np.asarray(result[key], dtype=np.float64) for key in ("mse", "ssim", "tracked")}
+
+
+@pytest.mark.points(1)
+def test_evaluate_rollouts_mse_and_ssim(case, measured):
+    expected = metrics.reference(*case)
+    assert np.allclose(measured["mse"], expected["mse"], rtol=1e-4, atol=1e-7), (
+        "the per-horizon MSE is not the mean squared pixel error over the videos"
+    )
+    assert np.allclose(measured["ssim"], expected["ssim"], atol=1e-4), (
+        "the per-horizon SSIM is not tf.image.ssim's (11x11 Gaussian window, sigma 1.5, no padding, "
+        "max_val 1) averaged over the videos"
+    )
+
+
+@pytest.mark.points(1)
+def test_evaluate_rollouts_tracks_the_disc(case, measured):
+    expected = metrics.reference(*case)["tracked"]
+    assert np.allclose(measured["tracked"], expected, atol=1e-6), (
+        "the per-horizon share of videos whose disc is tracked is wrong: the disc is at the mean position "
+        "of the pixels brighter than 0.8 (pixel centres at i + 0.5), tracked within 3 pixels of its true "
+        "centre, lost when no pixel is brighter than 0.8"
+    )
+
+
+@pytest.mark.points(1)
+def test_evaluate_rollouts_refuses_mismatched_input(student, case):
+    predicted, target, positions = case
+    for what, args in (
+        ("frames of different shapes", (predicted[:, :5], target, positions)),
+        ("positions that do not match the frames", (predicted, target, positions[:, :5])),
+    ):
+        raised = student.error_raised("evaluate_rollouts", *args)
+        assert raised == "ValueError", (
+            f"evaluate_rollouts should refuse {what} with ValueError, not {raised or 'nothing'}"
+        )

@@ -1,0 +1,41 @@
+"""Hidden checks of ``build_frame_autoencoder`` (grade cell ``build_frame_autoencoder_tests``, 2 points)."""
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.cell("build_frame_autoencoder_tests")
+
+CONVOLUTIONS = {"Conv2D", "SeparableConv2D", "DepthwiseConv2D"}
+
+
+def _pair(student, latent_dim):
+    return (
+        student.build_model_part("build_frame_autoencoder", 0, latent_dim),
+        student.build_model_part("build_frame_autoencoder", 1, latent_dim),
+    )
+
+
+@pytest.mark.points(1)
+def test_frame_autoencoder_maps_frames_to_latents_and_back(student):
+    for latent_dim in (32, 7):
+        encoder, decoder = _pair(student, latent_dim)
+        shapes = (tuple(encoder.description["output_shape"]), tuple(decoder.description["output_shape"]))
+        assert shapes == ((None, latent_dim), (None, 32, 32, 1)), (
+            f"build_frame_autoencoder({latent_dim}): the encoder should output (None, {latent_dim}) and the "
+            f"decoder (None, 32, 32, 1), not {shapes[0]} and {shapes[1]}"
+        )
+        assert CONVOLUTIONS & set(encoder.layer_classes), "the encoder should be convolutional"
+
+
+@pytest.mark.points(1)
+def test_frame_decoder_gives_pixels(student):
+    _, decoder = _pair(student, 5)
+    latents = np.random.default_rng(83).normal(0.0, 4.0, size=(32, 5)).astype(np.float32)
+    frames = np.asarray(decoder.predict(latents))
+    assert frames.min() >= 0.0 and frames.max() <= 1.0, (
+        f"the decoder's pixels range over [{frames.min():.2f}, {frames.max():.2f}]; frames lie in [0, 1]"
+    )
+    raised = student.error_raised("build_frame_autoencoder", 0)
+    assert raised == "ValueError", (
+        f"build_frame_autoencoder(0) should raise ValueError, not {raised or 'nothing'}"
+    )
