@@ -248,6 +248,66 @@ def tp4_training(fresh_seeds: tuple[int, ...] = (101, 202, 303)) -> dict:
     }
 
 
+def tp5_htap(fresh_seeds: tuple[int, ...] = (101, 202, 303), videos: int = 200) -> dict:
+    """The TP5 reference on the full budget: the reversal model's attention on the anti-diagonal, and
+    TAP against H-TAP on fresh videos of several seeds (per-horizon MSE, SSIM, disc tracking, with
+    the judge's own NumPy metrics), beside two yardsticks (the last context frame repeated; the
+    true frames' own tracking), and the training times."""
+    import re
+
+    import numpy as np
+
+    from tpdl import grading
+    from tpdl.videos import moving_shapes
+
+    metrics = grading.grader_module(str(paths.graders("tp5") / "test_htap_models.py"), "video_metrics")
+    files = ("tap_rollout.keras", "htap_rollout.keras")
+    printed, models, _, notebook_s = _full_reference_run("tp5", files)
+    reversal = re.search(
+        r"mean absolute error ([\d.]+), ([\d.]+)% of the attention on the anti-diagonal", printed
+    )
+    trained = re.search(
+        r"\{'autoencoder': ([\d.]+), 'tap': ([\d.]+), 'htap': ([\d.]+)\} seconds of training", printed
+    )
+    measured = {name: [] for name in ("tap", "htap", "last frame", "truth")}
+    for seed in fresh_seeds:
+        clips, positions = moving_shapes(videos, frames=40, seed=seed)
+        target, where = clips[:, 20:], positions[:, 20:]
+        outputs = {
+            name: np.asarray(models[f"{name}_rollout.keras"].predict(clips[:, :20], verbose=0))
+            for name in ("tap", "htap")
+        }
+        outputs["last frame"] = np.repeat(clips[:, 19:20], 20, axis=1)
+        outputs["truth"] = target
+        for name, predicted in outputs.items():
+            measured[name].append(metrics.reference(predicted, target, where))
+    figures = {}
+    for name, runs in measured.items():
+        mean = {key: np.mean([run[key] for run in runs], axis=0) for key in ("mse", "ssim", "tracked")}
+        label = name.replace(" ", "_")
+        if name != "truth":
+            figures[f"{label}_mse_h1_10"] = round(float(mean["mse"][:10].mean()), 4)
+            figures[f"{label}_mse_h11_20"] = round(float(mean["mse"][10:].mean()), 4)
+            figures[f"{label}_ssim_h1_10"] = round(float(mean["ssim"][:10].mean()), 3)
+            figures[f"{label}_ssim_h11_20"] = round(float(mean["ssim"][10:].mean()), 3)
+            figures[f"{label}_mse_per_horizon"] = " ".join(f"{v:.4f}" for v in mean["mse"])
+        figures[f"{label}_tracked_h1_10"] = round(float(mean["tracked"][:10].mean()), 3)
+        figures[f"{label}_tracked_h11_20"] = round(float(mean["tracked"][10:].mean()), 3)
+        if name in ("tap", "htap"):
+            figures[f"{label}_tracked_per_horizon"] = " ".join(f"{v:.2f}" for v in mean["tracked"])
+    figures["htap_over_tap_mse_h11_20"] = round(figures["htap_mse_h11_20"] / figures["tap_mse_h11_20"], 3)
+    figures["fresh_videos"] = f"{videos} x seeds {fresh_seeds}"
+    if trained:
+        figures["train_s"] = (
+            f"autoencoder {float(trained.group(1)):.0f}, TAP {float(trained.group(2)):.0f}, H-TAP {float(trained.group(3)):.0f}"
+        )
+    if reversal:
+        figures["reversal_anti_diagonal_mass"] = f"{reversal.group(2)} %"
+        figures["reversal_mean_absolute_error"] = float(reversal.group(1))
+    figures["notebook_full_budget_s"] = round(notebook_s, 1)
+    return figures
+
+
 BENCHMARKS = {
     "grading": grading_speed,
     "grading-tp2": lambda: grading_speed("tp2", with_nbgrader=False),
@@ -257,6 +317,8 @@ BENCHMARKS = {
     "tp4-training": tp4_training,
     "grading-tp3": lambda: grading_speed("tp3", with_nbgrader=False),
     "tp3-training": tp3_training,
+    "grading-tp5": lambda: grading_speed("tp5", with_nbgrader=False),
+    "tp5-htap": tp5_htap,
 }
 
 
