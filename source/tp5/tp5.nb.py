@@ -705,10 +705,11 @@ print({name: round(seconds, 1) for name, seconds in training_seconds.items()}, "
 # horizon and shows one roll-out of each model under the truth.
 #
 # The hidden tests load your two roll-outs (safely: no custom code runs), evaluate them on videos
-# of a seed drawn when you are graded, and check that H-TAP's MSE over horizons 11-20 is at most
-# **0.9 times** TAP's, that H-TAP's far predictions change when only the oldest context frames
-# change (it uses the long history), and that the numbers of your report are what your models
-# give on your report's videos.
+# of a seed drawn when you are graded, and check that TAP is a real baseline (over horizons 1-10
+# its MSE is at most 0.8 times that of repeating the last context frame), that H-TAP's MSE over
+# horizons 11-20 is at most **0.9 times** TAP's, that H-TAP's far predictions change when only
+# the oldest context frames change (it uses the long history), and that the numbers of your
+# report are what your models give on your report's videos.
 
 # %% tags=["skip-grading"]
 REPORT_SEED, REPORT_VIDEOS = SEED + 1, 100
