@@ -12,6 +12,9 @@ import pytest
 
 from tpdl import catalogue, classroom, paths, sandbox
 
+# One module-scoped class: its tests stay on one pytest-xdist worker, which grades it once.
+pytestmark = pytest.mark.xdist_group("attacks")
+
 ATTACKS = paths.course_dir() / "tests" / "attacks"
 # Short limits: the attacks that hang cost their limits, and an honest TP1 student needs about 2 s in all.
 LIMITS = sandbox.Limits(memory_bytes=4 * 2**30, cpu_seconds=20, processes=32, notebook_s=10.0, request_s=5.0)
@@ -65,7 +68,9 @@ def test_attack_earns_nothing_and_harms_no_one(graded, index, case):
     attacker = students[attacker_id(index, entry)]
     assert attacker["score"] == 0, f"{entry.id} earned {attacker['score']} points: {attacker['checks']}"
     victim = students[victim_id(index)]
-    assert victim["score"] == victim["max_score"] > 0, f"the student graded after {entry.id} lost points"
+    assert victim["score"] == victim["max_score"] > 0, (
+        f"the student graded after {entry.id} lost points: {victim['checks']}"
+    )
     on_disk = (root / "autograded" / attacker_id(index, entry) / assignment / "results.json").read_text()
     assert '"score": 0.0' in on_disk
 

@@ -153,3 +153,22 @@ def test_a_warm_pool_grades_like_a_fresh_sandbox(course, sample_class, tmp_path)
         pool.wait(timeout=30)
     assert runs[0] == runs[1]
     assert runs[0]["reference"] == 7 and runs[0]["untouched"] == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="workers run as users of their own only when the judge is root")
+def test_jails_side_by_side_never_share_users():
+    """A fork bomb in one jail must not starve another's worker: the process limit counts per user."""
+    from tpdl import sandbox
+
+    first, lock = sandbox.reserve_users()
+    try:
+        second, other = sandbox.reserve_users()
+        other.close()
+        elsewhere = subprocess.run(
+            [sys.executable, "-c", "from tpdl import sandbox; print(sandbox.reserve_users()[0])"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        for base in (second, int(elsewhere.stdout)):
+            assert abs(base - first) >= sandbox.USER_BLOCK, f"users {base}.. overlap the held block {first}.."
+    finally:
+        lock.close()

@@ -121,14 +121,14 @@ def _grade_one(zygote, assignment: str, student: str, folder: str, notebook: str
     return result.to_json(), log
 
 
-def _judge_loop(assignment: str, tasks, results, limits, index: int) -> None:
+def _judge_loop(assignment: str, tasks, results, limits) -> None:
     """Body of a judge process (``--jobs`` > 1): one sandbox, then one student after another."""
     import ctypes
 
     ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the parent
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        zygote = sandbox.Zygote(limits, uid_base=sandbox.FIRST_UID + 1000 * (index + 1)).start()
+        zygote = sandbox.Zygote(limits).start()
     except Exception as error:  # noqa: BLE001 - reported to the parent, which stops
         results.put(("fatal", None, f"{type(error).__name__}: {error}"))
         return
@@ -278,8 +278,8 @@ def _run_judges(assignment, todo, jobs, record, progress, limits) -> None:
     tasks, results = context.Queue(), context.Queue()
     for student, folder, _ in todo:
         tasks.put((student, str(folder), _notebook_name(assignment, folder)))
-    judges = [context.Process(target=_judge_loop, args=(assignment, tasks, results, limits, i), daemon=True)
-              for i in range(min(jobs, len(todo)))]  # fmt: skip
+    judges = [context.Process(target=_judge_loop, args=(assignment, tasks, results, limits), daemon=True)
+              for _ in range(min(jobs, len(todo)))]  # fmt: skip
     for judge in judges:
         judge.start()
         tasks.put(None)

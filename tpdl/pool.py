@@ -18,7 +18,6 @@ from pathlib import Path
 from tpdl import sandbox
 
 IDLE_S = 900
-POOL_UID_BASE = sandbox.FIRST_UID + 50_000
 
 
 def address() -> Path:
@@ -45,7 +44,7 @@ def serve(idle_s: float = IDLE_S) -> None:
     listener.bind(str(path))
     listener.listen(1)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # leave through the finally below
-    zygote = sandbox.Zygote(uid_base=POOL_UID_BASE).start()
+    zygote = sandbox.Zygote().start()
     print(
         f"warm pool ready at {path} (TensorFlow imported in {zygote.import_s} s); idle limit {idle_s:.0f} s",
         flush=True,
@@ -55,7 +54,7 @@ def serve(idle_s: float = IDLE_S) -> None:
             connection, _ = listener.accept()
             if not zygote.alive():
                 zygote.close()
-                zygote = sandbox.Zygote(uid_base=POOL_UID_BASE).start()
+                zygote = sandbox.Zygote().start()
             with contextlib.suppress(OSError, ValueError, sandbox.SandboxUnavailable), connection:
                 stream = connection.makefile("rw", buffering=1)
                 stream.write(json.dumps({"spool": str(zygote.spool), "jail_pid": zygote.jail_pid}) + "\n")

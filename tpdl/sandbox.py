@@ -5,9 +5,11 @@ Inside the jail there is no network, a private process tree, the Python installa
 one submission and a control folder. Nothing of ``graders/``, ``source/`` or other students' work
 is visible. When the judge runs as root, every worker also runs as a user of its own (so workers
 can neither signal the zygote nor each other, and the process limit bites); otherwise bubblewrap's
-user namespace stands in and every worker shares the judge's user.
+user namespace stands in and every worker shares the judge's user. Each jail draws its users from
+a block that no other jail on the machine holds (see :func:`reserve_users`).
 """
 
+import fcntl
 import itertools
 import json
 import os
@@ -30,7 +32,30 @@ from tpdl.paths import PACKAGE
 PRELOAD = ("numpy", "tensorflow", "keras", "matplotlib", "matplotlib.pyplot", "IPython", "mlflow")
 ZYGOTE_START_S = 180
 FIRST_UID = 62000
+USER_BLOCK, USER_BLOCKS = 1000, 64  # users 62000-125999, in blocks of 1000
+USER_LOCKS = Path("/run/tpdl-users")
 _uids = itertools.count()
+
+
+def reserve_users() -> tuple[int, object]:
+    """The first user of a block of ``USER_BLOCK`` that no other jail on this machine holds, and its lock.
+
+    Jails graded side by side (the judges of one class, two classes, the warm pool's clients, the
+    kit's test workers) must never share a user: the process limit counts a user's processes over
+    the whole machine, so one jail's fork bomb would starve the other's honest worker. The block is
+    held by an exclusive ``flock`` on its own file for as long as the lock stays open, and the
+    kernel lets go of it when the holder dies, however it dies. Root only: ``/run`` is root's.
+    """
+    USER_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    for block in range(USER_BLOCKS):
+        lock = open(USER_LOCKS / f"{block}.lock", "a")  # noqa: SIM115 - held open on purpose
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        return FIRST_UID + block * USER_BLOCK, lock
+    raise SandboxUnavailable(f"all {USER_BLOCKS} blocks of sandbox users are held by jails running now")
 
 
 @dataclass(frozen=True)
@@ -206,11 +231,12 @@ class Worker:
 class Zygote:
     """A jail with a Python that imported TensorFlow once, forking a fresh worker per request."""
 
-    def __init__(self, limits: Limits = Limits(), preload=PRELOAD, uid_base: int = FIRST_UID):
+    def __init__(self, limits: Limits = Limits(), preload=PRELOAD):
         self.limits = limits
-        self.uid_base = uid_base  # jails graded side by side must not share users
         self.preload = preload
         self.privileged = os.geteuid() == 0
+        # The workers' users: a block of this jail's own (jails graded side by side never share users).
+        self.uid_base, self._users_lock = reserve_users() if self.privileged else (None, None)
         self.spool = Path(tempfile.mkdtemp(prefix="tpdl-spool-"))
         os.chmod(self.spool, 0o755)
         self.process: subprocess.Popen | None = None
@@ -246,7 +272,8 @@ class Zygote:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Kill the jail and remove its spool; the block of users stays this zygote's."""
         if self.process is not None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -255,6 +282,13 @@ class Zygote:
             self.process.wait()
             self.process = None
         shutil.rmtree(self.spool, ignore_errors=True)
+
+    def close(self) -> None:
+        """Stop the jail and give its block of users back."""
+        self.stop()
+        if self._users_lock is not None:
+            self._users_lock.close()
+            self._users_lock = None
 
     def __enter__(self):
         return self.start()
@@ -346,7 +380,7 @@ class Zygote:
         if not self.alive():
             if isinstance(self, PooledZygote):
                 raise SandboxUnavailable("the warm pool stopped; run `tpdl pool` again or grade without it")
-            self.close()
+            self.stop()
             self.spool = Path(tempfile.mkdtemp(prefix="tpdl-spool-"))
             os.chmod(self.spool, 0o755)
             self.start()  # the zygote died (a worker killed it, say): a new one, once
@@ -359,7 +393,7 @@ class Zygote:
             shutil.copyfile(source, work / relative, follow_symlinks=False)
         control.mkdir()
         (host_dir / "tmp").mkdir()
-        uid = self.uid_base + next(_uids) % 1000 if self.privileged else None
+        uid = self.uid_base + next(_uids) % USER_BLOCK if self.privileged else None
         if uid is not None:
             # The worker owns its copy and its tmp; the token and control folders stay the judge's.
             for top in (work, host_dir / "tmp"):
@@ -421,7 +455,7 @@ class PooledZygote(Zygote):
     def __init__(self, address: Path, limits: Limits = Limits()):
         self.limits = limits
         self.privileged = os.geteuid() == 0
-        self.uid_base = FIRST_UID + 40_000  # the users of workers spawned through a pool
+        self._users_lock = None
         self.process = None
         self.connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.connection.settimeout(5)
@@ -435,6 +469,8 @@ class PooledZygote(Zygote):
         self.spool = Path(hello["spool"])
         self._jail_pid = int(hello["jail_pid"])
         self.import_s = 0.0
+        # The pool's jail forks the workers; their users come from this client's own block.
+        self.uid_base, self._users_lock = reserve_users() if self.privileged else (None, None)
 
     def launch(self) -> "PooledZygote":
         return self
@@ -464,3 +500,6 @@ class PooledZygote(Zygote):
             self.stream.close()
             self.connection.close()
             self.stream = None
+        if self._users_lock is not None:
+            self._users_lock.close()
+            self._users_lock = None
