@@ -1,5 +1,6 @@
 """Fixtures shared by the kit's tests."""
 
+import fcntl
 import os
 import shutil
 
@@ -17,9 +18,21 @@ TEST_LIMITS = sandbox.Limits(
 
 
 @pytest.fixture(scope="session")
-def released():
-    """Every assignment released once per test session (the gradebook learns them too)."""
-    return {assignment: notebooks.release(assignment) for assignment in paths.assignments()}
+def released(tmp_path_factory, worker_id):
+    """Every assignment released once per test run (the gradebook learns them too).
+
+    Under pytest-xdist (``make test`` runs two workers) the workers share the course directory:
+    the first to need the releases builds them while the others wait, then reuse them.
+    """
+    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, above every worker's own
+    with open(shared / "released.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / "released"
+        if worker_id == "master" or not done.exists():
+            for assignment in paths.assignments():
+                notebooks.release(assignment)
+            done.touch()
+    return {assignment: paths.release(assignment) for assignment in paths.assignments()}
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,9 @@ import pytest
 
 from tpdl import classroom, grading, paths
 
+# One module-scoped class: its tests stay on one pytest-xdist worker, which grades it once.
+pytestmark = pytest.mark.xdist_group("faults")
+
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory):
