@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ USER_LOCKS = Path("/run/tpdl-users")
 _uids = itertools.count()
 
 
-def reserve_users() -> tuple[int, object]:
+def reserve_users() -> tuple[int, typing.IO]:
     """The first user of a block of ``USER_BLOCK`` that no other jail on this machine holds, and its lock.
 
     Jails graded side by side (the judges of one class, two classes, the warm pool's clients, the
@@ -286,6 +287,9 @@ class Zygote:
     def close(self) -> None:
         """Stop the jail and give its block of users back."""
         self.stop()
+        self._give_users_back()
+
+    def _give_users_back(self) -> None:
         if self._users_lock is not None:
             self._users_lock.close()
             self._users_lock = None
@@ -500,6 +504,4 @@ class PooledZygote(Zygote):
             self.stream.close()
             self.connection.close()
             self.stream = None
-        if self._users_lock is not None:
-            self._users_lock.close()
-            self._users_lock = None
+        self._give_users_back()
