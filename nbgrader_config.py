@@ -48,6 +48,9 @@ c.Execute.timeout = 600
 c.Execute.interrupt_on_timeout = True
 c.LimitOutput.max_lines = 200
 
+# Formgrader and generated feedback render students' notebooks: never their scripts or event handlers.
+c.HTMLExporter.sanitize_html = True
+
 # Feedback shows neither hidden tests nor the tracebacks that would quote them.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ReduceTracebacks, CSSHTMLHeaderPreprocessor]
 

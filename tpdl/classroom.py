@@ -1,30 +1,38 @@
-"""Grading a whole class: one judge process per job, each with its sandbox, results written as they come.
+"""Grading a whole class: submissions taken in by one scan each, graded by judges, results written as they come.
 
-Every student's result is written to ``autograded/<student>/<assignment>/results.json`` the moment
-it is known (atomically), with a fingerprint of the submission; a run that is interrupted, even
-by ``kill -9``, is finished by running it again: students whose results match their submission are
-not graded twice. The judge alone writes results, the gradebook, the CSV, the HTML report and the
-feedback.
+For each student the intake (``tpdl.intake``) stages what will be graded; the student's
+fingerprint is the digest of that staged copy under the run's *cache key* (the kit's code, the
+TP's graders, the data the graders use, the limits and the software that computes the grades).
+A student whose ``autograded/<student>/<assignment>/results.json`` holds the same fingerprint is
+not graded again; any other is graded from the staged copy, and its result is written the moment
+it is known (atomically), so that a run interrupted even by ``kill -9`` is finished by running it
+again. One student's failure anywhere (staging, grading, recording, a judge process dying) is a
+note on that student's result; every other student is graded and every output written.
 """
 
 import contextlib
 import fcntl
+import functools
 import hashlib
+import importlib.metadata
 import json
 import multiprocessing
 import os
 import queue
-import shutil
 import signal
+import sys
 import tempfile
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tpdl import paths, pool, report, sandbox
+from tpdl import intake, paths, pool, report, sandbox
 
 RESULTS = "results.json"
-JUDGE_START_S = 300
+JUDGE_START_S = 300  # for a judge process to start its sandbox
+STUDENT_S = 1800  # the most one student may keep a judge process busy before it is stopped
+CACHE_PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "h5py", "nbgrader", "mlflow", "gunicorn")
 
 
 class UsageError(Exception):
@@ -41,6 +49,8 @@ class ClassResult:
     students: dict[str, dict] = field(default_factory=dict)  # id -> results.json content
     graded_now: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # folder name (shown) -> why it is not graded
+    infrastructure: list[str] = field(default_factory=list)  # students whose grading hit a problem of ours
 
     def to_json(self) -> dict:
         return {
@@ -53,6 +63,7 @@ class ClassResult:
                 }
                 for sid, r in sorted(self.students.items())
             },
+            "refused": dict(sorted(self.refused.items())),
         }
 
 
@@ -64,86 +75,98 @@ def _contract(check: dict) -> dict:
     return {key: check[key] for key in CHECK_KEYS}
 
 
-def fingerprint(*folders: Path) -> str:
-    """A hash of every file of ``folders`` (names, sizes and contents)."""
+# --------------------------------------------------------------------------- what a result depends on
+
+
+def tree_digest(folder: Path) -> str:
+    """A hash of every regular file under ``folder`` (names, sizes, contents), bytecode left out."""
     digest = hashlib.sha256()
-    for folder in folders:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
-            if ".ipynb_checkpoints" in path.parts or "__pycache__" in path.parts:
-                continue
-            name = os.fsencode(path.relative_to(folder))
-            digest.update(len(name).to_bytes(8, "big") + name + path.stat().st_size.to_bytes(8, "big"))
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
+    if not folder.is_dir():
+        return digest.hexdigest()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        if "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        name = os.fsencode(path.relative_to(folder))
+        digest.update(len(name).to_bytes(8, "big") + name + path.stat().st_size.to_bytes(8, "big"))
+        digest.update(_file_digest(path, *_identity(path)).encode())
     return digest.hexdigest()
+
+
+def _identity(path: Path) -> tuple:
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev
+
+
+@functools.lru_cache(maxsize=512)
+def _file_digest(path: Path, *identity) -> str:
+    """The sha256 of a file, computed once per process for each (size, time, inode) it has had."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_key(assignment: str, limits: sandbox.Limits) -> str:
+    """Everything besides the submission that can change a grade, hashed: upgrading any of it regrades."""
+    from tpdl import data
+
+    parts = {
+        "kit": tree_digest(paths.PACKAGE),  # its code, templates and fixtures
+        "graders": tree_digest(paths.graders(assignment)),
+        "data": [(origin, _file_digest(p, *_identity(p))) for origin, p in data.files_at_hand()],
+        "limits": repr(limits),
+        "software": [sys.version, *(_version(name) for name in CACHE_PACKAGES)],
+        "docker": _docker_state(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _version(package: str) -> str:
+    try:
+        return f"{package}=={importlib.metadata.version(package)}"
+    except importlib.metadata.PackageNotFoundError:
+        return f"{package} absent"
+
+
+def _docker_state() -> str:
+    """Whether TP1's Docker checks can run here: they are counted only where an engine runs."""
+    if os.environ.get("TPDL_DOCKER", "auto") == "off":
+        return "off"
+    from tpdl import docker_engine
+
+    return "available" if docker_engine.available() is None else "unavailable"
+
+
+def fingerprint(key: str, staged: intake.Staged, notebook: str) -> str:
+    return hashlib.sha256(f"{key}\n{staged.digest}\n{notebook}".encode()).hexdigest()
 
 
 def _write_json_atomically(path: Path, content: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8"
+    ) as handle:
         json.dump(content, handle, indent=2)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(handle.name, path)
 
 
-def discover(assignment: str, submissions: Path, students: list[str] | None) -> dict[str, Path | None]:
-    """Student id -> their submission folder (None when a named student submitted nothing)."""
-    if not submissions.is_dir():
-        raise UsageError(f"no submissions folder at {submissions}")
-    found = {
-        d.name: d / assignment
-        for d in sorted(submissions.iterdir())
-        if d.is_dir() and not d.name.startswith(".") and (d / assignment).is_dir()
-    }
-    if students:
-        return {sid: found.get(sid) for sid in students}
-    return found
+# --------------------------------------------------------------------------- results without grading
 
 
-# --------------------------------------------------------------------------- judge processes
+def _empty_result(student: str, assignment: str, **extra) -> dict:
+    from tpdl.grading import Result
+
+    return {**Result(student, assignment).to_json(), **extra}
 
 
-def _without_links(folder: str, names: list[str]) -> list[str]:
-    """Leave symbolic links out of a copy: they could point at anything on the judge's machine."""
-    return [n for n in names if os.path.islink(os.path.join(folder, n)) or n == ".ipynb_checkpoints"]
-
-
-def _grade_one(zygote, assignment: str, student: str, folder: str, notebook: str):
-    """Stage a copy of one submission (without links) and grade it; ``(result, log)``."""
-    from tpdl import grading
-
-    with tempfile.TemporaryDirectory(prefix="tpdl-stage-") as stage:
-        copy = Path(stage) / assignment
-        shutil.copytree(folder, copy, ignore=_without_links)
-        result, log = grading.grade_submission(zygote, assignment, copy, student, notebook)
-    return result.to_json(), log
-
-
-def _judge_loop(assignment: str, tasks, results, limits) -> None:
-    """Body of a judge process (``--jobs`` > 1): one sandbox, then one student after another."""
-    import ctypes
-
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the parent
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        zygote = sandbox.Zygote(limits).start()
-    except Exception as error:  # noqa: BLE001 - reported to the parent, which stops
-        results.put(("fatal", None, f"{type(error).__name__}: {error}"))
-        return
-    try:
-        while True:
-            task = tasks.get()
-            if task is None:
-                return
-            try:
-                results.put(("done", task[0], _grade_one(zygote, assignment, *task)))
-            except Exception:  # noqa: BLE001 - the graders themselves failed
-                results.put(("fatal", task[0], traceback.format_exc()))
-                return
-    finally:
-        zygote.close()
+def _problem_result(student: str, assignment: str, what: str) -> tuple[dict, str]:
+    """The result of a student whose grading hit a problem of ours: graded again by the next run."""
+    return _empty_result(
+        student, assignment, infrastructure=what.splitlines()[-1][:300] if what else "error"
+    ), what
 
 
 def _notebook_name(assignment: str, folder: Path) -> str:
@@ -154,12 +177,58 @@ def _notebook_name(assignment: str, folder: Path) -> str:
     return others[0] if len(others) == 1 else expected
 
 
-def _missing_result(student: str, assignment: str, message: str) -> dict:
-    from tpdl.grading import Result
+# --------------------------------------------------------------------------- judge processes
 
-    result = Result(student, assignment).to_json()
-    result["missing"] = message
-    return result
+
+@dataclass
+class Task:
+    student: str
+    staged: intake.Staged
+    stamp: str
+    notebook: str
+
+
+def _grade_one(zygote, assignment: str, student: str, folder: Path, notebook: str) -> tuple[dict, str]:
+    """Grade one staged submission; ``(result, log)``, a problem result if grading itself failed."""
+    from tpdl import grading
+
+    try:
+        result, log = grading.grade_submission(zygote, assignment, folder, student, notebook)
+    except sandbox.SandboxUnavailable:
+        raise
+    except Exception:  # noqa: BLE001 - the graders, or the kit, failed on this submission
+        return _problem_result(student, assignment, traceback.format_exc())
+    return result.to_json(), log
+
+
+def _judge_loop(index: int, assignment: str, tasks, results, limits) -> None:
+    """Body of a judge process (``--jobs`` > 1): one sandbox, then one student after another."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the parent
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        zygote = sandbox.Zygote(limits).start()
+    except Exception as error:  # noqa: BLE001 - reported to the parent, which stops
+        results.put(("fatal", index, None, f"{type(error).__name__}: {error}"))
+        return
+    try:
+        while True:
+            task = tasks.get()
+            if task is None:
+                return
+            student, folder, notebook = task
+            results.put(("started", index, student, None))
+            try:
+                payload = _grade_one(zygote, assignment, student, Path(folder), notebook)
+            except sandbox.SandboxUnavailable as error:
+                payload = _problem_result(student, assignment, f"the sandbox stopped: {error}")
+            results.put(("done", index, student, payload))
+    finally:
+        zygote.close()
+
+
+# --------------------------------------------------------------------------- the class
 
 
 def grade_class(
@@ -183,128 +252,212 @@ def grade_class(
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
     submissions = Path(submissions or paths.submitted())
-    folders = discover(assignment, submissions, students)
+    if not submissions.is_dir():
+        raise UsageError(f"no submissions folder at {submissions}")
+    limits = limits or sandbox.Limits()
+    found = intake.discover(assignment, submissions, students)
     autograded = paths.autograded()
     autograded.mkdir(parents=True, exist_ok=True)
-    outcome = ClassResult(assignment)
+    outcome = ClassResult(assignment, refused=dict(found.refused))
     with open(autograded / ".grading.lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise UsageError("another grading run is writing to autograded/; wait for it to finish") from None
         # With one job: the warm pool if one answers, else a sandbox started now, importing
-        # TensorFlow while this process gets ready.
+        # TensorFlow while this process stages the submissions.
         early = None
-        if jobs == 1 and folders:
-            early = (
-                pool.connect(limits or sandbox.Limits())
-                or sandbox.Zygote(limits or sandbox.Limits()).launch()
-            )
-        try:
-            todo = _to_grade(assignment, folders, force, outcome)
-            report.prepare()
-            record = _recorder(
-                assignment, {s: stamp for s, _, stamp in todo}, {s: f for s, f, _ in todo}, outcome, on_result
-            )
-            if early is not None and todo:
-                _grade_here(assignment, todo, early.wait_ready(), record, progress)
-            elif todo:
-                _run_judges(assignment, todo, jobs, record, progress, limits or sandbox.Limits())
-        except sandbox.SandboxUnavailable as error:
-            raise InfrastructureError(str(error)) from None
-        finally:
-            if early is not None:
-                early.close()
+        if jobs == 1 and any(folder is not None for folder in found.folders.values()):
+            early = pool.connect(limits) or sandbox.Zygote(limits).launch()
+        with tempfile.TemporaryDirectory(prefix="tpdl-class-") as scratch:
+            try:
+                key = cache_key(assignment, limits)
+                todo = _to_grade(
+                    assignment, submissions, found.folders, key, force, limits, Path(scratch), outcome
+                )
+                report.prepare()
+                record = _recorder(assignment, outcome, on_result)
+                if early is not None and todo:
+                    _grade_here(assignment, todo, early.wait_ready(), record, progress)
+                elif todo:
+                    _run_judges(assignment, todo, jobs, record, progress, limits)
+            except sandbox.SandboxUnavailable as error:
+                raise InfrastructureError(str(error)) from None
+            finally:
+                if early is not None:
+                    early.close()
         report.write_all(outcome, submissions, json_path, html_path)
     return outcome
 
 
-def _to_grade(assignment: str, folders: dict, force: bool, outcome: ClassResult) -> list[tuple]:
-    """``(student, folder, fingerprint)`` of each student to grade now; the others go into ``outcome``."""
+def _to_grade(assignment, submissions, folders, key, force, limits, scratch, outcome) -> list[Task]:
+    """Stage every student's submission; the tasks of those to grade now (the others go into ``outcome``)."""
     todo = []
     for student, folder in folders.items():
         target = paths.autograded() / student / assignment / RESULTS
         if folder is None:
-            outcome.students[student] = _missing_result(student, assignment, "no submission found")
+            outcome.students[student] = _empty_result(student, assignment, missing="no submission found")
             _write_json_atomically(target, outcome.students[student])
             continue
-        stamp = fingerprint(folder, paths.graders(assignment))  # a grader fixed since: graded again
+        try:
+            staged = intake.stage_submission(submissions, student, assignment, limits, into=scratch)
+        except Exception:  # noqa: BLE001 - the intake itself failed: this student only
+            outcome.students[student], _ = _problem_result(student, assignment, traceback.format_exc())
+            outcome.infrastructure.append(student)
+            continue
+        if staged.refused:
+            outcome.students[student] = _empty_result(
+                student, assignment, refused=staged.refused, notes=[staged.note()]
+            )
+            with contextlib.suppress(OSError):
+                _write_json_atomically(target, outcome.students[student])
+                report.write_student(outcome.students[student], None, target.parent, "")
+            staged.remove()
+            continue
+        notebook = _notebook_name(assignment, staged.folder)
+        stamp = fingerprint(key, staged, notebook)
         if not force and target.is_file():
             with contextlib.suppress(ValueError, OSError):
-                previous = json.loads(target.read_text())
+                previous = json.loads(target.read_text(encoding="utf-8"))
                 if previous.get("fingerprint") == stamp:
                     outcome.students[student] = previous
                     outcome.reused.append(student)
+                    staged.remove()
                     continue
-        todo.append((student, folder, stamp))
+        todo.append(Task(student, staged, stamp, notebook))
     return todo
 
 
-def _recorder(assignment: str, stamps: dict, folders: dict, outcome: ClassResult, on_result):
-    """The function that saves one student's result the moment it is known."""
+def _recorder(assignment: str, outcome: ClassResult, on_result):
+    """The function that saves one student's result the moment it is known, whatever goes wrong."""
 
-    def record(student: str, result: dict, log: str) -> None:
-        # A result spoilt by an internal error of the graders is graded again by the next run.
-        result["fingerprint"] = "" if result.get("internal_errors") else stamps[student]
+    def record(task: Task, result: dict, log: str) -> None:
+        student = task.student
+        result.setdefault("notes", [])
+        if task.staged.note():
+            result["notes"].append(task.staged.note())
+        # A result spoilt by a problem of ours (an internal error of the graders) is graded again next run.
+        problem = result.get("internal_errors") or result.get("infrastructure")
+        result["fingerprint"] = "" if problem else task.stamp
         target = paths.autograded() / student / assignment
-        report.write_student(result, folders[student], target, log)
-        _write_json_atomically(target / RESULTS, result)
+        try:
+            report.write_student(result, task.staged.folder, target, log)
+        except Exception:  # noqa: BLE001 - the feedback could not be written: the result still is
+            result["infrastructure"] = "the feedback could not be written"
+            result["fingerprint"] = ""
+            log = f"{log}\n\n{traceback.format_exc()}"
+            with contextlib.suppress(Exception):
+                (target / "grading.log").write_text(report.safe.for_log(log), encoding="utf-8")
+        try:
+            _write_json_atomically(target / RESULTS, result)
+        except Exception:  # noqa: BLE001 - kept in this run's outputs; graded again by the next run
+            result["infrastructure"] = "the result could not be saved"
+        if result.get("infrastructure"):
+            outcome.infrastructure.append(student)
         outcome.students[student] = result
         outcome.graded_now.append(student)
+        task.staged.remove()
         if on_result:
             on_result(student, result)
 
     return record
 
 
-def _grade_here(assignment, todo, zygote, record, progress) -> None:
+def _grade_here(assignment, todo: list[Task], zygote, record, progress) -> None:
     bar = report.progress_bar(len(todo), enabled=progress)
     try:
-        for student, folder, _ in todo:
-            try:
-                result, log = _grade_one(
-                    zygote, assignment, student, str(folder), _notebook_name(assignment, folder)
-                )
-            except Exception as error:
-                raise InfrastructureError(f"grading could not go on (at {student}): {error}") from error
-            record(student, result, log)
-            bar.advance(student, result)
+        for task in todo:
+            result, log = _grade_one(zygote, assignment, task.student, task.staged.folder, task.notebook)
+            record(task, result, log)
+            bar.advance(task.student, result)
     finally:
         bar.close()
 
 
-def _run_judges(assignment, todo, jobs, record, progress, limits) -> None:
+@dataclass
+class _Judge:
+    process: multiprocessing.Process
+    student: str | None = None  # the student it is grading now
+    since: float = 0.0
+
+
+def _run_judges(assignment, todo: list[Task], jobs, record, progress, limits) -> None:
+    """Grade ``todo`` in ``jobs`` judge processes; a judge that dies or hangs costs its student only.
+
+    Each judge says which student it starts; if it dies (or is stopped after ``STUDENT_S`` on one
+    student), that student gets a note and another judge takes over the remaining students.
+    """
     context = multiprocessing.get_context("spawn")
     tasks, results = context.Queue(), context.Queue()
-    for student, folder, _ in todo:
-        tasks.put((student, str(folder), _notebook_name(assignment, folder)))
-    judges = [context.Process(target=_judge_loop, args=(assignment, tasks, results, limits), daemon=True)
-              for _ in range(min(jobs, len(todo)))]  # fmt: skip
-    for judge in judges:
-        judge.start()
-        tasks.put(None)
+    by_student = {task.student: task for task in todo}
+    for task in todo:
+        tasks.put((task.student, str(task.staged.folder), task.notebook))
+    judges: list[_Judge] = []
+    most_judges = (
+        jobs + len(todo) + 2
+    )  # every student may kill one judge; beyond that the machine is at fault
+
+    def start_judge() -> None:
+        if len(judges) >= most_judges:
+            raise InfrastructureError("judge processes keep stopping before they grade anyone")
+        process = context.Process(target=_judge_loop, args=(len(judges), assignment, tasks, results, limits),
+                                  daemon=True)  # fmt: skip
+        process.start()
+        tasks.put(None)  # after every task already queued: each judge leaves once the queue is empty
+        judges.append(_Judge(process))
+
+    def finish(student: str, result: dict, log: str) -> None:
+        if student in pending:
+            record(by_student[student], result, log)
+            pending.discard(student)
+            bar.advance(student, result)
+
+    def look_after_judges() -> None:
+        now = time.monotonic()
+        for judge in judges:
+            if judge.student and judge.process.is_alive() and now - judge.since > STUDENT_S:
+                judge.process.kill()
+                judge.process.join(timeout=5)
+            if judge.process.is_alive() or judge.process.exitcode is None:
+                continue
+            if judge.student:
+                what = (
+                    f"the judge process grading this submission stopped (exit code {judge.process.exitcode})"
+                )
+                finish(judge.student, *_problem_result(judge.student, assignment, what))
+                judge.student = None
+                if pending:
+                    start_judge()
+        if pending and not any(j.process.is_alive() for j in judges):
+            start_judge()
+
+    for _ in range(min(jobs, len(todo))):
+        start_judge()
     bar = report.progress_bar(len(todo), enabled=progress)
-    pending = {student for student, _, _ in todo}
+    pending = set(by_student)
+    last_news = time.monotonic()
     try:
         while pending:
             try:
-                kind, student, payload = results.get(timeout=JUDGE_START_S)
+                kind, index, student, payload = results.get(timeout=1.0)
             except queue.Empty:
-                if not any(j.is_alive() for j in judges):
+                look_after_judges()
+                if time.monotonic() - last_news > JUDGE_START_S and not any(j.student for j in judges):
                     raise InfrastructureError(
-                        "every judge process stopped before the class was graded"
+                        "no judge process has started grading for a long time"
                     ) from None
                 continue
+            last_news = time.monotonic()
             if kind == "fatal":
-                where = f" (at {student})" if student else ""
-                raise InfrastructureError(f"grading could not go on{where}: {payload}")
-            result, log = payload
-            record(student, result, log)
-            pending.discard(student)
-            bar.advance(student, result)
+                raise InfrastructureError(f"a judge process could not start its sandbox: {payload}")
+            if kind == "started":
+                judges[index].student, judges[index].since = student, time.monotonic()
+                continue
+            judges[index].student = None
+            finish(student, *payload)
     finally:
         bar.close()
         for judge in judges:
-            if judge.is_alive():
-                judge.kill()
-            judge.join(timeout=5)
+            if judge.process.is_alive():
+                judge.process.kill()
+            judge.process.join(timeout=5)

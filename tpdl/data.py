@@ -126,6 +126,27 @@ def load_at_hand(name: str) -> Dataset:
     return load(name, "fixture")
 
 
+def files_at_hand() -> list[tuple[str, Path]]:
+    """``(origin, path)`` of every dataset file :func:`load_at_hand` reads here (cache keys cover them;
+    the fixtures are part of the kit)."""
+    found = []
+    folder = os.environ.get(ENV)
+    for name in KERAS_CACHE:
+        if folder:
+            found.append((f"{ENV}/{name}.npz", Path(folder) / f"{name}.npz"))
+            continue
+        cache = _keras_cache("datasets", KERAS_CACHE[name])
+        files = (
+            [cache]
+            if cache.is_file()
+            else sorted(p for p in cache.rglob("*") if p.is_file())
+            if cache.is_dir()
+            else []
+        )
+        found += [(f"keras cache {file.relative_to(cache.parent)}", file) for file in files]
+    return [(origin, path) for origin, path in found if path.is_file()]
+
+
 def load_mnist(source: str = "auto") -> Dataset:
     """MNIST: x (N, 28, 28) uint8, y (N,) uint8."""
     return load("mnist", source)

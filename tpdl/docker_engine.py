@@ -10,10 +10,12 @@ afterwards, whatever happened. Only the ``docker`` command is used (no Docker SD
 a timeout, and what went wrong comes back in words for the student.
 """
 
+import hashlib
 import http.client
 import json
 import os
 import re
+import secrets
 import subprocess
 import time
 import urllib.error
@@ -39,6 +41,16 @@ def available() -> str | None:
     except subprocess.TimeoutExpired:
         return f"the Docker engine did not answer within {INFO_TIMEOUT_S:.0f} s"
     return None if done.returncode == 0 else "no Docker engine is running"
+
+
+def image_name(student: str) -> str:
+    """A Docker image name for one student's build, unique per student and per run.
+
+    Docker wants lower-case names of limited characters, so a student id never goes into one as it
+    is (``Alice`` and ``alice``, or two ids cut to the same prefix, would share an image): a hash
+    of the id, then a random part, so that two runs at once never share one either.
+    """
+    return f"tpdl-tp1-{hashlib.sha256(student.encode()).hexdigest()[:16]}-{secrets.token_hex(6)}"
 
 
 def build_and_probe(context: Path, tag: str, timeout_s: float = 600) -> dict:
@@ -87,7 +99,8 @@ def _probe(context: Path, tag: str, deadline: float, result: dict, containers: l
     result["built"] = True
 
     started = time.monotonic()
-    run = _docker("run", "--detach", "--publish", "127.0.0.1::8000", tag, timeout_s=_left(deadline))
+    run = _docker("run", "--detach", "--name", f"{tag}-run", "--publish", "127.0.0.1::8000", tag,
+                  timeout_s=_left(deadline))  # fmt: skip
     if run.returncode != 0:
         return [f"the container did not start:\n{_tail(run.stderr)}"]
     container = run.stdout.strip()

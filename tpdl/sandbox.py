@@ -13,6 +13,7 @@ import fcntl
 import itertools
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -24,14 +25,15 @@ import tempfile
 import time
 import typing
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from tpdl import wire
+from tpdl import protocol, wire
 from tpdl.paths import PACKAGE
 
 PRELOAD = ("numpy", "tensorflow", "keras", "matplotlib", "matplotlib.pyplot", "IPython", "mlflow")
 ZYGOTE_START_S = 180
+HELLO_S = 30  # a worker proves who it is before running anything of the student's
 FIRST_UID = 62000
 USER_BLOCK, USER_BLOCKS = 1000, 64  # users 62000-125999, in blocks of 1000
 USER_LOCKS = Path("/run/tpdl-users")
@@ -61,7 +63,12 @@ def reserve_users() -> tuple[int, typing.IO]:
 
 @dataclass(frozen=True)
 class Limits:
-    """What one worker may use."""
+    """What one submission may hold and what one of its workers may use.
+
+    The ``intake_*`` limits bound what :mod:`tpdl.intake` stages of a submission (a real TP holds a
+    few dozen files and some megabytes: TP1's reference, with its MLflow runs, 22 files and 5.3 MB);
+    the others bound each worker process.
+    """
 
     memory_bytes: int = 8 * 2**30
     cpu_seconds: int = 300
@@ -69,11 +76,16 @@ class Limits:
     processes: int = 64
     notebook_s: float = 300.0  # wall clock to execute the notebook
     request_s: float = 120.0  # wall clock for one answer
+    intake_files: int = 2000  # files and folders in one submission
+    intake_bytes: int = 512 * 2**20  # bytes of all its files together
+    intake_file_bytes: int = 256 * 2**20  # bytes of one file (larger ones are left out)
+    intake_depth: int = 12  # folders within folders
 
 
 WORKER_ENV = {
     "PATH": "/usr/bin:/bin",
     "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
     "MPLBACKEND": "Agg",
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "TPDL_BUDGET": "ci",
@@ -87,6 +99,14 @@ WORKER_ENV = {
 
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot create the jail here."""
+
+
+class WorkerError(RuntimeError):
+    """A worker's error answer: ``kind`` and ``message`` as ``tpdl.protocol.ErrorInfo`` declares them."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind, self.message = kind, message
 
 
 class WorkerGone(RuntimeError):
@@ -171,21 +191,23 @@ class Worker:
     pid: int  # in the judge's process namespace
     control: Path
     limits: Limits
-    startup: dict = field(default_factory=dict)
+    ready: protocol.Frame | None = None  # its first frame after the hello (NotebookReady, ServiceReady...)
     gone: str | None = None
 
-    def request(self, message: dict, timeout_s: float | None = None) -> dict:
-        """Send one request and return the worker's answer; :class:`WorkerGone` if it cannot."""
+    def ask(self, request: protocol.Request, timeout_s: float | None = None):
+        """Send ``request``; its answer, checked against the protocol. Raises :class:`WorkerError`
+        when the worker answers with an error, :class:`WorkerGone` when it cannot answer."""
         if self.gone:
             raise WorkerGone(self.gone)
-        deadline = time.monotonic() + (timeout_s or self.limits.request_s)
+        limit = timeout_s or self.limits.request_s
+        deadline = time.monotonic() + limit
         nonce = uuid.uuid4().hex  # an answer must echo it: frames written in advance are refused
         try:
             self.conn.settimeout(max(0.01, deadline - time.monotonic()))
-            wire.send(self.conn, {**message, "id": nonce})
-            answer = wire.recv(self.conn, deadline)
+            wire.send(self.conn, protocol.request_frame(request, nonce))
+            ok, value = protocol.parse_answer(request, wire.recv(self.conn, deadline), nonce)
         except TimeoutError:
-            self.kill(f"did not answer within {timeout_s or self.limits.request_s:.0f} s")
+            self.kill(f"did not answer within {limit:.0f} s")
             raise WorkerGone(self.gone) from None
         except (EOFError, OSError):
             self.kill(None)
@@ -193,14 +215,12 @@ class Worker:
         except wire.WireError as error:
             self.kill(f"sent something that is not plain data ({error})")
             raise WorkerGone(self.gone) from None
-        if (
-            not isinstance(answer, dict)
-            or not isinstance(answer.get("ok"), bool)
-            or answer.get("id") != nonce
-        ):
-            self.kill("broke the grading protocol")
-            raise WorkerGone(self.gone)
-        return answer
+        except protocol.ProtocolError as error:
+            self.kill(f"broke the grading protocol ({error})")
+            raise WorkerGone(self.gone) from None
+        if not ok:
+            raise WorkerError(value.kind, value.message)
+        return value
 
     def kill(self, reason: str | None) -> None:
         """Stop the worker and everything it started; remember why, for later requests."""
@@ -227,6 +247,65 @@ class Worker:
                 return ""
             handle.seek(max(0, info.st_size - max_chars))
             return handle.read(max_chars).decode(errors="replace")
+
+
+READY = {
+    "notebook": protocol.NotebookReady,
+    "models": protocol.Ready,
+    "graphs": protocol.Ready,
+    "service": protocol.ServiceReady,
+}
+
+
+def give_tree(
+    staged: Path | None, target: Path, uid: int | None, extra: dict[str, Path] | None = None
+) -> None:
+    """Give a worker its own tree of a staged submission at ``target``, with no data copied where it can be avoided.
+
+    The staged copy (``tpdl.intake``) holds regular files and folders only, all the judge's. Where
+    the judge is root, the worker runs as another user: its folders are its own and its files are
+    hard links to the staged ones, which it can read, replace or delete but never change, so one
+    staged copy serves every worker of the submission. Otherwise workers share the judge's user,
+    and each gets a copy. ``extra`` adds files of the judge's at relative paths; with no
+    ``staged`` copy, the tree is an empty folder (a worker that needs no submission).
+    """
+    link = uid is not None
+    stack = [(staged, target)] if staged is not None else []
+    if staged is None:
+        _own_folder(target, uid)
+    while stack:  # no recursion: the staged tree's depth is bounded, but a stack needs no bound
+        source, destination = stack.pop()
+        _own_folder(destination, uid)
+        with os.scandir(source) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((Path(entry.path), destination / entry.name))
+                elif entry.is_file(follow_symlinks=False):
+                    _place(Path(entry.path), destination / entry.name, link)
+    for relative, source in (extra or {}).items():
+        destination = target / relative
+        for parent in reversed(destination.relative_to(target).parents[:-1]):
+            if not (target / parent).is_dir():
+                _own_folder(target / parent, uid)
+        _place(source, destination, link)
+
+
+def _own_folder(path: Path, uid: int | None) -> None:
+    path.mkdir(mode=0o700)
+    if uid is not None:
+        os.chown(path, uid, uid)
+
+
+def _place(source: Path, destination: Path, link: bool) -> None:
+    if link:
+        try:
+            os.link(source, destination, follow_symlinks=False)
+            return
+        except OSError:  # another file system: a read-only copy of the judge's does the same
+            pass
+    shutil.copyfile(source, destination, follow_symlinks=False)
+    if link:
+        os.chmod(destination, 0o644)
 
 
 class Zygote:
@@ -375,11 +454,13 @@ class Zygote:
     def spawn(self, kind: str, submission: Path, notebook: str | None = None,
               skip_tags: tuple[str, ...] = ("skip-grading",), extra: dict[str, Path] | None = None,
               options: dict | None = None) -> Worker:  # fmt: skip
-        """Fork a worker of ``kind`` (``notebook``, ``models``, ``service``) over a private copy of ``submission``.
+        """Fork a worker of ``kind`` (``notebook``, ``models``, ``graphs``, ``service``) over its own
+        tree of the staged ``submission`` (see :func:`give_tree`).
 
-        ``extra`` maps relative paths to files of the judge that the copy also gets (files the
+        ``extra`` maps relative paths to files of the judge that the tree also gets (files the
         judge staged, such as a model a student's function returned); ``options`` go to the worker
-        as they are (a ``service`` worker's application).
+        as they are (a ``service`` worker's application). A worker that does not start, or does
+        not prove who it is, comes back already gone, with the reason.
         """
         if not self.alive():
             if isinstance(self, PooledZygote):
@@ -389,29 +470,24 @@ class Zygote:
             os.chmod(self.spool, 0o755)
             self.start()  # the zygote died (a worker killed it, say): a new one, once
         token = uuid.uuid4().hex[:12]
+        key = secrets.token_bytes(32)  # the worker proves it holds it; nobody else ever sees it
         host_dir = self.spool / token
-        work, control = host_dir / "work", host_dir / "control"
-        shutil.copytree(submission, work, symlinks=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        for relative, source in (extra or {}).items():
-            (work / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, work / relative, follow_symlinks=False)
+        work, control, tmp = host_dir / "work", host_dir / "control", host_dir / "tmp"
+        host_dir.mkdir()
         control.mkdir()
-        (host_dir / "tmp").mkdir()
         uid = self.uid_base + next(_uids) % USER_BLOCK if self.privileged else None
+        give_tree(submission, work, uid, extra)
+        tmp.mkdir(mode=0o700)
         if uid is not None:
-            # The worker owns its copy and its tmp; the token and control folders stay the judge's.
-            for top in (work, host_dir / "tmp"):
-                for root, dirs, files in os.walk(top):
-                    for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
-                        os.lchown(name, uid, uid)
-                os.chmod(top, 0o700)
+            # The worker owns its tree's folders and its tmp; the token and control folders stay the judge's.
+            os.chown(tmp, uid, uid)
             os.chmod(host_dir, 0o711)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(control / "sock"))
         listener.listen(1)
         inside = f"/spool/{token}"
         spec = {
-            "op": "spawn", "token": token, "kind": kind, "uid": uid,
+            "op": "spawn", "token": token, "kind": kind, "uid": uid, "key": key.hex(),
             "work": f"{inside}/work", "control": f"{inside}/control",
             "notebook": f"{inside}/work/{notebook}" if notebook else None,
             "skip_tags": list(skip_tags), "env": {**WORKER_ENV, "TMPDIR": f"{inside}/tmp"}, "options": options or {},
@@ -434,17 +510,24 @@ class Zygote:
         if answer.get("token") != token:
             worker.kill("could not be started by the sandbox")
             return worker
+        try:
+            protocol.check_hello(wire.recv(conn, time.monotonic() + HELLO_S), key, token)
+        except (TimeoutError, EOFError, OSError):
+            worker.kill("did not start")
+            return worker
+        except (wire.WireError, protocol.ProtocolError):
+            worker.kill("did not start (its first frame was not the proof the protocol requires)")
+            return worker
         deadline = time.monotonic() + (self.limits.notebook_s if kind == "notebook" else 60)
         try:
-            startup = wire.recv(conn, deadline)
+            worker.ready = protocol.parse(READY[kind], wire.recv(conn, deadline), "its first answer")
         except TimeoutError:
             worker.kill(f"did not finish running your notebook within {self.limits.notebook_s:.0f} s "
                         "(cells tagged skip-grading are not run)")  # fmt: skip
-            return worker
-        except (EOFError, OSError, wire.WireError):
+        except (EOFError, OSError):
             worker.kill(None)
-            return worker
-        worker.startup = startup if isinstance(startup, dict) else {}
+        except (wire.WireError, protocol.ProtocolError) as error:
+            worker.kill(f"broke the grading protocol ({error})")
         return worker
 
     def discard(self, worker: Worker) -> None:

@@ -131,9 +131,21 @@ def _decode_array(spec) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
+def _encodable(text: str) -> str:
+    """``text``, its lone surrogates (JSON can carry them, UTF-8 cannot) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 def decode(value):
-    """The Python value of a JSON-decoded frame; every array is a fresh, plain ``np.ndarray``."""
-    if value is None or type(value) in (bool, int, float, str):
+    """The Python value of a JSON-decoded frame; every array is a fresh, plain ``np.ndarray``, every
+    string one that can be encoded."""
+    if type(value) is str:
+        return _encodable(value)
+    if value is None or type(value) in (bool, int, float):
         return value
     if type(value) is list:
         return [decode(v) for v in value]
@@ -175,7 +187,7 @@ def decode(value):
                 return float(inner)
         if any(k.startswith("__") and k.endswith("__") for k in value):
             raise WireError("unknown tagged value")
-        return {k: decode(v) for k, v in value.items()}
+        return {_encodable(k): decode(v) for k, v in value.items()}
     raise WireError(f"unexpected JSON value of type {type(value).__name__}")
 
 

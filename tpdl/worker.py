@@ -3,18 +3,23 @@
 The zygote imports the heavy libraries once (TensorFlow, Keras), runs no TensorFlow operation,
 and forks one fresh worker per request of the judge. Each worker drops to its own unprivileged
 user, sets its resource limits, connects back to the judge over a Unix socket in its control
-folder, and then either
+folder, proves who it is (``tpdl.protocol.Hello``) and then is one of:
 
 * ``notebook``: executes the student's notebook (code cells not tagged to be skipped at grading,
-  going on past cells that fail) and answers calls of the student's functions, or
+  going on past cells that fail) and answers calls of the student's functions;
 * ``models``: runs no student code at all; it loads saved Keras models with ``safe_mode=True``
   and answers questions about them (their layers, their predictions), reads MLflow tracking
-  stores (SQLite files, opened read-only) into plain data, and is the HTTP client of a service;
+  stores (SQLite files, opened read-only) into plain data, trains the kit's own reference models,
+  and is the HTTP client of a service;
+* ``graphs``: runs no student Python either; it evaluates and differentiates TensorFlow graphs
+  traced from a student's functions by the notebook worker, and trains a probe with them in the
+  kit's own loop, so that no patched ``GradientTape`` or ``fit`` of the student's can answer;
 * ``service``: serves the student's web application (a WSGI app from their ``app.py``) with
   gunicorn on a free port of the jail's loopback interface, until the judge stops it.
 
-Everything a worker sends back is plain data (``tpdl.wire``). The zygote talks to the judge over
-its standard input and output, one JSON object a line; students' code never runs in it.
+Every message is declared in ``tpdl.protocol``; each worker has one handler per request it
+serves. The zygote talks to the judge over its standard input and output, one JSON object a
+line; students' code never runs in it.
 """
 
 import contextlib
@@ -30,11 +35,27 @@ import tempfile
 import time
 import traceback
 
+from tpdl import protocol
+
 SKIP_TAG = "skip-grading"
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 MODELS_DIR = "_tpdl_models"
-MAX_MESSAGE_CHARS = 600
+
+
+class Refused(Exception):
+    """A request that gets an error answer (``kind`` and ``message`` as ``protocol.ErrorInfo``)."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
+def raised(error: BaseException) -> Refused:
+    """What the student's code raised, as an answer: ``ValueError: the first line of its message``."""
+    text = str(error).strip().splitlines()
+    detail = f": {text[0]}" if text else ""
+    return Refused("raised", f"{type(error).__name__}{detail}")
 
 
 # --------------------------------------------------------------------------- worker set-up
@@ -49,7 +70,9 @@ def _limit(kind: int, value: int) -> None:
 
 
 def enter_worker(spec: dict) -> socket.socket:
-    """Turn the freshly forked process into a confined worker and connect it to the judge."""
+    """Turn the freshly forked process into a confined worker, connected to the judge and introduced."""
+    from tpdl import wire
+
     os.setsid()
     control = spec["control"]
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -82,6 +105,9 @@ def enter_worker(spec: dict) -> socket.socket:
     sys.stdin = open(0, closefd=False)
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
+    # The submission's visible sources are what runs: no bytecode is written (and none was handed
+    # over: the intake drops it), so none can stand in for a source later.
+    sys.dont_write_bytecode = True
     work = spec["work"]
     os.environ.clear()
     os.environ.update(spec["env"], HOME=work, PWD=work)
@@ -89,47 +115,55 @@ def enter_worker(spec: dict) -> socket.socket:
         sys.path.insert(0, work)  # as in a kernel, the notebook's folder is importable
     tempfile.tempdir = None  # forget a temporary folder chosen before the environment changed
     os.chdir(work)
+    # The proof, sent before any student code runs; the key is forgotten at once.
+    key = bytes.fromhex(spec.pop("key"))
+    wire.send(
+        sock, protocol.plain(protocol.Hello(token=spec["token"], proof=protocol.proof(key, spec["token"])))
+    )
     return sock
 
 
-# --------------------------------------------------------------------------- answers
+# --------------------------------------------------------------------------- serving requests
 
 
-def _error(kind: str, message: str) -> dict:
-    return {"ok": False, "error": {"kind": kind, "message": message[:MAX_MESSAGE_CHARS]}}
-
-
-def _raised(error: BaseException) -> dict:
-    text = str(error).strip().splitlines()
-    detail = f": {text[0]}" if text else ""
-    return _error("raised", f"{type(error).__name__}{detail}")
-
-
-def _reply(sock, answer: dict) -> None:
+def _send_answer(sock, nonce: str, value=None, error: Refused | None = None) -> None:
     from tpdl import wire
 
+    info = None if error is None else protocol.ErrorInfo(kind=error.kind, message=error.message[:600])
     try:
-        wire.send(sock, answer)
-    except BaseException as error:  # noqa: BLE001 - an __array__ or __iter__ of the student's raised
-        wire.send(
-            sock, {**_error("unsendable", f"the answer cannot be sent back: {error}"), "id": answer.get("id")}
+        wire.send(sock, protocol.answer_frame(nonce, value, info))
+    except BaseException as problem:  # noqa: BLE001 - an __array__ or __iter__ of the student's raised
+        info = protocol.ErrorInfo(
+            kind="unsendable", message=f"the answer cannot be sent back: {problem}"[:600]
         )
+        wire.send(sock, protocol.answer_frame(nonce, error=info))
 
 
-def serve(sock, handle) -> None:
-    """Answer the judge's requests with ``handle(request) -> dict`` until it hangs up."""
+def serve(sock, kind: str, handlers: dict) -> None:
+    """Answer the judge's requests with ``handlers[type(request)](request)`` until it hangs up."""
     from tpdl import wire
 
     while True:
         try:
-            request = wire.recv(sock)
+            frame = wire.recv(sock)
         except EOFError:
             return
+        nonce = frame.get("id", "") if isinstance(frame, dict) and isinstance(frame.get("id"), str) else ""
         try:
-            answer = handle(request)
-        except BaseException as error:  # noqa: BLE001 - whatever the student's code raised
-            answer = _raised(error)
-        _reply(sock, {**answer, "id": request.get("id")})
+            nonce, request = protocol.parse_request(frame, kind)
+            handler = handlers[type(request)]
+        except (protocol.ProtocolError, KeyError) as error:
+            _send_answer(sock, nonce, error=Refused("protocol", str(error)))
+            continue
+        try:
+            value = handler(request)
+        except Refused as refusal:
+            _send_answer(sock, nonce, error=refusal)
+            continue
+        except BaseException as error:  # noqa: BLE001 - whatever the student's code (or its model) raised
+            _send_answer(sock, nonce, error=raised(error))
+            continue
+        _send_answer(sock, nonce, value)
 
 
 # --------------------------------------------------------------------------- notebook worker
@@ -156,7 +190,7 @@ def _cell_source(cell: dict) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
-def execute_notebook(path: str, skip_tags: list[str]) -> tuple[dict, list[dict]]:
+def execute_notebook(path: str, skip_tags: list[str]) -> tuple[dict, list[protocol.CellRecord]]:
     """Run the notebook's code cells in a fresh namespace; return it and a record per cell."""
     import matplotlib
     from IPython.core.inputtransformer2 import TransformerManager
@@ -164,23 +198,31 @@ def execute_notebook(path: str, skip_tags: list[str]) -> tuple[dict, list[dict]]
     matplotlib.use("Agg")
     with open(path, encoding="utf-8") as handle:
         notebook = json.load(handle)
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells", []), list):
+        raise ValueError("the file is not a notebook (no list of cells)")
     shell = _Shell()
     namespace = {"__name__": "__main__", "__builtins__": __builtins__, "get_ipython": lambda: shell}
     transformer = TransformerManager()
     records = []
-    code_cells = [c for c in notebook.get("cells", []) if c.get("cell_type") == "code"]
-    for number, cell in enumerate(code_cells, start=1):
-        tags = cell.get("metadata", {}).get("tags", [])
+    code_cells = [
+        c for c in notebook.get("cells", []) if isinstance(c, dict) and c.get("cell_type") == "code"
+    ]
+    for number, cell in enumerate(code_cells[: protocol.MAX_CELLS], start=1):
+        metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+        tags = metadata.get("tags") if isinstance(metadata.get("tags"), list) else []
         if any(tag in skip_tags for tag in tags):
-            records.append({"cell": number, "status": "skipped"})
+            records.append(protocol.CellRecord(cell=number, status="skipped"))
             continue
         try:
             code = compile(transformer.transform_cell(_cell_source(cell)), f"<cell {number}>", "exec")
             exec(code, namespace)  # noqa: S102 - running the student's notebook is the point
         except BaseException as error:  # noqa: BLE001 - record and go on, as the kernel would
-            records.append({"cell": number, "status": "error", **_raised(error)["error"]})
+            refusal = raised(error)
+            records.append(
+                protocol.CellRecord(cell=number, status="error", kind="raised", message=refusal.message)
+            )
             continue
-        records.append({"cell": number, "status": "ok"})
+        records.append(protocol.CellRecord(cell=number, status="ok"))
     return namespace, records
 
 
@@ -195,22 +237,43 @@ def _resolve(namespace: dict, value):
         return videos.probe_model(value.part, **value.options)
     if not isinstance(value, wire.Call):
         return value
-    function = namespace.get(value.name)
+    return _function(namespace, value.name)(*value.args, **value.kwargs)
+
+
+def _function(namespace: dict, name: str):
+    function = namespace.get(name)
+    if function is None:
+        raise Refused("missing", f"{name} is not defined in your notebook")
     if not callable(function):
-        raise NameError(f"{value.name} is not defined in your notebook")
-    return function(*value.args, **value.kwargs)
+        raise Refused("missing", f"{name} is defined but is not a function")
+    return function
 
 
-def _save_model(model, save_as: str, name: str) -> dict:
-    """Save ``model`` under ``MODELS_DIR`` for the judge; an error answer if it is not a model."""
+def _arguments(namespace: dict, request) -> tuple[list, dict]:
+    """The request's arguments, those described as calls replaced by what the student's functions return."""
+    try:
+        args = [_resolve(namespace, a) for a in request.args]
+        kwargs = {k: _resolve(namespace, v) for k, v in request.kwargs.items()}
+    except Refused:
+        raise
+    except BaseException as error:  # noqa: BLE001 - a student's function called for an argument raised
+        raise raised(error) from None
+    return args, kwargs
+
+
+def _save_model(model, save_as: str, name: str) -> str:
+    """Save ``model`` under ``MODELS_DIR`` for the judge; its path."""
     import keras
 
     if not isinstance(model, keras.Model):
-        return _error("type", f"{name} gave {type(model).__name__}, not a keras.Model")
+        raise Refused("type", f"{name} gave {type(model).__name__}, not a keras.Model")
     os.makedirs(MODELS_DIR, exist_ok=True)
     path = os.path.join(MODELS_DIR, os.path.basename(save_as))
-    model.save(path)
-    return {"ok": True, "value": path}
+    try:
+        model.save(path)
+    except BaseException as error:  # noqa: BLE001 - a model of the student's that does not save
+        raise raised(error) from None
+    return path
 
 
 def _as_tensors(values: list) -> list:
@@ -229,28 +292,9 @@ def _block_model(function, input_shapes: list, args: list, kwargs: dict):
     return keras.Model(inputs, list(outputs) if isinstance(outputs, (tuple, list)) else outputs)
 
 
-def _layer_call(layer, spec: dict) -> dict:
-    """Call ``layer`` on ``spec["args"]`` (which builds it); with ``spec["weights"]``, set them and call
-    again. The outputs (an array, or a list for a tuple) and the shapes of the layer's weights."""
-    import keras
-    import numpy as np
-
-    if not isinstance(layer, keras.layers.Layer):
-        raise TypeError(f"{type(layer).__name__} is not a keras.layers.Layer")
-    args = _as_tensors(list(spec.get("args", [])))
-    kwargs = dict(spec.get("kwargs", {}))
-    kwargs = dict(zip(kwargs, _as_tensors(list(kwargs.values()))))
-    outputs = layer(*args, **kwargs)
-    if spec.get("weights") is not None:
-        layer.set_weights([np.asarray(w) for w in spec["weights"]])
-        outputs = layer(*args, **kwargs)
-    plain = [np.asarray(o) for o in outputs] if isinstance(outputs, (tuple, list)) else np.asarray(outputs)
-    return {"outputs": plain, "weight_shapes": [list(np.shape(w)) for w in layer.get_weights()]}
-
-
-def _describe_figure(figure) -> dict:
-    """What a matplotlib figure shows, as plain data: per axes its images' arrays, its titles,
-    axis labels and tick labels, and whether a colour bar belongs to one of its images."""
+def _describe_figure(figure) -> protocol.FigureDescription:
+    """What a matplotlib figure shows: per axes its images' arrays, its titles, axis labels and tick
+    labels, and whether a colour bar belongs to one of its images."""
     import matplotlib.figure
     import numpy as np
 
@@ -259,52 +303,40 @@ def _describe_figure(figure) -> dict:
     figure.canvas.draw()  # tick labels exist once drawn
     axes = []
     for ax in figure.axes:
-        axes.append({
-            "images": [np.asarray(image.get_array(), dtype=float) for image in ax.images],
-            "colorbar": any(image.colorbar is not None for image in ax.images),
-            "title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
-            "xticklabels": [t.get_text() for t in ax.get_xticklabels()],
-            "yticklabels": [t.get_text() for t in ax.get_yticklabels()],
-        })  # fmt: skip
-    return {"axes": axes}
+        axes.append(protocol.AxesDescription(
+            images=[np.asarray(image.get_array(), dtype=float) for image in ax.images],
+            colorbar=any(image.colorbar is not None for image in ax.images),
+            title=str(ax.get_title()), xlabel=str(ax.get_xlabel()), ylabel=str(ax.get_ylabel()),
+            xticklabels=[str(t.get_text()) for t in ax.get_xticklabels()],
+            yticklabels=[str(t.get_text()) for t in ax.get_yticklabels()],
+        ))  # fmt: skip
+    return protocol.FigureDescription(axes=axes)
 
 
-def _with_gradient(function, args: list, kwargs: dict, index: int) -> dict:
-    """The value of ``function`` and the gradient of its sum with respect to argument ``index``
-    (None when the value does not depend on it differentiably)."""
+def _export_graph(function, request: protocol.ExportGraph) -> protocol.Graph:
+    """Trace ``function`` on tensors shaped like ``request.args`` into a serialised graph."""
     import numpy as np
     import tensorflow as tf
 
-    variable = tf.Variable(np.asarray(args[index]))
-    args = [*args[:index], variable, *args[index + 1 :]]
-    with tf.GradientTape() as tape:
-        value = function(*args, **kwargs)
-        total = tf.reduce_sum(tf.convert_to_tensor(value)) if tf.is_tensor(value) else None
-    gradient = None if total is None else tape.gradient(total, variable)
-    return {"value": np.asarray(value), "gradient": None if gradient is None else np.asarray(gradient)}
-
-
-def _fit_probe(namespace: dict, request: dict) -> dict:
-    """Train a one-convolution model compiled with the student's loss and metrics; its history."""
-    import keras
-
-    names = [*([request["loss"]] if request["loss"] else []), *request["metrics"]]
-    missing = [n for n in names if not callable(namespace.get(n))]
-    if missing:
-        return _error("missing", f"{', '.join(missing)} is not defined in your notebook")
-    loss = namespace[request["loss"]] if request["loss"] else "binary_crossentropy"
-    x, y = request["x"], request["y"]
-    try:
-        keras.utils.set_random_seed(0)
-        model = keras.Sequential(
-            [keras.Input(x.shape[1:]), keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")]
+    specs = [
+        tf.TensorSpec(
+            (None, *a.shape[1:]) if request.free_batch and a.ndim else a.shape, tf.as_dtype(a.dtype)
         )
-        model.compile(optimizer=keras.optimizers.Adam(float(request.get("learning_rate", 0.05))),
-                      loss=loss, metrics=[namespace[n] for n in request["metrics"]])  # fmt: skip
-        history = model.fit(x, y, epochs=int(request["epochs"]), batch_size=8, verbose=0)
-    except BaseException as error:  # noqa: BLE001 - the student's loss or metric failed inside fit
-        return _raised(error)
-    return {"ok": True, "value": {k: [float(v) for v in vs] for k, vs in history.history.items()}}
+        for a in request.args
+    ]
+    kwargs = dict(request.kwargs)
+    try:
+        concrete = tf.function(lambda *tensors: function(*tensors, **kwargs)).get_concrete_function(*specs)
+    except BaseException as error:  # noqa: BLE001 - not traceable: NumPy on tensors, a Python branch on values
+        raise raised(error) from None
+    if len(concrete.outputs) != 1:
+        raise Refused("type", f"{request.name} should return one tensor, not {len(concrete.outputs)}")
+    graph_def = concrete.graph.as_graph_def().SerializeToString()
+    return protocol.Graph(
+        graph_def=np.frombuffer(graph_def, dtype=np.uint8).copy(),
+        inputs=[t.name for t in concrete.inputs[: len(specs)]],
+        output=concrete.outputs[0].name,
+    )
 
 
 def notebook_worker(sock, spec: dict) -> None:
@@ -313,69 +345,112 @@ def notebook_worker(sock, spec: dict) -> None:
     try:
         namespace, records = execute_notebook(spec["notebook"], spec["skip_tags"])
     except BaseException as error:  # noqa: BLE001 - unreadable notebook
-        wire.send(sock, {"ok": False, "error": _raised(error)["error"], "cells": []})
+        refusal = raised(error)
+        ready = protocol.NotebookReady(
+            ok=False, error=protocol.ErrorInfo(kind="raised", message=refusal.message)
+        )
+        wire.send(sock, protocol.plain(ready))
         return
-    wire.send(sock, {"ok": True, "cells": records})
+    wire.send(sock, protocol.plain(protocol.NotebookReady(ok=True, cells=records)))
 
-    def handle(request: dict) -> dict:
-        if request.get("op") == "fit_probe":
-            return _fit_probe(namespace, request)
-        if request.get("op") != "call":
-            return _error("protocol", f"unknown operation {request.get('op')!r}")
-        name = request["name"]
-        function = namespace.get(name)
-        if function is None:
-            return _error("missing", f"{name} is not defined in your notebook")
-        if not callable(function):
-            return _error("missing", f"{name} is defined but is not a function")
+    def call(request: protocol.Call) -> protocol.CallValue:
+        function = _function(namespace, request.name)
+        args, kwargs = _arguments(namespace, request)
+        if request.tensors:
+            args = _as_tensors(args)
         try:
-            # Arguments described as calls are the results of the student's own functions.
-            args = [_resolve(namespace, a) for a in request.get("args", ())]
-            kwargs = {k: _resolve(namespace, v) for k, v in dict(request.get("kwargs", {})).items()}
-            if request.get("tensors"):  # arrays given as the backend's tensors
-                args = _as_tensors(args)
-            if request.get("symbolic_inputs") is not None:  # a block of layers, applied to keras.Input
-                value = _block_model(function, request["symbolic_inputs"], args, kwargs)
-            elif request.get("layer_call") is not None:  # a layer class: made, built, given weights, called
-                value = _layer_call(function(*args, **kwargs), request["layer_call"])
-            elif request.get("gradient") is not None:
-                value = _with_gradient(function, args, kwargs, int(request["gradient"]))
+            value = function(*args, **kwargs)
+        except BaseException as error:  # noqa: BLE001 - the student's function raised
+            raise raised(error) from None
+        if request.return_inputs:  # the arguments as the call left them (did it change them?)
+            return protocol.CallValue(value=value, args=args, kwargs=kwargs)
+        return protocol.CallValue(value=value)
+
+    def build_model(request: protocol.BuildModel) -> str:
+        function = _function(namespace, request.name)
+        args, kwargs = _arguments(namespace, request)
+        try:
+            if request.symbolic_inputs is not None:  # a block of layers, applied to keras.Input
+                value = _block_model(function, request.symbolic_inputs, args, kwargs)
             else:
                 value = function(*args, **kwargs)
-        except BaseException as error:  # noqa: BLE001 - the student's function raised
-            return _raised(error)
-        saved_argument = request.get("save_argument")
-        if saved_argument:  # a model the call changed (trained), saved for the models worker
-            answer = _save_model(args[int(saved_argument["index"])], saved_argument["as"], name)
-            if not answer["ok"]:
-                return answer
-        if request.get("returns") == "figure":
-            try:
-                value = _describe_figure(value)
-            except TypeError as error:
-                return _error("type", f"{name}: {error}")
-        if request.get("returns") == "history":
-            import keras
+        except BaseException as error:  # noqa: BLE001
+            raise raised(error) from None
+        if request.part is not None:  # one model of several the function returns: (encoder, decoder)
+            if not isinstance(value, (tuple, list)) or request.part >= len(value):
+                raise Refused(
+                    "type", f"{request.name} should return a tuple of models, not {type(value).__name__}"
+                )
+            value = value[request.part]
+        return _save_model(value, request.save_as, request.name)
 
-            if not isinstance(value, keras.callbacks.History):
-                return _error("type", f"{name} returned {type(value).__name__}, not a keras History")
-            value = {"history": {k: [float(v) for v in vs] for k, vs in value.history.items()},
-                     "epoch": [int(e) for e in value.epoch]}  # fmt: skip
-        if request.get("return_inputs"):  # the arguments as the call left them (did it change them?)
-            return {"ok": True, "value": value, "inputs": {"args": args, "kwargs": kwargs}}
-        save_as = request.get("save_model")
-        if save_as:
-            part = request.get("part")
-            if part is not None:  # one model of several the function returns: (encoder, decoder)
-                if not isinstance(value, (tuple, list)) or not 0 <= int(part) < len(value):
-                    return _error(
-                        "type", f"{name} should return a tuple of models, not {type(value).__name__}"
-                    )
-                value = value[int(part)]
-            return _save_model(value, save_as, name)
-        return {"ok": True, "value": value}
+    def train_model(request: protocol.TrainModel) -> protocol.History:
+        import keras
 
-    serve(sock, handle)
+        function = _function(namespace, request.name)
+        model = _resolve(namespace, wire.Call(request.builder))
+        args, kwargs = _arguments(namespace, request)
+        try:
+            value = function(model, *args, **kwargs)
+        except BaseException as error:  # noqa: BLE001
+            raise raised(error) from None
+        if not isinstance(value, keras.callbacks.History):
+            raise Refused("type", f"{request.name} returned {type(value).__name__}, not a keras History")
+        _save_model(model, request.save_as, request.name)
+        return protocol.History(
+            history={str(k): [float(v) for v in vs] for k, vs in dict(value.history).items()},
+            epoch=[int(e) for e in value.epoch],
+        )
+
+    def layer_call(request: protocol.LayerCall) -> protocol.LayerOutputs:
+        import keras
+        import numpy as np
+
+        function = _function(namespace, request.name)
+        try:
+            layer = function(**request.init)
+            if not isinstance(layer, keras.layers.Layer):
+                raise Refused(
+                    "type", f"{request.name} made a {type(layer).__name__}, not a keras.layers.Layer"
+                )
+            args = _as_tensors(list(request.args))
+            kwargs = dict(zip(request.kwargs, _as_tensors(list(request.kwargs.values()))))
+            outputs = layer(*args, **kwargs)
+            if request.weights is not None:
+                layer.set_weights([np.asarray(w) for w in request.weights])
+                outputs = layer(*args, **kwargs)
+            plain = (
+                [np.asarray(o) for o in outputs]
+                if isinstance(outputs, (tuple, list))
+                else np.asarray(outputs)
+            )
+            shapes = [list(np.shape(w)) for w in layer.get_weights()]
+        except Refused:
+            raise
+        except BaseException as error:  # noqa: BLE001
+            raise raised(error) from None
+        return protocol.LayerOutputs(outputs=plain, weight_shapes=shapes)
+
+    def describe_figure(request: protocol.DescribeFigure) -> protocol.FigureDescription:
+        function = _function(namespace, request.name)
+        args, kwargs = _arguments(namespace, request)
+        try:
+            figure = function(*args, **kwargs)
+        except BaseException as error:  # noqa: BLE001
+            raise raised(error) from None
+        try:
+            return _describe_figure(figure)
+        except TypeError as error:
+            raise Refused("type", f"{request.name}: {error}") from None
+
+    def export_graph(request: protocol.ExportGraph) -> protocol.Graph:
+        return _export_graph(_function(namespace, request.name), request)
+
+    serve(sock, "notebook", {
+        protocol.Call: call, protocol.BuildModel: build_model, protocol.TrainModel: train_model,
+        protocol.LayerCall: layer_call, protocol.DescribeFigure: describe_figure,
+        protocol.ExportGraph: export_graph,
+    })  # fmt: skip
 
 
 # --------------------------------------------------------------------------- models worker
@@ -396,7 +471,7 @@ def _graph_facts(layer) -> dict:
     """Where a layer of a functional model takes its inputs from, and its output's shape."""
     try:
         nodes = getattr(layer, "_inbound_nodes", None) or []
-        inbound = [parent.operation.name for parent in nodes[0].parent_nodes] if nodes else []
+        inbound = [str(parent.operation.name) for parent in nodes[0].parent_nodes] if nodes else []
     except Exception:  # noqa: BLE001 - a graph this reading does not follow: no inbound layers
         inbound = []
     try:
@@ -411,40 +486,40 @@ def _graph_facts(layer) -> dict:
     return {"inbound": inbound, "output_shape": shape}
 
 
-def describe_model(model) -> dict:
-    """The facts graders check about a model, as plain data (the graph: each layer's inbound layers)."""
+def describe_model(model, compile_error: str | None = None) -> protocol.ModelDescription:
+    """The facts graders check about a model (the graph: each layer's inbound layers)."""
     layers = [
-        {
-            "class_name": type(layer).__name__,
-            "name": layer.name,
-            "config": _plain(layer.get_config()),
+        protocol.LayerDescription(
+            class_name=type(layer).__name__,
+            name=str(layer.name),
+            config=_plain(layer.get_config()),
             **_graph_facts(layer),
-        }  # fmt: skip
+        )  # fmt: skip
         for layer in model._flatten_layers(include_self=False, recursive=True)
     ]
     compiled = getattr(model, "compiled", False) and model.optimizer is not None
-    return {
-        "class_name": type(model).__name__,
-        "layers": layers,
-        "count_params": int(model.count_params()),
-        "trainable_params": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
-        "input_shape": _plain(getattr(model, "input_shape", None)),
-        "output_shape": _plain(getattr(model, "output_shape", None)),
-        "compiled": bool(compiled),
-        "optimizer": type(model.optimizer).__name__ if compiled else None,
-        "loss": _loss_name(getattr(model, "loss", None)) if compiled else None,
-    }
+    return protocol.ModelDescription(
+        class_name=type(model).__name__,
+        layers=layers,
+        count_params=int(model.count_params()),
+        trainable_params=int(sum(math.prod(w.shape) for w in model.trainable_weights)),
+        input_shape=_plain(getattr(model, "input_shape", None)),
+        output_shape=_plain(getattr(model, "output_shape", None)),
+        compiled=bool(compiled),
+        optimizer=type(model.optimizer).__name__ if compiled else None,
+        loss=_loss_name(getattr(model, "loss", None)) if compiled else None,
+        compile_error=compile_error,
+    )
 
 
-MAX_HTTP_BODY = 2 * 2**20
-MAX_RUNS = 200
+MAX_HTTP_BODY = protocol.MAX_BODY
 MAX_METRIC_ROWS = 50_000
 MAX_STORE_STEPS = 20_000  # thousands of SQLite instructions: far more than a real store needs
 STORE_TABLES = ("experiments", "runs", "params", "metrics")
 
 
-def read_tracking_store(path: str) -> dict:
-    """The active runs of an MLflow SQLite store, newest first, as plain data (read-only, no MLflow)."""
+def read_tracking_store(path: str) -> protocol.TrackingStore:
+    """The active runs of an MLflow SQLite store, newest first (read-only, no MLflow)."""
     import sqlite3
 
     uri = "file:" + path.replace("?", "%3f").replace("#", "%23") + "?mode=ro&immutable=1"
@@ -454,7 +529,11 @@ def read_tracking_store(path: str) -> dict:
         budget[0] -= 1
         return 1 if budget[0] < 0 else 0
 
+    def text(value) -> str:
+        return value if isinstance(value, str) else str(value)
+
     with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        db.text_factory = lambda raw: raw.decode("utf-8", errors="replace")
         db.execute("PRAGMA trusted_schema = OFF")
         db.execute("PRAGMA query_only = ON")
         db.set_progress_handler(spend, 1000)
@@ -463,34 +542,35 @@ def read_tracking_store(path: str) -> dict:
         )
         if any(kinds.get(name) != "table" for name in STORE_TABLES):
             raise ValueError(f"it should hold the tables {', '.join(STORE_TABLES)}")
-        experiments = dict(db.execute("SELECT experiment_id, name FROM experiments"))
+        experiments = {text(k): text(v) for k, v in db.execute("SELECT experiment_id, name FROM experiments")}
         rows = db.execute(
             "SELECT run_uuid, name, status, start_time, end_time, experiment_id FROM runs "
             "WHERE lifecycle_stage = 'active' ORDER BY start_time DESC LIMIT ?",
-            (MAX_RUNS,),
+            (protocol.MAX_RUNS,),
         ).fetchall()
-        runs = {}
+        runs: dict[str, dict] = {}
         for run_id, name, status, start, end, experiment in rows:
-            runs[run_id] = {
-                "run_id": str(run_id), "name": str(name or ""), "status": str(status),
-                "experiment": str(experiments.get(experiment, "")), "experiment_id": str(experiment), "start_time": start, "end_time": end,
+            runs[text(run_id)] = {
+                "run_id": text(run_id), "name": text(name or ""), "status": text(status),
+                "experiment": experiments.get(text(experiment), ""), "experiment_id": text(experiment),
+                "start_time": start if type(start) is int else None, "end_time": end if type(end) is int else None,
                 "params": {}, "metrics": {},
             }  # fmt: skip
         if not runs:
-            return {"runs": []}
+            return protocol.TrackingStore(runs=[])
         marks = ",".join("?" * len(runs))
         for key, value, run_id in db.execute(
             f"SELECT key, value, run_uuid FROM params WHERE run_uuid IN ({marks})", list(runs)
         ):
-            runs[run_id]["params"][str(key)] = str(value)
+            runs[text(run_id)]["params"][text(key)] = text(value)
         metrics = db.execute(
             f"SELECT key, step, value, timestamp, run_uuid FROM metrics WHERE run_uuid IN ({marks}) "
             "ORDER BY run_uuid, key, step, timestamp LIMIT ?",
             [*runs, MAX_METRIC_ROWS],
         )
         for key, step, value, _, run_id in metrics:
-            runs[run_id]["metrics"].setdefault(str(key), []).append([int(step), float(value)])
-    return {"runs": list(runs.values())}
+            runs[text(run_id)]["metrics"].setdefault(text(key), []).append((int(step), float(value)))
+    return protocol.TrackingStore(runs=[protocol.RunRecord(**run) for run in runs.values()])
 
 
 def models_worker(sock, spec: dict) -> None:
@@ -500,71 +580,204 @@ def models_worker(sock, spec: dict) -> None:
 
     from tpdl import wire
 
-    wire.send(sock, {"ok": True, "cells": []})
+    wire.send(sock, protocol.plain(protocol.Ready()))
     models = {}
     work = os.path.realpath(spec["work"])
 
-    def inside(relative: str) -> str | None:
+    def inside(relative: str) -> str:
         path = os.path.realpath(os.path.join(work, relative))
-        return path if path.startswith(work + os.sep) else None
+        if not path.startswith(work + os.sep):
+            raise Refused("protocol", "path outside the submission")
+        if not os.path.isfile(path):
+            raise Refused("missing", f"{relative} is not in your submission")
+        return path
 
-    def handle(request: dict) -> dict:
-        op = request.get("op")
-        if op in ("load", "tracking_runs"):
-            path = inside(request["path"])
-            if path is None:
-                return _error("protocol", "path outside the submission")
-            if not os.path.isfile(path):
-                return _error("missing", f"{request['path']} is not in your submission")
-        if op == "http":  # the client of a service worker in the same jail
-            return {
-                "ok": True,
-                "value": [http_exchange(int(request["port"]), e) for e in request["exchanges"]],
-            }
-        if op == "tracking_runs":
-            try:
-                return {"ok": True, "value": read_tracking_store(path)}
-            except Exception as error:  # noqa: BLE001 - not a store, or not one of MLflow's
-                return _error("unreadable", f"{request['path']} is not an MLflow tracking store: {error}")
-        if op == "load":
-            compile_error = None
-            try:
-                models[request["key"]] = keras.saving.load_model(path, safe_mode=True)
-            except BaseException as error:  # noqa: BLE001 - a model file that does not load
-                try:  # compiled with the student's own loss, say: the network itself may still load
-                    models[request["key"]] = keras.saving.load_model(path, safe_mode=True, compile=False)
-                except BaseException:  # noqa: BLE001 - the network does not load either
-                    return _raised(error)
-                compile_error = _raised(error)["error"]["message"]
-            return {
-                "ok": True,
-                "value": {**describe_model(models[request["key"]]), "compile_error": compile_error},
-            }
-        model = models.get(request.get("key"))
-        if model is None:
-            return _error("protocol", "no such model loaded")
-        if op == "predict":  # an array, or a list of arrays for a model of several outputs
-            x, batch = request["x"], int(request.get("batch_size", 256))
-            inputs = x if isinstance(x, list) else [x]  # a model of several inputs takes a list
-            count = len(inputs[0]) if inputs else 0
-            chunks = [model([a[i : i + batch] for a in inputs] if isinstance(x, list) else x[i : i + batch],
-                            training=False) for i in range(0, count, batch)]  # fmt: skip
-            if chunks and isinstance(chunks[0], (list, tuple)):
-                value = [np.concatenate([np.asarray(c[k]) for c in chunks]) for k in range(len(chunks[0]))]
-            else:
-                value = np.concatenate([np.asarray(c) for c in chunks]) if chunks else np.zeros((0,))
-            return {"ok": True, "value": value}
-        if op == "set_weights":
-            model.set_weights(request["weights"])
-            return {"ok": True, "value": None}
-        if op == "get_weights":
-            return {"ok": True, "value": [np.asarray(w) for w in model.get_weights()]}
-        return _error("protocol", f"unknown operation {op!r}")
+    def model_of(key: str):
+        if key not in models:
+            raise Refused("protocol", "no such model loaded")
+        return models[key]
 
-    serve(sock, handle)
+    def load_model(request: protocol.LoadModel) -> protocol.ModelDescription:
+        path = inside(request.path)
+        compile_error = None
+        try:
+            models[request.key] = keras.saving.load_model(path, safe_mode=True)
+        except BaseException as error:  # noqa: BLE001 - a model file that does not load
+            try:  # compiled with the student's own loss, say: the network itself may still load
+                models[request.key] = keras.saving.load_model(path, safe_mode=True, compile=False)
+            except BaseException:  # noqa: BLE001 - the network does not load either
+                raise raised(error) from None
+            compile_error = raised(error).message
+        return describe_model(models[request.key], compile_error)
+
+    def predict(request: protocol.Predict):
+        model = model_of(request.key)
+        x, batch = request.x, request.batch_size
+        inputs = x if isinstance(x, list) else [x]  # a model of several inputs takes a list
+        count = len(inputs[0]) if inputs else 0
+        chunks = [model([a[i : i + batch] for a in inputs] if isinstance(x, list) else x[i : i + batch],
+                        training=False) for i in range(0, count, batch)]  # fmt: skip
+        if chunks and isinstance(chunks[0], (list, tuple)):
+            return [np.concatenate([np.asarray(c[k]) for c in chunks]) for k in range(len(chunks[0]))]
+        return np.concatenate([np.asarray(c) for c in chunks]) if chunks else np.zeros((0,))
+
+    def get_weights(request: protocol.GetWeights) -> list:
+        return [np.asarray(w) for w in model_of(request.key).get_weights()]
+
+    def set_weights(request: protocol.SetWeights) -> None:
+        model_of(request.key).set_weights(request.weights)
+
+    def tracking_runs(request: protocol.TrackingRuns) -> protocol.TrackingStore:
+        path = inside(request.path)
+        try:
+            return read_tracking_store(path)
+        except Exception as error:  # noqa: BLE001 - not a store, or not one of MLflow's
+            raise Refused("unreadable", f"{request.path} is not an MLflow tracking store: {error}") from None
+
+    def http(request: protocol.Http) -> list:
+        return [http_exchange(request.port, exchange) for exchange in request.exchanges]
+
+    def train_mlp(request: protocol.TrainMLP) -> protocol.History:
+        from tpdl import experiments
+
+        history = experiments.train_mlp(request.config, (request.x_train, request.y_train, request.x_val,
+                                        request.y_val), request.epochs, request.batch_size, request.seed)  # fmt: skip
+        return protocol.History(history=history, epoch=list(range(request.epochs)))
+
+    serve(sock, "models", {
+        protocol.LoadModel: load_model, protocol.Predict: predict, protocol.GetWeights: get_weights,
+        protocol.SetWeights: set_weights, protocol.TrackingRuns: tracking_runs, protocol.Http: http,
+        protocol.TrainMLP: train_mlp,
+    })  # fmt: skip
 
 
-# --------------------------------------------------------------------------- zygote
+def http_exchange(port: int, exchange: protocol.HttpExchange) -> protocol.HttpAnswer:
+    """One HTTP request to the service on ``port``; its status, content type, body (as text) and time."""
+    import http.client
+
+    body = exchange.body
+    data = body.tobytes() if hasattr(body, "tobytes") else (body.encode() if isinstance(body, str) else None)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=exchange.timeout_s)
+    started = time.perf_counter()
+    try:
+        try:
+            connection.request(exchange.method, exchange.path, body=data, headers=exchange.headers)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered (413, say) and hung up before the whole body was sent: read it
+        response = connection.getresponse()
+        payload = response.read(MAX_HTTP_BODY + 1)
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        return protocol.HttpAnswer(
+            error=f"{type(error).__name__}: {error}", seconds=time.perf_counter() - started
+        )
+    finally:
+        connection.close()
+    status = response.status if 100 <= response.status <= 999 else None
+    return protocol.HttpAnswer(
+        status=status, content_type=str(response.getheader("Content-Type", ""))[: protocol.MAX_TEXT],
+        body=payload[:MAX_HTTP_BODY].decode("utf-8", errors="replace"), truncated=len(payload) > MAX_HTTP_BODY,
+        seconds=time.perf_counter() - started,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- graphs worker
+
+# Operations a traced loss may hold although TensorFlow marks them stateful; any other stateful
+# operation (files, Python functions, variables, random state) is refused.
+HARMLESS_STATEFUL = frozenset({"Assert", "PrintV2", "StatefulPartitionedCall"})
+
+
+def _check_operations(graph_def) -> None:
+    from tensorflow.python.framework import op_def_registry
+
+    nodes = list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
+    for node in nodes:
+        definition = op_def_registry.get(node.op)
+        if definition is None and node.op not in {f.signature.name for f in graph_def.library.function}:
+            raise Refused("type", f"the traced graph uses an unknown operation {node.op[:60]!r}")
+        if definition is not None and definition.is_stateful and node.op not in HARMLESS_STATEFUL:
+            raise Refused("type", f"the traced graph uses the stateful operation {node.op!r}")
+
+
+def graph_function(graph: protocol.Graph):
+    """The traced graph as a callable of its inputs (tensors), its operations checked first."""
+    import tensorflow as tf
+
+    graph_def = tf.compat.v1.GraphDef()
+    try:
+        graph_def.ParseFromString(graph.graph_def.tobytes())
+    except Exception as error:  # noqa: BLE001 - not a GraphDef
+        raise Refused("unreadable", f"the traced graph cannot be read ({type(error).__name__})") from None
+    _check_operations(graph_def)
+    try:
+        wrapped = tf.compat.v1.wrap_function(lambda: tf.graph_util.import_graph_def(graph_def, name=""), [])
+        feeds = [wrapped.graph.get_tensor_by_name(name) for name in graph.inputs]
+        return wrapped.prune(feeds=feeds, fetches=wrapped.graph.get_tensor_by_name(graph.output))
+    except Exception as error:  # noqa: BLE001 - a graph that does not import
+        raise Refused("unreadable", f"the traced graph cannot be imported ({type(error).__name__})") from None
+
+
+def graphs_worker(sock, spec: dict) -> None:
+    import numpy as np
+    import tensorflow as tf
+
+    from tpdl import wire
+
+    wire.send(sock, protocol.plain(protocol.Ready()))
+
+    def graph_gradient(request: protocol.GraphGradient) -> protocol.GradientValue:
+        function = graph_function(request.graph)
+        tensors = [tf.constant(a) for a in request.args]
+        if request.index >= len(tensors) or not tensors[request.index].dtype.is_floating:
+            raise Refused("type", "the gradient is taken with respect to a floating-point input")
+        with tf.GradientTape() as tape:
+            tape.watch(tensors[request.index])
+            value = function(*tensors)
+            total = tf.reduce_sum(tf.cast(value, tf.float64))
+        gradient = tape.gradient(total, tensors[request.index])
+        return protocol.GradientValue(
+            value=np.asarray(value), gradient=None if gradient is None else np.asarray(gradient)
+        )
+
+    def graph_fit(request: protocol.GraphFit) -> protocol.ProbeFit:
+        import keras
+
+        loss = graph_function(request.loss) if request.loss is not None else None
+        metrics = {name: graph_function(graph) for name, graph in request.metrics.items()}
+        x, y = request.x.astype(np.float32), request.y.astype(np.float32)
+        rng = np.random.default_rng(request.seed)
+        kernel = tf.Variable(rng.normal(0, 0.1, (3, 3, x.shape[-1], 1)).astype(np.float32))
+        bias = tf.Variable(np.zeros(1, np.float32))
+        optimizer = keras.optimizers.Adam(request.learning_rate)
+        history: dict[str, list[float]] = {"loss": [], **{name: [] for name in metrics}}
+        for _ in range(request.epochs):
+            sums = dict.fromkeys(history, 0.0)
+            batches = range(0, len(x), request.batch_size)
+            for start in batches:
+                xb, yb = (
+                    tf.constant(x[start : start + request.batch_size]),
+                    tf.constant(y[start : start + request.batch_size]),
+                )
+                with tf.GradientTape() as tape:
+                    predicted = tf.sigmoid(tf.nn.conv2d(xb, kernel, 1, "SAME") + bias)
+                    value = (
+                        loss(yb, predicted)
+                        if loss
+                        else tf.reduce_mean(keras.losses.binary_crossentropy(yb, predicted))
+                    )
+                    value = tf.reduce_mean(tf.cast(value, tf.float32))
+                gradients = tape.gradient(value, [kernel, bias])
+                if any(g is None for g in gradients):
+                    raise Refused("type", "no gradient flows from the loss to the model's weights")
+                optimizer.apply(gradients, [kernel, bias])
+                sums["loss"] += float(value)
+                for name, metric in metrics.items():
+                    sums[name] += float(tf.reduce_mean(tf.cast(metric(yb, predicted), tf.float32)))
+            for name in history:
+                history[name].append(sums[name] / len(batches))
+        return protocol.ProbeFit(history=history, weights=[kernel.numpy(), bias.numpy()])
+
+    serve(sock, "graphs", {protocol.GraphGradient: graph_gradient, protocol.GraphFit: graph_fit})
 
 
 # --------------------------------------------------------------------------- service worker
@@ -598,40 +811,19 @@ def service_worker(sock, spec: dict) -> None:
             factory = getattr(module, options["factory"])
             return factory(*options.get("args", []))
 
-    wire.send(sock, {"ok": True, "port": port, "cells": []})
+    wire.send(sock, protocol.plain(protocol.ServiceReady(port=port)))
     Service().run()
 
 
-def http_exchange(port: int, exchange: dict) -> dict:
-    """One HTTP request to the service on ``port``; its status, content type, body (as text) and time."""
-    import http.client
+# --------------------------------------------------------------------------- zygote
 
-    body = exchange.get("body")
-    data = body.tobytes() if hasattr(body, "tobytes") else (body.encode() if isinstance(body, str) else None)
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=float(exchange.get("timeout_s", 30)))
-    started = time.perf_counter()
-    try:
-        try:
-            connection.request(
-                exchange["method"], exchange["path"], body=data, headers=exchange.get("headers", {})
-            )
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered (413, say) and hung up before the whole body was sent: read it
-        response = connection.getresponse()
-        payload = response.read(MAX_HTTP_BODY + 1)
-    except (OSError, http.client.HTTPException) as error:
-        return {
-            "status": None,
-            "error": f"{type(error).__name__}: {error}",
-            "seconds": time.perf_counter() - started,
-        }
-    finally:
-        connection.close()
-    return {
-        "status": response.status, "content_type": response.getheader("Content-Type", ""),
-        "body": payload[:MAX_HTTP_BODY].decode("utf-8", errors="replace"), "truncated": len(payload) > MAX_HTTP_BODY,
-        "seconds": time.perf_counter() - started,
-    }  # fmt: skip
+
+WORKERS = {
+    "notebook": notebook_worker,
+    "models": models_worker,
+    "graphs": graphs_worker,
+    "service": service_worker,
+}
 
 
 def _run_child(spec: dict) -> None:
@@ -639,9 +831,7 @@ def _run_child(spec: dict) -> None:
     code = 0
     try:
         sock = enter_worker(spec)
-        {"notebook": notebook_worker, "models": models_worker, "service": service_worker}[spec["kind"]](
-            sock, spec
-        )
+        WORKERS[spec["kind"]](sock, spec)
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1
     except BaseException:  # noqa: BLE001 - report, then leave
@@ -668,10 +858,13 @@ def zygote(preload: list[str]) -> None:
     control_out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    sys.dont_write_bytecode = True
     started = time.monotonic()
     for module in preload:
         __import__(module)
-    import tpdl.wire  # noqa: F401 - ready before forking
+    import pydantic  # noqa: F401 - the protocol's validation, ready before forking
+
+    import tpdl.wire  # noqa: F401
 
     _prctl(PR_SET_DUMPABLE, 0)  # workers cannot read or trace the zygote
     children: dict[str, int] = {}
@@ -684,6 +877,7 @@ def zygote(preload: list[str]) -> None:
             if pid == 0:
                 control_out.close()
                 _run_child(request)
+            request.pop("key", None)
             children[request["token"]] = pid
             answer = {"token": request["token"], "pid": pid}
         elif op == "reap":

@@ -122,7 +122,9 @@ def test_dice_loss_is_differentiable(student):
 def test_dice_loss_trains_a_model_in_compile(student):
     # The mask of the bright pixels: a single convolution can learn it, with a loss that lets it.
     x = RNG.uniform(size=(32, 16, 16, 1)).astype(np.float32)
-    history = student.fit_probe("dice_loss", ["dice_coefficient"], x, (x >= 0.6).astype(np.float32), epochs=8)
+    history, _ = student.fit_probe(
+        "dice_loss", ["dice_coefficient"], x, (x >= 0.6).astype(np.float32), epochs=8
+    )
     losses = history.get("loss", [])
     assert "dice_coefficient" in history, "dice_coefficient should work as a metric given to model.compile"
     assert losses and np.all(np.isfinite(losses)), "dice_loss gives no finite loss inside model.fit"

@@ -76,7 +76,7 @@ def test_iou_works_on_tensors_in_compile_and_rejects_bad_input(student):
         "iou_score should give the same value on tensors as on arrays"
     )
     x = RNG.uniform(size=(16, 16, 16, 1)).astype(np.float32)
-    history = student.fit_probe(None, ["iou_score"], x, (x >= 0.6).astype(np.float32), epochs=2)
+    history, _ = student.fit_probe(None, ["iou_score"], x, (x >= 0.6).astype(np.float32), epochs=2)
     values = history.get("iou_score", [])
     assert values and all(0.0 <= v <= 1.0 for v in values), (
         "iou_score should work as a metric given to model.compile, with values in [0, 1]"

@@ -379,11 +379,15 @@ print("batchnorm_backward: visible tests passed")
 # mlflow ui --backend-store-uri sqlite:///mlflow.db   # then open http://127.0.0.1:5000
 # ```
 #
-# The model is built from a configuration by `build_mlp` (given). Training uses Keras's
+# The model is built from a configuration by `build_mlp` (given, from the kit: a 256-128 MLP with
+# ReLU, the configuration's dropout, L2 penalty and batch normalisation, compiled with its optimiser
+# and the categorical cross-entropy; read it with `build_mlp??`). Training uses Keras's
 # optimisers: you have just checked that yours compute the same steps.
 
 # %%
 import mlflow
+
+from tpdl.experiments import build_mlp
 
 EXPERIMENT = "tp2-optimisers"
 BASE = {
@@ -400,29 +404,6 @@ CONFIGS = {
     "adam-l2": {**BASE, "l2": 1e-4},
     "adam-batchnorm": {**BASE, "batch_norm": True},
 }
-
-
-def build_mlp(config, input_dim=784, n_classes=10):
-    """A compiled 256-128 MLP with the optimiser and regularisers of ``config``."""
-    regularizer = keras.regularizers.L2(config["l2"]) if config["l2"] else None
-    layers = [keras.Input(shape=(input_dim,))]
-    for width in (256, 128):
-        layers.append(keras.layers.Dense(width, kernel_regularizer=regularizer))
-        if config["batch_norm"]:
-            layers.append(keras.layers.BatchNormalization())
-        layers.append(keras.layers.Activation("relu"))
-        if config["dropout"]:
-            layers.append(keras.layers.Dropout(config["dropout"]))
-    layers.append(keras.layers.Dense(n_classes, activation="softmax", kernel_regularizer=regularizer))
-    rate = config["learning_rate"]
-    optimizer = {
-        "sgd": lambda: keras.optimizers.SGD(rate, momentum=config["momentum"], nesterov=config["nesterov"]),
-        "rmsprop": lambda: keras.optimizers.RMSprop(rate),
-        "adam": lambda: keras.optimizers.Adam(rate),
-    }[config["optimizer"]]()
-    model = keras.Sequential(layers)
-    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
-    return model
 
 
 # %% [markdown]

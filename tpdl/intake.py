@@ -1,0 +1,293 @@
+"""What is graded of a submission: one scan decides, and the staged copy is all that is read after.
+
+Everything in ``submitted/`` is the students': names, links, sizes and contents are hostile. Before
+anything else reads a submission (its fingerprint, the copy the workers get, the graders), one
+iterative walk, without recursion and without following a single link, copies what will be graded
+into a folder of the judge's (the *staged copy*):
+
+* only regular files and folders are taken; symbolic links, devices, pipes and sockets are
+  dropped, and a student folder or assignment folder that is itself a link is refused;
+* what Python would import or run instead of the visible sources is dropped: ``__pycache__/``,
+  compiled files (``*.pyc``, ``*.pyo``), compiled extensions (``*.so``, ``*.pyd``), path hooks
+  (``*.pth``), ``sitecustomize.py`` and ``usercustomize.py``, and a package folder that would
+  shadow a module of the same name (``app/`` beside ``app.py``); notebooks' checkpoints too;
+* a file larger than ``Limits.intake_file_bytes`` is dropped; a tree deeper than
+  ``Limits.intake_depth``, or holding more than ``Limits.intake_files`` entries or
+  ``Limits.intake_bytes`` bytes in all, is refused as a whole.
+
+Each file is opened relative to its folder's descriptor with ``O_NOFOLLOW``, so that nothing swapped
+in during the walk is followed; the digest of what was staged (names, sizes, contents) comes out
+of the same pass. Student ids are checked here too (:data:`STUDENT_ID`).
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# A student id: 1 to 64 ASCII letters, digits, '.', '_' or '-', starting with a letter or a digit.
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+STUDENT_ID_RULE = (
+    "1 to 64 characters among ASCII letters, digits, '.', '_' and '-', starting with a letter or a digit"
+)
+BYTECODE_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd", ".pth")
+IMPORT_HOOKS = ("sitecustomize.py", "usercustomize.py")
+NEVER_GRADED = ("__pycache__", ".ipynb_checkpoints")
+COPY_CHUNK = 1 << 20
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def shown(name: str) -> str:
+    """A file name as it can be shown anywhere: odd bytes and control characters escaped."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def check_student_id(name: str) -> str | None:
+    """None if ``name`` is a valid student id, else why not (for the instructor)."""
+    if STUDENT_ID.fullmatch(name) and ".." not in name:
+        return None
+    return f"the folder name {shown(name)!r} is not a student id ({STUDENT_ID_RULE})"
+
+
+class Refused(Exception):
+    """The submission as a whole cannot be graded; the message says why, for the student."""
+
+
+@dataclass
+class Staged:
+    """A submission as the judge will grade it: its staged copy, digest and what was left out."""
+
+    folder: Path  # the staged copy: regular files and folders of the judge's only
+    digest: str = ""
+    files: int = 0
+    bytes: int = 0
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (relative path, why)
+    refused: str | None = None
+
+    def note(self) -> str:
+        """What the student should know about the intake, in a sentence or two ("" when nothing)."""
+        if self.refused:
+            return f"Your submission was not graded: {self.refused}"
+        if not self.dropped:
+            return ""
+        shown_items = "; ".join(f"{path} ({why})" for path, why in self.dropped[:10])
+        more = f"; and {len(self.dropped) - 10} more" if len(self.dropped) > 10 else ""
+        return f"Left out of grading: {shown_items}{more}."
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _why_dropped(name: str, is_dir: bool, siblings: set[str]) -> str | None:
+    if name in NEVER_GRADED:
+        return "bytecode is never graded" if name == "__pycache__" else "notebook checkpoints are not graded"
+    if is_dir:
+        if f"{name}.py" in siblings:
+            return f"a package folder would be imported instead of {name}.py"
+        return None
+    if name.endswith(BYTECODE_SUFFIXES):
+        return "compiled code and import hooks are never graded: only sources are"
+    if name in IMPORT_HOOKS:
+        return "Python runs this file at start-up: it is never graded"
+    return None
+
+
+def open_folder(parent_fd: int | None, name: str | os.PathLike) -> int:
+    """A descriptor of the folder ``name`` (relative to ``parent_fd``), refusing a link or a non-folder."""
+    fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    if not stat.S_ISDIR(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotADirectoryError(name)
+    return fd
+
+
+def stage(source_fd: int, target: Path, limits) -> Staged:
+    """Copy what will be graded of the folder open as ``source_fd`` into ``target`` (created here).
+
+    ``limits`` is a ``sandbox.Limits``. The walk holds one descriptor per folder on its stack, so
+    the depth limit also bounds the descriptors it keeps open.
+    """
+    staged = Staged(Path(target))
+    target.mkdir(mode=0o755)
+    entries: list[tuple[str, int, str]] = []  # (relative path, size, sha256) of every staged file
+    stack: list[tuple[int, str, int]] = [(os.dup(source_fd), "", 0)]  # (descriptor, relative path, depth)
+    seen = 0
+    try:
+        while stack:
+            fd, relative, depth = stack.pop()
+            try:
+                names = os.listdir(fd)
+                seen += len(names)
+                if seen > limits.intake_files:
+                    raise Refused(f"it holds more than {limits.intake_files:,} files and folders")
+                siblings = set(names)
+                for name in sorted(names):
+                    path = f"{relative}{name}"
+                    info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                    is_dir = stat.S_ISDIR(info.st_mode)
+                    if not is_dir and not stat.S_ISREG(info.st_mode):
+                        kind = "a link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+                        staged.dropped.append((shown(path), f"{kind}: only regular files are graded"))
+                        continue
+                    why = _why_dropped(name, is_dir, siblings)
+                    if why:
+                        staged.dropped.append((shown(path + ("/" if is_dir else "")), why))
+                        continue
+                    if is_dir:
+                        if depth + 1 > limits.intake_depth:
+                            raise Refused(f"its folders are nested more than {limits.intake_depth} deep")
+                        (staged.folder / path).mkdir(mode=0o755)
+                        stack.append((open_folder(fd, name), f"{path}/", depth + 1))
+                        continue
+                    if info.st_size > limits.intake_file_bytes:
+                        staged.dropped.append(
+                            (shown(path), f"{info.st_size:,} bytes: files over {limits.intake_file_bytes:,} are not graded")
+                        )  # fmt: skip
+                        continue
+                    size, digest = _copy_file(fd, name, staged.folder / path, limits.intake_file_bytes)
+                    if size is None:
+                        staged.dropped.append((shown(path), "it changed or vanished while it was read"))
+                        continue
+                    staged.files += 1
+                    staged.bytes += size
+                    if staged.bytes > limits.intake_bytes:
+                        raise Refused(f"it holds more than {limits.intake_bytes:,} bytes")
+                    entries.append((path, size, digest))
+            finally:
+                os.close(fd)
+    except Refused as refusal:
+        staged.refused = str(refusal)
+    except OSError as error:
+        staged.refused = f"it could not be read ({error.strerror or type(error).__name__})"
+    finally:
+        for fd, _, _ in stack:
+            os.close(fd)
+    if staged.refused:
+        shutil.rmtree(staged.folder, ignore_errors=True)
+        staged.folder.mkdir(mode=0o755)
+        staged.files = staged.bytes = 0
+        entries = []
+    digest = hashlib.sha256()
+    for path, size, file_digest in sorted(entries):
+        name = os.fsencode(path)
+        digest.update(
+            len(name).to_bytes(8, "big") + name + size.to_bytes(8, "big") + bytes.fromhex(file_digest)
+        )
+    digest.update(f"refused:{staged.refused}".encode())
+    staged.digest = digest.hexdigest()
+    return staged
+
+
+def _copy_file(folder_fd: int, name: str, target: Path, max_bytes: int) -> tuple[int | None, str]:
+    """Copy one regular file (opened without following links); its size and digest, or None if it
+    turned out not to be a regular file or to grow past ``max_bytes`` while it was read."""
+    try:
+        fd = os.open(name, _FILE_FLAGS, dir_fd=folder_fd)
+    except OSError:
+        return None, ""
+    digest, size = hashlib.sha256(), 0
+    with os.fdopen(fd, "rb") as source:
+        if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
+            return None, ""
+        with open(target, "xb") as copy:
+            while block := source.read(COPY_CHUNK):
+                size += len(block)
+                if size > max_bytes:
+                    break
+                digest.update(block)
+                copy.write(block)
+    if size > max_bytes:
+        target.unlink()
+        return None, ""
+    os.chmod(target, 0o644)
+    return size, digest.hexdigest()
+
+
+@dataclass
+class Found:
+    """The submissions of a class folder: valid ids and their folders, and what was refused."""
+
+    folders: dict[str, Path | None] = field(default_factory=dict)  # None: named but not submitted
+    refused: dict[str, str] = field(default_factory=dict)  # shown name -> why
+
+
+def _open_root(submissions: Path) -> int:
+    """The class folder itself is the instructor's: it may be a link (to a mounted share, say)."""
+    return os.open(submissions, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def discover(assignment: str, submissions: Path, students: list[str] | None = None) -> Found:
+    """Every ``submissions/<id>/<assignment>/`` folder (only those of ``students`` if given); ids
+    checked against :data:`STUDENT_ID`, links refused."""
+    found = Found()
+    wanted = None
+    if students is not None:
+        wanted = set()
+        for name in students:
+            why = check_student_id(name)
+            if why:
+                found.refused[shown(name)] = why
+            else:
+                wanted.add(name)
+    root = _open_root(submissions)
+    try:
+        for name in sorted(os.listdir(root)):
+            if (wanted is not None and name not in wanted) or name.startswith("."):
+                continue
+            info = os.stat(name, dir_fd=root, follow_symlinks=False)
+            if stat.S_ISLNK(info.st_mode):
+                found.refused[shown(name)] = "the student folder is a link: it is not graded"
+                continue
+            if not stat.S_ISDIR(info.st_mode):
+                continue
+            why = check_student_id(name)
+            if why:
+                found.refused[shown(name)] = why
+                continue
+            student_fd = open_folder(root, name)
+            try:
+                inner = os.stat(assignment, dir_fd=student_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                inner = None
+            finally:
+                os.close(student_fd)
+            if inner is not None and stat.S_ISLNK(inner.st_mode):
+                found.refused[name] = f"{assignment}/ is a link: it is not graded"
+            elif inner is not None and stat.S_ISDIR(inner.st_mode):
+                found.folders[name] = submissions / name / assignment
+    finally:
+        os.close(root)
+    for name in sorted(wanted or ()):
+        if name not in found.folders and name not in found.refused:
+            found.folders[name] = None
+    return found
+
+
+def stage_submission(
+    submissions: Path, student: str, assignment: str, limits, into: Path | None = None
+) -> Staged:
+    """Stage ``submissions/<student>/<assignment>/`` (no link followed on the way) into a fresh folder."""
+    target = Path(tempfile.mkdtemp(prefix="tpdl-intake-", dir=into)) / assignment
+    try:
+        root = _open_root(submissions)
+        try:
+            student_fd = open_folder(root, student)
+            try:
+                folder_fd = open_folder(student_fd, assignment)
+            finally:
+                os.close(student_fd)
+        finally:
+            os.close(root)
+    except OSError:
+        target.mkdir(mode=0o755)
+        return Staged(target, refused=f"{assignment}/ is a link or not a folder: it is not graded")
+    try:
+        return stage(folder_fd, target, limits)
+    finally:
+        os.close(folder_fd)

@@ -1,0 +1,516 @@
+"""Every message between the judge and a sandboxed worker, declared once and checked on receipt.
+
+A conversation with a worker goes:
+
+1. the worker connects to the socket the judge made for it and sends :class:`Hello`, proving with
+   an HMAC of its token, under a key that only the zygote and this worker ever held, that it is
+   the process the judge asked for; nothing else it sends is read before that proof;
+2. it sends one ready frame (:class:`NotebookReady` after running the notebook, :class:`ServiceReady`
+   with its port, or :class:`Ready`);
+3. the judge sends requests, each a frame ``{"op": ..., "id": NONCE, ...fields}``, and the worker
+   answers each with ``{"id": NONCE, "ok": true, "value": ...}`` or
+   ``{"id": NONCE, "ok": false, "error": {"kind": ..., "message": ...}}``.
+
+Each request class names the worker kinds that serve it and the type of its answer; both sides
+validate what they receive against these declarations (types, sizes, ranges) before using it.
+Frames are plain data (:mod:`tpdl.wire`), so a string that cannot be encoded has already been
+replaced when it gets here. Adding a request means one class here and one handler on each side.
+"""
+
+import hashlib
+import hmac
+from typing import Annotated, Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+MAX_MESSAGE = 600  # characters of an error message or a cell's error
+MAX_NAME = 200  # characters of a name (a function, a layer, a class, a metric)
+MAX_TEXT = 2000  # characters of a label, a tick, an HTTP header value
+MAX_BODY = 2 * 2**20  # characters of an HTTP body read back
+MAX_LAYERS = 5000
+MAX_CELLS = 5000
+MAX_RUNS = 200
+ERROR_KINDS = ("raised", "missing", "type", "protocol", "unsendable", "unreadable")
+
+
+class ProtocolError(ValueError):
+    """A frame that is not a message of this protocol (its text says what was wrong)."""
+
+
+def _truncated(limit: int):
+    return AfterValidator(lambda text: text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _identifier(text: str) -> str:
+    if not text.isidentifier():
+        raise ValueError(f"{text[:40]!r} is not a Python name")
+    return text
+
+
+def _relative_path(text: str) -> str:
+    parts = text.split("/")
+    if not text or text.startswith("/") or "\x00" in text or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"{text[:80]!r} is not a relative path inside the submission")
+    return text
+
+
+Message = Annotated[str, _truncated(MAX_MESSAGE)]
+Label = Annotated[str, _truncated(MAX_TEXT)]
+Name = Annotated[str, Field(max_length=MAX_NAME), AfterValidator(_identifier)]
+Key = Annotated[str, Field(min_length=1, max_length=64)]
+RelativePath = Annotated[str, Field(max_length=1000), AfterValidator(_relative_path)]
+Shape = list[int | None]
+Plain = Any  # what a student's function returned: plain data, already refused by the codec otherwise
+
+
+class Frame(BaseModel):
+    """A message: its fields have exactly the declared types; nothing else is accepted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, arbitrary_types_allowed=True)
+
+
+# --------------------------------------------------------------------------- records in answers
+
+
+class ErrorInfo(Frame):
+    kind: Literal[ERROR_KINDS]
+    message: Message
+
+
+class CellRecord(Frame):
+    """What happened to one code cell of the notebook when the worker ran it."""
+
+    cell: int = Field(ge=1, le=100_000)
+    status: Literal["ok", "error", "skipped"]
+    kind: Annotated[str, Field(max_length=40)] = ""
+    message: Message = ""
+
+
+class LayerDescription(Frame):
+    class_name: Label
+    name: Label
+    config: dict[str, Any]
+    inbound: list[Label] = Field(max_length=MAX_LAYERS)
+    output_shape: Any = None  # a shape, a list of shapes, or None
+
+
+class ModelDescription(Frame):
+    """The facts graders check about a saved model (see ``tpdl.worker.describe_model``)."""
+
+    class_name: Label
+    layers: list[LayerDescription] = Field(max_length=MAX_LAYERS)
+    count_params: int = Field(ge=0)
+    trainable_params: int = Field(ge=0)
+    input_shape: Any = None
+    output_shape: Any = None
+    compiled: bool
+    optimizer: Label | None = None
+    loss: Label | None = None
+    compile_error: Message | None = None
+
+
+class AxesDescription(Frame):
+    images: list[np.ndarray] = Field(max_length=50)
+    colorbar: bool
+    title: Label
+    xlabel: Label
+    ylabel: Label
+    xticklabels: list[Label] = Field(max_length=1000)
+    yticklabels: list[Label] = Field(max_length=1000)
+
+
+class FigureDescription(Frame):
+    axes: list[AxesDescription] = Field(max_length=100)
+
+
+class History(Frame):
+    """A Keras ``History``: metric name -> one value per epoch, and the epochs."""
+
+    history: dict[Label, list[float]]
+    epoch: list[int] = Field(max_length=100_000)
+
+
+class LayerOutputs(Frame):
+    outputs: np.ndarray | list[np.ndarray]
+    weight_shapes: list[list[int]] = Field(max_length=10_000)
+
+
+class CallValue(Frame):
+    """What a student's function returned and, when asked, its arguments as the call left them."""
+
+    value: Plain = None
+    args: list[Plain] | None = None
+    kwargs: dict[str, Plain] | None = None
+
+
+class Graph(Frame):
+    """A student's function traced into a TensorFlow graph: the serialised ``GraphDef`` and the names
+    of its input placeholders and of its output tensor."""
+
+    graph_def: np.ndarray  # uint8
+    inputs: list[Label] = Field(min_length=1, max_length=16)
+    output: Label
+
+
+class GradientValue(Frame):
+    value: np.ndarray
+    gradient: np.ndarray | None
+
+
+class ProbeFit(Frame):
+    """A probe trained with a student's loss by the kit's own loop: its history and weights."""
+
+    history: dict[Label, list[float]]
+    weights: list[np.ndarray] = Field(max_length=16)
+
+
+class RunRecord(Frame):
+    """One run of an MLflow store, read with SQLite by a worker that runs no student code."""
+
+    run_id: Label
+    name: Label
+    status: Label
+    experiment: Label
+    experiment_id: Label
+    start_time: int | None
+    end_time: int | None
+    params: dict[Label, Label]
+    metrics: dict[Label, list[tuple[int, float]]]
+
+
+class TrackingStore(Frame):
+    runs: list[RunRecord] = Field(max_length=MAX_RUNS)
+
+
+class HttpAnswer(Frame):
+    status: int | None = Field(default=None, ge=100, le=999)
+    content_type: Label = ""
+    body: Annotated[str, Field(max_length=MAX_BODY + 1)] = ""
+    truncated: bool = False
+    seconds: float = Field(default=0.0, ge=0.0)
+    error: Message = ""
+
+
+class HttpExchange(Frame):
+    method: Annotated[str, Field(pattern=r"^[A-Z]{1,10}$")]
+    path: Annotated[str, Field(max_length=4000, pattern=r"^/")]
+    body: str | np.ndarray | None = None
+    headers: dict[Label, Label] = {}
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+
+
+# --------------------------------------------------------------------------- frames a worker starts with
+
+
+class Hello(Frame):
+    """A worker's first frame: its token, and the proof that it holds the key it was started with."""
+
+    token: Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]
+    proof: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class NotebookReady(Frame):
+    ok: bool
+    cells: list[CellRecord] = Field(default=[], max_length=MAX_CELLS)
+    error: ErrorInfo | None = None
+
+
+class ServiceReady(Frame):
+    port: int = Field(ge=1, le=65535)
+
+
+class Ready(Frame):
+    pass
+
+
+def proof(key: bytes, token: str) -> str:
+    """The HMAC a worker started with ``key`` sends in its :class:`Hello`."""
+    return hmac.new(key, f"tpdl-worker:{token}".encode(), hashlib.sha256).hexdigest()
+
+
+def check_hello(frame, key: bytes, token: str) -> None:
+    """Refuse a first frame that is not this worker's :class:`Hello`."""
+    hello = parse(Hello, frame, "hello")
+    if hello.token != token or not hmac.compare_digest(hello.proof, proof(key, token)):
+        raise ProtocolError("the first frame does not prove it comes from the worker started")
+
+
+# --------------------------------------------------------------------------- requests
+
+
+class Request(Frame):
+    """A request of the judge; ``op`` names it on the wire, ``answer`` is the type of its answer."""
+
+    op: ClassVar[str]
+    served_by: ClassVar[tuple[str, ...]]
+    answer: ClassVar[Any]
+
+
+class Call(Request):
+    """Call the student's function ``name`` with the judge's arguments (see ``tpdl.wire`` for
+    the forms that arrive as calls, generators and probes)."""
+
+    op: ClassVar[str] = "call"
+    served_by: ClassVar[tuple[str, ...]] = ("notebook",)
+    answer: ClassVar[Any] = CallValue
+    name: Name
+    args: list[Plain] = []
+    kwargs: dict[str, Plain] = {}
+    tensors: bool = False  # arrays given as the backend's tensors
+    return_inputs: bool = False
+
+
+class BuildModel(Request):
+    """Call a function that returns a model (or a block of layers, or several models) and save it."""
+
+    op: ClassVar[str] = "build_model"
+    served_by: ClassVar[tuple[str, ...]] = ("notebook",)
+    answer: ClassVar[Any] = RelativePath
+    name: Name
+    args: list[Plain] = []
+    kwargs: dict[str, Plain] = {}
+    save_as: Annotated[str, Field(pattern=r"^[0-9a-f]{8}\.keras$")]
+    part: int | None = Field(default=None, ge=0, le=16)  # one model of several it returns
+    symbolic_inputs: list[Shape] | None = Field(default=None, max_length=16)  # a block applied to keras.Input
+
+
+class TrainModel(Request):
+    """Call ``name(builder(), *args)``; save the model it trained; answer the History it returned."""
+
+    op: ClassVar[str] = "train_model"
+    served_by: ClassVar[tuple[str, ...]] = ("notebook",)
+    answer: ClassVar[Any] = History
+    name: Name
+    builder: Name
+    args: list[Plain] = []
+    kwargs: dict[str, Plain] = {}
+    save_as: Annotated[str, Field(pattern=r"^[0-9a-f]{8}\.keras$")]
+
+
+class LayerCall(Request):
+    """Make the student's layer ``name(**init)``, call it (with the judge's weights, if given)."""
+
+    op: ClassVar[str] = "layer_call"
+    served_by: ClassVar[tuple[str, ...]] = ("notebook",)
+    answer: ClassVar[Any] = LayerOutputs
+    name: Name
+    init: dict[str, Plain] = {}
+    args: list[Plain] = []
+    kwargs: dict[str, Plain] = {}
+    weights: list[np.ndarray] | None = None
+
+
+class DescribeFigure(Request):
+    """Call a function that returns a matplotlib Figure; answer what the figure shows."""
+
+    op: ClassVar[str] = "describe_figure"
+    served_by: ClassVar[tuple[str, ...]] = ("notebook",)
+    answer: ClassVar[Any] = FigureDescription
+    name: Name
+    args: list[Plain] = []
+    kwargs: dict[str, Plain] = {}
+
+
+class ExportGraph(Request):
+    """Trace the student's function on tensors of these shapes (``None`` axes stay free) into a graph.
+
+    ``args`` are arrays (they give each input's dtype and shape) and ``kwargs`` constants; with
+    ``free_batch`` the first axis of every input is left free, as inside ``model.fit``.
+    """
+
+    op: ClassVar[str] = "export_graph"
+    served_by: ClassVar[tuple[str, ...]] = ("notebook",)
+    answer: ClassVar[Any] = Graph
+    name: Name
+    args: list[np.ndarray] = Field(min_length=1, max_length=16)
+    kwargs: dict[str, Plain] = {}
+    free_batch: bool = False
+
+
+class LoadModel(Request):
+    """Load a saved Keras model of the submission with ``safe_mode=True``; keep it under ``key``."""
+
+    op: ClassVar[str] = "load_model"
+    served_by: ClassVar[tuple[str, ...]] = ("models",)
+    answer: ClassVar[Any] = ModelDescription
+    path: RelativePath
+    key: Key
+
+
+class Predict(Request):
+    op: ClassVar[str] = "predict"
+    served_by: ClassVar[tuple[str, ...]] = ("models",)
+    answer: ClassVar[Any] = np.ndarray | list[np.ndarray]
+    key: Key
+    x: np.ndarray | list[np.ndarray]
+    batch_size: int = Field(default=256, ge=1, le=100_000)
+
+
+class GetWeights(Request):
+    op: ClassVar[str] = "get_weights"
+    served_by: ClassVar[tuple[str, ...]] = ("models",)
+    answer: ClassVar[Any] = list[np.ndarray]
+    key: Key
+
+
+class SetWeights(Request):
+    op: ClassVar[str] = "set_weights"
+    served_by: ClassVar[tuple[str, ...]] = ("models",)
+    answer: ClassVar[Any] = None
+    key: Key
+    weights: list[np.ndarray]
+
+
+class TrackingRuns(Request):
+    """Read an MLflow SQLite store of the submission (or one a call wrote) into plain records."""
+
+    op: ClassVar[str] = "tracking_runs"
+    served_by: ClassVar[tuple[str, ...]] = ("models",)
+    answer: ClassVar[Any] = TrackingStore
+    path: RelativePath
+
+
+class Http(Request):
+    """Send HTTP requests to a service worker of the same jail, one after the other."""
+
+    op: ClassVar[str] = "http"
+    served_by: ClassVar[tuple[str, ...]] = ("models",)
+    answer: ClassVar[Any] = list[HttpAnswer]
+    port: int = Field(ge=1, le=65535)
+    exchanges: list[HttpExchange] = Field(min_length=1, max_length=1000)
+
+
+class TrainMLP(Request):
+    """Train the kit's MLP (``tpdl.experiments.build_mlp``) as TP2's experiment does: the judge's own
+    run of a configuration, to compare with what a student's code or store claims."""
+
+    op: ClassVar[str] = "train_mlp"
+    served_by: ClassVar[tuple[str, ...]] = ("models",)
+    answer: ClassVar[Any] = History
+    config: dict[str, Plain]
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    epochs: int = Field(ge=1, le=100)
+    batch_size: int = Field(ge=1, le=100_000)
+    seed: int = Field(ge=0, le=2**31)
+
+
+class GraphGradient(Request):
+    """Evaluate a traced graph on the judge's inputs; answer its value and the gradient of its sum
+    with respect to input ``index`` (None where nothing differentiable connects them)."""
+
+    op: ClassVar[str] = "graph_gradient"
+    served_by: ClassVar[tuple[str, ...]] = ("graphs",)
+    answer: ClassVar[Any] = GradientValue
+    graph: Graph
+    args: list[np.ndarray] = Field(min_length=1, max_length=16)
+    index: int = Field(ge=0, le=15)
+
+
+class GraphFit(Request):
+    """Train a one-convolution sigmoid probe on ``(x, y)`` with the kit's own loop, the loss (None:
+    binary cross-entropy) and metrics being traced graphs of the student's functions."""
+
+    op: ClassVar[str] = "graph_fit"
+    served_by: ClassVar[tuple[str, ...]] = ("graphs",)
+    answer: ClassVar[Any] = ProbeFit
+    loss: Graph | None
+    metrics: dict[Name, Graph] = Field(default={}, max_length=8)
+    x: np.ndarray
+    y: np.ndarray
+    epochs: int = Field(ge=1, le=100)
+    batch_size: int = Field(default=8, ge=1, le=1024)
+    learning_rate: float = Field(default=0.05, gt=0, le=10)
+    seed: int = Field(default=0, ge=0, le=2**31)
+
+
+REQUESTS: dict[str, type[Request]] = {
+    cls.op: cls
+    for cls in (Call, BuildModel, TrainModel, LayerCall, DescribeFigure, ExportGraph, LoadModel, Predict,
+                GetWeights, SetWeights, TrackingRuns, Http, TrainMLP, GraphGradient, GraphFit)
+}  # fmt: skip
+_ADAPTERS: dict[Any, TypeAdapter] = {}
+
+
+def _adapter(kind) -> TypeAdapter:
+    if kind not in _ADAPTERS:
+        _ADAPTERS[kind] = TypeAdapter(kind, config=None if isinstance(kind, type) and issubclass(kind, BaseModel)
+                                      else ConfigDict(strict=True, arbitrary_types_allowed=True))  # fmt: skip
+    return _ADAPTERS[kind]
+
+
+def _why(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the frame"
+    return f"{where}: {first['msg']}"[:300]
+
+
+def parse(kind, value, what: str):
+    """``value`` checked against the declared type ``kind`` (a frame class or a type)."""
+    if kind is None:
+        if value is not None:
+            raise ProtocolError(f"{what}: no value expected")
+        return None
+    try:
+        return _adapter(kind).validate_python(value)
+    except ValidationError as error:
+        raise ProtocolError(f"{what} is malformed ({_why(error)})") from None
+
+
+def request_frame(request: Request, nonce: str) -> dict:
+    """The frame that carries ``request``."""
+    return {"op": request.op, "id": nonce, **plain(_fields(request))}
+
+
+def _fields(frame: Frame) -> dict:
+    return {name: getattr(frame, name) for name in type(frame).model_fields}
+
+
+def plain(frame):
+    """A frame (or a value holding frames) as the plain data the codec sends."""
+    if isinstance(frame, Frame):
+        return {name: plain(value) for name, value in _fields(frame).items()}
+    if isinstance(frame, list):
+        return [plain(v) for v in frame]
+    if isinstance(frame, tuple):
+        return tuple(plain(v) for v in frame)
+    if isinstance(frame, dict):
+        return {k: plain(v) for k, v in frame.items()}
+    return frame
+
+
+def parse_request(frame, kind: str) -> tuple[str, Request]:
+    """``(nonce, request)`` of a frame received by a worker of ``kind``."""
+    if (
+        not isinstance(frame, dict)
+        or not isinstance(frame.get("op"), str)
+        or not isinstance(frame.get("id"), str)
+    ):
+        raise ProtocolError("a request needs an op and an id")
+    fields = {k: v for k, v in frame.items() if k not in ("op", "id")}
+    cls = REQUESTS.get(frame["op"])
+    if cls is None or kind not in cls.served_by:
+        raise ProtocolError(f"a {kind} worker does not serve {frame['op'][:40]!r}")
+    return frame["id"], parse(cls, fields, f"the request {cls.op}")
+
+
+def answer_frame(nonce: str, value=None, error: ErrorInfo | None = None) -> dict:
+    if error is not None:
+        return {"id": nonce, "ok": False, "error": plain(error)}
+    return {"id": nonce, "ok": True, "value": plain(value)}
+
+
+def parse_answer(request: Request, frame, nonce: str) -> tuple[bool, Any]:
+    """``(True, value)`` of the answer to ``request``, or ``(False, ErrorInfo)`` when the worker refused."""
+    if not isinstance(frame, dict) or frame.get("id") != nonce or not isinstance(frame.get("ok"), bool):
+        raise ProtocolError("an answer must carry the id of its request and ok")
+    if not frame["ok"]:
+        if set(frame) != {"id", "ok", "error"}:
+            raise ProtocolError("an error answer holds id, ok and error only")
+        return False, parse(ErrorInfo, frame["error"], "the error")
+    if set(frame) != {"id", "ok", "value"}:
+        raise ProtocolError("an answer holds id, ok and value only")
+    return True, parse(request.answer, frame["value"], f"the answer to {request.op}")

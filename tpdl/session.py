@@ -1,0 +1,237 @@
+"""One submission's workers, as the judge runs them while its graders ask questions.
+
+A :class:`Session` starts each kind of worker when a check first needs it, over the staged copy
+of the submission (``tpdl.intake``): the ``notebook`` worker (the student's code), the ``models``
+worker (saved models, tracking stores, HTTP, the kit's reference runs; no student code), the
+``graphs`` worker (graphs traced from the student's functions; no student Python) and one
+``service`` worker per web application served. It restarts a notebook worker that died, a
+bounded number of times; renews the models worker when a file it must see was staged; keeps the
+end of each worker's output for the instructor's log; and stops everything at the end.
+
+Workers' answers come back checked against ``tpdl.protocol``; what went wrong comes back as a
+:class:`StudentCodeError` whose message is written for the student.
+"""
+
+import os
+import shutil
+import stat
+import tempfile
+import uuid
+from pathlib import Path
+
+from tpdl import protocol, sandbox
+
+MAX_RESTARTS = 2
+MAX_DELIVERABLE_BYTES = 16 * 2**20
+MODELS_DIR = "_tpdl_models"
+LOG_TAIL_CHARS = 2000
+
+
+class StudentCodeError(Exception):
+    """The student's code could not give an answer; the message is written for the student."""
+
+
+def read_regular_file(folder: Path, relative: str, max_bytes: int) -> bytes | None:
+    """The bytes of ``folder/relative`` if it is a plain file no larger than ``max_bytes``, no link on the way."""
+    parts = relative.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return None
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        file_fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    with os.fdopen(file_fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+            return None
+        return handle.read(max_bytes + 1)[:max_bytes]
+
+
+class Session:
+    """The workers of one submission (its staged copy at ``path``, its notebook ``notebook``)."""
+
+    def __init__(self, zygote: sandbox.Zygote, path: Path, notebook: str):
+        self.zygote = zygote
+        self.path = Path(path)
+        self.notebook = notebook
+        self.cells: list[dict] = []
+        self.events: list[str] = []  # for the instructor's log
+        self._notebook: sandbox.Worker | None = None
+        self._models: sandbox.Worker | None = None
+        self._graphs: sandbox.Worker | None = None
+        self._services: list[sandbox.Worker] = []
+        self._restarts = 0
+        self._fatal: str | None = None
+        self._staging: Path | None = None  # the judge's copies of files that workers wrote
+        self._staged: dict[str, Path] = {}
+
+    # -- the notebook worker
+
+    def notebook_worker(self) -> sandbox.Worker:
+        """The worker that ran the student's notebook, started (or restarted) when needed."""
+        if self._fatal:
+            raise StudentCodeError(self._fatal)
+        if self._notebook is not None and not self._notebook.gone:
+            return self._notebook
+        if self._notebook is not None:
+            self._retire(self._notebook)
+            if self._restarts >= MAX_RESTARTS:
+                self._fatal = (
+                    f"Your notebook's grading process stopped {MAX_RESTARTS + 1} times (the last time, it "
+                    f"{self._notebook.gone}); the remaining checks could not run."
+                )
+                raise StudentCodeError(self._fatal)
+            self._restarts += 1
+        if not (self.path / self.notebook).is_file():  # the staged copy holds no links
+            self._fatal = f"{self.notebook} is not in your submission (was it renamed or deleted?)."
+            raise StudentCodeError(self._fatal)
+        try:
+            worker = self.zygote.spawn("notebook", self.path, self.notebook)
+        except sandbox.WorkerGone as gone:
+            self._fatal = f"Running your notebook failed: its process {gone.reason}."
+            raise StudentCodeError(self._fatal) from None
+        self._notebook = worker
+        if worker.gone:
+            self._fatal = f"Running your notebook failed: its process {worker.gone}."
+            raise StudentCodeError(self._fatal)
+        ready: protocol.NotebookReady = worker.ready
+        if not ready.ok:
+            self._fatal = (
+                f"Your notebook could not be read: {ready.error.message if ready.error else 'unknown error'}"
+            )
+            raise StudentCodeError(self._fatal)
+        self.cells = [protocol.plain(cell) for cell in ready.cells]
+        return worker
+
+    def ask_notebook(self, request: protocol.Request, what: str):
+        """The notebook worker's answer to ``request`` (``what`` names the call for messages)."""
+        worker = self.notebook_worker()
+        try:
+            return worker.ask(request)
+        except sandbox.WorkerGone as gone:
+            self.events.append(f"{what}: the notebook worker {gone.reason}")
+            raise StudentCodeError(
+                f"Calling {what} stopped your notebook's grading process: it {gone.reason}."
+            ) from None
+
+    def notebook_file(self, relative: str, max_bytes: int = MAX_DELIVERABLE_BYTES) -> bytes | None:
+        """A plain file the student's code, called by the judge, left in its folder (no link on the way)."""
+        if self._notebook is None:
+            return None
+        return read_regular_file(self._work(self._notebook), relative, max_bytes)
+
+    def stage_from_notebook(self, relative: str, missing: str) -> str:
+        """Copy a file the notebook worker wrote into the judge's staging; its path for other workers."""
+        data = self.notebook_file(relative)
+        if data is None:
+            raise StudentCodeError(missing)
+        if self._staging is None:
+            self._staging = Path(tempfile.mkdtemp(prefix="tpdl-staged-"))
+        name = f"{uuid.uuid4().hex[:8]}-{relative.rsplit('/', 1)[-1]}"
+        (self._staging / name).write_bytes(data)
+        os.chmod(self._staging / name, 0o644)
+        self._staged[f"{MODELS_DIR}/{name}"] = self._staging / name
+        self.renew_models()  # the next models worker sees it
+        return f"{MODELS_DIR}/{name}"
+
+    # -- the workers that run no student code
+
+    def renew_models(self) -> None:
+        """Stop the models worker, so that the next one sees the current files (a model just staged)."""
+        if self._models is not None:
+            self._retire(self._models)
+            self._models = None
+
+    def ask_models(self, request: protocol.Request, failure: str):
+        """The models worker's answer; ``failure`` begins the message if it cannot answer."""
+        if self._models is None or self._models.gone:
+            if self._models is not None:
+                self._retire(self._models)
+            try:
+                self._models = self.zygote.spawn("models", self.path, extra=self._staged)
+            except sandbox.WorkerGone as gone:
+                raise StudentCodeError(f"{failure}: its process {gone.reason}.") from None
+        try:
+            return self._models.ask(request)
+        except sandbox.WorkerGone as gone:
+            self.events.append(f"models worker: {gone.reason}")
+            raise StudentCodeError(f"{failure}: its grading process {gone.reason}.") from None
+        except sandbox.WorkerError as error:
+            raise StudentCodeError(error.message) from None
+
+    def ask_graphs(self, request: protocol.Request, what: str):
+        """The graphs worker's answer (a graph traced from the student's ``what``)."""
+        if self._graphs is None or self._graphs.gone:
+            if self._graphs is not None:
+                self._retire(self._graphs)
+            try:
+                self._graphs = self.zygote.spawn("graphs", None)
+            except sandbox.WorkerGone as gone:
+                raise StudentCodeError(f"{what} could not be evaluated: its process {gone.reason}.") from None
+        try:
+            return self._graphs.ask(request)
+        except sandbox.WorkerGone as gone:
+            self.events.append(f"graphs worker: {gone.reason}")
+            raise StudentCodeError(f"{what} could not be evaluated: its process {gone.reason}.") from None
+        except sandbox.WorkerError as error:
+            raise StudentCodeError(f"{what}: {error.message}") from None
+
+    # -- services
+
+    def start_service(self, module: str, factory: str, args: list) -> sandbox.Worker:
+        try:
+            worker = self.zygote.spawn("service", self.path, options={"module": module, "factory": factory,
+                                                                       "args": list(args)})  # fmt: skip
+        except sandbox.WorkerGone as gone:
+            raise StudentCodeError(
+                f"Your application could not be started: its process {gone.reason}."
+            ) from None
+        self._services.append(worker)
+        if worker.gone:
+            raise StudentCodeError(f"Your application could not be started: its process {worker.gone}.")
+        return worker
+
+    def remove_from(self, worker: sandbox.Worker, relative: str) -> None:
+        """Delete a file of a worker's tree (does a service still answer without it?)."""
+        work = self._work(worker)
+        target = work / relative
+        if (
+            os.path.realpath(target.parent) == os.path.realpath(work)
+            and target.is_file()
+            and not target.is_symlink()
+        ):
+            target.unlink()
+
+    # -- the end
+
+    def _work(self, worker: sandbox.Worker) -> Path:
+        return self.zygote.spool / worker.token / "work"
+
+    def _retire(self, worker: sandbox.Worker) -> None:
+        """Stop a worker, keeping the end of what it printed for the instructor's log."""
+        tail = worker.output_tail(LOG_TAIL_CHARS)
+        self.zygote.discard(worker)
+        if tail.strip():
+            self.events.append(f"{worker.kind} worker printed (the end):\n{tail}")
+
+    def close(self) -> None:
+        """Stop every worker and whatever they left running in the jail."""
+        for worker in (self._notebook, self._models, self._graphs, *self._services):
+            if worker is not None:
+                self._retire(worker)
+        self._services = []
+        self._notebook = self._models = self._graphs = None
+        self.zygote.sweep()
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging, self._staged = None, {}
