@@ -11,6 +11,28 @@ from tpdl import notebooks, paths, sandbox
 # Building students' Docker images takes minutes: `make docker-check` covers it, not the unit tests.
 os.environ.setdefault("TPDL_DOCKER", "off")
 
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Keep each ``xdist_group`` on one pytest-xdist worker (``--dist loadgroup``).
+
+    pytest-xdist 3.8 marks a test's group by rewriting its node id, an attribute pytest 9 no longer
+    reads (it derives node ids from a structured id): without this, grouped tests are spread over
+    every worker, and each would grade an attacked class of its own.
+    """
+    if not hasattr(config, "workerinput") or not config.getvalue("loadgroup"):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        groups = {
+            str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+            for m in item.iter_markers("xdist_group")
+        }
+        if groups and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(groups))}")
+
+
 # Short limits keep the tests quick: the attacks that hang or spin cost seconds, not minutes.
 TEST_LIMITS = sandbox.Limits(
     memory_bytes=4 * 2**30, cpu_seconds=30, processes=64, notebook_s=20.0, request_s=10.0
@@ -47,8 +69,9 @@ def zygote():
 PILOT = {"tp1": ("test_preprocess.py", "test_build_dense_model.py")}
 
 
-def make_course(root):
-    """A scratch course directory at ``root`` sharing the real graders (TP1's pilot ones) and sources."""
+def make_course(root, extra_graders: dict[str, tuple[str, ...]] | None = None):
+    """A scratch course directory at ``root`` sharing the real graders (TP1's pilot ones, and the
+    modules ``extra_graders`` adds) and sources."""
     root.mkdir(parents=True, exist_ok=True)
     real = paths.course_dir()
     for name in ("source", "release", "sample_class"):
@@ -57,7 +80,8 @@ def make_course(root):
         target = root / "graders" / assignment
         if assignment in PILOT:
             target.mkdir(parents=True)
-            for module in PILOT[assignment]:
+            modules = {*PILOT[assignment], *(extra_graders or {}).get(assignment, ()), "conftest.py"}
+            for module in sorted(modules):
                 shutil.copyfile(paths.graders(assignment) / module, target / module)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +94,7 @@ def make_course(root):
 
 @pytest.fixture(scope="session")
 def new_course(released):
-    """``new_course(root)`` makes a scratch course (see :func:`make_course`)."""
+    """``new_course(root, extra_graders=None)`` makes a scratch course (see :func:`make_course`)."""
     return make_course
 
 

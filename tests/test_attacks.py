@@ -1,24 +1,44 @@
-"""Does every catalogued attack earn nothing, while the student graded after it keeps full marks?
+"""Does every catalogued attack show that it ran, earn nothing, and leave the class run whole?
 
-Each attack is a code cell added to the untouched release, whose honest work is worth 0 points.
-The whole catalogue is graded as one class, every attacker followed by an honest student (the
-reference), so an attack that reached the judge, the sandbox or the next student would show.
+The attacks of each TP (``tests/attacks/<tp>/``, see ``tpdl.catalogue``) are graded as one class
+with honest students: after every attack that runs code in the notebook, an honest student (the
+reference), so that an attack reaching the judge, the sandbox or the next student would show; one
+more at the end for the others. Each attack leaves its proof in what grading wrote, or it fails.
+The instructor-facing outputs of every attacked class (the terminal table, the CSV, the HTML
+report, the feedback pages and formgrader's view of the graded notebooks) must hold no active
+content and no control characters.
 """
 
+import contextlib
+import csv
+import html.parser
+import io
+import json
 import os
+import re
 import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 from tpdl import catalogue, classroom, paths, sandbox
 
-# One module-scoped class: its tests stay on one pytest-xdist worker, which grades it once.
-pytestmark = pytest.mark.xdist_group("attacks")
+pytestmark = pytest.mark.slow
 
 ATTACKS = paths.course_dir() / "tests" / "attacks"
-# Short limits: the attacks that hang cost their limits, and an honest TP1 student needs about 2 s in all.
-LIMITS = sandbox.Limits(memory_bytes=4 * 2**30, cpu_seconds=20, processes=32, notebook_s=10.0, request_s=5.0)
-CASES = [(a.name, e) for a in sorted(ATTACKS.iterdir()) for e in catalogue.entries(a)]
+# Short limits: the attacks that hang cost their limits; an honest student's slowest request (TP1's
+# first MLflow run, which creates the store's tables) takes about 4 s on 2 busy cores.
+LIMITS = sandbox.Limits(memory_bytes=4 * 2**30, cpu_seconds=30, processes=32, notebook_s=10.0, request_s=10.0)
+ENTRIES = [(a.name, e) for a in sorted(ATTACKS.iterdir()) if a.is_dir() for e in catalogue.entries(a)]
+GRADED = ("cell", "edit", "class")
+CASES = [(index, tp, entry) for index, (tp, entry) in enumerate(ENTRIES) if entry.kind in GRADED]
+# The attacks of a TP are graded as one class, except that those needing more of TP1's graders than
+# its quick pilot ones form a second class: the many attacks on the notebook stay quick to grade.
+GROUPS = sorted({(tp, bool(entry.graders)) for _, tp, entry in CASES})
+_GRADED: dict = {}  # group -> Graded, per test process
+RERUNS = [(tp, entry) for tp, entry in ENTRIES if entry.kind == "rerun"]
+LAST_VICTIM = "zz-honest"
 
 
 def attacker_id(index: int, entry) -> str:
@@ -29,62 +49,292 @@ def victim_id(index: int) -> str:
     return f"{index:02d}b-honest"
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory, new_course):
-    root = new_course(tmp_path_factory.mktemp("attacked") / "course")
+@contextlib.contextmanager
+def course_dir(root: Path):
     previous = os.environ.get("TPDL_COURSE_DIR")
     os.environ["TPDL_COURSE_DIR"] = str(root)
     try:
-        submissions = root / "submitted"
-        for index, (assignment, entry) in enumerate(CASES):
-            base = paths.sample_submission("untouched", assignment)
-            catalogue.build(
-                entry, base, submissions / attacker_id(index, entry) / assignment, f"{assignment}.ipynb"
-            )
-            shutil.copytree(
-                paths.sample_submission("reference", assignment), submissions / victim_id(index) / assignment
-            )
-        outcomes = {
-            assignment: classroom.grade_class(assignment, submissions, progress=False, limits=LIMITS)
-            for assignment in sorted({a for a, _ in CASES})
-        }
+        yield
     finally:
         if previous is None:
             os.environ.pop("TPDL_COURSE_DIR", None)
         else:
             os.environ["TPDL_COURSE_DIR"] = previous
-    return root, outcomes
 
 
-def test_catalogue_has_at_least_twenty_attacks():
-    assert len(CASES) >= 20
+@dataclass
+class Graded:
+    """One attacked class, graded: its course folder, outcome, and what the terminal showed."""
+
+    root: Path
+    outcome: classroom.ClassResult
+    terminal: str
+    planted: dict[str, list[str]] = field(default_factory=dict)  # class attack -> the folders it added
+
+    def evidence(self, student: str) -> str:
+        """Everything grading wrote about one student, as text."""
+        tp = self.outcome.assignment
+        texts = [json.dumps(self.outcome.students.get(student, {}))]
+        for path in (self.root / "autograded" / student / tp / "grading.log",
+                     self.root / "autograded" / student / tp / f"{tp}.ipynb",
+                     self.root / "feedback" / student / tp / "feedback.html"):  # fmt: skip
+            if path.is_file():
+                texts.append(path.read_text(encoding="utf-8", errors="replace"))
+        return "\n".join(texts)
+
+    def class_evidence(self) -> str:
+        folder = self.root / "reports" / self.outcome.assignment
+        texts = [json.dumps(self.outcome.refused), self.terminal]
+        texts += [p.read_text(encoding="utf-8") for p in (folder / "grades.csv", folder / "report.html")]
+        return "\n".join(texts)
 
 
-@pytest.mark.parametrize(("index", "case"), list(enumerate(CASES)), ids=[f"{a}/{e.id}" for a, e in CASES])
-def test_attack_earns_nothing_and_harms_no_one(graded, index, case):
-    root, outcomes = graded
-    assignment, entry = case
-    students = outcomes[assignment].students
-    attacker = students[attacker_id(index, entry)]
-    assert attacker["score"] == 0, f"{entry.id} earned {attacker['score']} points: {attacker['checks']}"
-    victim = students[victim_id(index)]
+def group_of(tp: str, entry) -> tuple[str, bool]:
+    return tp, bool(entry.graders)
+
+
+def group_name(group: tuple[str, bool]) -> str:
+    return f"{group[0]}{'-deliverables' if group[1] else ''}"
+
+
+def in_group(group, *values, id: str):
+    """A test parameter whose tests all run on the pytest-xdist worker that grades ``group``."""
+    return pytest.param(*values, id=id, marks=pytest.mark.xdist_group(f"attacks-{group_name(group)}"))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, new_course):
+    """``graded(group)``: the attacked class of ``group``, graded the first time it is asked for."""
+
+    def get(group) -> Graded:
+        if group not in _GRADED:
+            _GRADED[group] = grade_group(group, tmp_path_factory, new_course)
+        return _GRADED[group]
+
+    return get
+
+
+def grade_group(group, tmp_path_factory, new_course) -> Graded:
+    tp = group[0]
+    cases = [(index, entry) for index, a, entry in CASES if group_of(a, entry) == group]
+    extra = {tp: tuple(sorted({module for _, entry in cases for module in entry.graders}))}
+    root = new_course(tmp_path_factory.mktemp(f"attacked-{tp}") / "course", extra)
+    reference = paths.sample_submission("reference", tp)
+    submissions = root / "submitted"
+    submissions.mkdir()
+    planted = {}
+    with course_dir(root):
+        for index, entry in cases:
+            if entry.kind == "class":
+                planted[entry.id] = catalogue.namespace(entry)["plant"](submissions, tp)
+                continue
+            base = paths.sample_submission(entry.base, tp)
+            catalogue.build(entry, base, submissions / attacker_id(index, entry) / tp, f"{tp}.ipynb")
+            if entry.victim == "next":
+                shutil.copytree(reference, submissions / victim_id(index) / tp)
+        shutil.copytree(reference, submissions / LAST_VICTIM / tp)
+        terminal = io.StringIO()
+        with contextlib.redirect_stdout(terminal):
+            outcome = classroom.grade_class(tp, submissions, progress=False, limits=LIMITS)
+    return Graded(root, outcome, terminal.getvalue(), planted)
+
+
+def test_the_catalogue_holds_attacks_of_every_kind_on_every_tp():
+    kinds = {(tp, entry.kind) for tp, entry in ENTRIES}
+    assert {tp for tp, _ in kinds} == set(paths.assignments()), "every TP is attacked"
+    assert {kind for _, kind in kinds} == {"cell", "edit", "class", "rerun"}
+
+
+PARAMS = [in_group(group_of(tp, e), i, tp, e, id=f"{tp}/{e.id}") for i, tp, e in CASES]
+
+
+@pytest.mark.parametrize(("index", "tp", "entry"), PARAMS)
+def test_attack_is_proven_to_have_run(graded, index, tp, entry):
+    graded_class = graded(group_of(tp, entry))
+    if entry.kind == "class":
+        evidence = graded_class.class_evidence() + "".join(
+            graded_class.evidence(name) for name in graded_class.planted[entry.id]
+        )
+    else:
+        evidence = graded_class.evidence(attacker_id(index, entry))
+    assert entry.proof in evidence, f"{entry.id} left no proof that it ran ({entry.proof!r} not found)"
+
+
+@pytest.mark.parametrize(("index", "tp", "entry"), PARAMS)
+def test_attack_earns_nothing_and_harms_no_one(graded, index, tp, entry):
+    graded_class = graded(group_of(tp, entry))
+    students = graded_class.outcome.students
+    if entry.kind == "class":
+        catalogue.namespace(entry)["expect"](graded_class.outcome)
+    else:
+        attacker = students[attacker_id(index, entry)]
+        checks = {c["name"]: c for c in attacker["checks"]}
+        if entry.base == "untouched":
+            assert attacker["score"] == 0, (
+                f"{entry.id} earned {attacker['score']} points: {attacker['checks']}"
+            )
+        else:
+            kept = [name for name in entry.loses if name not in checks or checks[name]["passed"]]
+            assert not kept, f"{entry.id} kept (or never met) the checks {kept}"
+        saved = json.loads(
+            (graded_class.root / "autograded" / attacker_id(index, entry) / tp / "results.json").read_text()
+        )
+        assert saved["score"] == attacker["score"]
+    victim = students[victim_id(index) if entry.victim == "next" else LAST_VICTIM]
     assert victim["score"] == victim["max_score"] > 0, (
         f"the student graded after {entry.id} lost points: {victim['checks']}"
     )
-    on_disk = (root / "autograded" / attacker_id(index, entry) / assignment / "results.json").read_text()
-    assert '"score": 0.0' in on_disk
 
 
-def test_every_student_of_the_attacked_class_was_graded_once(graded):
-    root, outcomes = graded
-    for assignment, outcome in outcomes.items():
-        expected = {attacker_id(i, e) for i, (a, e) in enumerate(CASES) if a == assignment}
-        expected |= {victim_id(i) for i, (a, _) in enumerate(CASES) if a == assignment}
-        assert set(outcome.students) == expected
-        rows = (root / "reports" / assignment / "grades.csv").read_text().strip().splitlines()
-        assert len(rows) == 1 + len(expected)
+GROUP_PARAMS = [in_group(group, group, id=group_name(group)) for group in GROUPS]
 
 
-def test_no_attack_reached_the_judges_machine(graded):
+@pytest.mark.parametrize("group", GROUP_PARAMS)
+def test_every_student_of_the_attacked_class_was_graded_once(graded, group):
+    graded_class = graded(group)
+    tp, outcome = group[0], graded_class.outcome
+    members = [(i, e) for i, a, e in CASES if group_of(a, e) == group]
+    expected = {attacker_id(i, e) for i, e in members if e.kind != "class"}
+    expected |= {victim_id(i) for i, e in members if e.victim == "next"} | {LAST_VICTIM}
+    assert expected <= set(outcome.students), f"{tp}: students missing {expected - set(outcome.students)}"
+    rows = list(csv.reader((graded_class.root / "reports" / tp / "grades.csv").open(encoding="utf-8")))
+    assert len(rows) == 1 + len(outcome.students), f"{tp}: the CSV should hold one row per student"
+    assert not outcome.infrastructure, f"{tp}: grading failed for {outcome.infrastructure}"
+
+
+@pytest.mark.parametrize("group", GROUP_PARAMS)
+def test_no_attack_reached_the_judges_machine(graded, group):
+    graded(group)
     assert not os.path.exists("/tmp/pwned")
     assert not (paths.course_dir() / "results.json").exists()
+
+
+# --------------------------------------------------------------------------- the outputs an instructor opens
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+SPREADSHEET_ACTIVE = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ActiveContent(html.parser.HTMLParser):
+    """Collects what a browser would run or load from an HTML page: scripts, handlers, active URLs."""
+
+    # What runs or loads: scripts, frames, plug-ins, forms; <style> and <meta charset> are inert.
+    ACTIVE_TAGS = {"script", "iframe", "object", "embed", "frame", "frameset", "base", "form", "link"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self._script: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.ACTIVE_TAGS or (tag == "meta" and any(name == "http-equiv" for name, _ in attrs)):
+            self.found.append(f"<{tag} {sorted(attrs)}>")
+        if tag == "script":
+            self._script = []
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"{tag}[{name}]")
+            if value and re.match(r"\s*(javascript|vbscript|data:text/html)", value, re.I):
+                self.found.append(f"{tag}[{name}={value[:40]}]")
+            if name == "style" and value and re.search(r"url\(|expression\(", value, re.I):
+                self.found.append(f"{tag}[style={value[:40]}]")
+
+    def handle_data(self, data):
+        if self._script is not None:
+            self._script.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._script is not None:
+            self.found.append(f"script body {hash(''.join(self._script).strip())}")
+            self._script = None
+
+
+def active_content(page: str) -> list[str]:
+    parser = ActiveContent()
+    parser.feed(page)
+    return parser.found
+
+
+def formgrader_view(root: Path, notebook: Path) -> str:
+    """The page formgrader serves for a graded notebook: nbgrader's own exporter, template and config."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config.loader import PyFileConfigLoader
+
+    with course_dir(root):
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    resources = {"assignment_id": "a", "notebook_id": "n", "submission_id": "s", "index": 0, "total": 1,
+                 "base_url": "", "student": "s", "last_name": None, "first_name": None, "notebook_path": "n"}  # fmt: skip
+    page, _ = HTMLExporter(config=config).from_filename(str(notebook), resources=resources)
+    return page
+
+
+@pytest.mark.parametrize("group", GROUP_PARAMS)
+def test_what_the_instructor_opens_holds_nothing_active(graded, group):
+    tp, graded_class = group[0], graded(group)
+    root = graded_class.root
+    assert not CONTROL.search(graded_class.terminal), "the terminal table holds control characters"
+    with (root / "reports" / tp / "grades.csv").open(encoding="utf-8") as handle:
+        for row in csv.reader(handle):
+            for cell in row:
+                assert not cell.startswith(SPREADSHEET_ACTIVE), (
+                    f"a CSV cell a spreadsheet would evaluate: {cell!r}"
+                )
+                assert not CONTROL.search(cell), f"a CSV cell holds control characters: {cell!r}"
+    pages = [
+        root / "reports" / tp / "report.html",
+        *sorted((root / "feedback").glob(f"*/{tp}/feedback.html")),
+    ]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not active_content(text), (
+            f"{page.relative_to(root)} holds active content: {active_content(text)}"
+        )
+        assert not CONTROL.search(text), f"{page.relative_to(root)} holds control characters"
+    baseline = set(active_content(formgrader_view(root, paths.release(tp) / f"{tp}.ipynb")))
+    notebooks = sorted((root / "autograded").glob(f"*/{tp}/{tp}.ipynb"))
+    assert notebooks, "formgrader would have no notebook to show"
+    for notebook in notebooks:
+        added = [item for item in active_content(formgrader_view(root, notebook)) if item not in baseline]
+        assert not added, f"formgrader's view of {notebook.relative_to(root)} holds active content: {added}"
+
+
+# --------------------------------------------------------------------------- results reused
+
+
+class Rerun:
+    """A scratch class that a ``rerun`` attack grades twice, changing something in between."""
+
+    def __init__(self, root: Path, tp: str):
+        self.root, self.tp, self.limits = root, tp, LIMITS
+        self.submissions = root / "submitted"
+        self.submissions.mkdir(parents=True, exist_ok=True)
+
+    def submit(self, student: str, base: str = "reference") -> Path:
+        target = self.submissions / student / self.tp
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(paths.sample_submission(base, self.tp), target, symlinks=True)
+        return target
+
+    def grade(self, limits: sandbox.Limits | None = None, **environment) -> classroom.ClassResult:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(course_dir(self.root))
+            patch = stack.enter_context(pytest.MonkeyPatch.context())
+            for name, value in environment.items():
+                if value is None:
+                    patch.delenv(name, raising=False)
+                else:
+                    patch.setenv(name, value)
+            stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+            return classroom.grade_class(
+                self.tp, self.submissions, progress=False, limits=limits or self.limits
+            )
+
+
+@pytest.mark.parametrize(("tp", "entry"), RERUNS, ids=[f"{tp}/{e.id}" for tp, e in RERUNS])
+def test_no_result_is_reused_where_what_it_depended_on_changed(tmp_path, new_course, tp, entry):
+    root = new_course(tmp_path / "course")
+    proof = catalogue.namespace(entry)["scenario"](Rerun(root, tp))
+    assert entry.proof in proof, f"{entry.id} left no proof that it ran ({entry.proof!r} not in {proof!r})"

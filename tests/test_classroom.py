@@ -42,7 +42,8 @@ def test_the_sample_class_is_graded_with_every_output(course, sample_class):
     assert done.returncode == 0, done.stderr
     assert "reference" in done.stdout and "7 / 7" in done.stdout
     report = json.loads((course / "class.json").read_text())
-    assert set(report) == {"assignment", "students"} and report["assignment"] == "tp1"
+    assert set(report) == {"assignment", "students", "refused"} and report["assignment"] == "tp1"
+    assert report["refused"] == {}
     students = report["students"]
     for entry in students.values():
         assert set(entry) == {"score", "max_score", "checks"}

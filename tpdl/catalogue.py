@@ -17,9 +17,27 @@ grade only those). A deliverable that is not text (an MLflow store, ``mlflow.db`
 varied by a script instead: with ``apply: edit`` in its docstring, the file defines
 ``edit(folder)``, which the kit's tests call on a copy of the reference submission.
 
-An **attack** file ``<name>.py`` is one code cell added to the untouched release (``place: first``
-in its docstring puts it before every other cell). It must not earn a single point, and grading
-the rest of the class must go on.
+An **attack** file ``<name>.py`` (in ``tests/attacks/<tp>/``) is graded in one class with the
+other attacks of its TP and honest students. Its docstring says what it is and how it works:
+
+* ``kind: cell`` (the default): the file is one code cell added to the ``base`` submission
+  (``place: first`` puts it before every other cell);
+* ``kind: edit``: the file defines ``edit(folder)``, which changes a copy of the ``base`` submission
+  (files a student could hand in: bytecode, links, forged stores, a lookup model...);
+* ``kind: class``: the file defines ``plant(submissions, assignment)``, which adds whole student
+  folders to the class (odd ids, links) and returns their names, and ``expect(outcome)``, which
+  asserts what grading must have made of them;
+* ``kind: rerun``: the file defines ``scenario(grade)``, given a function that grades a scratch
+  class and returns its outcome: a result must never be reused where something it depended on
+  changed.
+
+An attack that could harm whoever is graded next in the same sandbox (it leaves processes or files
+behind, kills, floods) says ``victim: next``: an honest student is graded right after it; the
+others share the honest student graded last. ``base:`` is ``untouched`` (the default: the attack must earn nothing) or ``reference`` (the attack
+replaces part of a correct submission: it must lose the checks ``loses:`` names). ``proof:`` is a
+text that grading must leave in the attacker's log, results or feedback (or, for a class attack,
+in the class's outputs): an attack that never ran cannot pass. ``graders:`` names TP1's grader
+modules the attack needs beyond the quick pilot ones.
 """
 
 import ast
@@ -41,6 +59,11 @@ class Entry:
     place: str = "last"
     apply: str = "replace"  # or "edit": the file's edit(folder) changes the submission
     cells: tuple[str, ...] = field(default_factory=tuple)  # the grade cells whose checks it concerns
+    kind: str = "cell"  # attacks: cell, edit, class or rerun
+    base: str = "untouched"  # attacks: the sample submission it starts from
+    proof: str = ""  # attacks: what grading must leave behind to show that the attack ran
+    graders: tuple[str, ...] = field(default_factory=tuple)  # attacks on TP1: grader modules needed
+    victim: str = "last"  # attacks: "next" when an honest student must be graded right after it
 
     @property
     def id(self) -> str:
@@ -53,7 +76,17 @@ def _docstring_fields(text: str) -> tuple[str, dict[str, str]]:
     fields = {}
     for line in doc.splitlines():
         key, sep, value = line.partition(":")
-        if sep and key.strip() in ("loses", "place", "apply", "cells"):
+        if sep and key.strip() in (
+            "loses",
+            "place",
+            "apply",
+            "cells",
+            "kind",
+            "base",
+            "proof",
+            "graders",
+            "victim",
+        ):
             fields[key.strip()] = value.strip()
     return summary, fields
 
@@ -73,11 +106,33 @@ def load(path: Path) -> Entry:
             raise ValueError(f"{path.name}: 'apply:' is 'replace' or 'edit', not {apply!r}")
         cells = tuple(n.strip() for n in fields.get("cells", "").split(",") if n.strip())
         return Entry(path, target, expect, summary or why, text, loses, apply=apply, cells=cells)
-    return Entry(path, "", "attack", summary or path.stem, text, place=fields.get("place", "last"))
+    kind, base = fields.get("kind", "cell"), fields.get("base", "untouched")
+    if kind not in ("cell", "edit", "class", "rerun") or base not in ("untouched", "reference"):
+        raise ValueError(
+            f"{path.name}: 'kind:' is cell, edit, class or rerun; 'base:' untouched or reference"
+        )
+    if not fields.get("proof"):
+        raise ValueError(f"{path.name}: an attack must say what proves it ran ('proof: ...')")
+    loses = tuple(n.strip() for n in fields.get("loses", "").split(",") if n.strip())
+    if base == "reference" and kind in ("cell", "edit") and not loses:
+        raise ValueError(
+            f"{path.name}: an attack on the reference must name the checks it loses ('loses: ...')"
+        )
+    graders = tuple(n.strip() for n in fields.get("graders", "").split(",") if n.strip())
+    victim = fields.get("victim", "last")
+    if victim not in ("next", "last"):
+        raise ValueError(f"{path.name}: 'victim:' is next or last, not {victim!r}")
+    return Entry(path, "", "attack", summary or path.stem, text, loses=loses, place=fields.get("place", "last"),
+                 kind=kind, base=base, proof=fields["proof"], graders=graders, victim=victim)  # fmt: skip
 
 
 def entries(folder: Path) -> list[Entry]:
-    return [load(p) for p in sorted(folder.glob("*.py"))] if folder.is_dir() else []
+    """The entries of a catalogue folder (a file whose name starts with ``_`` is a helper they share)."""
+    return (
+        [load(p) for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")]
+        if folder.is_dir()
+        else []
+    )
 
 
 def _cell(notebook, grade_id: str):
@@ -87,19 +142,26 @@ def _cell(notebook, grade_id: str):
     raise KeyError(f"no cell with grade_id {grade_id!r}")
 
 
+def namespace(entry: Entry) -> dict:
+    """The names an entry's file defines (``edit``, ``plant``, ``expect``, ``scenario``...)."""
+    names: dict = {"__name__": f"catalogue_{entry.id.replace('-', '_')}"}
+    exec(compile(entry.code, str(entry.path), "exec"), names)  # noqa: S102 - the kit's own catalogue
+    return names
+
+
 def build(entry: Entry, base: Path, target: Path, notebook_name: str) -> Path:
     """Write the submission ``entry`` describes into ``target``, starting from the ``base`` submission."""
-    shutil.copytree(base, target)
+    shutil.copytree(base, target, symlinks=True)
     notebook_path = target / notebook_name
-    if entry.expect == "attack":
+    if entry.expect == "attack" and entry.kind == "edit":
+        namespace(entry)["edit"](target)
+    elif entry.expect == "attack":
         notebook = nbformat.read(notebook_path, as_version=4)
         cell = nbformat.v4.new_code_cell(entry.code)
         notebook.cells.insert(0 if entry.place == "first" else len(notebook.cells), cell)
         nbformat.write(notebook, notebook_path)
     elif entry.apply == "edit":
-        namespace: dict = {"__name__": f"catalogue_{entry.id}"}
-        exec(compile(entry.code, str(entry.path), "exec"), namespace)  # noqa: S102 - the kit's own catalogue
-        namespace["edit"](target)
+        namespace(entry)["edit"](target)
     elif "." in entry.target:
         (target / entry.target).write_text(entry.code)
     else:

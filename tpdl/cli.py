@@ -13,7 +13,7 @@ def _grade(args) -> int:
     from tpdl import classroom
 
     try:
-        classroom.grade_class(
+        outcome = classroom.grade_class(
             args.assignment, submissions=args.submissions, students=args.student or None, jobs=args.jobs,
             json_path=args.json, html_path=args.html, force=args.force, progress=not args.no_progress,
         )  # fmt: skip
@@ -22,6 +22,10 @@ def _grade(args) -> int:
         return 2
     except classroom.InfrastructureError as error:
         print(f"tpdl grade: grading stopped: {error}", file=sys.stderr)
+        return 3
+    if outcome.graded_now and set(outcome.graded_now) <= set(outcome.infrastructure):
+        print("tpdl grade: no submission could be graded on this machine (see autograded/*/grading.log)",
+              file=sys.stderr)  # fmt: skip
         return 3
     return 0
 

@@ -195,6 +195,17 @@ def as_array(value, what: str, shape: tuple | None = None):
     return value
 
 
+def assert_accepts(student, name: str, *args, **kwargs) -> None:
+    """``name`` must accept this valid input before a check of its refusals counts: a function that
+    raises on everything refuses nothing."""
+    try:
+        student.call(name, *args, **kwargs)
+    except StudentCodeError as error:
+        raise AssertionError(
+            f"{name} should accept valid input, and refuse only bad input ({error})"
+        ) from None
+
+
 def as_pair(value, what: str) -> tuple:
     """``value`` as a 2-tuple, or an assertion for the student."""
     assert isinstance(value, (tuple, list)) and len(value) == 2, f"{what} should return a pair (two values)"

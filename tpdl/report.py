@@ -7,6 +7,7 @@ Rich ``Text`` (never markup), CSV cells defused, logs made printable. The notebo
 """
 
 import csv
+import html
 import io
 import json
 import re
@@ -78,29 +79,29 @@ def student_notes(result: dict) -> list[str]:
             "Part of your grading could not be completed because of a problem on the grading machine, "
             "not in your work; your instructor has the details and will grade it again."
         )
-    return [safe.text(note) for note in notes]
+    return [safe.for_log(note) for note in notes]
 
 
 def feedback_html(result: dict) -> str:
     """A student's feedback page: each check's name, points and message, nothing of the graders."""
     checks = [
         {
-            "name": safe.text(c["name"]),
+            "name": safe.for_log(c["name"]),
             "passed": bool(c["passed"]),
             "points": "not counted"
             if not c.get("counted", True)
             else f"{c['points']:g} / {c['max_points']:g}",
-            "message": safe.text(c["message"] or "passed"),
+            "message": safe.for_log(c["message"] or "passed"),
         }
         for c in result.get("checks", [])
     ]
     failing = [
-        {"cell": int(c.get("cell", 0)), "message": safe.text(c.get("message", ""))}
+        {"cell": int(c.get("cell", 0)), "message": safe.for_log(c.get("message", ""))}
         for c in result.get("notebook", {}).get("cells", [])
         if c.get("status") == "error"
     ]
     return TEMPLATES.get_template("feedback.html.j2").render(
-        assignment=safe.text(result["assignment"]), student=safe.text(result["student"]),
+        assignment=safe.for_log(result["assignment"]), student=safe.for_log(result["student"]),
         notes=student_notes(result), score=f"{result['score']:g}", max_score=f"{result['max_score']:g}",
         checks=checks, failing_cells=failing,
     )  # fmt: skip
@@ -133,21 +134,32 @@ SAFE_TAGS = frozenset({
 SAFE_ATTRIBUTES = {"a": ["href", "title"], "img": ["src", "alt", "title"], "td": ["align"], "th": ["align"]}
 SAFE_PROTOCOLS = frozenset({"http", "https", "mailto"})
 SAFE_TAG_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MARKDOWN_PASSES = 5
 
 
 def safe_markdown(source: str) -> str:
     """A markdown cell's text rendered to HTML and cleaned of anything active (scripts, handlers,
-    ``javascript:`` links, frames, styles), kept as the cell's source: it renders the same, harmlessly."""
+    ``javascript:`` links, frames, styles), kept as the cell's source: it renders the same, harmlessly.
+
+    nbgrader's formgrade template renders markdown without nbconvert's sanitiser, and markdown that
+    an HTML block hid from one rendering (``[x](javascript:...)`` after a raw ``<a>`` line) is a link
+    in the next: the text is rendered and cleaned again until it no longer changes.
+    """
     import bleach
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-    try:
-        rendered = markdown2html_mistune(safe.text(source))
-    except Exception:  # noqa: BLE001 - markdown the renderer chokes on: shown as plain text
-        rendered = safe.text(source)
-    return bleach.clean(
-        rendered, tags=SAFE_TAGS, attributes=SAFE_ATTRIBUTES, protocols=SAFE_PROTOCOLS, strip=True
-    )
+    text = safe.text(source)
+    for _ in range(MARKDOWN_PASSES):
+        try:
+            rendered = markdown2html_mistune(text)
+        except Exception:  # noqa: BLE001 - markdown the renderer chokes on (a missing attachment): plain text
+            return f"<pre>{html.escape(safe.for_log(source))}</pre>"
+        cleaned = bleach.clean(rendered, tags=SAFE_TAGS, attributes=SAFE_ATTRIBUTES, protocols=SAFE_PROTOCOLS,
+                               strip=True)  # fmt: skip
+        if cleaned.strip() == text.strip():
+            return cleaned
+        text = cleaned
+    return f"<pre>{html.escape(safe.for_log(source))}</pre>"
 
 
 def safe_notebook(submitted: Path, release: Path):
@@ -155,8 +167,8 @@ def safe_notebook(submitted: Path, release: Path):
 
     Grade cells keep the release's nbgrader metadata by ``grade_id`` (a student cannot add points
     or grade cells), locked cells the release's source; code cells lose their outputs, markdown
-    cells anything active, raw cells their format (nbconvert then leaves them out); other
-    metadata is dropped, tags kept only when they are plain names.
+    cells anything active, raw cells become their text, escaped; other metadata is dropped, tags
+    kept only when they are plain names.
     """
     import nbformat
 
@@ -198,7 +210,8 @@ def safe_notebook(submitted: Path, release: Path):
         elif kind == "markdown":
             cells.append(nbformat.v4.new_markdown_cell(safe_markdown(source), metadata=new_metadata))
         else:
-            cells.append(nbformat.v4.new_raw_cell(source, metadata=new_metadata))
+            cells.append(nbformat.v4.new_markdown_cell(f"<pre>{html.escape(safe.for_log(source))}</pre>",
+                                                       metadata=new_metadata))  # fmt: skip
     return nbformat.v4.new_notebook(cells=cells, metadata=dict(master.metadata))
 
 
@@ -299,8 +312,9 @@ def class_html(outcome) -> str:
     max_score = max((r["max_score"] for _, r in students), default=0.0)
     scores = [r["score"] for _, r in students]
     rows = [
-        {"student": s, "score": f"{r['score']:g}", "max_score": f"{r['max_score']:g}",
-         "passed": sum(c["passed"] for c in r["checks"]), "checks": len(r["checks"]), "note": _note(s, r, outcome)}
+        {"student": safe.for_log(s), "score": f"{r['score']:g}", "max_score": f"{r['max_score']:g}",
+         "passed": sum(c["passed"] for c in r["checks"]), "checks": len(r["checks"]),
+         "note": safe.for_log(_note(s, r, outcome))}
         for s, r in students
     ]  # fmt: skip
     rates: dict[str, list[bool]] = {}
@@ -312,8 +326,8 @@ def class_html(outcome) -> str:
         mean=f"{sum(scores) / max(len(scores), 1):.2f}",
         problems=len(outcome.infrastructure),
         histogram=Markup(_histogram_svg(scores, max_score)) if students else "",
-        refused=sorted(outcome.refused.items()),
-        rates=[(name, f"{100 * sum(v) / len(v):.0f}") for name, v in rates.items()],
+        refused=[(safe.for_log(name), safe.for_log(why)) for name, why in sorted(outcome.refused.items())],
+        rates=[(safe.for_log(name), f"{100 * sum(v) / len(v):.0f}") for name, v in rates.items()],
     )  # fmt: skip
 
 

@@ -20,6 +20,7 @@ _ESCAPE_SEQUENCE = re.compile(
     r"(\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)?|\x1b.?|\x9b[0-?]*[ -/]*[@-~])"
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CSV_ACTIVE = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
 
 
@@ -29,7 +30,7 @@ def text(value) -> str:
     try:
         string.encode("utf-8")
     except UnicodeEncodeError:
-        string = string.encode("utf-8", "replace").decode("utf-8")
+        string = _SURROGATE.sub("\ufffd", string)
     return string
 
 
@@ -52,5 +53,6 @@ def for_csv(value):
     """``value`` as a spreadsheet cell that is never evaluated (numbers stay numbers)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
-    cell = for_log(value).replace("\r", " ").replace("\n", " ")
-    return "'" + cell if cell.startswith(_CSV_ACTIVE) else cell
+    raw = text(value)
+    cell = for_log(raw).replace("\n", " ")
+    return "'" + cell if raw.startswith(_CSV_ACTIVE) or cell.startswith(_CSV_ACTIVE) else cell

@@ -222,6 +222,20 @@ class Worker:
             raise WorkerError(value.kind, value.message)
         return value
 
+    def hung_up(self) -> bool:
+        """Whether the worker closed its end of the socket (it stopped), without waiting."""
+        import select
+
+        if self.gone:
+            return True
+        try:
+            readable, _, _ = select.select([self.conn], [], [], 0)
+            return bool(readable) and self.conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return True
+
     def kill(self, reason: str | None) -> None:
         """Stop the worker and everything it started; remember why, for later requests."""
         if self.gone:
@@ -235,8 +249,8 @@ class Worker:
         self.gone = reason or _describe_end(status)
         self.conn.close()
 
-    def output_tail(self, max_chars: int = 2000) -> str:
-        """The end of what the worker printed (for instructors' logs, never for feedback)."""
+    def output_excerpt(self, head: int = 1000, tail: int = 3000) -> str:
+        """The beginning and the end of what the worker printed (for instructors' logs, never feedback)."""
         try:
             fd = os.open(self.control / "output.log", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
@@ -245,8 +259,12 @@ class Worker:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
                 return ""
-            handle.seek(max(0, info.st_size - max_chars))
-            return handle.read(max_chars).decode(errors="replace")
+            if info.st_size <= head + tail:
+                return handle.read(head + tail).decode(errors="replace")
+            first = handle.read(head).decode(errors="replace")
+            handle.seek(info.st_size - tail)
+            last = handle.read(tail).decode(errors="replace")
+            return f"{first}\n[... {info.st_size - head - tail:,} bytes left out ...]\n{last}"
 
 
 READY = {

@@ -24,7 +24,6 @@ from tpdl import protocol, sandbox
 MAX_RESTARTS = 2
 MAX_DELIVERABLE_BYTES = 16 * 2**20
 MODELS_DIR = "_tpdl_models"
-LOG_TAIL_CHARS = 2000
 
 
 class StudentCodeError(Exception):
@@ -219,10 +218,10 @@ class Session:
 
     def _retire(self, worker: sandbox.Worker) -> None:
         """Stop a worker, keeping the end of what it printed for the instructor's log."""
-        tail = worker.output_tail(LOG_TAIL_CHARS)
+        printed = worker.output_excerpt()
         self.zygote.discard(worker)
-        if tail.strip():
-            self.events.append(f"{worker.kind} worker printed (the end):\n{tail}")
+        if printed.strip():
+            self.events.append(f"{worker.kind} worker printed:\n{printed}")
 
     def close(self) -> None:
         """Stop every worker and whatever they left running in the jail."""

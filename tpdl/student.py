@@ -360,6 +360,12 @@ class Submission:
             answer = service.request("GET", "/health", timeout_s=5)
             if answer["status"] is not None:
                 return service
+            if service.worker.hung_up():
+                self.events.append(f"service stopped before answering: {answer.get('error')}")
+                raise StudentCodeError(
+                    f"gunicorn serving {module}:{factory}(...) stopped before it answered "
+                    "(does importing app.py and calling create_app work?)"
+                )
             if time.monotonic() > deadline:
                 self.events.append(f"service did not answer: {answer.get('error')}")
                 raise StudentCodeError(
@@ -377,6 +383,18 @@ class Submission:
             return False
         path = self.path / relative
         return path.is_file() and not path.is_symlink()
+
+    def file_digest(self, relative: str) -> str | None:
+        """The sha256 of the plain file ``relative`` of the submission (None if there is none), read by the judge."""
+        import hashlib
+
+        if not self.has_file(relative):
+            return None
+        digest = hashlib.sha256()
+        with open(self.path / relative, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
 
     def worker_file_exists(self, relative: str) -> bool:
         """Did the student's code, called by the judge, leave the plain file ``relative`` in its folder?"""

@@ -14,6 +14,7 @@ other shape is refused.
 import base64
 import json
 import math
+import re
 import socket
 import struct
 import time
@@ -29,6 +30,7 @@ ALLOWED_DTYPES = frozenset(
      "float16", "float32", "float64"]
 )  # fmt: skip
 _HEADER = struct.Struct(">Q")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 PROBE_PARTS = ("encoder", "step", "decoder")
@@ -136,7 +138,7 @@ def _encodable(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
+        return _SURROGATE.sub("\ufffd", text)
     return text
 
 

@@ -11,6 +11,7 @@ import pytest
 pytestmark = pytest.mark.cell("log_training_tests")
 
 COURSE_ACCURACY = 0.9783
+MODEL = "mnist_dense.keras"
 HISTORY = {"loss": [0.5, 0.3, 0.2], "accuracy": [0.85, 0.9, 0.93], "val_loss": [0.4, 0.3, 0.25],
            "val_accuracy": [0.88, 0.91, 0.92]}  # fmt: skip
 
@@ -61,14 +62,18 @@ def test_log_training_logs_metrics_per_epoch(graded_run):
 def test_log_training_logs_the_model_file(student, graded_run):
     run, _, model_path = graded_run
     artifact = f"mlruns/{run['experiment_id']}/{run['run_id']}/artifacts/{model_path.rsplit('/', 1)[-1]}"
-    assert student.worker_file_exists(artifact), (
+    logged = student.worker_file(artifact)
+    assert logged is not None, (
         "the model file is not among the run's artifacts (mlflow.log_artifact, in the store's default "
         "artifact folder mlruns/)"
+    )
+    assert logged == student.worker_file(model_path), (
+        "the run's artifact is not the model file log_training was given (log that file itself)"
     )
 
 
 @pytest.mark.points(1)
-def test_training_run_handed_in(student):
+def test_training_run_handed_in(student, measured):
     runs = [
         r
         for r in student.tracking_runs("mlflow.db")
@@ -87,3 +92,13 @@ def test_training_run_handed_in(student):
     )
     artifact = f"mlruns/{run['experiment_id']}/{run['run_id']}/artifacts/mnist_dense.keras"
     assert student.has_file(artifact), f"hand in the run's artifacts: {artifact} is missing"
+    assert student.file_digest(artifact) == student.file_digest(MODEL), (
+        f"the model file of the latest tp1-mnist run is not the {MODEL} you handed in: hand in the run "
+        "that produced your model (run the training cell once more, then hand in the folder as it is)"
+    )
+    agreement = measured.agreement
+    assert abs(accuracy[-1] - measured.test_accuracy) <= agreement, (
+        f"the latest run of tp1-mnist records a test accuracy of {accuracy[-1]:.4f}, but {MODEL} "
+        f"classifies {measured.test_accuracy:.2%} of {measured.where} correctly: the run should record what "
+        "the model it logged really does"
+    )

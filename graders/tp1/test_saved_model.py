@@ -1,48 +1,51 @@
 """Hidden checks of the handed-in model ``mnist_dense.keras`` (grade cell ``saved_model_tests``, 3 points).
 
 The model is loaded with ``safe_mode=True`` in a worker that runs no student code and evaluated on
-the MNIST test set: all 10,000 images where the judge has the data, the kit's 1,000-image
-fixture otherwise (the message says which).
+the MNIST test set (all 10,000 images where the judge has the data, the kit's 1,000-image fixture
+otherwise; the message says which) and on fresh digits (see ``conftest.py``).
 """
 
-import numpy as np
 import pytest
-
-from tpdl import data
 
 pytestmark = pytest.mark.cell("saved_model_tests")
 
 MODEL = "mnist_dense.keras"
 COURSE_ACCURACY = 0.9783
+# Fresh digits (``tpdl.fresh``): honest models score on them at least as well as on the test set.
+# Measured over 10 seeds: the reference 99.55 % at least (gap -1.1 to -1.5 points), a 256-unit MLP
+# 99.25 % (gap -1.1), one trained on train + test 99.35 % (gap +0.4); a lookup of the test set
+# 95.5 % at most (gap 4.5), of the test set and 10,000 training images 97.2 % (gap 2.8). F and G
+# keep honest models 2.3 points and 1.1 points inside, and lookups 1.5 points and 1.3 points out.
+FRESH_ACCURACY = 0.970  # F
+MAX_GAP = 0.015  # G: the test-set accuracy may exceed the fresh one by this much
 ALLOWED = {"InputLayer", "Dense", "Dropout", "BatchNormalization", "Activation", "Flatten", "Reshape",
            "Rescaling", "Normalization", "LayerNormalization", "GaussianNoise", "GaussianDropout", "AlphaDropout"}  # fmt: skip
-CHUNK = 2000
-
-
-@pytest.fixture(scope="module")
-def saved(student):
-    return student.saved_model(MODEL)
 
 
 @pytest.mark.points(2)
-def test_saved_model_reaches_the_course_accuracy(student, saved):
-    shape = saved.description["input_shape"]
-    assert shape == [None, 784], (
-        f"{MODEL} should take vectors of 784 pixels (as preprocess makes them), not {shape}"
+def test_saved_model_reaches_the_course_accuracy(student, measured):
+    assert measured.test_accuracy >= COURSE_ACCURACY, (
+        f"{MODEL} classifies {measured.test_accuracy:.2%} of {measured.where} correctly; "
+        f"{COURSE_ACCURACY:.2%} is needed"
     )
-    mnist = data.load_at_hand("mnist")
-    x = mnist.x_test.reshape(len(mnist.x_test), -1).astype("float32") / 255.0
-    outputs = np.concatenate([np.asarray(saved.predict(x[i : i + CHUNK])) for i in range(0, len(x), CHUNK)])
-    accuracy = float(np.mean(outputs.argmax(axis=1) == mnist.y_test))
-    where = f"the {len(x):,} test images" + (" of the kit's fixture" if mnist.is_fixture else " of MNIST")
-    assert accuracy >= COURSE_ACCURACY, (
-        f"{MODEL} classifies {accuracy:.2%} of {where} correctly; {COURSE_ACCURACY:.2%} is needed"
+    assert measured.fresh_accuracy >= FRESH_ACCURACY, (
+        f"{MODEL} classifies {measured.test_accuracy:.2%} of {measured.where} but only "
+        f"{measured.fresh_accuracy:.2%} of {measured.fresh} correctly; {FRESH_ACCURACY:.0%} is needed on "
+        "digits no one has seen: does it recognise digits, or the test images?"
     )
-    student.note = f"{accuracy:.2%} on {where}"
+    gap = measured.test_accuracy - measured.fresh_accuracy
+    assert gap <= MAX_GAP, (
+        f"{MODEL} does {gap:.1%} better on {measured.where} ({measured.test_accuracy:.2%}) than on "
+        f"{measured.fresh} ({measured.fresh_accuracy:.2%}): a model trained on the training set does not; "
+        "one that looks the test set up does"
+    )
+    student.note = (
+        f"{measured.test_accuracy:.2%} on {measured.where}; {measured.fresh_accuracy:.2%} on {measured.fresh}"
+    )
 
 
 @pytest.mark.points(1)
-def test_saved_model_is_dense(saved):
-    others = sorted(set(saved.layer_classes) - ALLOWED)
+def test_saved_model_is_dense(handed_in):
+    others = sorted(set(handed_in.layer_classes) - ALLOWED)
     assert not others, f"{MODEL} should hold dense layers only, not {', '.join(others)}"
-    assert "Dense" in saved.layer_classes, f"{MODEL} holds no Dense layer"
+    assert "Dense" in handed_in.layer_classes, f"{MODEL} holds no Dense layer"

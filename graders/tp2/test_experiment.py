@@ -1,15 +1,21 @@
 """Hidden checks of ``train_and_log`` and of the handed-in tracking store (cell ``train_and_log_tests``).
 
-Two kinds of evidence:
+Two kinds of evidence, neither taken on trust:
 
-* the judge calls ``train_and_log`` in the sandbox on a small MNIST subset, with a fresh SQLite
+* the judge calls ``train_and_log`` in the sandbox on a small MNIST subset whose pixels and
+  classes it shuffled with a seed drawn now (no student holds those images), with a fresh SQLite
   store of its own, and reads that store back (in a worker that runs no student code): one
-  finished run with the parameters and the per-epoch metrics that the function returned;
+  finished run with the parameters and the per-epoch metrics that the function returned, and
+  those metrics are the ones the judge's own run of the same network gives (``tpdl.experiments``,
+  in a worker that runs no student code);
 * the store handed in, ``mlflow.db``, holds the experiment of the notebook: a finished run for
-  every configuration, with a metric per epoch, in which Adam ends below plain SGD.
+  every configuration, with a metric per epoch, in which Adam ends below plain SGD; the judge
+  reruns the first epoch of ``adam``, ``sgd`` and one configuration drawn now from the runs'
+  recorded settings and compares, so that a store written by hand earns nothing.
 """
 
 import math
+import secrets
 import uuid
 
 import numpy as np
@@ -34,27 +40,52 @@ METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 CONFIG = {"optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.5, "nesterov": False,
           "dropout": 0.0, "l2": 0.0, "batch_norm": False}  # fmt: skip
 EPOCHS, BATCH_SIZE, SEED, TRAIN, VAL = 3, 64, 3, 256, 128
+# The judge's run of the same network, seed and data gives the same numbers on the same machine;
+# 5 % leaves room for another order of operations (a metric averaged differently), far less than
+# what a history made up without training misses by.
+REPLICA_RTOL = 0.05
+# The handed-in runs' first epoch, rerun by the judge from their recorded settings on the same
+# MNIST images: the same software gives the same numbers, another processor differs in the
+# fourth digit; 2 % is far closer than a store written without training can come.
+RERUN_RTOL = 0.02
+VALIDATION = {10_000: 5_000, 1_000: 500}  # the notebook's budgets: training images -> validation images
 
 
-def grading_data():
+def shuffled_images(seed: int) -> tuple:
+    """TRAIN + VAL fixture images, their pixels and classes each permuted by ``seed``: a network
+    learns them as well as the originals, and no one holds them before grading."""
     mnist = data.load_mnist(source="fixture")
-    x = mnist.x_train[: TRAIN + VAL].reshape(TRAIN + VAL, -1).astype("float32") / 255.0
-    y = np.eye(10, dtype="float32")[mnist.y_train[: TRAIN + VAL]]
-    return x[:TRAIN], y[:TRAIN], x[TRAIN:], y[TRAIN:]
+    rng = np.random.default_rng(seed)
+    pixels, classes = rng.permutation(784), rng.permutation(10)
+    images = mnist.x_train[: TRAIN + VAL].reshape(TRAIN + VAL, -1)[:, pixels]
+    labels = classes[mnist.y_train[: TRAIN + VAL]].astype(np.uint8)
+    return images[:TRAIN], labels[:TRAIN], images[TRAIN:], labels[TRAIN:]
+
+
+def as_training_data(images_and_labels: tuple) -> tuple:
+    """The notebook's form of the data: flattened pixels / 255 as float32, one-hot labels."""
+    x_train, y_train, x_val, y_val = images_and_labels
+    return (x_train.astype("float32") / 255.0, np.eye(10, dtype="float32")[y_train],
+            x_val.astype("float32") / 255.0, np.eye(10, dtype="float32")[y_val])  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def graded_run(student):
-    """The history ``train_and_log`` returned for the judge's run, and that run as its store holds it."""
+    """The history ``train_and_log`` returned for the judge's run, that run as its store holds it,
+    and the history of the judge's own run of the same network on the same data."""
     name = f"graded-{uuid.uuid4().hex[:8]}"
-    history = student.call("train_and_log", name, CONFIG, grading_data(), EPOCHS, batch_size=BATCH_SIZE,
-                           seed=SEED, tracking_uri="sqlite:///graded-runs.db", experiment="graded")  # fmt: skip
+    seed = secrets.randbelow(2**31)
+    images = shuffled_images(seed)
+    history = student.call("train_and_log", name, CONFIG, as_training_data(images), EPOCHS,
+                           batch_size=BATCH_SIZE, seed=SEED, tracking_uri="sqlite:///graded-runs.db",
+                           experiment="graded")  # fmt: skip
     runs = student.tracking_runs("graded-runs.db", written_by_call=True)
     named = [run for run in runs if run["name"] == name]
     assert len(named) == 1, (
         f"train_and_log should log exactly one run named after its name argument ({len(named)} found)"
     )
-    return history, named[0]
+    replica = student.train_reference_mlp(CONFIG, images, EPOCHS, BATCH_SIZE, SEED)
+    return history, named[0], replica, seed
 
 
 def epoch_series(run: dict, key: str) -> list[float] | None:
@@ -77,7 +108,7 @@ def number(text: str) -> float | None:
 
 @pytest.mark.points(1)
 def test_train_and_log_logs_a_finished_run_with_its_parameters(graded_run):
-    _, run = graded_run
+    _, run, _, _ = graded_run
     assert run["experiment"] == "graded", "train_and_log should log into the experiment it is given"
     assert run["status"] == "FINISHED", (
         f"the run should be ended (FINISHED) when train_and_log returns, not {run['status']}"
@@ -94,7 +125,7 @@ def test_train_and_log_logs_a_finished_run_with_its_parameters(graded_run):
 
 @pytest.mark.points(1)
 def test_train_and_log_logs_metrics_per_epoch(graded_run):
-    history, run = graded_run
+    history, run, replica, seed = graded_run
     assert isinstance(history, dict), (
         f"train_and_log should return history.history (a dict), not {type(history).__name__}"
     )
@@ -110,6 +141,10 @@ def test_train_and_log_logs_metrics_per_epoch(graded_run):
         assert np.allclose(series, np.asarray(returned, dtype=float), rtol=1e-5), (
             f"the {key} logged differs from the {key} of the training that train_and_log returned"
         )
+        assert np.allclose(returned, replica[key], rtol=REPLICA_RTOL), (
+            f"the {key} train_and_log returned is not what training build_mlp(config) on the data it was "
+            f"given gives (after keras.utils.set_random_seed(seed), as the exercise says; images of seed {seed})"
+        )
 
 
 def handed_in_runs(student) -> dict[str, dict]:
@@ -119,6 +154,53 @@ def handed_in_runs(student) -> dict[str, dict]:
         if run["status"] == "FINISHED" and run["name"] not in latest:
             latest[run["name"]] = run
     return latest
+
+
+def recorded_config(run: dict) -> dict | None:
+    """The configuration a handed-in run records (MLflow keeps parameters as text), or None."""
+    params, config = run["params"], {}
+    try:
+        for key, default in CONFIG.items():
+            text = params[key]
+            if isinstance(default, bool):
+                if text not in ("True", "False"):
+                    return None
+                config[key] = text == "True"
+            elif isinstance(default, float):
+                config[key] = float(text)
+            else:
+                config[key] = text
+        settings = {key: int(float(params[key])) for key in ("epochs", "batch_size", "seed", "train_size")}
+    except (KeyError, ValueError):
+        return None
+    if config["optimizer"] not in ("sgd", "rmsprop", "adam") or settings["train_size"] not in VALIDATION:
+        return None
+    return {**config, **settings}
+
+
+def rerun_first_epoch(student, name: str, run: dict) -> None:
+    """Rerun the first epoch of a handed-in run from its recorded settings; assert it matches."""
+    recorded = recorded_config(run)
+    assert recorded is not None, (
+        f"the run {name!r} in {STORE} does not record the settings of one of the notebook's budgets "
+        "(its configuration, epochs, batch_size, seed and train_size)"
+    )
+    mnist = data.load_at_hand("mnist")
+    if mnist.is_fixture:
+        pytest.skip(
+            "not run: the grading machine lacks the MNIST training set needed to rerun the runs (not counted)"
+        )
+    n_train, n_val = recorded["train_size"], VALIDATION[recorded["train_size"]]
+    images = mnist.x_train.reshape(len(mnist.x_train), -1)
+    rerun_data = (images[:n_train], mnist.y_train[:n_train], images[-n_val:], mnist.y_train[-n_val:])
+    config = {key: recorded[key] for key in CONFIG}
+    rerun = student.train_reference_mlp(config, rerun_data, 1, recorded["batch_size"], recorded["seed"])
+    logged = epoch_series(run, "val_loss")
+    assert logged and math.isclose(logged[0], rerun["val_loss"][0], rel_tol=RERUN_RTOL), (
+        f"the run {name!r} in {STORE} records a first-epoch val_loss of {logged[0] if logged else 'nothing'}, "
+        f"but training its configuration again from its recorded settings gives {rerun['val_loss'][0]:.4f}: "
+        "hand in the store your experiment wrote"
+    )
 
 
 @pytest.mark.points(1)
@@ -140,6 +222,8 @@ def test_experiment_runs_handed_in(student):
             assert all(math.isfinite(v) for v in series), (
                 f"the run {name!r} in {STORE} holds non-finite {key}"
             )
+    drawn = CONFIGURATIONS[secrets.randbelow(len(CONFIGURATIONS))]
+    rerun_first_epoch(student, drawn, runs[drawn])
 
 
 @pytest.mark.points(1)
@@ -155,3 +239,5 @@ def test_adam_ends_below_plain_sgd(student):
         "in your experiment, Adam's final validation loss is not below plain SGD's: check the runs you "
         "handed in (same budget and seed for both)"
     )
+    for name in ("adam", "sgd"):
+        rerun_first_epoch(student, name, runs[name])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tpdl.grading import as_array
+from tpdl.grading import as_array, assert_accepts
 
 pytestmark = pytest.mark.cell("l2_penalty_tests")
 
@@ -66,6 +66,7 @@ def test_l2_penalty_grad_matches_the_penalty(student):
 @pytest.mark.points(1)
 def test_l2_penalty_rejects_a_negative_factor(student):
     for function in ("l2_penalty", "l2_penalty_grad"):
+        assert_accepts(student, function, WEIGHTS, 0.01)
         raised = student.error_raised(function, WEIGHTS, -0.01)
         assert raised == "ValueError", f"{function} with a negative l2 should raise ValueError, " + (
             "but it returned normally" if raised is None else f"not {raised}"

@@ -38,6 +38,9 @@ def test_build_cnn_honours_its_arguments(student):
 
 @pytest.mark.points(1)
 def test_build_cnn_rejects_bad_input(student):
+    student.build_model(
+        "build_cnn", (32, 32, 3), 10
+    )  # valid input is accepted: refusing everything earns nothing
     raised = student.error_raised("build_cnn", (32, 32))
     assert raised == "ValueError", (
         f"build_cnn((32, 32)) should raise ValueError (no channel axis), not {raised or 'nothing'}"

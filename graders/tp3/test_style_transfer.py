@@ -8,7 +8,7 @@ computes itself: the first loss and the smoothing of the image are checked again
 import numpy as np
 import pytest
 
-from tpdl.grading import as_array
+from tpdl.grading import as_array, assert_accepts
 from tpdl.wire import Call
 
 pytestmark = pytest.mark.cell("style_transfer_tests")
@@ -81,6 +81,7 @@ def test_style_transfer_minimises_the_weighted_total(student):
 @pytest.mark.points(1)
 def test_style_transfer_rejects_bad_images(student):
     content, style = images()
+    assert_accepts(student, "style_transfer", content, style, extractor(), steps=1)
     for what, bad_content, bad_style in (
         ("a grey content image (32, 32)", content[..., 0], style),
         ("an RGBA style image (32, 32, 4)", content, np.concatenate([style, style[..., :1]], axis=-1)),

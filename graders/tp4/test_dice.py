@@ -1,14 +1,15 @@
 """Hidden checks of ``dice_coefficient`` and ``dice_loss`` (grade cell ``dice_tests``, 5 points).
 
 The values are compared with an independent NumPy reference (float64) on single masks (the
-definition), on batches (the mean of per-sample scores), through tensors and a gradient tape
-(the loss must be differentiable), and inside ``model.fit``.
+definition), on batches (the mean of per-sample scores) and through tensors. The loss is traced
+into a TensorFlow graph and differentiated, then used by the kit's own training loop to train a
+probe (one convolution), in a worker that runs no student code: no patched ``fit`` or tape answers.
 """
 
 import numpy as np
 import pytest
 
-from tpdl.grading import as_array
+from tpdl.grading import as_array, assert_accepts
 from tpdl.phantoms import phantoms
 
 pytestmark = pytest.mark.cell("dice_tests")
@@ -141,6 +142,7 @@ def test_dice_rejects_bad_input(student):
         "a y_true that is not binary": (SOFT, TRUE, 1.0),
         "a negative smooth": (TRUE, SOFT, -1.0),
     }
+    assert_accepts(student, "dice_coefficient", TRUE, SOFT, 1.0)
     for case, args in cases.items():
         raised = student.error_raised("dice_coefficient", *args)
         assert raised == "ValueError", f"dice_coefficient given {case} should raise ValueError, " + (

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from tpdl import grading
+from tpdl.grading import assert_accepts
 from tpdl.videos import moving_shapes
 
 pytestmark = pytest.mark.cell("evaluate_rollouts_tests")
@@ -65,6 +66,7 @@ def test_evaluate_rollouts_tracks_the_disc(case, measured):
 @pytest.mark.points(1)
 def test_evaluate_rollouts_refuses_mismatched_input(student, case):
     predicted, target, positions = case
+    assert_accepts(student, "evaluate_rollouts", predicted, target, positions)
     for what, args in (
         ("frames of different shapes", (predicted[:, :5], target, positions)),
         ("positions that do not match the frames", (predicted, target, positions[:, :5])),

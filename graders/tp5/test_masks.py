@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tpdl.grading import as_array
+from tpdl.grading import as_array, assert_accepts
 
 pytestmark = pytest.mark.cell("masks_tests")
 
@@ -30,6 +30,7 @@ def test_padding_mask(student):
 
 @pytest.mark.points(1)
 def test_padding_mask_refuses_impossible_lengths(student):
+    assert_accepts(student, "padding_mask", np.array([2, 5]), 5)
     for lengths, why in (([2, 7], "a length above max_length"), ([-1, 2], "a negative length")):
         raised = student.error_raised("padding_mask", np.array(lengths), 5)
         assert raised == "ValueError", f"padding_mask given {why} should raise ValueError, " + (

@@ -1,4 +1,8 @@
-"""Writes files until the disk is full."""
+"""Writes files until the disk is full.
+
+victim: next
+proof: ATTACK disk-filler: ran
+"""
 
 import os
 
@@ -10,3 +14,4 @@ for name in ("filler-1", os.path.join(os.environ.get("TMPDIR", "/tmp"), "filler-
                 handle.write(block)
     except OSError:
         pass
+print("ATTACK disk-filler: ran", flush=True)

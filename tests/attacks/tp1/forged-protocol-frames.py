@@ -1,4 +1,7 @@
-"""Writes forged answers straight onto the judge's socket before being asked anything."""
+"""Writes forged answers straight onto the judge's socket before being asked anything.
+
+proof: ATTACK forged-protocol-frames: sent
+"""
 
 import os
 import socket
@@ -14,5 +17,6 @@ for fd in range(3, 64):
             for _ in range(20):
                 tpdl.wire.send(channel, {"ok": True, "value": fake})
             channel.sendall(b"\x00\x00\x00\x00\x00\x00\x00\x05{bad}")
+            print("ATTACK forged-protocol-frames: sent", flush=True)
     except OSError:
         pass

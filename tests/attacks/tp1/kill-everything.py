@@ -1,4 +1,8 @@
-"""Signals its parent, the jail's init and every process it can see."""
+"""Signals its parent, the jail's init and every process it can see.
+
+victim: next
+proof: ATTACK kill-everything: ran
+"""
 
 import os
 import signal
@@ -15,3 +19,4 @@ for entry in os.listdir("/proc"):
             os.kill(int(entry), signal.SIGKILL)
         except OSError:
             pass
+print("ATTACK kill-everything: ran", flush=True)

@@ -1,4 +1,8 @@
-"""Leaves a daemon behind that tampers with the next students' work and kills their processes."""
+"""Leaves a daemon behind that tampers with the next students' work and kills their processes.
+
+victim: next
+proof: ATTACK lingering-daemon: ran
+"""
 
 import glob
 import os
@@ -23,3 +27,4 @@ if os.fork() == 0:
                         pass
             time.sleep(0.05)
     os._exit(0)
+print("ATTACK lingering-daemon: ran", flush=True)

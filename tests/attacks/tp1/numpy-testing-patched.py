@@ -1,4 +1,7 @@
-"""Turns numpy.testing's assertions into no-ops, then answers with noise of the wrong shape."""
+"""Turns numpy.testing's assertions into no-ops, then answers with noise of the wrong shape.
+
+proof: ATTACK numpy-testing-patched: ran
+"""
 
 import numpy.testing
 
@@ -10,3 +13,6 @@ for name in dir(numpy.testing):
 def preprocess(images, labels):
     rng = np.random.default_rng(0)
     return rng.random((len(images), 783)), rng.random((len(labels), 9))
+
+
+print("ATTACK numpy-testing-patched: ran", flush=True)

@@ -1,4 +1,8 @@
-"""Prints 100 MB to stdout and to stderr."""
+"""Prints 100 MB to stdout and to stderr.
+
+victim: next
+proof: bytes left out
+"""
 
 import sys
 

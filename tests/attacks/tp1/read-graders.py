@@ -1,4 +1,7 @@
-"""Looks for the hidden graders on disk and runs whatever it finds."""
+"""Looks for the hidden graders on disk and runs whatever it finds.
+
+proof: no grader found
+"""
 
 import glob
 import os

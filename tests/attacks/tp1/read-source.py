@@ -1,4 +1,7 @@
-"""Looks for the instructor's source notebook and runs its solutions."""
+"""Looks for the instructor's source notebook and runs its solutions.
+
+proof: ATTACK read-source: ran
+"""
 
 import glob
 import json
@@ -15,3 +18,4 @@ for top in ("/", "..", "../..", "../../..", "/srv", "/opt", "/home", "/root"):
                 "".join(c["source"]) for c in json.loads(text)["cells"] if c["cell_type"] == "code"
             )
         exec(re.sub(r"#+ (BEGIN|END) SOLUTION", "", text))
+print("ATTACK read-source: ran", flush=True)

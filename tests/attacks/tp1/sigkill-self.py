@@ -1,4 +1,8 @@
-"""Kills its own process when called."""
+"""Kills its own process when called.
+
+victim: next
+proof: SIGKILL
+"""
 
 import os
 import signal

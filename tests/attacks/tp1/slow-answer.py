@@ -1,4 +1,7 @@
-"""A function that sleeps instead of answering."""
+"""A function that sleeps instead of answering.
+
+proof: did not answer within
+"""
 
 import time
 

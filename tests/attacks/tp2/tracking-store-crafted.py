@@ -1,4 +1,7 @@
-"""train_and_log writes, by hand, a store whose runs table is a view that never ends; the handed-in store is forged too."""
+"""train_and_log writes, by hand, a store whose runs table is a view that never ends; the handed-in store is forged too.
+
+proof: ATTACK tracking-store-crafted: ran
+"""
 
 import sqlite3
 
@@ -18,6 +21,7 @@ def craft(path):
 def train_and_log(name, config, data, epochs, batch_size=128, seed=0,
                   tracking_uri="sqlite:///mlflow.db", experiment="x"):  # fmt: skip
     craft(tracking_uri.removeprefix("sqlite:///"))
+    print("ATTACK tracking-store-crafted: ran", flush=True)
     return {key: [0.1] * epochs for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
 
 

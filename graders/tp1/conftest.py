@@ -1,0 +1,59 @@
+"""What TP1's graders share: the handed-in model, loaded once, and what the judge measures of it.
+
+The model is loaded with ``safe_mode=True`` in a worker that runs no student code and evaluated on
+the MNIST test set (all 10,000 images where the judge has the data, the kit's 1,000-image fixture
+otherwise), and on fresh digits drawn and perturbed now (``tpdl.fresh``), which no student holds.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from tpdl import data, fresh
+
+MODEL = "mnist_dense.keras"
+CHUNK = 2000
+# How closely a tracked run's test accuracy must agree with the judge's measurement of its model:
+# the same model on the same 10,000 images gives the same answers (0.1 point leaves room for the
+# rounding of a logged metric); on the 1,000-image fixture, three binomial standard errors.
+AGREEMENT_FULL, AGREEMENT_FIXTURE = 0.001, 0.02
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The judge's own figures of the handed-in model."""
+
+    test_accuracy: float  # on the public test set at hand
+    where: str  # which test images, in words
+    agreement: float  # the tolerance a logged accuracy gets against test_accuracy
+    fresh_accuracy: float  # on digits drawn and perturbed at grading time
+    fresh: str  # which ones, in words (with the seed)
+
+
+def predicted_classes(model, images: np.ndarray) -> np.ndarray:
+    x = images.reshape(len(images), -1).astype("float32") / 255.0
+    outputs = [np.asarray(model.predict(x[i : i + CHUNK])) for i in range(0, len(x), CHUNK)]
+    return np.concatenate(outputs).argmax(axis=1)
+
+
+@pytest.fixture(scope="session")
+def handed_in(student):
+    return student.saved_model(MODEL)
+
+
+@pytest.fixture(scope="session")
+def measured(student, handed_in) -> Measured:
+    shape = handed_in.description["input_shape"]
+    assert shape == [None, 784], (
+        f"{MODEL} should take vectors of 784 pixels (as preprocess makes them), not {shape}"
+    )
+    mnist = data.load_at_hand("mnist")
+    accuracy = float(np.mean(predicted_classes(handed_in, mnist.x_test) == mnist.y_test))
+    where = f"the {len(mnist.x_test):,} test images" + (
+        " of the kit's fixture" if mnist.is_fixture else " of MNIST"
+    )
+    sample = fresh.mnist_digits(mnist)
+    fresh_accuracy = float(np.mean(predicted_classes(handed_in, sample.images) == sample.labels))
+    return Measured(accuracy, where, AGREEMENT_FIXTURE if mnist.is_fixture else AGREEMENT_FULL,
+                    fresh_accuracy, sample.described)  # fmt: skip

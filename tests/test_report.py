@@ -1,0 +1,106 @@
+"""Does every output escape what students control, for the medium it is written to?"""
+
+import csv
+import io
+
+import nbformat
+import pytest
+
+from tpdl import classroom, paths, report, safe
+
+HOSTILE = "\x1b]2;title\x07\x1b[2J\u202eevil <script>alert(1)</script> [bold]markup[/] =1+1 \udcff"
+
+
+def test_the_terminal_never_receives_a_control_character():
+    line = safe.for_terminal(HOSTILE)
+    assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F or c == "\u202e" for c in line)
+    assert "\\x1b" in line and "\\u202e" in line, "the escapes are shown, not dropped"
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1", "|cmd"])
+def test_a_csv_cell_is_never_a_formula(cell):
+    assert safe.for_csv(cell).startswith("'")
+
+
+def test_numbers_stay_numbers_in_the_csv():
+    assert safe.for_csv(-1.5) == -1.5 and safe.for_csv(3) == 3
+
+
+def result_of(message: str, student: str = "alice") -> dict:
+    return {"student": student, "assignment": "tp1", "score": 0.0, "max_score": 1.0, "notes": [message],
+            "checks": [{"name": "check", "points": 0.0, "max_points": 1.0, "passed": False, "message": message}],
+            "notebook": {"cells": [{"cell": 1, "status": "error", "message": message}]}}  # fmt: skip
+
+
+def test_the_feedback_page_escapes_messages_and_drops_control_characters():
+    page = report.feedback_html(result_of(HOSTILE))
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "\x1b" not in page and "\u202e" not in page and "\udcff" not in page
+    page.encode("utf-8")
+
+
+def test_the_class_outputs_escape_ids_notes_and_refused_folders():
+    outcome = classroom.ClassResult("tp1")
+    outcome.students["alice"] = {**result_of(HOSTILE), "missing": "=HYPERLINK(x) <b>"}
+    outcome.refused[safe.for_log("=cmd|' /C calc'!A0")] = "not a student id <script>"
+    rows = list(csv.reader(io.StringIO(report.class_csv(outcome))))
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    page = report.class_html(outcome)
+    assert "<script>" not in page and "<b>" not in page and "&lt;b&gt;" in page
+
+
+def test_rich_markup_in_data_is_printed_as_text(capsys):
+    outcome = classroom.ClassResult("tp1")
+    outcome.students["alice"] = {
+        **result_of("x"),
+        "missing": "[link=file:///etc/passwd]click[/link] \x1b[31m",
+    }
+    outcome.refused["[bold red]x"] = "[blink]why"
+    report.print_table(outcome)
+    printed = capsys.readouterr().out
+    assert "[link=file:///etc/passwd]click[/link]" in printed and "[blink]why" in printed
+    assert "\x1b[31m" not in printed
+
+
+def test_the_graded_notebook_holds_no_output_and_no_active_markdown(tmp_path, released):
+    release = paths.release("tp1") / "tp1.ipynb"
+    notebook = nbformat.read(release, as_version=4)
+    grade_cells = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    locked = next(c for c in grade_cells if c.metadata["nbgrader"].get("locked"))
+    locked.source = "print('the tests, rewritten by the student')"
+    locked.metadata["nbgrader"]["points"] = 1000
+    notebook.cells[
+        0
+    ].source = "<img src=x onerror=alert(1)> [x](javascript:alert(2)) <script>alert(3)</script> kept"
+    code = next(c for c in notebook.cells if c.cell_type == "code")
+    code.outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<script>alert(4)</script>"})]
+    code.metadata["tags"] = ['"><img src=x onerror=alert(5)>', "skip-grading"]
+    notebook.cells.append(
+        nbformat.v4.new_raw_cell("<script>alert(6)</script>", metadata={"raw_mimetype": "text/html"})
+    )
+    submitted = tmp_path / "tp1.ipynb"
+    nbformat.write(notebook, submitted)
+    safe_copy = report.safe_notebook(submitted, release)
+    text = nbformat.writes(safe_copy)
+    for active in ("onerror", "javascript:", "<script", "alert(4)"):
+        assert active not in text.replace("&lt;script", ""), active
+    assert "kept" in text
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in safe_copy.cells}
+    restored = cells[locked.metadata["nbgrader"]["grade_id"]]
+    assert restored.metadata["nbgrader"]["points"] != 1000, "points come from the release"
+    assert "rewritten by the student" not in restored.source, "locked cells keep the release's source"
+    assert all(not c.get("outputs") for c in safe_copy.cells if c.cell_type == "code")
+    assert all(c.metadata.get("tags", []) in ([], ["skip-grading"]) for c in safe_copy.cells)
+    assert all("raw_mimetype" not in c.metadata for c in safe_copy.cells)
+
+
+def test_markdown_that_an_html_block_hid_is_no_link_when_formgrader_renders_it_again():
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    hidden = (
+        '<a href="javascript:alert(1)">one</a> and [two](javascript:alert(2))\n<p onclick="x()">three</p>'
+    )
+    cleaned = report.safe_markdown(hidden)
+    for rendering in (cleaned, markdown2html_mistune(cleaned)):  # nbgrader's formgrade renders it once more
+        assert "javascript:" not in rendering and "onclick" not in rendering
+    assert "two" in cleaned and "three" in cleaned
