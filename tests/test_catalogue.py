@@ -37,6 +37,7 @@ def grade(zygote, tmp_path, assignment, entry):
     return result
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("assignment", "entry"), ENTRIES)
 def test_variant_is_graded_as_catalogued(zygote, tmp_path, assignment, entry):
     result = grade(zygote, tmp_path, assignment, entry)

@@ -1,8 +1,10 @@
 """Do broken submissions get a clear message, without any student being lost?"""
 
+import os
 import shutil
 
 import nbformat
+import numpy as np
 import pytest
 
 from tpdl import classroom, grading, paths
@@ -95,3 +97,51 @@ def test_a_symlink_in_a_submission_is_not_followed(course, faulty):
     outcome = classroom.grade_class("tp1", faulty, students=["symlink-to-graders", "nobody"], progress=False)
     assert outcome.students["symlink-to-graders"]["score"] == 0
     assert outcome.students["nobody"]["missing"] == "no submission found"
+
+
+# Chains of processes that fork and leave at once, in C (a new pid every few microseconds: a sweep
+# of /proc finds pids already gone, and stops).
+FORK_CHAIN = r'''
+import os, subprocess
+source = os.path.join(os.environ["TMPDIR"], "chain.c")
+open(source, "w").write("""
+#include <unistd.h>
+int main(void) {
+    setsid();
+    for (int i = 0; i < 4; i++) if (fork() == 0) for (;;) if (fork() > 0) _exit(0);
+    return 0;
+}
+""")
+subprocess.run(["gcc", "-O2", "-o", source[:-2], source], check=True)
+subprocess.run([source[:-2]], check=True)
+'''
+
+
+def processes_of(uids: set[int]) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                uid = next(int(line.split()[1]) for line in status if line.startswith("Uid:"))
+        except (OSError, StopIteration, ValueError):
+            continue
+        if uid in uids:
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="workers run as users of their own only when the judge is root")
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="the chain of forks is compiled with gcc")
+def test_a_chain_of_forks_left_behind_is_gone_when_the_submission_is_done(zygote, tmp_path):
+    folder = tmp_path / "tp1"
+    shutil.copytree(paths.sample_submission("untouched", "tp1"), folder)
+    notebook = nbformat.read(folder / "tp1.ipynb", as_version=4)
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(FORK_CHAIN))
+    nbformat.write(notebook, folder / "tp1.ipynb")
+    submission = grading.Submission(zygote, folder, "tp1.ipynb")
+    with pytest.raises(grading.StudentCodeError):
+        submission.call("preprocess", np.zeros((1, 28, 28), np.uint8), np.zeros(1, np.uint8))
+    uids = {submission.session.notebook_worker().uid}
+    assert processes_of(uids), "the chain should be running while the submission is graded"
+    submission.close()
+    assert not processes_of(uids), "a process of the student's outlived the end of their grading"

@@ -84,13 +84,15 @@ class Staged:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _why_dropped(name: str, is_dir: bool, siblings: set[str]) -> str | None:
+def _why_dropped(name: str, is_dir: bool, folder_fd: int) -> str | None:
     if name in NEVER_GRADED:
         return "bytecode is never graded" if name == "__pycache__" else "notebook checkpoints are not graded"
     if is_dir:
-        if f"{name}.py" in siblings:
-            return f"a package folder would be imported instead of {name}.py"
-        return None
+        try:
+            os.stat(f"{name}.py", dir_fd=folder_fd, follow_symlinks=False)
+        except OSError:
+            return None
+        return f"a package folder would be imported instead of {name}.py"
     if name.endswith(BYTECODE_SUFFIXES):
         return "compiled code and import hooks are never graded: only sources are"
     if name in IMPORT_HOOKS:
@@ -105,6 +107,43 @@ def open_folder(parent_fd: int | None, name: str | os.PathLike) -> int:
         os.close(fd)
         raise NotADirectoryError(name)
     return fd
+
+
+def _take(
+    fd: int, name: str, relative: str, depth: int, limits, staged: "Staged", entries: list, stack: list
+) -> None:
+    """Stage one entry of the folder open as ``fd`` (a folder goes onto ``stack``), or note why not."""
+    path = f"{relative}{name}"
+    info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+    is_dir = stat.S_ISDIR(info.st_mode)
+    if not is_dir and not stat.S_ISREG(info.st_mode):
+        kind = "a link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+        staged.dropped.append((shown(path), f"{kind}: only regular files are graded"))
+        return
+    why = _why_dropped(name, is_dir, fd)
+    if why:
+        staged.dropped.append((shown(path + ("/" if is_dir else "")), why))
+        return
+    if is_dir:
+        if depth + 1 > limits.intake_depth:
+            raise Refused(f"its folders are nested more than {limits.intake_depth} deep")
+        (staged.folder / path).mkdir(mode=0o755)
+        stack.append((open_folder(fd, name), f"{path}/", depth + 1))
+        return
+    if info.st_size > limits.intake_file_bytes:
+        staged.dropped.append(
+            (shown(path), f"{info.st_size:,} bytes: files over {limits.intake_file_bytes:,} are not graded")
+        )  # fmt: skip
+        return
+    size, digest = _copy_file(fd, name, staged.folder / path, limits.intake_file_bytes)
+    if size is None:
+        staged.dropped.append((shown(path), "it changed or vanished while it was read"))
+        return
+    staged.files += 1
+    staged.bytes += size
+    if staged.bytes > limits.intake_bytes:
+        raise Refused(f"it holds more than {limits.intake_bytes:,} bytes")
+    entries.append((path, size, digest))
 
 
 def stage(source_fd: int, target: Path, limits) -> Staged:
@@ -122,43 +161,12 @@ def stage(source_fd: int, target: Path, limits) -> Staged:
         while stack:
             fd, relative, depth = stack.pop()
             try:
-                names = os.listdir(fd)
-                seen += len(names)
-                if seen > limits.intake_files:
-                    raise Refused(f"it holds more than {limits.intake_files:,} files and folders")
-                siblings = set(names)
-                for name in sorted(names):
-                    path = f"{relative}{name}"
-                    info = os.stat(name, dir_fd=fd, follow_symlinks=False)
-                    is_dir = stat.S_ISDIR(info.st_mode)
-                    if not is_dir and not stat.S_ISREG(info.st_mode):
-                        kind = "a link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
-                        staged.dropped.append((shown(path), f"{kind}: only regular files are graded"))
-                        continue
-                    why = _why_dropped(name, is_dir, siblings)
-                    if why:
-                        staged.dropped.append((shown(path + ("/" if is_dir else "")), why))
-                        continue
-                    if is_dir:
-                        if depth + 1 > limits.intake_depth:
-                            raise Refused(f"its folders are nested more than {limits.intake_depth} deep")
-                        (staged.folder / path).mkdir(mode=0o755)
-                        stack.append((open_folder(fd, name), f"{path}/", depth + 1))
-                        continue
-                    if info.st_size > limits.intake_file_bytes:
-                        staged.dropped.append(
-                            (shown(path), f"{info.st_size:,} bytes: files over {limits.intake_file_bytes:,} are not graded")
-                        )  # fmt: skip
-                        continue
-                    size, digest = _copy_file(fd, name, staged.folder / path, limits.intake_file_bytes)
-                    if size is None:
-                        staged.dropped.append((shown(path), "it changed or vanished while it was read"))
-                        continue
-                    staged.files += 1
-                    staged.bytes += size
-                    if staged.bytes > limits.intake_bytes:
-                        raise Refused(f"it holds more than {limits.intake_bytes:,} bytes")
-                    entries.append((path, size, digest))
+                with os.scandir(fd) as listing:  # read entry by entry: a huge folder stops at the limit
+                    for entry in listing:
+                        seen += 1
+                        if seen > limits.intake_files:
+                            raise Refused(f"it holds more than {limits.intake_files:,} files and folders")
+                        _take(fd, entry.name, relative, depth, limits, staged, entries, stack)
             finally:
                 os.close(fd)
     except Refused as refusal:
@@ -168,6 +176,7 @@ def stage(source_fd: int, target: Path, limits) -> Staged:
     finally:
         for fd, _, _ in stack:
             os.close(fd)
+    staged.dropped.sort()
     if staged.refused:
         shutil.rmtree(staged.folder, ignore_errors=True)
         staged.folder.mkdir(mode=0o755)

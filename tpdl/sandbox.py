@@ -193,6 +193,7 @@ class Worker:
     limits: Limits
     ready: protocol.Frame | None = None  # its first frame after the hello (NotebookReady, ServiceReady...)
     gone: str | None = None
+    uid: int | None = None  # its user, where the judge runs as root
 
     def ask(self, request: protocol.Request, timeout_s: float | None = None):
         """Send ``request``; its answer, checked against the protocol. Raises :class:`WorkerError`
@@ -315,7 +316,9 @@ def _own_folder(path: Path, uid: int | None) -> None:
 
 
 def _place(source: Path, destination: Path, link: bool) -> None:
-    if link:
+    """Link ``source`` in when no worker could change it (root's, written by root alone), else copy it."""
+    info = os.lstat(source)
+    if link and info.st_uid == 0 and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         try:
             os.link(source, destination, follow_symlinks=False)
             return
@@ -436,6 +439,16 @@ class Zygote:
             return None
         return self._ask({"op": "reap", "token": token, "wait_s": 2.0}).get("status")
 
+    def kill_users(self, uids: set[int]) -> None:
+        """Kill every process of these workers' users, at once (root only).
+
+        The zygote forks a helper per user that takes the user's identity and sends ``SIGKILL`` to
+        every process it may signal: the kernel does it in one pass, which no process of that user
+        can outrun by forking (a chain of forks escapes a sweep of ``/proc``; not this).
+        """
+        if self.privileged and uids and self.alive():
+            self._ask({"op": "kill_users", "uids": sorted(uids)})
+
     def sweep(self) -> None:
         """Kill every process of the jail but its init and the zygote (what workers left behind)."""
         if not self.alive():
@@ -524,7 +537,7 @@ class Zygote:
         if not _is_namespace_pid(peer, answer.get("pid")):
             conn.close()
             raise WorkerGone("did not start (another process answered in its place)")
-        worker = Worker(self, token, kind, conn, peer, control, self.limits)
+        worker = Worker(self, token, kind, conn, peer, control, self.limits, uid=uid)
         if answer.get("token") != token:
             worker.kill("could not be started by the sandbox")
             return worker

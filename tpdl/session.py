@@ -73,6 +73,7 @@ class Session:
         self._fatal: str | None = None
         self._staging: Path | None = None  # the judge's copies of files that workers wrote
         self._staged: dict[str, Path] = {}
+        self._all_workers: list[sandbox.Worker] = []  # every worker this submission had, restarts included
 
     # -- the notebook worker
 
@@ -217,7 +218,9 @@ class Session:
         return self.zygote.spool / worker.token / "work"
 
     def _retire(self, worker: sandbox.Worker) -> None:
-        """Stop a worker, keeping the end of what it printed for the instructor's log."""
+        """Stop a worker, keeping what it printed for the instructor's log (its user is remembered:
+        whatever that user leaves running is killed when the submission is done)."""
+        self._all_workers.append(worker)
         printed = worker.output_excerpt()
         self.zygote.discard(worker)
         if printed.strip():
@@ -225,9 +228,10 @@ class Session:
 
     def close(self) -> None:
         """Stop every worker and whatever they left running in the jail."""
-        for worker in (self._notebook, self._models, self._graphs, *self._services):
-            if worker is not None:
-                self._retire(worker)
+        workers = [w for w in (self._notebook, self._models, self._graphs, *self._services) if w is not None]
+        for worker in workers:
+            self._retire(worker)
+        self.zygote.kill_users({w.uid for w in self._all_workers if w.uid is not None})
         self._services = []
         self._notebook = self._models = self._graphs = None
         self.zygote.sweep()
