@@ -157,6 +157,10 @@ def test_attack_is_proven_to_have_run(graded, index, tp, entry):
         )
     else:
         evidence = graded_class.evidence(attacker_id(index, entry))
+        checks = {c["name"]: c for c in graded_class.outcome.students[attacker_id(index, entry)]["checks"]}
+        uncounted = [checks[n]["message"] for n in entry.loses if n in checks and not checks[n]["counted"]]
+        if uncounted and entry.proof not in evidence:
+            pytest.skip(uncounted[0])  # the check its proof comes from cannot run on this machine
     assert entry.proof in evidence, f"{entry.id} left no proof that it ran ({entry.proof!r} not found)"
 
 
@@ -174,6 +178,11 @@ def test_attack_earns_nothing_and_harms_no_one(graded, index, tp, entry):
                 f"{entry.id} earned {attacker['score']} points: {attacker['checks']}"
             )
         else:
+            uncounted = [
+                checks[n]["message"] for n in entry.loses if n in checks and not checks[n]["counted"]
+            ]
+            if uncounted:  # a check this machine cannot run (no Docker engine, no MNIST training set)
+                pytest.skip(uncounted[0])
             kept = [name for name in entry.loses if name not in checks or checks[name]["passed"]]
             assert not kept, f"{entry.id} kept (or never met) the checks {kept}"
         saved = json.loads(

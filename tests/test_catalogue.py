@@ -43,11 +43,14 @@ def test_variant_is_graded_as_catalogued(zygote, tmp_path, assignment, entry):
     result = grade(zygote, tmp_path, assignment, entry)
     checks = {check.name: check for check in result.checks}
     if entry.expect == "pass":
-        failed = {name: c.message for name, c in checks.items() if not c.passed}
+        failed = {name: c.message for name, c in checks.items() if not c.passed and c.counted}
         assert not failed, f"a correct variant lost points: {failed}"
         return
     unknown = set(entry.loses) - set(checks)
     assert not unknown, f"the entry names checks that do not exist: {unknown}"
+    uncounted = [checks[name].message for name in entry.loses if not checks[name].counted]
+    if uncounted:  # a check this machine cannot run (no Docker engine, no MNIST training set)
+        pytest.skip(uncounted[0])
     kept = [name for name in entry.loses if checks[name].passed]
     assert not kept, f"the wrong answer kept the points of {kept}"
     assert result.score < result.max_score

@@ -66,8 +66,7 @@ class Session:
         self.cells: list[dict] = []
         self.events: list[str] = []  # for the instructor's log
         self._notebook: sandbox.Worker | None = None
-        self._models: sandbox.Worker | None = None
-        self._graphs: sandbox.Worker | None = None
+        self._trusted: dict[str, sandbox.Worker] = {}  # the models and graphs workers
         self._services: list[sandbox.Worker] = []
         self._restarts = 0
         self._fatal: str | None = None
@@ -148,43 +147,35 @@ class Session:
 
     def renew_models(self) -> None:
         """Stop the models worker, so that the next one sees the current files (a model just staged)."""
-        if self._models is not None:
-            self._retire(self._models)
-            self._models = None
+        if self._trusted.get("models") is not None:
+            self._retire(self._trusted.pop("models"))
 
     def ask_models(self, request: protocol.Request, failure: str):
         """The models worker's answer; ``failure`` begins the message if it cannot answer."""
-        if self._models is None or self._models.gone:
-            if self._models is not None:
-                self._retire(self._models)
-            try:
-                self._models = self.zygote.spawn("models", self.path, extra=self._staged)
-            except sandbox.WorkerGone as gone:
-                raise StudentCodeError(f"{failure}: its process {gone.reason}.") from None
-        try:
-            return self._models.ask(request)
-        except sandbox.WorkerGone as gone:
-            self.events.append(f"models worker: {gone.reason}")
-            raise StudentCodeError(f"{failure}: its grading process {gone.reason}.") from None
-        except sandbox.WorkerError as error:
-            raise StudentCodeError(error.message) from None
+        return self._ask_trusted("models", request, failure)
 
     def ask_graphs(self, request: protocol.Request, what: str):
         """The graphs worker's answer (a graph traced from the student's ``what``)."""
-        if self._graphs is None or self._graphs.gone:
-            if self._graphs is not None:
-                self._retire(self._graphs)
-            try:
-                self._graphs = self.zygote.spawn("graphs", None)
-            except sandbox.WorkerGone as gone:
-                raise StudentCodeError(f"{what} could not be evaluated: its process {gone.reason}.") from None
+        return self._ask_trusted(
+            "graphs", request, f"{what} could not be evaluated", error_prefix=f"{what}: "
+        )
+
+    def _ask_trusted(self, kind: str, request: protocol.Request, failure: str, error_prefix: str = ""):
+        """Ask the worker of ``kind`` (``models`` or ``graphs``: no student code runs in it), started
+        when needed: over the staged copy and the staged files for models, over nothing for graphs."""
         try:
-            return self._graphs.ask(request)
+            worker = self._trusted.get(kind)
+            if worker is None or worker.gone:
+                if worker is not None:
+                    self._retire(worker)
+                tree, extra = (self.path, self._staged) if kind == "models" else (None, None)
+                worker = self._trusted[kind] = self.zygote.spawn(kind, tree, extra=extra)
+            return worker.ask(request)
         except sandbox.WorkerGone as gone:
-            self.events.append(f"graphs worker: {gone.reason}")
-            raise StudentCodeError(f"{what} could not be evaluated: its process {gone.reason}.") from None
+            self.events.append(f"{kind} worker: {gone.reason}")
+            raise StudentCodeError(f"{failure}: its process {gone.reason}.") from None
         except sandbox.WorkerError as error:
-            raise StudentCodeError(f"{what}: {error.message}") from None
+            raise StudentCodeError(f"{error_prefix}{error.message}") from None
 
     # -- services
 
@@ -228,12 +219,12 @@ class Session:
 
     def close(self) -> None:
         """Stop every worker and whatever they left running in the jail."""
-        workers = [w for w in (self._notebook, self._models, self._graphs, *self._services) if w is not None]
+        workers = [w for w in (self._notebook, *self._trusted.values(), *self._services) if w is not None]
         for worker in workers:
             self._retire(worker)
         self.zygote.kill_users({w.uid for w in self._all_workers if w.uid is not None})
-        self._services = []
-        self._notebook = self._models = self._graphs = None
+        self._services, self._trusted = [], {}
+        self._notebook = None
         self.zygote.sweep()
         if self._staging is not None:
             shutil.rmtree(self._staging, ignore_errors=True)

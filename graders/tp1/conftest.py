@@ -5,6 +5,7 @@ the MNIST test set (all 10,000 images where the judge has the data, the kit's 1,
 otherwise), and on fresh digits drawn and perturbed now (``tpdl.fresh``), which no student holds.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,8 +17,10 @@ MODEL = "mnist_dense.keras"
 CHUNK = 2000
 # How closely a tracked run's test accuracy must agree with the judge's measurement of its model:
 # the same model on the same 10,000 images gives the same answers (0.1 point leaves room for the
-# rounding of a logged metric); on the 1,000-image fixture, three binomial standard errors.
-AGREEMENT_FULL, AGREEMENT_FIXTURE = 0.001, 0.02
+# rounding of a logged metric). Where the judge has only the kit's 1,000 test images, three
+# binomial standard errors of its measurement there (1.15 points at 98.5 %; the reference's logged
+# 98.46 % and its 98.50 % on the fixture differ by 0.04).
+AGREEMENT_FULL, FIXTURE_STANDARD_ERRORS = 0.001, 3.0
 
 
 @dataclass(frozen=True)
@@ -55,5 +58,9 @@ def measured(student, handed_in) -> Measured:
     )
     sample = fresh.mnist_digits(mnist)
     fresh_accuracy = float(np.mean(predicted_classes(handed_in, sample.images) == sample.labels))
-    return Measured(accuracy, where, AGREEMENT_FIXTURE if mnist.is_fixture else AGREEMENT_FULL,
-                    fresh_accuracy, sample.described)  # fmt: skip
+    agreement = AGREEMENT_FULL
+    if mnist.is_fixture:
+        agreement = FIXTURE_STANDARD_ERRORS * math.sqrt(
+            max(accuracy * (1 - accuracy), 1e-4) / len(mnist.x_test)
+        )
+    return Measured(accuracy, where, agreement, fresh_accuracy, sample.described)
