@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # The TPs whose reference student hands in what its own full run writes (tracking stores, figures).
 SAMPLE_RUNS := tp1 tp2 tp3 tp4 tp5
 
-.PHONY: help setup release solutions sample-class sample-runs demo test test-fast bench docker-check lab lock clean
+.PHONY: help setup release solutions sample-class sample-runs demo test test-fast bench docker-check exchange lab lock clean
 
 help:
 	@echo "make demo       set up, build the releases, grade the sample class, print the table"
@@ -23,7 +23,7 @@ help:
 	@echo "make sample-runs   re-run the reference students on the full budget (MLflow stores, figures)"
 	@echo "make bench      full-data benchmarks, figures written to bench/results.md"
 	@echo "make docker-check  build, run and probe TP1's reference Docker image (MODEL=... for another model)"
-	@echo "make lab        JupyterLab on the course, with nbgrader's extensions"
+	@echo "make lab        JupyterLab on the course, with nbgrader's extensions (and its exchange)"
 	@echo "make lock       re-resolve requirements.lock from requirements.txt"
 
 setup: $(STAMP)
@@ -75,7 +75,12 @@ bench: $(STAMP)
 docker-check: $(STAMP)
 	scripts/docker-check
 
-lab: release
+# nbgrader's exchange (nbgrader_config.py puts it in the course): every user may hand work in.
+EXCHANGE ?= exchange
+exchange:
+	mkdir -p $(EXCHANGE) && chmod 777 $(EXCHANGE)
+
+lab: release exchange
 	$(BIN)/jupyter lab --notebook-dir=.
 
 lock:

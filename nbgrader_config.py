@@ -24,25 +24,41 @@ c.CourseDirectory.solution_directory = "solutions"
 c.CourseDirectory.db_url = f"sqlite:///{os.path.join(COURSE, 'gradebook.db')}"
 # Releases, submissions and feedback travel through a folder of the course (single-machine use).
 c.Exchange.root = os.path.join(COURSE, "exchange")
-# The jupytext text form of a notebook holds its solutions: it never reaches a release.
+# Left out of every copy nbgrader makes (release, collect, autograde, feedback). The jupytext text
+# form of a notebook holds its solutions; the judge's results and log stay out of feedback/.
+# Tracking stores are *not* listed: students hand them in (`tpdl release` keeps them out of releases).
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints",
     "*.pyc",
     "__pycache__",
     "feedback",
     "*.nb.py",
-    "mlflow.db",
-    "mlruns",
+    "results.json",
+    "grading.log",
 ]
+
+# nbgrader's commands, and formgrader's buttons, grade and give feedback the kit's way
+# (tpdl.nbgrader_ext): collect copies no link target and no pipe; autograde runs the kit's judge
+# in its sandbox; generate_feedback writes the kit's page (checks, messages, hand grades, total).
+c.ExchangeFactory.collect = "tpdl.nbgrader_ext.SafeCollect"
+c.Autograde.exporter_class = "tpdl.nbgrader_ext.SandboxedAutograde"
+c.GenerateFeedback.exporter_class = "tpdl.nbgrader_ext.KitFeedback"
+
+# Late work: one point off per started hour late, from the due date set with
+# `nbgrader db assignment add tp1 --duedate=...` or in formgrader; `tpdl grade` applies it.
+c.AssignLatePenalties.plugin_class = "tpdl.nbgrader_ext.PenaltyPerHour"
+c.PenaltyPerHour.points_per_hour = 1.0
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# TensorFlow's start-up lines on stderr must not cost a student the points of a test cell.
+# TensorFlow's start-up lines on stderr must not cost a student the points of a test cell
+# (nbgrader's own executions: the judge counts no stream; `import tpdl` quiets MLflow's log).
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = (
     r"(oneDNN custom operations|cpu_feature_guard|absl::InitializeLog|rebuild TensorFlow"
-    r"|Unable to register cu|TF-TRT Warning|computation placer already registered)"
+    r"|Unable to register cu|TF-TRT Warning|computation placer already registered"
+    r"|mlflow\.store|alembic\.runtime|Creating initial MLflow database)"
 )
 c.Execute.timeout = 600
 c.Execute.interrupt_on_timeout = True

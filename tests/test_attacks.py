@@ -77,7 +77,7 @@ class Graded:
         texts = [json.dumps(self.outcome.students.get(student, {}))]
         for path in (self.root / "autograded" / student / tp / "grading.log",
                      self.root / "autograded" / student / tp / f"{tp}.ipynb",
-                     self.root / "feedback" / student / tp / "feedback.html"):  # fmt: skip
+                     self.root / "feedback" / student / tp / f"{tp}.html"):  # fmt: skip
             if path.is_file():
                 texts.append(path.read_text(encoding="utf-8", errors="replace"))
         return "\n".join(texts)
@@ -294,7 +294,7 @@ def test_what_the_instructor_opens_holds_nothing_active(graded, group):
                 assert not CONTROL.search(cell), f"a CSV cell holds control characters: {cell!r}"
     pages = [
         root / "reports" / tp / "report.html",
-        *sorted((root / "feedback").glob(f"*/{tp}/feedback.html")),
+        *sorted((root / "feedback").glob(f"*/{tp}/{tp}.html")),
     ]
     for page in pages:
         text = page.read_text(encoding="utf-8")

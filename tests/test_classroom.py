@@ -46,7 +46,8 @@ def test_the_sample_class_is_graded_with_every_output(course, sample_class):
     assert report["refused"] == {}
     students = report["students"]
     for entry in students.values():
-        assert set(entry) == {"score", "max_score", "checks"}
+        assert set(entry) == {"score", "max_score", "checks", "totals"}
+        assert entry["totals"]["automatic"] == entry["score"] and entry["totals"]["manual"] == 0
         for check in entry["checks"]:
             assert set(check) == {"name", "points", "max_points", "passed", "message"}
     assert students["reference"]["score"] == students["reference"]["max_score"] == 7
@@ -59,7 +60,7 @@ def test_the_sample_class_is_graded_with_every_output(course, sample_class):
     for student, entry in students.items():
         saved = json.loads((course / "autograded" / student / "tp1" / "results.json").read_text())
         assert saved["score"] == entry["score"] and saved["fingerprint"]
-        feedback = (course / "feedback" / student / "tp1" / "feedback.html").read_text()
+        feedback = (course / "feedback" / student / "tp1" / "tp1.html").read_text()
         assert "def test_" not in feedback and "RNG" not in feedback and "Traceback" not in feedback
     export = subprocess.run([sys.executable, "-m", "nbgrader", "export", "--to", str(course / "export.csv")],
                             cwd=course, capture_output=True, text=True,
@@ -71,6 +72,13 @@ def test_the_sample_class_is_graded_with_every_output(course, sample_class):
         if r["assignment"] == "tp1"
     }
     assert exported == {s: e["score"] for s, e in students.items()}
+    # One student regraded: the class outputs keep everyone else.
+    again = run_tpdl("grade", "tp1", "--submissions", str(sample_class), "--student", "untouched", "--force",
+                     "--json", str(course / "one.json"), "--no-progress", course=course)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert json.loads((course / "one.json").read_text())["students"] == students
+    rows_after = list(csv.DictReader((course / "reports" / "tp1" / "grades.csv").open()))
+    assert {r["student"]: r["score"] for r in rows_after} == {r["student"]: r["score"] for r in rows}
 
 
 @pytest.mark.slow

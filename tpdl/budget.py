@@ -1,6 +1,7 @@
 """Training budgets: the same notebook code trains on full data or on a small CI budget.
 
-Students get ``full`` by default; CI, the demo and grading set ``TPDL_BUDGET=ci``.
+Students get ``full`` by default; CI, the demo and grading set ``TPDL_BUDGET=ci``, and nbgrader's
+Validate button and ``nbgrader validate`` (``NBGRADER_EXECUTION=validate``) run on ``ci`` too.
 A training cell reads its sizes through :func:`current`::
 
     budget = tpdl.budget.current()
@@ -38,5 +39,7 @@ class Budget:
 
 
 def current() -> Budget:
-    """The budget named by ``TPDL_BUDGET`` (``full`` when unset)."""
-    return Budget(os.environ.get(ENV, "full").strip().lower() or "full")
+    """The budget named by ``TPDL_BUDGET``; when unset, ``ci`` under nbgrader's validation and
+    autograding (``NBGRADER_EXECUTION``), else ``full``."""
+    default = "ci" if os.environ.get("NBGRADER_EXECUTION") in ("validate", "autograde") else "full"
+    return Budget(os.environ.get(ENV, default).strip().lower() or default)

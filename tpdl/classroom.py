@@ -27,7 +27,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tpdl import intake, paths, pool, report, sandbox
+from tpdl import gradebook, intake, paths, pool, report, sandbox
 
 RESULTS = "results.json"
 JUDGE_START_S = 300  # for a judge process to start its sandbox
@@ -51,6 +51,7 @@ class ClassResult:
     reused: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)  # folder name (shown) -> why it is not graded
     infrastructure: list[str] = field(default_factory=list)  # students whose grading hit a problem of ours
+    totals: dict = field(default_factory=dict)  # id -> tpdl.gradebook.Totals, hand grades included
 
     def to_json(self) -> dict:
         return {
@@ -60,6 +61,7 @@ class ClassResult:
                     "score": r["score"],
                     "max_score": r["max_score"],
                     "checks": [_contract(c) for c in r["checks"]],
+                    **({"totals": self.totals[sid].to_json()} if sid in self.totals else {}),
                 }
                 for sid, r in sorted(self.students.items())
             },
@@ -186,6 +188,8 @@ class Task:
     staged: intake.Staged
     stamp: str
     notebook: str
+    submitted_at: str = ""  # from the submission's timestamp.txt (ISO), "" when undated
+    notes: list[str] = field(default_factory=list)
 
 
 def _grade_one(zygote, assignment: str, student: str, folder: Path, notebook: str) -> tuple[dict, str]:
@@ -286,8 +290,24 @@ def grade_class(
             finally:
                 if early is not None:
                     early.close()
+        if students:
+            _keep_the_others(assignment, submissions, outcome)
         report.write_all(outcome, submissions, json_path, html_path)
     return outcome
+
+
+def _keep_the_others(assignment: str, submissions: Path, outcome: ClassResult) -> None:
+    """With ``--student``: the class outputs keep every other student's last result."""
+    others = intake.discover(assignment, submissions)
+    for student in others.folders:
+        if student in outcome.students:
+            continue
+        saved = paths.autograded() / student / assignment / RESULTS
+        with contextlib.suppress(ValueError, OSError):
+            outcome.students[student] = json.loads(saved.read_text(encoding="utf-8"))
+            outcome.reused.append(student)
+    for name, why in others.refused.items():
+        outcome.refused.setdefault(name, why)
 
 
 def _to_grade(assignment, submissions, folders, key, force, limits, scratch, outcome) -> list[Task]:
@@ -316,6 +336,7 @@ def _to_grade(assignment, submissions, folders, key, force, limits, scratch, out
             continue
         notebook = _notebook_name(assignment, staged.folder)
         stamp = fingerprint(key, staged, notebook)
+        submitted_at, dating = gradebook.submission_time(staged.folder)
         if not force and target.is_file():
             with contextlib.suppress(ValueError, OSError):
                 previous = json.loads(target.read_text(encoding="utf-8"))
@@ -324,7 +345,7 @@ def _to_grade(assignment, submissions, folders, key, force, limits, scratch, out
                     outcome.reused.append(student)
                     staged.remove()
                     continue
-        todo.append(Task(student, staged, stamp, notebook))
+        todo.append(Task(student, staged, stamp, notebook, submitted_at, [dating] if dating else []))
     return todo
 
 
@@ -336,6 +357,8 @@ def _recorder(assignment: str, outcome: ClassResult, on_result):
         result.setdefault("notes", [])
         if task.staged.note():
             result["notes"].append(task.staged.note())
+        result["notes"] += task.notes
+        result["timestamp"] = task.submitted_at
         # A result spoilt by a problem of ours (an internal error of the graders) is graded again next run.
         problem = result.get("internal_errors") or result.get("infrastructure")
         result["fingerprint"] = "" if problem else task.stamp

@@ -1,6 +1,28 @@
-"""Additions to nbgrader, named in ``nbgrader_config.py``."""
+"""Additions to nbgrader, named in ``nbgrader_config.py``: nbgrader's own commands, and formgrader's
+buttons, grade and give feedback the kit's way.
 
+* :class:`ReduceTracebacks`: feedback without the hidden tests that a traceback would quote.
+* :class:`SafeCollect` (``nbgrader collect``): copies what students handed in without following
+  a link or reading a pipe or a device, and keeps every deliverable (tracking stores included).
+* :class:`SandboxedAutograde` (``nbgrader autograde`` and formgrader's autograde button): the
+  submission is graded by the kit's judge in its sandbox, never executed in the instructor's process.
+* :class:`KitFeedback` (``nbgrader generate_feedback``): the student's feedback page is the kit's,
+  with each check's message, the hand-graded points and the total.
+* :class:`PenaltyPerHour`: the late penalty, so many points per started hour late.
+"""
+
+import contextlib
+import math
+import os
+import shutil
+import stat
+
+from nbconvert.exporters import HTMLExporter, NotebookExporter
+from nbgrader.exchange.default.collect import ExchangeCollect
+from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.utils import ignore_patterns
+from traitlets import Float
 
 
 class ReduceTracebacks(NbGraderPreprocessor):
@@ -16,3 +38,115 @@ class ReduceTracebacks(NbGraderPreprocessor):
                 if output.get("output_type") == "error":
                     output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
         return cell, resources
+
+
+class SafeCollect(ExchangeCollect):
+    """``nbgrader collect`` that copies links as links (the judge's intake refuses them) and leaves
+    out pipes, devices and sockets, which a plain copy would read until they end."""
+
+    def do_copy(self, src, dest, log=None):
+        size = self.get_size(src)
+        if size > 1000 * self.coursedir.max_dir_size:
+            raise RuntimeError(f"the submission holds {size} bytes, more than CourseDirectory.max_dir_size")
+        by_name = ignore_patterns(exclude=self.coursedir.ignore, include=self.coursedir.include,
+                                  max_file_size=self.coursedir.max_file_size, log=self.log)  # fmt: skip
+
+        def ignored(directory, names):
+            kept_out = set(by_name(directory, names))
+            for name in names:
+                mode = os.lstat(os.path.join(directory, name)).st_mode
+                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+                    self.log.warning("Leaving out %s: not a file or a folder", os.path.join(directory, name))
+                    kept_out.add(name)
+            return kept_out
+
+        shutil.copytree(src, dest, symlinks=True, ignore=ignored)
+
+
+@contextlib.contextmanager
+def _course(root: str):
+    """The kit's paths resolved in the course that nbgrader was started in."""
+    previous = os.environ.get("TPDL_COURSE_DIR")
+    os.environ["TPDL_COURSE_DIR"] = os.path.abspath(root)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("TPDL_COURSE_DIR", None)
+        else:
+            os.environ["TPDL_COURSE_DIR"] = previous
+
+
+class SandboxedAutograde(NotebookExporter):
+    """The exporter of ``nbgrader autograde``: it grades the submission with the kit's judge.
+
+    nbgrader's autograde converts each submitted notebook twice (a sanitising pass from
+    ``submitted/``, then an executing pass in ``autograded/``). Here the first pass runs
+    ``tpdl grade`` for that student, in the sandbox, and both passes return the graded notebook
+    the judge wrote (no outputs, nothing active): the student's code never runs in this process,
+    and the scores in the gradebook are the judge's.
+    """
+
+    def from_filename(self, filename, resources=None, **kw):
+        from tpdl import classroom, paths
+
+        info = resources["nbgrader"]
+        student, assignment, name = info["student"], info["assignment"], info["notebook"]
+        root = self.parent.coursedir.root if self.parent is not None else os.getcwd()
+        with _course(root):
+            graded = paths.autograded() / student / assignment / f"{name}.ipynb"
+            if os.path.realpath(filename).startswith(str(paths.submitted().resolve()) + os.sep):
+                self.log.info("Grading %s's %s with the kit's judge, in its sandbox", student, assignment)
+                outcome = classroom.grade_class(assignment, students=[student], force=True, progress=False)
+                result = outcome.students.get(student, {})
+                self.log.info(
+                    "%s: %s / %s (the kit's judge)", student, result.get("score"), result.get("max_score")
+                )
+            text = graded.read_text(encoding="utf-8") if graded.is_file() else _empty_notebook()
+        resources = resources or {}
+        resources["output_extension"] = ".ipynb"
+        return text, resources
+
+
+def _empty_notebook() -> str:
+    import nbformat
+
+    note = "The submitted notebook could not be read; the grading log says why."
+    return nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(note)]))
+
+
+class KitFeedback(HTMLExporter):
+    """The exporter of ``nbgrader generate_feedback``: the kit's feedback page (each check's name,
+    points and message, the hand-graded points, the late penalty and the total) from the judge's
+    ``results.json`` and the gradebook as it is now. A submission the judge has not graded gets
+    nbgrader's own page."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        import json
+
+        from tpdl import gradebook, paths, report
+
+        info = (resources or {}).get("nbgrader", {})
+        root = self.parent.coursedir.root if self.parent is not None else os.getcwd()
+        with _course(root):
+            saved = paths.autograded() / info.get("student", "") / info.get("assignment", "") / "results.json"
+            try:
+                result = json.loads(saved.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return super().from_notebook_node(nb, resources, **kw)
+            totals = gradebook.current_totals(result["assignment"], result["student"])
+            page = report.feedback_html(result, totals)
+        resources["output_extension"] = ".html"
+        return page, resources
+
+
+class PenaltyPerHour(LateSubmissionPlugin):
+    """``points_per_hour`` points off for each started hour after the due date (nbgrader caps the
+    penalty at the notebook's score)."""
+
+    points_per_hour = Float(1.0, help="Points taken off per started hour late.").tag(config=True)
+
+    def late_submission_penalty(self, student_id, score, total_seconds_late):
+        if total_seconds_late <= 0:
+            return None
+        return math.ceil(total_seconds_late / 3600) * self.points_per_hour

@@ -11,6 +11,7 @@ An instructor edits ``source/<tp>/<tp>.nb.py`` (a jupytext percent script). From
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,18 @@ TEXT_SUFFIXES = {".py", ".txt", ".cfg", ".toml", ".yml", ".yaml", ".md", ".sh", 
 PY_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 TEXT_STUB = ("# YOUR CODE HERE",)
 EXECUTE_TIMEOUT_S = 1200
+# What running a notebook in source/ leaves behind: never part of a release (students hand it in).
+RUN_OUTPUTS = ("mlflow.db", "mlruns", "mlartifacts", ".ipynb_checkpoints")
+# A release's own nbgrader settings, for `nbgrader validate` run in the student's folder anywhere.
+STUDENT_CONFIG = """\
+\"\"\"nbgrader settings for validating this assignment in its own folder (`nbgrader validate`).\"\"\"
+
+c = get_config()  # noqa: F821 - provided by nbgrader
+# Validation runs the notebook on the kit's small `ci` budget: a few seconds per cell, but a
+# first TensorFlow import or a training cell can take longer than nbgrader's default 30 s.
+c.Execute.timeout = 300
+c.Execute.interrupt_on_timeout = True
+"""
 
 
 def text_source(assignment: str) -> Path:
@@ -97,6 +110,10 @@ def release(assignment: str) -> Path:
     build_source_notebook(assignment)
     _nbgrader("generate_assignment", assignment, "--force")
     target = paths.release(assignment)
+    for name in RUN_OUTPUTS:
+        for path in list(target.rglob(name)):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    (target / "nbgrader_config.py").write_text(STUDENT_CONFIG)
     for path in templates(target):
         text = path.read_text()
         if BEGIN in text:

@@ -10,7 +10,9 @@ import csv
 import html
 import io
 import json
+import os
 import re
+import shutil
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -19,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from tpdl import paths, safe
+from tpdl import gradebook, paths, safe
 
 console = Console(stderr=False, highlight=False)
 TEMPLATES = Environment(
@@ -82,8 +84,10 @@ def student_notes(result: dict) -> list[str]:
     return [safe.for_log(note) for note in notes]
 
 
-def feedback_html(result: dict) -> str:
-    """A student's feedback page: each check's name, points and message, nothing of the graders."""
+def feedback_html(result: dict, totals=None) -> str:
+    """A student's feedback page: each check's name, points and message, nothing of the graders;
+    with ``totals`` (:class:`tpdl.gradebook.Totals`), the hand-graded points, the late penalty and
+    the total that the gradebook holds, and what still waits for grading."""
     checks = [
         {
             "name": safe.for_log(c["name"]),
@@ -100,28 +104,76 @@ def feedback_html(result: dict) -> str:
         for c in result.get("notebook", {}).get("cells", [])
         if c.get("status") == "error"
     ]
+    summary = None
+    if totals is not None:
+        summary = {
+            "automatic": f"{totals.automatic:g}", "manual": f"{totals.manual:g}",
+            "late_penalty": f"{totals.late_penalty:g}", "score": f"{totals.score:g}",
+            "max_score": f"{totals.max_score:g}",
+            "waiting": [(safe.for_log(w.cell), f"{w.max_points:g}", w.why) for w in totals.waiting],
+            "comments": [(safe.for_log(cell), safe.for_log(text)) for cell, text in totals.comments],
+        }  # fmt: skip
     return TEMPLATES.get_template("feedback.html.j2").render(
         assignment=safe.for_log(result["assignment"]), student=safe.for_log(result["student"]),
         notes=student_notes(result), score=f"{result['score']:g}", max_score=f"{result['max_score']:g}",
-        checks=checks, failing_cells=failing,
+        checks=checks, failing_cells=failing, totals=summary,
     )  # fmt: skip
 
 
+# What the judge keeps in autograded/<student>/<tp>/; anything else there (nbgrader's autograde
+# copies the student's files and the source's templates) is removed.
+KEPT_IN_AUTOGRADED = ("results.json", "grading.log", *gradebook.SUBMISSION_FILES)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``path`` through a new file renamed over it: nbgrader leaves its outputs read-only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
 def write_student(result: dict, staged: Path | None, target: Path, log: str) -> None:
-    """Feedback, the instructor's log and the graded notebook (made safe) of one student."""
+    """The instructor's log, the graded notebook (made safe) and the submission's timestamp and
+    secret of one student, in ``target`` (``autograded/<student>/<tp>/``)."""
     target.mkdir(parents=True, exist_ok=True)
     notebook_name = f"{result['assignment']}.ipynb"
-    (target / notebook_name).unlink(missing_ok=True)
+    for entry in list(target.iterdir()):
+        if entry.name not in KEPT_IN_AUTOGRADED:
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
     if staged is not None and (staged / notebook_name).is_file():
         notebook = safe_notebook(staged / notebook_name, paths.release(result["assignment"]) / notebook_name)
         if notebook is not None:
             import nbformat
 
-            nbformat.write(notebook, target / notebook_name)
-    (target / "grading.log").write_text(safe.for_log(log or ""), encoding="utf-8")
-    feedback = paths.feedback() / result["student"] / result["assignment"]
-    feedback.mkdir(parents=True, exist_ok=True)
-    (feedback / "feedback.html").write_text(feedback_html(result), encoding="utf-8")
+            write_text_atomically(target / notebook_name, nbformat.writes(notebook))
+    write_text_atomically(target / "grading.log", safe.for_log(log or ""))
+    files = gradebook.submission_files(staged) if staged is not None else {}
+    for name in gradebook.SUBMISSION_FILES:
+        if name in files:
+            write_text_atomically(target / name, files[name])
+        else:
+            (target / name).unlink(missing_ok=True)
+
+
+def feedback_folder(student: str, assignment: str) -> Path:
+    return paths.feedback() / student / assignment
+
+
+def write_feedback(result: dict, totals=None) -> Path:
+    """``feedback/<student>/<tp>/<tp>.html``, the page nbgrader's ``release_feedback`` hands out, with
+    the submission's timestamp and secret that it needs beside it."""
+    folder = feedback_folder(result["student"], result["assignment"])
+    page = folder / f"{result['assignment']}.html"
+    write_text_atomically(page, feedback_html(result, totals))
+    graded = paths.autograded() / result["student"] / result["assignment"]
+    for name in gradebook.SUBMISSION_FILES:
+        text = gradebook.read_small_file(graded, name)
+        if text is not None:
+            write_text_atomically(folder / name, text)
+    (folder / "feedback.html").unlink(missing_ok=True)  # the name used before nbgrader's
+    return page
 
 
 # --------------------------------------------------------------------------- the graded notebook
@@ -215,44 +267,6 @@ def safe_notebook(submitted: Path, release: Path):
     return nbformat.v4.new_notebook(cells=cells, metadata=dict(master.metadata))
 
 
-# --------------------------------------------------------------------------- gradebook
-
-
-def write_gradebook(assignment: str, students: dict[str, dict]) -> list[str]:
-    """Put every student's score per grade cell into nbgrader's gradebook; notes on what could not be."""
-    import warnings
-
-    from nbgrader.api import Gradebook, MissingEntry
-
-    notes = []
-    with warnings.catch_warnings(), Gradebook(paths.gradebook_url()) as gradebook:
-        warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy warnings when it adds a submission
-        try:
-            gradebook.find_assignment(assignment)
-        except MissingEntry:
-            return [
-                f"the gradebook has no assignment {assignment!r} yet (run `make release`); scores not recorded there"
-            ]
-        for student, result in students.items():
-            if result.get("missing") or result.get("refused"):
-                continue
-            try:
-                gradebook.update_or_create_student(student)
-                gradebook.update_or_create_submission(assignment, student)
-                by_cell: dict[str, float] = {}
-                for check in result["checks"]:
-                    if check.get("cell") and check.get("counted", True):
-                        by_cell[check["cell"]] = by_cell.get(check["cell"], 0.0) + check["points"]
-                for cell, points in by_cell.items():
-                    grade = gradebook.find_grade(cell, assignment, assignment, student)
-                    grade.auto_score = points
-                gradebook.db.commit()
-            except Exception as error:  # noqa: BLE001 - one student's row failing never loses the others'
-                gradebook.db.rollback()
-                notes.append(f"{student}: not recorded in the gradebook ({type(error).__name__})")
-    return notes
-
-
 # --------------------------------------------------------------------------- the class
 
 
@@ -268,7 +282,17 @@ def _note(student: str, result: dict, outcome) -> str:
     return ""
 
 
+def _total(student: str, result: dict, outcome) -> tuple[float, float]:
+    """``(score, max_score)``: the gradebook's total (hand grades and late penalty included) where it
+    has one, else the judge's own."""
+    totals = outcome.totals.get(student)
+    if totals is None:
+        return result["score"], result["max_score"]
+    return totals.score, totals.max_score
+
+
 def class_csv(outcome) -> str:
+    """One row per student: the total that ``nbgrader export`` gives too, its parts, each check's points."""
     names: list[str] = []
     for result in outcome.students.values():
         for check in result["checks"]:
@@ -276,10 +300,28 @@ def class_csv(outcome) -> str:
                 names.append(check["name"])
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([safe.for_csv(cell) for cell in ["student", "score", "max_score", *names, "note"]])
+    header = [
+        "student",
+        "score",
+        "max_score",
+        "automatic",
+        "manual",
+        "late_penalty",
+        "waiting",
+        *names,
+        "note",
+    ]
+    writer.writerow([safe.for_csv(cell) for cell in header])
     for student, result in sorted(outcome.students.items()):
         points = {c["name"]: c["points"] for c in result["checks"]}
-        row = [student, result["score"], result["max_score"], *(points.get(n, 0) for n in names),
+        totals = outcome.totals.get(student)
+        score, max_score = _total(student, result, outcome)
+        parts = (
+            [totals.automatic, totals.manual, totals.late_penalty, sum(w.max_points for w in totals.waiting)]
+            if totals is not None
+            else [result["score"], 0, 0, 0]
+        )
+        row = [student, score, max_score, *parts, *(points.get(n, 0) for n in names),
                _note(student, result, outcome)]  # fmt: skip
         writer.writerow([safe.for_csv(cell) for cell in row])
     return buffer.getvalue()
@@ -309,10 +351,11 @@ def class_html(outcome) -> str:
     from markupsafe import Markup
 
     students = sorted(outcome.students.items())
-    max_score = max((r["max_score"] for _, r in students), default=0.0)
-    scores = [r["score"] for _, r in students]
+    totals = {s: _total(s, r, outcome) for s, r in students}
+    max_score = max((totals[s][1] for s, _ in students), default=0.0)
+    scores = [totals[s][0] for s, _ in students]
     rows = [
-        {"student": safe.for_log(s), "score": f"{r['score']:g}", "max_score": f"{r['max_score']:g}",
+        {"student": safe.for_log(s), "score": f"{totals[s][0]:g}", "max_score": f"{totals[s][1]:g}",
          "passed": sum(c["passed"] for c in r["checks"]), "checks": len(r["checks"]),
          "note": safe.for_log(_note(s, r, outcome))}
         for s, r in students
@@ -337,9 +380,10 @@ def print_table(outcome) -> None:
         table.add_column(column)
     for student, result in sorted(outcome.students.items()):
         passed = sum(c["passed"] for c in result["checks"])
+        score, max_score = _total(student, result, outcome)
         table.add_row(
             Text(safe.for_terminal(student, 64)),
-            Text(f"{result['score']:g} / {result['max_score']:g}"),
+            Text(f"{score:g} / {max_score:g}"),
             Text(f"{passed} / {len(result['checks'])}"),
             Text(safe.for_terminal(_note(student, result, outcome), 120)),
         )
@@ -349,7 +393,7 @@ def print_table(outcome) -> None:
 
 
 def write_all(outcome, submissions: Path, json_path: Path | None, html_path: Path | None) -> None:
-    """The class-level outputs: gradebook, CSV, HTML, optional JSON, and the printed table.
+    """The class-level outputs: gradebook, feedback, CSV, HTML, optional JSON, and the printed table.
 
     Each is written on its own: one that fails is reported and the others are still written.
     """
@@ -365,11 +409,21 @@ def write_all(outcome, submissions: Path, json_path: Path | None, html_path: Pat
                 f"{what} could not be written ({type(error).__name__}: {safe.for_terminal(error, 200)})"
             )
 
-    attempt("the class CSV", lambda: (folder / "grades.csv").write_text(class_csv(outcome), encoding="utf-8"))
+    def record_in_gradebook():
+        written, outcome.totals = gradebook.record(outcome.assignment, outcome.students)
+        notes.extend(written)
+
+    attempt("the gradebook", record_in_gradebook)
+    for student, result in sorted(outcome.students.items()):
+        if not result.get("missing"):
+            attempt(
+                f"{student}'s feedback", lambda r=result, s=student: write_feedback(r, outcome.totals.get(s))
+            )
+    attempt("the class CSV", lambda: write_text_atomically(folder / "grades.csv", class_csv(outcome)))
 
     def write_html():
         page = class_html(outcome)
-        (folder / "report.html").write_text(page, encoding="utf-8")
+        write_text_atomically(folder / "report.html", page)
         if html_path:
             Path(html_path).write_text(page, encoding="utf-8")
 
@@ -378,8 +432,10 @@ def write_all(outcome, submissions: Path, json_path: Path | None, html_path: Pat
         attempt(
             "the JSON results", lambda: Path(json_path).write_text(json.dumps(outcome.to_json(), indent=2))
         )
-    attempt("the gradebook", lambda: notes.extend(write_gradebook(outcome.assignment, outcome.students)))
     attempt("the table", lambda: print_table(outcome))
+    if Path(submissions).resolve() == paths.submitted().resolve():
+        attempt("the check of the exchange", lambda: notes.extend(
+            gradebook.missing_after_collect(outcome.assignment, Path(submissions))))  # fmt: skip
     for student in outcome.infrastructure:
         notes.append(f"{student}: grading incomplete (a problem on the grading machine; see its grading.log)")
     for note in notes:

@@ -1,0 +1,204 @@
+"""nbgrader's whole cycle on a scratch course and exchange, with the kit grading in the middle.
+
+The instructor releases TP2 through the exchange; three students fetch it and submit (``alice``
+with every deliverable, ``bob`` untouched, ``carol`` complete but after the due date); the
+instructor collects, grades with ``tpdl grade``, grades the analysis by hand through nbgrader's
+API, exports, and generates and releases feedback, which the students fetch. Every step is
+nbgrader's own command line, run as an instructor or a student would.
+"""
+
+import csv
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tpdl import paths
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader-cycle")]
+
+TP = "tp2"
+HAND_GRADE = 2.5  # of the 3 points of TP2's analysis, given to alice by hand
+COMMENT = "A careful comparison of the optimisers."
+BIN = Path(sys.executable).parent
+
+
+def run(command: list[str], cwd: Path, env: dict, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def cycle(tmp_path_factory, new_course):
+    """The cycle, run once; what each step left behind, for the tests below."""
+    root = tmp_path_factory.mktemp("cycle")
+    course = new_course(root / "course")
+    exchange = course / "exchange"
+    env = {**os.environ, "TPDL_COURSE_DIR": str(course), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    nbgrader = [str(BIN / "nbgrader")]
+    student_side = ["--CourseDirectory.course_id=tpdl", f"--Exchange.root={exchange}"]
+    steps: dict[str, float] = {}
+
+    def step(name: str, command: list[str], cwd: Path, check: bool = True):
+        started = time.monotonic()
+        done = run(command, cwd, env, check)
+        steps[name] = steps.get(name, 0.0) + time.monotonic() - started
+        return done
+
+    step("make lab's exchange", ["make", "-s", "-C", str(paths.course_dir()), "exchange",
+                                 f"EXCHANGE={exchange}"], course)  # fmt: skip
+    step("release_assignment", [*nbgrader, "release_assignment", TP, "--force"], course)
+    homes = {name: root / name for name in ("alice", "bob", "carol")}
+    for name, home in homes.items():
+        home.mkdir()
+        step(
+            "fetch_assignment", [*nbgrader, "fetch_assignment", TP, f"--student={name}", *student_side], home
+        )
+    for name in ("alice", "carol"):  # the reference work, with its tracking store and figure
+        shutil.copytree(paths.sample_submission("reference", TP), homes[name] / TP, dirs_exist_ok=True)
+    for name in ("alice", "bob"):
+        step("submit", [*nbgrader, "submit", TP, f"--student={name}", *student_side], homes[name])
+    due = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        gradebook.update_or_create_assignment(TP, duedate=due)
+    time.sleep(1.5)
+    step("submit", [*nbgrader, "submit", TP, "--student=carol", *student_side], homes["carol"])
+    step("collect", [*nbgrader, "collect", TP, "--update"], course)
+    grading = step("tpdl grade", [str(BIN / "tpdl"), "grade", TP, "--no-progress"], course)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        gradebook.find_grade("analysis", TP, TP, "alice").manual_score = HAND_GRADE
+        gradebook.find_comment("analysis", TP, TP, "alice").manual_comment = COMMENT
+        gradebook.db.commit()
+    step(
+        "tpdl grade (again)",
+        [str(BIN / "tpdl"), "grade", TP, "--no-progress", "--json", "class.json"],
+        course,
+    )
+    step("export", [*nbgrader, "export", "--to", "export.csv"], course)
+    step("generate_feedback", [*nbgrader, "generate_feedback", TP, "--force"], course)
+    step("release_feedback", [*nbgrader, "release_feedback", TP], course)
+    for name, home in homes.items():
+        step("fetch_feedback", [*nbgrader, "fetch_feedback", TP, f"--student={name}", *student_side], home)
+    fetched = {
+        name: "\n".join(p.read_text() for p in sorted((home / TP / "feedback").glob(f"*/{TP}.html")))
+        for name, home in homes.items()
+    }
+    return {"course": course, "homes": homes, "env": env, "steps": steps, "grading": grading,
+            "fetched": fetched, "student_side": student_side}  # fmt: skip
+
+
+def result_of(cycle, student: str) -> dict:
+    return json.loads((cycle["course"] / "autograded" / student / TP / "results.json").read_text())
+
+
+def rows(path: Path) -> dict[str, dict]:
+    """The rows of TP2 in a CSV of the kit's (``student``) or of ``nbgrader export`` (``student_id``)."""
+    with open(path, newline="") as handle:
+        return {
+            row.get("student_id", row.get("student")): row
+            for row in csv.DictReader(handle)
+            if row.get("assignment", TP) == TP
+        }
+
+
+def test_collect_keeps_every_deliverable(cycle):
+    submitted = cycle["course"] / "submitted" / "alice" / TP
+    assert (submitted / "mlflow.db").is_file() and (submitted / "learning_curves.png").is_file()
+    store = [c for c in result_of(cycle, "alice")["checks"] if c["cell"] == "train_and_log_tests"]
+    assert store and all(c["passed"] for c in store if c["counted"]), [
+        (c["name"], c["message"]) for c in store
+    ]
+    handed_in = next(c for c in store if c["name"] == "experiment_runs_handed_in")
+    assert handed_in["passed"] or "lacks the MNIST training set" in handed_in["message"]
+    assert "handed in but not collected" not in cycle["grading"].stdout
+
+
+def test_one_total_everywhere(cycle):
+    """The kit's CSV, its JSON and nbgrader's export agree, hand grades and late penalty included."""
+    course = cycle["course"]
+    kit = rows(course / "reports" / TP / "grades.csv")
+    exported = rows(course / "export.csv")
+    assert set(kit) == set(exported) == {"alice", "bob", "carol"}
+    for student in kit:
+        assert float(kit[student]["score"]) == pytest.approx(float(exported[student]["score"])), student
+        assert float(kit[student]["max_score"]) == pytest.approx(float(exported[student]["max_score"]))
+    automatic = {student: result_of(cycle, student)["score"] for student in kit}
+    assert automatic["alice"] == automatic["carol"] == result_of(cycle, "alice")["max_score"] > 0
+    assert float(kit["alice"]["manual"]) == HAND_GRADE
+    assert float(kit["alice"]["score"]) == automatic["alice"] + HAND_GRADE
+    assert float(kit["carol"]["late_penalty"]) == 1.0 == float(exported["carol"]["late_submission_penalty"])
+    assert float(kit["carol"]["score"]) == automatic["carol"] - 1.0
+    assert float(kit["bob"]["score"]) == 0.0
+    totals = json.loads((course / "class.json").read_text())["students"]["alice"]["totals"]
+    assert totals["score"] == automatic["alice"] + HAND_GRADE and totals["max_score"] == 31
+
+
+def test_gradebook_complete_for_formgrader(cycle):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{cycle['course'] / 'gradebook.db'}") as gradebook:
+        for student in ("alice", "bob", "carol"):
+            submission = gradebook.find_submission(TP, student)
+            assert submission.timestamp is not None
+            flagged = {g.name for n in submission.notebooks for g in n.grades if g.needs_manual_grade}
+            unmeasured = {c["cell"] for c in result_of(cycle, student)["checks"] if not c["counted"]}
+            assert flagged == unmeasured | ({"analysis"} if student != "alice" else set()), student
+    graded = cycle["course"] / "autograded" / "alice" / TP
+    assert {"timestamp.txt", "submission_secret.txt", f"{TP}.ipynb", "results.json"} <= {
+        p.name for p in graded.iterdir()
+    }
+
+
+def test_students_fetch_the_kits_feedback(cycle):
+    fetched = cycle["fetched"]
+    assert all(fetched.values()), {name: bool(page) for name, page in fetched.items()}
+    alice = float(rows(cycle["course"] / "export.csv")["alice"]["score"])
+    assert COMMENT in fetched["alice"] and f"{alice:g} / 31" in fetched["alice"]
+    assert "waits for grading" in fetched["carol"] and "late" in fetched["carol"]
+    untouched = json.loads((cycle["course"] / "autograded" / "bob" / TP / "results.json").read_text())
+    failed = [c["message"] for c in untouched["checks"] if not c["passed"]]
+    assert failed and all(message.replace("'", "&#39;") in fetched["bob"] or message in fetched["bob"]
+                          for message in failed[:3])  # fmt: skip
+    released = cycle["course"] / "feedback" / "alice" / TP
+    assert not {"results.json", "grading.log"} & {p.name for p in released.iterdir()}
+
+
+def test_nbgrader_autograde_runs_the_judge(cycle):
+    course, env = cycle["course"], cycle["env"]
+    before = {s: r["score"] for s, r in rows(course / "reports" / TP / "grades.csv").items()}
+    (course / "autograded" / "alice" / TP / "results.json").unlink()
+    run([str(BIN / "nbgrader"), "autograde", TP, "--student=alice", "--force"], course, env)
+    assert result_of(cycle, "alice")["score"] == result_of(cycle, "carol")["score"] > 0
+    assert not (course / "autograded" / "alice" / TP / "mlflow.db").exists()  # nbgrader's copy removed
+    after = {s: r["score"] for s, r in rows(course / "reports" / TP / "grades.csv").items()}
+    assert after == before  # the hand grade, the late penalty and the other students kept
+
+
+def test_validate_is_quick_and_changes_nothing(cycle):
+    folder = cycle["homes"]["alice"] / TP
+    before = digest(folder)
+    started = time.monotonic()
+    done = run([str(BIN / "nbgrader"), "validate", f"{TP}.ipynb"], folder, cycle["env"])
+    seconds = time.monotonic() - started
+    assert "Success" in done.stdout, done.stdout[-2000:]
+    assert digest(folder) == before
+    print(f"nbgrader validate {TP}: {seconds:.1f} s; steps: {cycle['steps']}")
