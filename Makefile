@@ -36,6 +36,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -r requirements.lock
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
 	@command -v bwrap >/dev/null || scripts/install-bubblewrap
+	@command -v chromium >/dev/null || scripts/install-chromium
 	touch $@
 
 release: $(STAMP)

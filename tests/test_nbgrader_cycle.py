@@ -7,15 +7,19 @@ API, exports, and generates and releases feedback, which the students fetch. Eve
 nbgrader's own command line, run as an instructor or a student would.
 """
 
+import contextlib
 import csv
 import datetime
 import hashlib
 import json
 import os
+import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -202,3 +206,146 @@ def test_validate_is_quick_and_changes_nothing(cycle):
     assert "Success" in done.stdout, done.stdout[-2000:]
     assert digest(folder) == before
     print(f"nbgrader validate {TP}: {seconds:.1f} s; steps: {cycle['steps']}")
+
+
+# --------------------------------------------------------------------------- in a real browser
+
+ARTIFACTS = paths.course_dir() / "test-artifacts" / "browser"  # screenshots, kept after the run
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright (its own browser download is not used)."""
+    if CHROMIUM is None:
+        pytest.skip(
+            "chromium is not installed (scripts/install-chromium installs it where root and apt allow)"
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("Playwright is not installed (it is in requirements.lock: run make setup)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@contextlib.contextmanager
+def jupyter_lab(root: Path, env: dict):
+    """JupyterLab serving ``root`` (its nbgrader_config.py applies), until the block ends; its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = secrets.token_hex(16)
+    command = [str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root"]  # fmt: skip
+    log = open(root / "jupyter-lab.log", "w")
+    server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                    break
+            assert server.poll() is None, (root / "jupyter-lab.log").read_text()[-3000:]
+            time.sleep(0.5)
+        yield base, token
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def signed_in(browser, base: str, token: str):
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    page.goto(f"{base}/login?next=%2Fapi%2Fstatus")
+    page.fill("input[name=password]", token)
+    page.click("#login_submit")
+    page.wait_for_url("**/api/status", timeout=60_000)
+    return page
+
+
+@pytest.mark.browser
+def test_formgrader_shows_the_kits_grades(cycle, browser):
+    with jupyter_lab(cycle["course"], cycle["env"]) as (base, token):
+        page = signed_in(browser, base, token)
+        page.goto(f"{base}/formgrader/manage_submissions/{TP}")
+        page.wait_for_selector("td:has-text('carol')", timeout=60_000)
+        table = page.inner_text("table")
+        page.screenshot(path=ARTIFACTS / "formgrader-manage-submissions.png", full_page=True)
+        exported = rows(cycle["course"] / "export.csv")
+        totals = json.loads((cycle["course"] / "class.json").read_text())["students"]
+        for student, row in exported.items():
+            line = next(line for line in table.splitlines() if f"\t{student}\t" in line)
+            assert f"{float(row['raw_score']):g} / {float(row['max_score']):g}" in line, line
+            waits = bool(totals[student]["totals"]["waiting"])  # hand grading, or checks not run here
+            assert ("needs manual grading" if waits else "graded") in line, line
+
+        # The autograde button grades with the kit's judge, in its sandbox.
+        page.locator("tr", has_text="bob").locator(".autograde a").click()
+        modal = page.locator("#success-modal, #error-modal")
+        modal.wait_for(timeout=300_000)
+        page.screenshot(path=ARTIFACTS / "formgrader-autograde-button.png")
+        assert "kit's judge" in modal.inner_text() and page.locator("#success-modal").count() == 1
+
+        page.goto(f"{base}/formgrader/manage_students")
+        page.wait_for_selector("td:has-text('carol')", timeout=60_000)
+        assert "not autograded" not in page.inner_text("table")
+        page.screenshot(path=ARTIFACTS / "formgrader-manage-students.png", full_page=True)
+
+        page.goto(f"{base}/formgrader/gradebook/{TP}/{TP}")
+        page.wait_for_selector("a:has-text('Submission #')", timeout=60_000)
+        page.locator("a", has_text="Submission #").first.click()
+        page.wait_for_selector("text=Submission 1 /", timeout=60_000)
+        page.wait_for_selector("input.score", timeout=60_000)
+        page.screenshot(path=ARTIFACTS / "formgrader-grading-view.png")
+        page.close()
+
+
+@pytest.mark.browser
+def test_a_student_fetches_validates_and_submits_in_jupyterlab(cycle, browser, tmp_path):
+    home = tmp_path / "dave"
+    home.mkdir()
+    exchange = cycle["course"] / "exchange"
+    (home / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        'c.CourseDirectory.course_id = "tpdl"\n'
+        f"c.Exchange.root = {str(exchange)!r}\n"
+        'c.CourseDirectory.student_id = "dave"\n'
+    )
+    with jupyter_lab(home, cycle["env"]) as (base, token):
+        page = signed_in(browser, base, token)
+        page.goto(f"{base}/lab")
+        page.click("text=Nbgrader", timeout=120_000)
+        page.click("text=Assignment List")
+        page.wait_for_selector("#released_assignments_list button:has-text('Fetch')", timeout=60_000)
+        page.screenshot(path=ARTIFACTS / "assignment-list-released.png")
+        page.click("#released_assignments_list button:has-text('Fetch')")
+        page.wait_for_selector("#fetched_assignments_list .assignment-notebooks-link", timeout=60_000)
+        assert (home / TP / f"{TP}.ipynb").is_file()
+        # The student's work: the reference solution and what its full run wrote.
+        shutil.copytree(paths.sample_submission("reference", TP), home / TP, dirs_exist_ok=True)
+        handed_in = digest(home / TP)
+        page.click("#fetched_assignments_list .assignment-notebooks-link")
+        started = time.monotonic()
+        page.click("#fetched_assignments_list button:has-text('Validate')")
+        dialog = page.locator(".jp-Dialog")
+        dialog.wait_for(timeout=300_000)
+        seconds = time.monotonic() - started
+        page.screenshot(path=ARTIFACTS / "assignment-list-validated.png")
+        assert "passes all the tests" in dialog.inner_text(), dialog.inner_text()[-2000:]
+        assert digest(home / TP) == handed_in, "validating changed the student's files"
+        dialog.locator("button").last.click()
+        page.click("#fetched_assignments_list button:has-text('Submit')")
+        page.wait_for_selector("#submitted_assignments_list .list_item", timeout=60_000)
+        page.screenshot(path=ARTIFACTS / "assignment-list-submitted.png")
+        page.close()
+    inbound = exchange / "tpdl" / "inbound"
+    assert any(p.name.startswith(f"dave+{TP}+") for p in inbound.iterdir())
+    print(f"Validate in JupyterLab ({TP}, a correct notebook): {seconds:.1f} s")

@@ -95,7 +95,7 @@ assert answer() == SECRET_EXPECTED_VALUE, "hidden check"
 """
 
 
-def test_nbgrader_feedback_hides_hidden_tests_and_tracebacks_and_ignores_tensorflow_stderr(course):
+def test_nbgrader_autograde_refuses_what_the_kit_cannot_grade_and_its_own_pipeline_hides_hidden_tests(course):
     (course / "source").unlink()
     (course / "source" / "fake").mkdir(parents=True)
     (course / "source" / "fake" / "fake.nb.py").write_text(FAKE_SOURCE)
@@ -113,7 +113,14 @@ def test_nbgrader_feedback_hides_hidden_tests_and_tracebacks_and_ignores_tensorf
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer":
             cell.source = "def answer():\n    return 42\n"
     nbformat.write(notebook, submitted / "fake.ipynb")
-    for step in (["autograde", "fake"], ["generate_feedback", "fake"]):
+    refused = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "fake", "--force"], cwd=course,
+                             env=env, capture_output=True, text=True)  # fmt: skip
+    assert refused.returncode != 0 and "the kit has no graders for 'fake'" in refused.stderr
+    assert not (course / "autograded" / "s1" / "fake" / "fake.ipynb").exists()
+    # nbgrader's own pipeline, for an assignment the kit does not grade, chosen explicitly: the
+    # course's settings still hide hidden tests and TensorFlow's stderr lines.
+    own = "--Autograde.exporter_class=nbconvert.exporters.NotebookExporter"
+    for step in (["autograde", "fake", own], ["generate_feedback", "fake"]):
         done = subprocess.run([sys.executable, "-m", "nbgrader", *step, "--force"], cwd=course, env=env,
                               capture_output=True, text=True)  # fmt: skip
         assert done.returncode == 0, done.stderr

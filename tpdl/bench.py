@@ -104,6 +104,33 @@ def grading_speed(assignment: str = "tp1", class_size: int = 8, with_nbgrader: b
     return figures
 
 
+def _digest(folder: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(folder)): hash(p.read_bytes()) for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def validate_speed() -> dict:
+    """``nbgrader validate`` (what the Validate button runs) on each TP's correct notebook, in a folder
+    outside the course as a student's would be: seconds, the verdict, and whether it changed a file."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TPDL_BUDGET", "TPDL_COURSE_DIR")}
+    env["PATH"] = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    figures = {}
+    for assignment in paths.assignments():
+        with tempfile.TemporaryDirectory(prefix="tpdl-validate-") as scratch:
+            folder = Path(scratch) / assignment
+            shutil.copytree(paths.sample_submission("reference", assignment), folder)
+            shutil.copyfile(paths.release(assignment) / "nbgrader_config.py", folder / "nbgrader_config.py")
+            before = _digest(folder)
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", f"{assignment}.ipynb"],
+                                  env=env, cwd=folder, capture_output=True, text=True)  # fmt: skip
+            figures[f"{assignment}_validate_s"] = round(time.perf_counter() - started, 1)
+            figures[f"{assignment}_passes"] = "Success!" in done.stdout
+            figures[f"{assignment}_files_unchanged"] = _digest(folder) == before
+    return figures
+
+
 def tp2_experiment() -> dict:
     """The TP2 reference's experiment on the full budget: per configuration, final validation figures and time."""
     from tpdl import samples
@@ -319,6 +346,7 @@ BENCHMARKS = {
     "tp3-training": tp3_training,
     "grading-tp5": lambda: grading_speed("tp5", with_nbgrader=False),
     "tp5-htap": tp5_htap,
+    "validate": validate_speed,
 }
 
 

@@ -18,6 +18,7 @@ import shutil
 import stat
 
 from nbconvert.exporters import HTMLExporter, NotebookExporter
+from nbgrader.converters.base import NbGraderException
 from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -40,9 +41,25 @@ class ReduceTracebacks(NbGraderPreprocessor):
         return cell, resources
 
 
+def _not_plain(folder: str, most: int = 5000) -> str | None:
+    """The first entry under ``folder`` that is neither a regular file nor a folder (a link, a pipe,
+    a device), as a relative path; None if there is none (within ``most`` entries)."""
+    stack, seen = [folder], 0
+    while stack and seen < most:
+        current = stack.pop()
+        for entry in os.scandir(current):
+            seen += 1
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISDIR(mode):
+                stack.append(entry.path)
+            elif not stat.S_ISREG(mode):
+                return os.path.relpath(entry.path, folder)
+    return None
+
+
 class SafeCollect(ExchangeCollect):
-    """``nbgrader collect`` that copies links as links (the judge's intake refuses them) and leaves
-    out pipes, devices and sockets, which a plain copy would read until they end."""
+    """``nbgrader collect`` that copies regular files and folders only: a plain copy follows links
+    (to any file the instructor can read) and reads pipes and devices until they end."""
 
     def do_copy(self, src, dest, log=None):
         size = self.get_size(src)
@@ -55,8 +72,10 @@ class SafeCollect(ExchangeCollect):
             kept_out = set(by_name(directory, names))
             for name in names:
                 mode = os.lstat(os.path.join(directory, name)).st_mode
-                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
-                    self.log.warning("Leaving out %s: not a file or a folder", os.path.join(directory, name))
+                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                    self.log.warning(
+                        "Leaving out %s: a link, a pipe or a device", os.path.join(directory, name)
+                    )
                     kept_out.add(name)
             return kept_out
 
@@ -87,6 +106,18 @@ class SandboxedAutograde(NotebookExporter):
     and the scores in the gradebook are the judge's.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # nbgrader copies a submission's files (following links) before any exporter sees it: a
+        # submission holding a link, a pipe or a device is left to `tpdl grade`, whose intake drops them.
+        submissions = getattr(self.parent, "assignments", None)
+        for folder in list(submissions or {}):
+            odd = _not_plain(folder)
+            if odd is not None:
+                self.log.error("Not autograding %s: it holds %s, a link, a pipe or a device, which nbgrader would "
+                               "follow while copying; `tpdl grade` grades it and leaves that out", folder, odd)  # fmt: skip
+                del submissions[folder]
+
     def from_filename(self, filename, resources=None, **kw):
         from tpdl import classroom, paths
 
@@ -94,6 +125,13 @@ class SandboxedAutograde(NotebookExporter):
         student, assignment, name = info["student"], info["assignment"], info["notebook"]
         root = self.parent.coursedir.root if self.parent is not None else os.getcwd()
         with _course(root):
+            if not paths.graders(assignment).is_dir():
+                message = (
+                    f"the kit has no graders for {assignment!r} (graders/{assignment}/): it does not grade it. "
+                    "nbgrader's own autograding runs students' code in this process; the kit does not use it"
+                )
+                self.log.error(message)
+                raise NbGraderException(message)
             graded = paths.autograded() / student / assignment / f"{name}.ipynb"
             if os.path.realpath(filename).startswith(str(paths.submitted().resolve()) + os.sep):
                 self.log.info("Grading %s's %s with the kit's judge, in its sandbox", student, assignment)
