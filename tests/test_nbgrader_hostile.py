@@ -60,3 +60,19 @@ def test_autograde_copies_nothing_of_a_submission_holding_a_link(course, secret)
     done = nbgrader(course, "autograde", TP, "--student=mallory", "--force")
     assert "Not autograding" in done.stderr and "tpdl grade" in done.stderr
     assert not (course / "autograded" / "mallory").exists()
+
+
+def test_collect_skips_folders_named_by_no_student(course):
+    inbound = course / "exchange" / "tpdl" / "inbound"
+    for name in (f"..+{TP}+2026-12-01 10:00:00.000000 UTC+abc", f"<b>eve;+{TP}+2026-12-01 10:00:00.000000 UTC+ab",
+                 f"bob+{TP}+not a date+abc",
+                 f"alice+{TP}+2026-12-01 10:00:00.000000 UTC+abc"):  # fmt: skip
+        (inbound / name).mkdir(parents=True)
+        shutil.copyfile(
+            paths.sample_submission("untouched", TP) / f"{TP}.ipynb", inbound / name / f"{TP}.ipynb"
+        )
+    done = nbgrader(course, "collect", TP)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (course / "submitted").iterdir()) == ["alice"]
+    assert not (course / TP).exists(), "a submission was copied outside submitted/"
+    assert done.stderr.count("Not collecting") == 2

@@ -19,7 +19,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tpdl import paths
+from tpdl import intake, paths
 
 TIMESTAMP_FILE = "timestamp.txt"
 SECRET_FILE = "submission_secret.txt"
@@ -253,6 +253,8 @@ def missing_after_collect(assignment: str, submissions: Path, most_entries: int 
         parts = entry.name.split("+")
         if len(parts) >= 3 and parts[1] == assignment and entry.is_dir(follow_symlinks=False):
             student, stamp = parts[0], parts[2]
+            if intake.check_student_id(student):
+                continue  # nbgrader's collect (the kit's) leaves it there too
             if student not in latest or stamp > latest[student].split("+")[2]:
                 latest[student] = entry.name
     notes = []

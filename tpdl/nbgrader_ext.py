@@ -12,6 +12,7 @@ buttons, grade and give feedback the kit's way.
 """
 
 import contextlib
+import datetime
 import math
 import os
 import shutil
@@ -59,7 +60,29 @@ def _not_plain(folder: str, most: int = 5000) -> str | None:
 
 class SafeCollect(ExchangeCollect):
     """``nbgrader collect`` that copies regular files and folders only: a plain copy follows links
-    (to any file the instructor can read) and reads pipes and devices until they end."""
+    (to any file the instructor can read) and reads pipes and devices until they end. A handed-in
+    folder whose name holds no valid student id or date is left in the exchange with an error in
+    the log (nbgrader's own collect stops there, for the whole class, or copies outside
+    ``submitted/`` for an id such as ``..``)."""
+
+    def _path_to_record(self, path):
+        try:
+            return super()._path_to_record(path)
+        except Exception:  # noqa: BLE001 - the name is the student's: any text at all
+            return {"username": "", "filename": os.path.basename(path), "timestamp": datetime.datetime.min}
+
+    def init_src(self):
+        from tpdl import intake
+
+        super().init_src()
+        kept = []
+        for record in self.src_records:
+            why = intake.check_student_id(record["username"]) if record["username"] else "no date in its name"
+            if why:
+                self.log.error("Not collecting %s: %s", intake.shown(record["filename"]), why)
+            else:
+                kept.append(record)
+        self.src_records = kept
 
     def do_copy(self, src, dest, log=None):
         size = self.get_size(src)
