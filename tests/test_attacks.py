@@ -213,9 +213,11 @@ def test_every_student_of_the_attacked_class_was_graded_once(graded, group):
 
 @pytest.mark.parametrize("group", GROUP_PARAMS)
 def test_no_attack_reached_the_judges_machine(graded, group):
-    graded(group)
+    graded_class = graded(group)
     assert not os.path.exists("/tmp/pwned")
-    assert not (paths.course_dir() / "results.json").exists()
+    for root in (graded_class.root, paths.course_dir()):  # the attacked class's course, and the kit's
+        assert not (root / "results.json").exists(), f"a file was written into {root}"
+        assert not (root / "autograded" / "results.json").exists()
 
 
 # --------------------------------------------------------------------------- the outputs an instructor opens

@@ -54,6 +54,7 @@ def test_the_sample_class_is_graded_with_every_output(course, sample_class):
     assert students["untouched"]["score"] == 0
     assert 0 < students["mistakes"]["score"] < 7
     assert students["attacker"]["score"] <= students["attacker-honest"]["score"]
+    assert students["attacker-honest"]["score"] > 0, "the honest half of the attacker's work earns points"
     rows = list(csv.DictReader((course / "reports" / "tp1" / "grades.csv").open()))
     assert {r["student"]: float(r["score"]) for r in rows} == {s: e["score"] for s, e in students.items()}
     assert "<svg" in (course / "class.html").read_text()

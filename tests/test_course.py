@@ -6,7 +6,7 @@ import sys
 import nbformat
 import pytest
 
-from tpdl import grading, paths, samples
+from tpdl import grading, notebooks, paths, samples
 
 
 def test_ruff_finds_nothing():
@@ -33,6 +33,23 @@ def test_the_sample_reference_and_untouched_students_follow_the_source(released,
     hint = "run `make sample-class` after editing the source"
     assert code_cells(reference) == code_cells(samples.reference_notebook(assignment)), hint
     assert code_cells(untouched) == code_cells(release), hint
+    # nbgrader's metadata too (Validate compares each test cell with its checksum)
+    expected = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in release.cells
+                if "grade_id" in c.metadata.get("nbgrader", {})}  # fmt: skip
+    for student, notebook in (("reference", reference), ("untouched", untouched)):
+        found = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in notebook.cells
+                 if "grade_id" in c.metadata.get("nbgrader", {})}  # fmt: skip
+        assert found == expected, f"{student}: nbgrader metadata differs from the release's; {hint}"
+    # and the deliverable templates (app.py, Dockerfile...): the source's solutions, the release's stubs
+    for student, origin in (
+        ("reference", paths.source(assignment)),
+        ("untouched", paths.release(assignment)),
+    ):
+        for template in notebooks.templates(origin):
+            text = template.read_text()
+            want = samples.MARKER.sub("", text) if student == "reference" else text
+            copy = paths.sample_submission(student, assignment) / template.relative_to(origin)
+            assert copy.is_file() and copy.read_text() == want, f"{student}: {copy.name} differs; {hint}"
 
 
 @pytest.mark.parametrize("assignment", paths.assignments())

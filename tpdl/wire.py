@@ -1,7 +1,8 @@
 """Plain data between the judge and a worker: JSON with arrays as base64, length-prefixed frames.
 
-Only ``None``, ``bool``, ``int``, ``float``, ``str``, lists, tuples, string-keyed dicts, NumPy
-arrays of numeric or boolean dtype cross, and four named forms: an :class:`Rng` seed arrives
+Only ``None``, ``bool``, ``int``, ``float``, ``str``, lists, tuples, dicts (keyed by any of these
+scalars or tuples of them: an optimiser's state keyed by parameter index crosses), NumPy arrays
+of numeric or boolean dtype cross, and four named forms: an :class:`Rng` seed arrives
 as a fresh ``np.random.Generator``; a ``tpdl.budget.Budget`` as itself; a :class:`Call` as a
 description of a call that the notebook worker makes (to a student's function) and whose result
 it passes on, so that a grader can give one function what another returned (a model to train);
@@ -108,12 +109,35 @@ def encode(value):
     if isinstance(value, list):
         return [encode(v) for v in value]
     if isinstance(value, dict):
-        if not all(isinstance(k, str) for k in value):
-            raise WireError("only dicts with string keys can be sent")
-        if any(k.startswith("__") and k.endswith("__") for k in value):
-            raise WireError("dict keys of the form __name__ are reserved")
-        return {k: encode(v) for k, v in value.items()}
+        if all(isinstance(k, str) and not _reserved(k) for k in value):
+            return {k: encode(v) for k, v in value.items()}
+        # Other keys (ints, tuples, names of the reserved form) travel as a list of pairs.
+        if not all(_plain_key(k) for k in value):
+            raise WireError("dict keys can be None, bools, numbers, strings or tuples of them")
+        return {"__mapping__": [[encode(k), encode(v)] for k, v in value.items()]}
     raise WireError(f"a value of type {type(value).__name__} cannot be sent")
+
+
+def _reserved(key: str) -> bool:
+    return key.startswith("__") and key.endswith("__")
+
+
+def _plain_key(key) -> bool:
+    if isinstance(key, tuple):
+        return all(_plain_key(k) for k in key)
+    return key is None or isinstance(key, (bool, int, float, str, np.integer, np.floating, np.bool_))
+
+
+def _decode_mapping(pairs) -> dict:
+    if type(pairs) is not list or not all(type(p) is list and len(p) == 2 for p in pairs):
+        raise WireError("malformed mapping")
+    mapping = {}
+    for raw_key, raw_value in pairs:
+        key = decode(raw_key)
+        if not _plain_key(key):
+            raise WireError("malformed mapping key")
+        mapping[key] = decode(raw_value)
+    return mapping
 
 
 def _decode_array(spec) -> np.ndarray:
@@ -183,11 +207,13 @@ def decode(value):
                 ):
                     raise WireError("malformed probe")
                 return Probe(inner["part"], **inner["options"])
+            if key == "__mapping__":
+                return _decode_mapping(inner)
             if key == "__float__":
                 if inner not in ("nan", "inf", "-inf"):
                     raise WireError("malformed float")
                 return float(inner)
-        if any(k.startswith("__") and k.endswith("__") for k in value):
+        if any(_reserved(k) for k in value):
             raise WireError("unknown tagged value")
         return {_encodable(k): decode(v) for k, v in value.items()}
     raise WireError(f"unexpected JSON value of type {type(value).__name__}")

@@ -486,8 +486,29 @@ def _graph_facts(layer) -> dict:
     return {"inbound": inbound, "output_shape": shape}
 
 
+def _graph_operations(model) -> list:
+    """The operations of a functional graph that are not layers, nested models' included: Keras 3
+    records ``y + x`` or ``keras.ops.add(y, x)`` as an operation (class ``Add``, like the layer)."""
+    import keras
+
+    found, stack, seen = [], [model], set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for operation in getattr(current, "operations", None) or []:
+            if isinstance(operation, keras.Model):
+                stack.append(operation)
+            elif not isinstance(operation, keras.layers.Layer):
+                found.append(operation)
+    return found
+
+
 def describe_model(model, compile_error: str | None = None) -> protocol.ModelDescription:
-    """The facts graders check about a model (the graph: each layer's inbound layers)."""
+    """The facts graders check about a model (the graph: each layer's, or operation's, inbound
+    layers). An operation that is not a layer is described like the layer that computes the same
+    thing (``+`` as ``Add``), so that graders accept every construction of the same graph."""
     layers = [
         protocol.LayerDescription(
             class_name=type(layer).__name__,
@@ -495,7 +516,7 @@ def describe_model(model, compile_error: str | None = None) -> protocol.ModelDes
             config=_plain(layer.get_config()),
             **_graph_facts(layer),
         )  # fmt: skip
-        for layer in model._flatten_layers(include_self=False, recursive=True)
+        for layer in [*model._flatten_layers(include_self=False, recursive=True), *_graph_operations(model)]
     ]
     compiled = getattr(model, "compiled", False) and model.optimizer is not None
     return protocol.ModelDescription(

@@ -138,6 +138,12 @@ def bad_requests(images) -> dict[str, dict]:
         "a batch holding a bad image": {"json": {"images": [good, good[:3]]}},
         "a body of 8 MB": {"body": '{"image": "' + "0" * (8 * 2**20) + '"}', "headers": {"Content-Type": "application/json"}},
         "an upload that is not a PNG": {"body": b"GIF89a not really", "headers": {"Content-Type": "image/png"}},
+        # the JSON parser's own limits: nesting, a number too long to convert, bytes that are not UTF-8
+        "JSON nested 100,000 deep": {"body": '{"image": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                                     "headers": {"Content-Type": "application/json"}},
+        "a number of 5,000 digits": {"body": '{"image": [[' + "7" * 5000 + "]]}",
+                                     "headers": {"Content-Type": "application/json"}},
+        "JSON that is not UTF-8": {"body": b'{"image": "\xff\xfe\xfa"}', "headers": {"Content-Type": "application/json"}},
     }  # fmt: skip
 
 

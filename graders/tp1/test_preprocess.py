@@ -15,6 +15,11 @@ IMAGES[0] = 255  # a full-white image: its pixels must scale to exactly 1
 IMAGES[1] = 0
 LABELS = RNG.integers(0, 10, size=37).astype(np.int64)
 LABELS[:10] = np.arange(10)
+# A batch on which the rule and plausible shortcuts differ: dim images (no pixel is 0 or 255, so
+# dividing by the batch's maximum, or min-max scaling, is not dividing by 255) and labels that
+# miss classes at both ends (an encoding as wide as the batch's largest label is not 10 wide).
+DIM = RNG.integers(12, 140, size=(5, 28, 28), dtype=np.uint8)
+FEW = np.array([3, 5, 4, 3, 6], dtype=np.int64)
 
 
 def expected(images, labels):
@@ -45,6 +50,13 @@ def test_preprocess_scales_pixels(student):
         assert_allclose(x, want, rtol=RTOL, atol=1e-7)
     except AssertionError:
         raise AssertionError("x does not hold each image's pixels, row by row, divided by 255") from None
+    dim, _ = as_pair(student.call("preprocess", DIM, FEW), "preprocess")
+    try:
+        assert_allclose(as_array(dim, "x", (5, 784)), expected(DIM, FEW)[0], rtol=RTOL, atol=1e-7)
+    except AssertionError:
+        raise AssertionError(
+            "on a batch of dim images, x is not each pixel divided by 255: the scale must not depend on the batch"
+        ) from None
 
 
 @pytest.mark.points(1)
@@ -53,3 +65,7 @@ def test_preprocess_one_hot_labels(student):
     y = as_array(y, "y", (37, 10))
     _, want = expected(IMAGES, LABELS)
     assert np.array_equal(y, want), "y should be one-hot: a single 1 per row, at the label's position"
+    _, few = as_pair(student.call("preprocess", DIM, FEW), "preprocess")
+    assert np.array_equal(as_array(few, "y", (5, None)), expected(DIM, FEW)[1]), (
+        "for a batch holding only some of the digits, y should still have 10 columns, one per digit 0-9"
+    )

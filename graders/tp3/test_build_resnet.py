@@ -62,7 +62,7 @@ def test_build_resnet_parameter_count(student, resnet20):
 def followed_by_relu(model, layer: dict) -> bool:
     return any(
         other["inbound"] == [layer["name"]]
-        and (other["class_name"] == "ReLU" or other["config"].get("activation") == "relu")
+        and (other["class_name"] in ("ReLU", "Relu") or other["config"].get("activation") == "relu")
         for other in model.description["layers"]
     )
 

@@ -194,7 +194,9 @@ def assert_roles(found, kind, filters, stride):
             f"{what}: the main path should be conv3x3 -> BatchNormalization -> ReLU -> conv3x3 -> "
             f"BatchNormalization, the first convolution taking the block's input"
         )
-    assert found["add"] is not None, f"{what} should add its shortcut with one Add layer"
+    assert found["add"] is not None, (
+        f"{what} should add its shortcut once (layers.Add, layers.add, + or keras.ops.add)"
+    )
     if kind == "identity":
         assert found["proj"] is None and found["input"] in found["add"]["inbound"], (
             f"{what} on {CHANNELS} channels keeps the shape: its shortcut should be the input itself (identity)"

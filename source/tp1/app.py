@@ -73,7 +73,10 @@ def images_from_request() -> tuple[np.ndarray, bool]:
         return _png(request.files["image"].read())[None], False
     if not request.is_json:
         raise BadInput("send JSON ({'image': ...} or {'images': [...]}) or a PNG image")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # the parser's own limit: deeper than any image
+        raise BadInput("the JSON body is nested too deeply") from None
     if not isinstance(body, dict):
         raise BadInput("the body is not a JSON object")
     if "image" in body:

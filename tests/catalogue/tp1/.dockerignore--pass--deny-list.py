@@ -5,14 +5,14 @@ cells: dockerfile_tests
 apply: edit
 """
 
-TEXT_0 = r'''# what the image does not need
+TEXT_0 = r"""# what the image does not need
 *.ipynb
 .ipynb_checkpoints/
 mlruns/
 mlflow.db
 __pycache__/
 *.png
-'''
+"""
 
 
 def edit(folder):

@@ -6,7 +6,7 @@ loses: dockerfile_installs_dependencies_before_the_code
 apply: edit
 """
 
-TEXT_0 = r'''# The TP1 digit classifier as an image: docker build -t mnist-api . && docker run -p 8000:8000 mnist-api
+TEXT_0 = r"""# The TP1 digit classifier as an image: docker build -t mnist-api . && docker run -p 8000:8000 mnist-api
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -29,7 +29,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--timeout", "60", "app:app"]
-'''
+"""
 
 
 def edit(folder):

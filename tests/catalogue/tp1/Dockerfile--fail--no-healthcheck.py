@@ -6,7 +6,7 @@ loses: dockerfile_exposes_checks_health_and_serves_with_gunicorn
 apply: edit
 """
 
-TEXT_0 = r'''# The TP1 digit classifier as an image: docker build -t mnist-api . && docker run -p 8000:8000 mnist-api
+TEXT_0 = r"""# The TP1 digit classifier as an image: docker build -t mnist-api . && docker run -p 8000:8000 mnist-api
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -27,7 +27,7 @@ COPY app.py mnist_dense.keras ./
 USER 10001
 EXPOSE 8000
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--timeout", "60", "app:app"]
-'''
+"""
 
 
 def edit(folder):

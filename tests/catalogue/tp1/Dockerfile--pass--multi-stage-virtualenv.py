@@ -5,7 +5,7 @@ cells: dockerfile_tests
 apply: edit
 """
 
-TEXT_0 = r'''# A builder stage installs into a virtual environment; the final stage copies it.
+TEXT_0 = r"""# A builder stage installs into a virtual environment; the final stage copies it.
 FROM python:3.11.9-slim-bookworm AS builder
 WORKDIR /build
 COPY requirements.txt .
@@ -22,7 +22,7 @@ EXPOSE 8080
 HEALTHCHECK CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://localhost:8080/health')"]
 ENTRYPOINT ["gunicorn", "--bind", "0.0.0.0:8080"]
 CMD ["--workers", "1", "app:app"]
-'''
+"""
 
 
 def edit(folder):

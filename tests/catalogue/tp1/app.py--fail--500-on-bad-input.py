@@ -96,7 +96,6 @@ def create_app(model_path: str = MODEL_PATH) -> Flask:
         answers = [{"digit": int(p.argmax()), "probabilities": [float(v) for v in p]} for p in probabilities]
         return jsonify(answers if batch else answers[0])
 
-
     return app
 
 

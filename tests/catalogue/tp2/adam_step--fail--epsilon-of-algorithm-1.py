@@ -13,4 +13,8 @@ def adam_step(params, grads, state, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
     v = [beta_2 * b + (1 - beta_2) * g**2 for b, g in zip(v, grads)]
     m_hat = [a / (1 - beta_1**t) for a in m]
     v_hat = [b / (1 - beta_2**t) for b in v]
-    return [p - lr * a / (np.sqrt(b) + epsilon) for p, a, b in zip(params, m_hat, v_hat)], {"t": t, "m": m, "v": v}
+    return [p - lr * a / (np.sqrt(b) + epsilon) for p, a, b in zip(params, m_hat, v_hat)], {
+        "t": t,
+        "m": m,
+        "v": v,
+    }

@@ -2,6 +2,7 @@
 
 loses: adam_contract
 """
+
 STEP = [0]
 
 

@@ -12,7 +12,9 @@ def edit(folder):
     with sqlite3.connect(folder / "mlflow.db") as db:
         db.execute("CREATE TABLE experiments (experiment_id INTEGER, name TEXT)")
         db.execute("CREATE TABLE params (key TEXT, value TEXT, run_uuid TEXT)")
-        db.execute("CREATE TABLE metrics (key TEXT, value REAL, timestamp INTEGER, run_uuid TEXT, step INTEGER)")
+        db.execute(
+            "CREATE TABLE metrics (key TEXT, value REAL, timestamp INTEGER, run_uuid TEXT, step INTEGER)"
+        )
         db.execute(
             "CREATE VIEW runs AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
             "SELECT i AS run_uuid, 'adam' AS name, 'FINISHED' AS status, i AS start_time, i AS end_time, "

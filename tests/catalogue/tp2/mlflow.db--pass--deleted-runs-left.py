@@ -17,4 +17,7 @@ def edit(folder):
             "VALUES (?, 'adam', 'LOCAL', '', '', 'student', 'FINISHED', ?, ?, '', 'deleted', '', ?)",
             (run, latest[0] + 5, latest[0] + 6, latest[1]),
         )
-        db.execute("INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES ('val_loss', 99.0, 0, ?, 0, 0)", (run,))
+        db.execute(
+            "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES ('val_loss', 99.0, 0, ?, 0, 0)",
+            (run,),
+        )

@@ -2,6 +2,7 @@
 
 loses: rmsprop_contract
 """
+
 _squares = {}
 
 

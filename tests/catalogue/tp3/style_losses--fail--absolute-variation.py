@@ -7,7 +7,11 @@ loses: total_variation_loss
 def content_loss(content_features, generated_features):
     if tuple(content_features.shape) != tuple(generated_features.shape):
         raise ValueError("activations of different shapes")
-    return keras.ops.mean(keras.ops.square(keras.ops.cast(generated_features, "float32") - keras.ops.cast(content_features, "float32")))
+    return keras.ops.mean(
+        keras.ops.square(
+            keras.ops.cast(generated_features, "float32") - keras.ops.cast(content_features, "float32")
+        )
+    )
 
 
 def style_loss(style_features, generated_features, layer_weights=None):

@@ -4,7 +4,9 @@
 def content_loss(content_features, generated_features):
     if content_features.shape != generated_features.shape:
         raise ValueError(f"shapes differ: {content_features.shape} vs {generated_features.shape}")
-    return tf.reduce_mean(tf.square(tf.cast(generated_features, tf.float32) - tf.cast(content_features, tf.float32)))
+    return tf.reduce_mean(
+        tf.square(tf.cast(generated_features, tf.float32) - tf.cast(content_features, tf.float32))
+    )
 
 
 def style_loss(style_features, generated_features, layer_weights=None):

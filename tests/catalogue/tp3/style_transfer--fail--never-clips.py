@@ -4,8 +4,17 @@ loses: style_transfer_optimises_the_image
 """
 
 
-def style_transfer(content_image, style_image, extractor, steps=100, learning_rate=5.0,
-                   content_weight=1.0, style_weight=1e-3, tv_weight=1e-2, style_layer_weights=None):
+def style_transfer(
+    content_image,
+    style_image,
+    extractor,
+    steps=100,
+    learning_rate=5.0,
+    content_weight=1.0,
+    style_weight=1e-3,
+    tv_weight=1e-2,
+    style_layer_weights=None,
+):
     for picture in (content_image, style_image):
         shape = np.shape(picture)
         if len(shape) != 3 or shape[2] != 3 or min(shape[:2]) < 32:

@@ -4,8 +4,17 @@ loses: style_transfer_rejects_bad_images
 """
 
 
-def style_transfer(content_image, style_image, extractor, steps=100, learning_rate=5.0,
-                   content_weight=1.0, style_weight=1e-3, tv_weight=1e-2, style_layer_weights=None):
+def style_transfer(
+    content_image,
+    style_image,
+    extractor,
+    steps=100,
+    learning_rate=5.0,
+    content_weight=1.0,
+    style_weight=1e-3,
+    tv_weight=1e-2,
+    style_layer_weights=None,
+):
     preprocess = keras.applications.vgg16.preprocess_input
     style_targets = extractor(preprocess(np.array(style_image, "float32")[None]))[:-1]
     content_target = extractor(preprocess(np.array(content_image, "float32")[None]))[-1]

@@ -1,8 +1,17 @@
 """One optimisation step compiled with tf.function, the clipping with keras.ops."""
 
 
-def style_transfer(content_image, style_image, extractor, steps=100, learning_rate=5.0,
-                   content_weight=1.0, style_weight=1e-3, tv_weight=1e-2, style_layer_weights=None):
+def style_transfer(
+    content_image,
+    style_image,
+    extractor,
+    steps=100,
+    learning_rate=5.0,
+    content_weight=1.0,
+    style_weight=1e-3,
+    tv_weight=1e-2,
+    style_layer_weights=None,
+):
     content_image = np.asarray(content_image, dtype="float32")
     style_image = np.asarray(style_image, dtype="float32")
     for picture in (content_image, style_image):

@@ -1,4 +1,5 @@
 """Written with TensorFlow's own operations (the backend) instead of keras.ops."""
+
 import tensorflow as tf
 
 

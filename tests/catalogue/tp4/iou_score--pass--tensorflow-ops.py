@@ -1,4 +1,5 @@
 """Written with TensorFlow's operations; the union as the sum minus the intersection."""
+
 import tensorflow as tf
 
 

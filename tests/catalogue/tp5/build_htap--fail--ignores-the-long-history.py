@@ -18,12 +18,16 @@ def build_htap(history=CONTEXT, latent_dim=LATENT, key_dim=64, span=2):
         return layers.Attention(use_scale=True)([project(query), values, project(keys)])
 
     fine = retrieve(
-        layers.Cropping1D((n - 1, 0))(recent), layers.Cropping1D((0, 1))(recent), layers.Cropping1D((1, 0))(recent)
+        layers.Cropping1D((n - 1, 0))(recent),
+        layers.Cropping1D((0, 1))(recent),
+        layers.Cropping1D((1, 0))(recent),
     )
     s = min(span, n - 1)
     means = layers.AveragePooling1D(s, strides=1)(recent)
     coarse = retrieve(
-        layers.Cropping1D((n - s, 0))(means), layers.Cropping1D((0, 1))(means), layers.Cropping1D((s, 0))(recent)
+        layers.Cropping1D((n - s, 0))(means),
+        layers.Cropping1D((0, 1))(means),
+        layers.Cropping1D((s, 0))(recent),
     )
     both = layers.Concatenate(axis=1)([fine, coarse])
     gate = layers.Dense(2, activation="softmax")(layers.Flatten()(both))

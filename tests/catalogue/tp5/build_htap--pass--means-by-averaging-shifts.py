@@ -19,4 +19,6 @@ def build_htap(history=CONTEXT, latent_dim=LATENT, key_dim=64, span=2):
     means = layers.Average()(shifted)
     retrieved = layers.Concatenate(axis=1)([scale(latents, 1), scale(means, span)])
     weights = layers.Dense(2, activation="softmax")(layers.Flatten()(retrieved))
-    return keras.Model(latents, layers.Flatten()(layers.Dot(axes=1)([layers.Reshape((2, 1))(weights), retrieved])))
+    return keras.Model(
+        latents, layers.Flatten()(layers.Dot(axes=1)([layers.Reshape((2, 1))(weights), retrieved]))
+    )

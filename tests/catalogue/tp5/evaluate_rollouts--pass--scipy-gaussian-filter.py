@@ -27,4 +27,8 @@ def evaluate_rollouts(predicted, target, positions):
             if len(rows):
                 dr, dc = rows.mean() + 0.5 - positions[i, h, 0], columns.mean() + 0.5 - positions[i, h, 1]
                 tracked[i, h] = (dr**2 + dc**2) ** 0.5 <= 3
-    return {"mse": ((x - y) ** 2).mean(axis=(0, 2, 3)), "ssim": ssim.mean(axis=(0, 2, 3)), "tracked": tracked.mean(axis=0)}
+    return {
+        "mse": ((x - y) ** 2).mean(axis=(0, 2, 3)),
+        "ssim": ssim.mean(axis=(0, 2, 3)),
+        "tracked": tracked.mean(axis=0),
+    }

@@ -17,7 +17,9 @@ def edit(folder):
     context, latent_dim, window = 20, step.input_shape[2], 6
 
     recent = keras.Input((window, latent_dim))
-    oldest = layers.RepeatVector(context - window)(layers.Flatten()(layers.Cropping1D((0, window - 1))(recent)))
+    oldest = layers.RepeatVector(context - window)(
+        layers.Flatten()(layers.Cropping1D((0, window - 1))(recent))
+    )
     short_step = keras.Model(recent, step(layers.Concatenate(axis=1)([oldest, recent])))
 
     frames = keras.Input((context, 32, 32, 1))
