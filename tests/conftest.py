@@ -86,6 +86,8 @@ def make_course(root, extra_graders: dict[str, tuple[str, ...]] | None = None):
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.symlink_to(paths.graders(assignment))
+    for library in paths.graders().glob("*.py"):  # what every TP's graders share
+        (root / "graders" / library.name).symlink_to(library)
     for name in ("nbgrader_config.py", "gradebook.db"):
         (root / name).write_bytes((real / name).read_bytes())
     forget_students(root / "gradebook.db")

@@ -76,3 +76,53 @@ def test_collect_skips_folders_named_by_no_student(course):
     assert sorted(p.name for p in (course / "submitted").iterdir()) == ["alice"]
     assert not (course / TP).exists(), "a submission was copied outside submitted/"
     assert done.stderr.count("Not collecting") == 2
+
+
+def handed_in(inbound: Path, name: str) -> Path:
+    folder = inbound / name
+    folder.mkdir(parents=True)
+    shutil.copyfile(paths.sample_submission("untouched", TP) / f"{TP}.ipynb", folder / f"{TP}.ipynb")
+    return folder
+
+
+def test_collect_dates_a_submission_by_the_exchange_and_collects_every_other(course, secret):
+    import datetime
+
+    from nbgrader.utils import parse_utc
+
+    inbound = course / "exchange" / "tpdl" / "inbound"
+    received = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    early = handed_in(inbound, f"mallory+{TP}+2020-01-01 00:00:00.000000 UTC+a")  # a forged, early date
+    (early / "timestamp.txt").write_text("2020-01-01 00:00:00.000000 UTC")
+    handed_in(inbound, f"oscar+{TP}+2026-12-01 10:00:00.000000 UTC+b")
+    (inbound / f"yan+{TP}+2026-12-01 10:00:00.000000 UTC+c").write_text("a file, not a folder")
+    (inbound / f"zed+{TP}+2026-12-01 10:00:00.000000 UTC+d").symlink_to(
+        secret.parent
+    )  # a folder of the instructor's
+    # oscar's earlier copy in submitted/ holds an unreadable date: nbgrader's collect stops there
+    (course / "submitted" / "oscar" / TP).mkdir(parents=True)
+    (course / "submitted" / "oscar" / TP / "timestamp.txt").write_text("garbage")
+    handed_in(inbound, f"alice+{TP}+2026-12-01 10:00:00.000000 UTC+e")
+    done = nbgrader(course, "collect", TP, "--update")
+    assert done.returncode == 0, done.stderr
+    collected = {p.name for p in (course / "submitted").iterdir()}
+    assert {"mallory", "alice"} <= collected and not {"yan", "zed"} & collected, collected
+    stamp = parse_utc((course / "submitted" / "mallory" / TP / "timestamp.txt").read_text())
+    assert stamp >= received.replace(tzinfo=None), "the student's own date was kept"
+    assert "oscar" in done.stderr and done.stderr.count("Not collecting") >= 3
+
+
+def test_every_feedback_page_can_be_released(course):
+    """A submission without a readable timestamp.txt or secret still gets both beside its page:
+    nbgrader's release_feedback stops for the whole class at a page without them."""
+    from tpdl import report
+
+    staged = course / "staged"
+    staged.mkdir()
+    (staged / "timestamp.txt").write_text("garbage")
+    (staged / "submission_secret.txt").write_text("../../not a secret")
+    result = {"student": "oscar", "assignment": TP, "score": 0.0, "max_score": 1.0, "checks": []}
+    report.write_student(result, staged, course / "autograded" / "oscar" / TP, "")
+    page = report.write_feedback(result)
+    assert {"timestamp.txt", "submission_secret.txt", f"{TP}.html"} <= {p.name for p in page.parent.iterdir()}
+    assert "garbage" not in (page.parent / "timestamp.txt").read_text()

@@ -104,3 +104,8 @@ def test_markdown_that_an_html_block_hid_is_no_link_when_formgrader_renders_it_a
     for rendering in (cleaned, markdown2html_mistune(cleaned)):  # nbgrader's formgrade renders it once more
         assert "javascript:" not in rendering and "onclick" not in rendering
     assert "two" in cleaned and "three" in cleaned
+
+
+def test_markdown_keeps_no_mathjax_command_that_makes_a_link():
+    page = report.safe_markdown(r"Look: $\href{javascript:alert(7)}{here}$ and $\class{x}{y}$, $x^2$")
+    assert "\\href" not in page and "\\class" not in page and "$x^2$" in page

@@ -116,6 +116,7 @@ def cache_key(assignment: str, limits: sandbox.Limits) -> str:
     parts = {
         "kit": tree_digest(paths.PACKAGE),  # its code, templates and fixtures
         "graders": tree_digest(paths.graders(assignment)),
+        "graders' library": [_file_digest(p, *_identity(p)) for p in sorted(paths.graders().glob("*.py"))],
         "data": [(origin, _file_digest(p, *_identity(p))) for origin, p in data.files_at_hand()],
         "limits": repr(limits),
         "software": [sys.version, *(_version(name) for name in CACHE_PACKAGES)],

@@ -212,7 +212,17 @@ def as_pair(value, what: str) -> tuple:
     return tuple(value)
 
 
-def grader_module(grader_file: str, name: str):
+LIBRARY = "graderlib.py"
+
+
+def grader_library(grader_file: str | None = None):
+    """``graders/graderlib.py``, the library every TP's graders share (found from a grader's
+    ``__file__``, links resolved; by default the course's)."""
+    folder = Path(grader_file).resolve().parent if grader_file else graders("_")
+    return grader_module(str(folder / "_"), "graderlib", folder.parent)
+
+
+def grader_module(grader_file: str, name: str, folder: Path | None = None):
     """The module ``name`` beside the grader ``grader_file`` (a reference several graders share).
 
     Graders are imported one by one, outside any package, so a shared reference is loaded by its
@@ -221,7 +231,7 @@ def grader_module(grader_file: str, name: str):
     import importlib.util
     import sys
 
-    path = Path(grader_file).with_name(f"{name}.py")
+    path = (folder / f"{name}.py") if folder is not None else Path(grader_file).with_name(f"{name}.py")
     key = f"tpdl_graders_{path.parent.name}_{name}"
     if key not in sys.modules:
         spec = importlib.util.spec_from_file_location(key, path)

@@ -59,11 +59,18 @@ def _not_plain(folder: str, most: int = 5000) -> str | None:
 
 
 class SafeCollect(ExchangeCollect):
-    """``nbgrader collect`` that copies regular files and folders only: a plain copy follows links
-    (to any file the instructor can read) and reads pipes and devices until they end. A handed-in
-    folder whose name holds no valid student id or date is left in the exchange with an error in
-    the log (nbgrader's own collect stops there, for the whole class, or copies outside
-    ``submitted/`` for an id such as ``..``)."""
+    """``nbgrader collect`` for an exchange whose inbound folder every student can write to.
+
+    * Only folders are collected: an entry that is a link (to a folder of the instructor's) or a
+      plain file is left in the exchange, as is one whose name holds no valid student id or date.
+    * Where students have accounts of their own, a folder owned by another student than the one
+      its name gives is left too (nbgrader's ``check_owner`` only warns).
+    * Inside a folder, regular files and folders only are copied: no link is followed, no pipe or
+      device read.
+    * The collected ``timestamp.txt`` is the time the exchange received the submission (the
+      folder's inode change time, which no student can move earlier), not the student's own file.
+    * A submission that cannot be collected is an error in the log; the others are collected.
+    """
 
     def _path_to_record(self, path):
         try:
@@ -78,11 +85,55 @@ class SafeCollect(ExchangeCollect):
         kept = []
         for record in self.src_records:
             why = intake.check_student_id(record["username"]) if record["username"] else "no date in its name"
+            path = os.path.join(self.inbound_path, record["filename"])
+            info = os.lstat(path)
+            if not why and not stat.S_ISDIR(info.st_mode):
+                why = "it is not a folder (a link or a file)"
+            if not why and self._owned_by_another_student(info.st_uid, record["username"]):
+                why = "it belongs to another user than the student its name gives"
             if why:
                 self.log.error("Not collecting %s: %s", intake.shown(record["filename"]), why)
             else:
+                record["received"] = datetime.datetime.fromtimestamp(info.st_ctime, datetime.UTC)
                 kept.append(record)
         self.src_records = kept
+
+    @staticmethod
+    def _owned_by_another_student(uid: int, student: str) -> bool:
+        import pwd
+
+        if uid == os.geteuid():  # the instructor's own (a single-user course): nothing to compare
+            return False
+        try:
+            return pwd.getpwuid(uid).pw_name != student
+        except KeyError:
+            return True
+
+    def copy_files(self):
+        records = self.src_records
+        try:
+            for record in records:
+                self.src_records = [record]
+                try:
+                    super().copy_files()
+                    self._date(record)
+                except Exception as error:  # noqa: BLE001 - this student's submission only
+                    self.log.error(
+                        "Not collecting %s: %s: %s", record["filename"], type(error).__name__, error
+                    )
+        finally:
+            self.src_records = records
+
+    def _date(self, record) -> None:
+        """Write the time the exchange received the submission into the collected ``timestamp.txt``."""
+        dest = self.coursedir.format_path(self.coursedir.submitted_directory, record["username"],
+                                          self.coursedir.assignment_id)  # fmt: skip
+        if os.path.isdir(dest):
+            stamp = os.path.join(dest, "timestamp.txt")
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(stamp)
+            with open(stamp, "w") as handle:
+                handle.write(record["received"].strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
 
     def do_copy(self, src, dest, log=None):
         size = self.get_size(src)
@@ -102,6 +153,8 @@ class SafeCollect(ExchangeCollect):
                     kept_out.add(name)
             return kept_out
 
+        if os.path.islink(src) or not os.path.isdir(src):
+            raise RuntimeError("the submission is not a folder")
         shutil.copytree(src, dest, symlinks=True, ignore=ignored)
 
 

@@ -7,11 +7,13 @@ Rich ``Text`` (never markup), CSV cells defused, logs made printable. The notebo
 """
 
 import csv
+import datetime
 import html
 import io
 import json
 import os
 import re
+import secrets
 import shutil
 from pathlib import Path
 
@@ -149,12 +151,16 @@ def write_student(result: dict, staged: Path | None, target: Path, log: str) -> 
 
             write_text_atomically(target / notebook_name, nbformat.writes(notebook))
     write_text_atomically(target / "grading.log", safe.for_log(log or ""))
+    # nbgrader's release_feedback stops for the whole class at a page without both files: where
+    # the submission has none (or an unreadable one), the time of grading and a secret of the
+    # judge's stand in (no student can fetch a page released under a secret they never had).
     files = gradebook.submission_files(staged) if staged is not None else {}
+    files.setdefault(
+        gradebook.TIMESTAMP_FILE, datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    )
+    files.setdefault(gradebook.SECRET_FILE, secrets.token_hex(16))
     for name in gradebook.SUBMISSION_FILES:
-        if name in files:
-            write_text_atomically(target / name, files[name])
-        else:
-            (target / name).unlink(missing_ok=True)
+        write_text_atomically(target / name, files[name])
 
 
 def feedback_folder(student: str, assignment: str) -> Path:
@@ -187,6 +193,8 @@ SAFE_ATTRIBUTES = {"a": ["href", "title"], "img": ["src", "alt", "title"], "td":
 SAFE_PROTOCOLS = frozenset({"http", "https", "mailto"})
 SAFE_TAG_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MARKDOWN_PASSES = 5
+# MathJax, which formgrader loads, turns these TeX commands into links or HTML attributes.
+MATHJAX_ACTIVE = re.compile(r"\\(href|class|cssId|style|data|unicode|require)(?![A-Za-z])")
 
 
 def safe_markdown(source: str) -> str:
@@ -208,6 +216,7 @@ def safe_markdown(source: str) -> str:
             return f"<pre>{html.escape(safe.for_log(source))}</pre>"
         cleaned = bleach.clean(rendered, tags=SAFE_TAGS, attributes=SAFE_ATTRIBUTES, protocols=SAFE_PROTOCOLS,
                                strip=True)  # fmt: skip
+        cleaned = MATHJAX_ACTIVE.sub(r"\\text", cleaned)
         if cleaned.strip() == text.strip():
             return cleaned
         text = cleaned

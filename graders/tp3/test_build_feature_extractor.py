@@ -7,6 +7,10 @@ loaded safely; its activations are compared with a NumPy VGG16 computed with its
 import numpy as np
 import pytest
 
+from tpdl import grading
+
+lib = grading.grader_library(__file__)
+
 pytestmark = pytest.mark.cell("build_feature_extractor_tests")
 
 STYLE = ["block1_conv1", "block1_conv2", "block2_conv1"]
@@ -47,10 +51,7 @@ def test_build_feature_extractor_is_frozen(extractor):
 
 
 def conv_relu(x, kernel, bias):
-    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    height, width = x.shape[1:3]
-    out = sum(padded[:, i : i + height, j : j + width, :] @ kernel[i, j] for i in range(3) for j in range(3))
-    return np.maximum(out + bias, 0)
+    return lib.relu(lib.conv2d(x, kernel, bias))
 
 
 def reference_activations(weights: dict, image):

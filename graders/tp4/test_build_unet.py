@@ -9,6 +9,10 @@ numbers computed by a small U-Net given the judge's weights, against a NumPy ref
 import numpy as np
 import pytest
 
+from tpdl import grading
+
+lib = grading.grader_library(__file__)
+
 pytestmark = pytest.mark.cell("build_unet_tests")
 
 DOWNSAMPLING = {"MaxPooling2D", "AveragePooling2D"}
@@ -101,21 +105,6 @@ def test_build_unet_skips_join_the_encoder_at_each_level(student):
     )
 
 
-def conv2d(x, kernel, bias, pad_before, pad_after):
-    """A stride-1 2D convolution of ``x`` (N, H, W, C) padded with zeros, in float64."""
-    kh, kw = kernel.shape[:2]
-    padded = np.pad(x, ((0, 0), (pad_before, pad_after), (pad_before, pad_after), (0, 0)))
-    height, width = padded.shape[1] - kh + 1, padded.shape[2] - kw + 1
-    return (
-        sum(padded[:, i : i + height, j : j + width, :] @ kernel[i, j] for i in range(kh) for j in range(kw))
-        + bias
-    )
-
-
-def relu(x):
-    return np.maximum(x, 0)
-
-
 def up_transposed(x, kernel, bias):
     """A 2x2, stride-2 transposed convolution; Keras keeps its kernel as (2, 2, out, in)."""
     n, h, w, _ = x.shape
@@ -128,7 +117,7 @@ def up_transposed(x, kernel, bias):
 
 def up_nearest_then_conv(x, kernel, bias):
     """UpSampling2D(2), then a 2x2 'same' convolution (padded after, as Keras pads an even kernel)."""
-    return conv2d(x.repeat(2, axis=1).repeat(2, axis=2), kernel, bias, 0, 1)
+    return lib.conv2d(x.repeat(2, axis=1).repeat(2, axis=2), kernel, bias, padding=(0, 1))
 
 
 def reference_unet(x, weights, depth, upsample):
@@ -136,7 +125,7 @@ def reference_unet(x, weights, depth, upsample):
 
     def block(h):
         for _ in range(2):
-            h = relu(conv2d(h, next(weights), next(weights), 1, 1))
+            h = lib.relu(lib.conv2d(h, next(weights), next(weights), padding=(1, 1)))
         return h
 
     skips = []
@@ -147,7 +136,7 @@ def reference_unet(x, weights, depth, upsample):
     x = block(x)
     for skip in reversed(skips):
         x = block(np.concatenate([upsample(x, next(weights), next(weights)), skip], axis=-1))
-    logits = conv2d(x, next(weights), next(weights), 0, 0)
+    logits = lib.conv2d(x, next(weights), next(weights), padding="valid")
     return 1 / (1 + np.exp(-logits))
 
 

@@ -1,0 +1,108 @@
+"""What every TP's graders share: named tolerances, the assertions graders make, and NumPy references.
+
+A grader loads it with ``lib = grading.grader_library(__file__)``. It lives with the graders, so the
+sandbox's workers never see it (graders are not bound into the jail); each NumPy reference is
+checked once against Keras and TensorFlow by the kit's tests (``tests/test_graderlib.py``).
+
+The references compute in float64 on NumPy arrays of shape ``(N, H, W, C)`` (channels last), as
+Keras lays out images.
+"""
+
+import numpy as np
+
+# Tolerances, named for what they allow.
+FLOAT32 = {"rtol": 1e-5, "atol": 1e-6}  # one float32 computation against a float64 reference
+FLOAT32_CHAIN = {"rtol": 1e-4, "atol": 1e-4}  # a chain of float32 layers (a block, a network)
+TENSORS = {"rtol": 1e-4, "atol": 1e-5}  # the same function on tensors and on arrays
+
+
+def assert_close(
+    got, want, what: str, *, rtol: float = FLOAT32["rtol"], atol: float = FLOAT32["atol"]
+) -> None:
+    """``got`` equals ``want`` within the tolerances, else an assertion naming ``what`` (not the values)."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    assert got.shape == want.shape, f"{what} has shape {got.shape}; expected {want.shape}"
+    assert np.all(np.isfinite(got)), f"{what} holds NaN or infinite values"
+    assert np.allclose(got, want, rtol=rtol, atol=atol), f"{what} does not hold the expected values"
+
+
+def assert_refuses(student, name: str, *args, error: str = "ValueError", why: str = "", **kwargs) -> None:
+    """``name(*args, **kwargs)`` must raise ``error``; ``why`` says what makes the input bad."""
+    raised = student.error_raised(name, *args, **kwargs)
+    assert raised == error, f"{name} should raise {error} {why}, not {raised or 'nothing'}".replace("  ", " ")
+
+
+def as_scalar(value, what: str) -> float:
+    """``value`` (a Python number, a NumPy scalar or a 0-d array) as a finite float."""
+    array = np.asarray(value)
+    assert array.shape == () and array.dtype.kind in "fiu", f"{what} should be a single number"
+    number = float(array)
+    assert np.isfinite(number), f"{what} should be a finite number, not {number}"
+    return number
+
+
+# --------------------------------------------------------------------------- NumPy references
+
+
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's 'same' padding of one axis: (before, after), the odd pixel after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d(x, kernel, bias=0.0, stride: int = 1, padding="same"):
+    """A 2D convolution (Keras's ``Conv2D``: a kernel of shape (kh, kw, in, out)).
+
+    ``padding`` is ``"same"`` (TensorFlow's), ``"valid"``, or ``(before, after)`` zeros on both axes.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    kernel = np.asarray(kernel, dtype=np.float64)
+    kh, kw = kernel.shape[:2]
+    if padding == "same":
+        (top, bottom), (left, right) = (
+            same_padding(x.shape[1], kh, stride),
+            same_padding(x.shape[2], kw, stride),
+        )
+    elif padding == "valid":
+        top = bottom = left = right = 0
+    else:
+        (top, bottom), (left, right) = padding, padding
+    x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    out_h, out_w = (x.shape[1] - kh) // stride + 1, (x.shape[2] - kw) // stride + 1
+    out = sum(
+        x[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride, :] @ kernel[i, j]
+        for i in range(kh)
+        for j in range(kw)
+    )
+    return out + np.asarray(bias, dtype=np.float64)
+
+
+def max_pool(x, size: int = 2):
+    """Non-overlapping max pooling (``MaxPooling2D(size)``) of a batch whose sides ``size`` divides."""
+    n, h, w, c = np.shape(x)
+    return np.asarray(x, dtype=np.float64).reshape(n, h // size, size, w // size, size, c).max(axis=(2, 4))
+
+
+def relu(x):
+    return np.maximum(x, 0.0)
+
+
+def gram(features):
+    """The Gram matrix of each feature map of a batch (N, H, W, C): (N, C, C), divided by H * W."""
+    batch, height, width, channels = np.shape(features)
+    flat = np.asarray(features, dtype=np.float64).reshape(batch, height * width, channels)
+    return np.transpose(flat, (0, 2, 1)) @ flat / (height * width)
+
+
+def total_variation(image):
+    """The mean squared difference of vertically, plus horizontally, neighbouring pixels of an image (H, W, C)."""
+    x = np.asarray(image, dtype=np.float64)
+    return np.mean((x[1:] - x[:-1]) ** 2) + np.mean((x[:, 1:] - x[:, :-1]) ** 2)
+
+
+def softmax(x, axis: int = -1):
+    """A numerically stable softmax."""
+    x = np.asarray(x, dtype=np.float64)
+    shifted = np.exp(x - x.max(axis=axis, keepdims=True))
+    return shifted / shifted.sum(axis=axis, keepdims=True)
