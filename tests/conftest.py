@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tpdl import notebooks, paths, sandbox
+from tpdl import manifest, notebooks, paths, sandbox
 
 # Building students' Docker images takes minutes: `make docker-check` covers it, not the unit tests.
 os.environ.setdefault("TPDL_DOCKER", "off")
@@ -66,7 +66,7 @@ def zygote():
 
 # TP1's full graders train models and start a web service (15 s a student): the tests of the
 # grading machinery (classes, resumes, pools, attacks) grade its pilot checks only.
-PILOT = {"tp1": ("test_preprocess.py", "test_build_dense_model.py")}
+PILOT = {a: manifest.load(a).pilot for a in paths.assignments() if manifest.load(a).pilot}
 
 
 def make_course(root, extra_graders: dict[str, tuple[str, ...]] | None = None):
@@ -80,7 +80,12 @@ def make_course(root, extra_graders: dict[str, tuple[str, ...]] | None = None):
         target = root / "graders" / assignment
         if assignment in PILOT:
             target.mkdir(parents=True)
-            modules = {*PILOT[assignment], *(extra_graders or {}).get(assignment, ()), "conftest.py"}
+            modules = {
+                *PILOT[assignment],
+                *(extra_graders or {}).get(assignment, ()),
+                "conftest.py",
+                manifest.FILE,
+            }
             for module in sorted(modules):
                 shutil.copyfile(paths.graders(assignment) / module, target / module)
         else:

@@ -1,12 +1,13 @@
 """Is the course consistent: style, sample class in step with the sources, points in step with the notebooks?"""
 
+import re
 import subprocess
 import sys
 
 import nbformat
 import pytest
 
-from tpdl import grading, notebooks, paths, samples
+from tpdl import grading, manifest, notebooks, paths, samples
 
 
 def test_ruff_finds_nothing():
@@ -68,3 +69,28 @@ def test_grader_points_add_up_to_the_notebook_grade_cells(zygote, assignment):
         if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
     }
     assert by_cell == autograded_cells
+    # the manifest states every grade cell's points, the hand-graded ones too
+    graded = {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in notebook.cells
+              if c.metadata.get("nbgrader", {}).get("grade")}  # fmt: skip
+    assert manifest.load(assignment).points == graded, "graders/<tp>/manifest.toml and the notebook disagree"
+
+
+@pytest.mark.parametrize("assignment", paths.assignments())
+def test_the_manifest_matches_the_notebook_and_the_sample_class(assignment):
+    stated = manifest.load(assignment)
+    source = notebooks.text_source(assignment).read_text()
+    for cell, points in stated.points.items():
+        if not cell.endswith("_tests"):
+            continue
+        exercise = cell.removesuffix("_tests")
+        heading = re.search(rf"^# ##.*`{exercise}`.*\((\d+) points?\)", source, re.M)
+        assert heading is None or float(heading.group(1)) == points, f"the notebook's heading for {exercise}"
+    for name, value in stated.thresholds.items():
+        if name == "course_accuracy":  # the course's published result, as the notebook states it
+            assert f"{100 * value:.2f} %" in source, f"the notebook should state {100 * value:.2f} %"
+    reference = paths.sample_submission("reference", assignment)
+    missing = [name for name in stated.deliverables if not (reference / name).exists()]
+    assert not missing, f"the reference student lacks the deliverables {missing}"
+    assert set(stated.run_outputs) <= {p.name for p in reference.iterdir()}, (
+        "a run output the reference lacks"
+    )

@@ -47,9 +47,12 @@ def _solutions(args) -> int:
 
 
 def _samples(args) -> int:
-    from tpdl import paths, samples
+    from tpdl import manifest, paths, samples
 
-    for assignment in args.assignment or paths.assignments():
+    everyone = paths.assignments()
+    if args.execute and not args.assignment:  # the TPs whose manifest asks for a reference run
+        everyone = [a for a in everyone if manifest.load(a).sample_run]
+    for assignment in args.assignment or everyone:
         samples.write(assignment)
         print(f"sample_class/{{reference,untouched}}/{assignment}: rewritten")
         if args.execute:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from tpdl import notebooks, paths
+from tpdl import manifest, notebooks, paths
 
 MARKER = re.compile(r"^[ \t]*#+ (BEGIN|END) SOLUTION[^\n]*\n", flags=re.M)
 
@@ -70,20 +70,6 @@ def write_deliverables(assignment: str, student: str, folder: Path) -> None:
 
 # --------------------------------------------------------------------------- the reference's own runs
 
-RUN_OUTPUTS = (
-    "mlflow.db",
-    "mlruns",
-    "learning_curves.png",
-    "mnist_dense.keras",
-    "unet.keras",
-    "conv3d.keras",
-    "unet_overlays.png",
-    "reversal.keras",
-    "attention_map.png",
-    "cifar10_cnn.keras",
-    "cnn_curve.png",
-    "style_transfer.png",
-)
 EXECUTE_TIMEOUT_S = 3600
 
 
@@ -130,7 +116,7 @@ def run_reference(assignment: str, budget: str = "full", folder: Path | None = N
     """
     folder = folder or paths.sample_submission("reference", assignment)
     folder.mkdir(parents=True, exist_ok=True)
-    for name in RUN_OUTPUTS:
+    for name in manifest.load(assignment).run_outputs:
         target = folder / name
         if target.is_dir():
             shutil.rmtree(target)

@@ -9,12 +9,15 @@ import secrets
 import numpy as np
 import pytest
 
+from tpdl import manifest
 from tpdl.phantoms import volumes
+
+MANIFEST = manifest.beside(__file__)
 
 pytestmark = pytest.mark.cell("conv3d_model_tests")
 
 MODEL = "conv3d.keras"
-REQUIRED_ACCURACY = 0.95
+REQUIRED_ACCURACY = MANIFEST.thresholds["conv3d_accuracy"]
 COUNT = 400
 
 

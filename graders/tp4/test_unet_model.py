@@ -9,12 +9,15 @@ import secrets
 import numpy as np
 import pytest
 
+from tpdl import manifest
 from tpdl.phantoms import phantoms
+
+MANIFEST = manifest.beside(__file__)
 
 pytestmark = pytest.mark.cell("unet_model_tests")
 
 MODEL = "unet.keras"
-REQUIRED_DICE = 0.90
+REQUIRED_DICE = MANIFEST.thresholds["unet_dice"]
 COUNT = 64
 
 

@@ -1,0 +1,62 @@
+"""Each TP's manifest, ``graders/<tp>/manifest.toml``: what the TP is made of, in one place.
+
+* ``[points]``: the points of each grade cell (the notebook's nbgrader metadata and the graders'
+  markers are checked against them by the kit's tests);
+* ``[thresholds]``: what the graders require (the course's published results, calibrated limits);
+* ``[files]``: ``deliverables`` (what the student hands in) and ``run_outputs`` (what a full run of
+  the notebook writes, which ``make sample-runs`` clears and rewrites);
+* ``[tests]``: ``sample_run`` (the reference is rerun by ``make sample-runs``) and ``pilot`` (the
+  quick grader modules the kit's tests of the grading machinery use, when grading the whole TP
+  would take too long).
+
+It sits with the graders: students never see it.
+"""
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from tpdl import paths
+
+FILE = "manifest.toml"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    assignment: str
+    points: dict[str, float]
+    thresholds: dict[str, float]
+    deliverables: tuple[str, ...]
+    run_outputs: tuple[str, ...]
+    sample_run: bool
+    pilot: tuple[str, ...]
+
+    @property
+    def max_score(self) -> float:
+        return sum(self.points.values())
+
+
+def read(path: Path) -> Manifest:
+    """The manifest in ``path``; a missing section means nothing of that kind."""
+    with open(path, "rb") as handle:
+        content = tomllib.load(handle)
+    files, tests = content.get("files", {}), content.get("tests", {})
+    return Manifest(
+        assignment=path.parent.name,
+        points={name: float(points) for name, points in content.get("points", {}).items()},
+        thresholds={name: float(value) for name, value in content.get("thresholds", {}).items()},
+        deliverables=tuple(files.get("deliverables", ())),
+        run_outputs=tuple(files.get("run_outputs", ())),
+        sample_run=bool(tests.get("sample_run", False)),
+        pilot=tuple(tests.get("pilot", ())),
+    )
+
+
+def load(assignment: str) -> Manifest:
+    """The manifest of ``assignment`` in the current course."""
+    return read(paths.graders(assignment) / FILE)
+
+
+def beside(grader_file: str) -> Manifest:
+    """The manifest of the TP whose grader is ``grader_file`` (a grader's ``__file__``)."""
+    return read(Path(grader_file).resolve().parent / FILE)
