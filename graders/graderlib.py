@@ -26,10 +26,13 @@ def assert_close(
     assert np.allclose(got, want, rtol=rtol, atol=atol), f"{what} does not hold the expected values"
 
 
-def assert_refuses(student, name: str, *args, error: str = "ValueError", why: str = "", **kwargs) -> None:
-    """``name(*args, **kwargs)`` must raise ``error``; ``why`` says what makes the input bad."""
+def assert_refuses(
+    student, name: str, *args, what: str, why: str = "", error: str = "ValueError", **kwargs
+) -> None:
+    """``name(*args, **kwargs)`` must raise ``error``. ``what`` names the call or the bad input for
+    the student (``"build_tap(window=0)"``), ``why`` may add why it is bad (``" (no channel axis)"``)."""
     raised = student.error_raised(name, *args, **kwargs)
-    assert raised == error, f"{name} should raise {error} {why}, not {raised or 'nothing'}".replace("  ", " ")
+    assert raised == error, f"{what} should raise {error}{why}, not {raised or 'nothing'}"
 
 
 def as_scalar(value, what: str) -> float:
