@@ -6,7 +6,8 @@ Order of preference:
    ``x_train, y_train, x_test, y_test``;
 2. otherwise ``keras.datasets`` (its cache, then a download with a short time-out).
 
-Offline with neither, :class:`DataUnavailable` says what to do, at once. ``source="fixture"``
+Offline with neither, :class:`DataUnavailable` says what to do, at once (under ``nbgrader
+validate``, which runs the ``ci`` budget, the kit's subset is used instead). ``source="fixture"``
 returns the small subsets shipped with the kit (see ``tpdl/fixtures/README.md``).
 """
 
@@ -107,7 +108,15 @@ def load(name: str, source: str = "auto") -> Dataset:
         return _from_npz(path, origin=f"{ENV}/{name}.npz")
     if source == "folder":
         raise DataUnavailable(f"{ENV} is not set: point it at a folder holding {name}.npz")
-    return _from_keras(name)
+    try:
+        return _from_keras(name)
+    except DataUnavailable:
+        if os.environ.get("NBGRADER_EXECUTION") != "validate":
+            raise
+        # Validation checks that the notebook runs and passes its visible tests, on the `ci`
+        # budget: offline, the subset shipped with the kit is enough for it.
+        print(f"validation: {name} cannot be downloaded here; the kit's subset of it is used")
+        return load(name, "fixture")
 
 
 KERAS_CACHE = {"mnist": "mnist.npz", "cifar10": "cifar-10-batches-py"}

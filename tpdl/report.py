@@ -6,6 +6,7 @@ Rich ``Text`` (never markup), CSV cells defused, logs made printable. The notebo
 ``autograded/`` for formgrader is rebuilt by :func:`safe_notebook`: no output, no active content.
 """
 
+import contextlib
 import csv
 import datetime
 import html
@@ -39,6 +40,10 @@ def prepare() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot  # noqa: F401
     import nbgrader.api  # noqa: F401
+    import nbgrader.preprocessors  # noqa: F401
+
+    with contextlib.suppress(Exception):  # a broken nbgrader_config.py is reported where it is used
+        gradebook.settings()  # read once: it imports nbgrader's and the kit's classes
 
 
 # --------------------------------------------------------------------------- progress
