@@ -46,8 +46,9 @@ EPOCHS, BATCH_SIZE, SEED, TRAIN, VAL = 3, 64, 3, 256, 128
 REPLICA_RTOL = 0.05
 # The handed-in runs' first epoch, rerun by the judge from their recorded settings on the same
 # MNIST images: the same software gives the same numbers, another processor differs in the
-# fourth digit; 2 % is far closer than a store written without training can come.
-RERUN_RTOL = 0.02
+# fourth digit. 0.5 %: a store written by hand with Adam's loss guessed at 0.25 (the truth is
+# 0.252, 0.8 % away) is caught; 2 % let it through whenever Adam was the run drawn.
+RERUN_RTOL = 0.005
 VALIDATION = {10_000: 5_000, 1_000: 500}  # the notebook's budgets: training images -> validation images
 
 
