@@ -12,26 +12,11 @@ ENTRIES = [
 ]
 
 
-def grade_cells(assignment: str) -> set[str]:
-    import nbformat
-
-    notebook = nbformat.read(
-        paths.sample_submission("reference", assignment) / f"{assignment}.ipynb", as_version=4
-    )
-    return {
-        c.metadata["nbgrader"]["grade_id"]
-        for c in notebook.cells
-        if c.metadata.get("nbgrader", {}).get("grade")
-    }
-
-
 def grade(zygote, tmp_path, assignment, entry):
     """Grade the variant on the checks of the cells it names, of the cell it changes (``<grade_id>_tests``), or all."""
-    submission = catalogue.build(
-        entry, paths.sample_submission("reference", assignment), tmp_path / assignment, f"{assignment}.ipynb"
-    )
-    cell = f"{entry.target}_tests"
-    cells = set(entry.cells) or ({cell} if cell in grade_cells(assignment) else None)
+    reference = paths.sample_submission("reference", assignment)
+    submission = catalogue.build(entry, reference, tmp_path / assignment, f"{assignment}.ipynb")
+    cells = catalogue.graded_cells(entry, reference / f"{assignment}.ipynb")
     result, _ = grading.grade_submission(zygote, assignment, submission, cells=cells)
     assert result.checks, "no check ran"
     return result
@@ -58,22 +43,26 @@ def test_variant_is_graded_as_catalogued(zygote, tmp_path, assignment, entry):
 
 def test_catalogue_covers_every_graded_function_both_ways():
     """Has every solution cell of every assignment a failing and a passing variant?"""
-    import nbformat
-
     for assignment in paths.assignments():
-        notebook = nbformat.read(
-            paths.sample_submission("reference", assignment) / f"{assignment}.ipynb", as_version=4
-        )
-        solution_cells = {
-            c.metadata["nbgrader"]["grade_id"]
-            for c in notebook.cells
-            if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"
-        }
+        reference = paths.sample_submission("reference", assignment) / f"{assignment}.ipynb"
         entries = catalogue.entries(CATALOGUE / assignment)
-        for grade_id in solution_cells:
+        for grade_id in catalogue.solution_cells(reference):
             kinds = {e.expect for e in entries if e.target == grade_id}
             assert kinds >= {"pass", "fail"}, (
                 f"{assignment}/{grade_id} lacks a {'pass' if 'fail' in kinds else 'fail'} variant"
             )
-    passing = [e for a in paths.assignments() for e in catalogue.entries(CATALOGUE / a) if e.expect == "pass"]
-    assert len(passing) >= 3
+
+
+WHOLE_SOLUTIONS_PER_TP = 3
+
+
+@pytest.mark.parametrize("assignment", paths.assignments())
+def test_whole_solutions_answer_every_cell(assignment):
+    """Each TP has independent whole solutions, and each answers every solution cell of the release."""
+    release = paths.course_dir() / "release" / assignment / f"{assignment}.ipynb"
+    cells = catalogue.solution_cells(release)
+    whole = [e for e in catalogue.entries(CATALOGUE / assignment) if e.target == catalogue.WHOLE]
+    assert len(whole) >= WHOLE_SOLUTIONS_PER_TP, f"{assignment} has {len(whole)} whole solutions"
+    for entry in whole:
+        answered = set(catalogue.sections(entry))
+        assert cells <= answered, f"{entry.id} leaves {sorted(cells - answered)} unanswered"

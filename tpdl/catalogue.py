@@ -17,6 +17,18 @@ grade only those). A deliverable that is not text (an MLflow store, ``mlflow.db`
 varied by a script instead: with ``apply: edit`` in its docstring, the file defines
 ``edit(folder)``, which the kit's tests call on a copy of the reference submission.
 
+A **whole solution** ``notebook--pass--<why>.py`` is a student's every answer, written from the
+release alone: after its docstring, sections ``# %% <target>`` each hold the new source of one
+solution cell (its ``grade_id``) or of one deliverable file (``app.py``). It is graded on every
+check, with the reference's trained models, and must keep full marks::
+
+    \"\"\"Loops and plain Python, written from the release.\"\"\"
+    # %% preprocess
+    def preprocess(images, labels):
+        ...
+    # %% app.py
+    ...
+
 An **attack** file ``<name>.py`` (in ``tests/attacks/<tp>/``) is graded in one class with the
 other attacks of its TP and honest students. Its docstring says what it is and how it works:
 
@@ -70,6 +82,27 @@ class Entry:
         return self.path.stem
 
 
+WHOLE = "notebook"  # the target of a whole solution
+SECTION = "# %% "
+
+
+def sections(entry: "Entry") -> dict[str, str]:
+    """A whole solution's sections: target (grade_id or file name) -> its new source."""
+    found: dict[str, list[str]] = {}
+    current = None
+    for line in entry.code.splitlines(keepends=True):
+        if line.startswith(SECTION):
+            current = line[len(SECTION):].strip()
+            if current in found:
+                raise ValueError(f"{entry.path.name}: the section {current!r} appears twice")
+            found[current] = []
+        elif current is not None:
+            found[current].append(line)
+    if not found:
+        raise ValueError(f"{entry.path.name}: a whole solution has sections '{SECTION}<grade_id>'")
+    return {target: "".join(lines).strip("\n") + "\n" for target, lines in found.items()}
+
+
 def _docstring_fields(text: str) -> tuple[str, dict[str, str]]:
     doc = ast.get_docstring(ast.parse(text)) or ""
     summary = doc.strip().splitlines()[0] if doc.strip() else ""
@@ -99,6 +132,8 @@ def load(path: Path) -> Entry:
     if len(parts) == 3 and parts[1] in ("pass", "fail"):
         target, expect, why = parts
         loses = tuple(n.strip() for n in fields.get("loses", "").split(",") if n.strip())
+        if target == WHOLE and expect != "pass":
+            raise ValueError(f"{path.name}: a whole solution is a correct one ('{WHOLE}--pass--...')")
         if expect == "fail" and not loses:
             raise ValueError(f"{path.name}: a failing variant must name the checks it loses ('loses: ...')")
         apply = fields.get("apply", "replace")
@@ -162,6 +197,14 @@ def build(entry: Entry, base: Path, target: Path, notebook_name: str) -> Path:
         nbformat.write(notebook, notebook_path)
     elif entry.apply == "edit":
         namespace(entry)["edit"](target)
+    elif entry.target == WHOLE:
+        notebook = nbformat.read(notebook_path, as_version=4)
+        for name, source in sections(entry).items():
+            if "." in name:
+                (target / name).write_text(source)
+            else:
+                _cell(notebook, name).source = source
+        nbformat.write(notebook, notebook_path)
     elif "." in entry.target:
         (target / entry.target).write_text(entry.code)
     else:
@@ -169,3 +212,31 @@ def build(entry: Entry, base: Path, target: Path, notebook_name: str) -> Path:
         _cell(notebook, entry.target).source = entry.code
         nbformat.write(notebook, notebook_path)
     return target
+
+
+def _grade_cells(reference_notebook: Path) -> set[str]:
+    notebook = nbformat.read(reference_notebook, as_version=4)
+    return {
+        c.metadata["nbgrader"]["grade_id"]
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    }
+
+
+def graded_cells(entry: Entry, reference_notebook: Path) -> set[str] | None:
+    """The grade cells whose checks judge ``entry``: those it names, else the tests of the cell it
+    changes (``<grade_id>_tests``) when there is one, else every cell (``None``)."""
+    if entry.cells:
+        return set(entry.cells)
+    cell = f"{entry.target}_tests"
+    return {cell} if cell in _grade_cells(reference_notebook) else None
+
+
+def solution_cells(notebook_path: Path) -> set[str]:
+    """The ``grade_id`` of every code cell a student writes in the notebook."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    return {
+        c.metadata["nbgrader"]["grade_id"]
+        for c in notebook.cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
+    }

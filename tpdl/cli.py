@@ -64,6 +64,35 @@ def _samples(args) -> int:
     return 0
 
 
+def _try(args) -> int:
+    """Grade catalogue entries as the kit's tests do, and print every check."""
+    import tempfile
+
+    from tpdl import catalogue, grading, paths, safe, sandbox
+
+    failures = 0
+    with sandbox.Zygote() as jail, tempfile.TemporaryDirectory(prefix="tpdl-try-") as scratch:
+        for file in args.entry:
+            entry = catalogue.load(file)
+            assignment = file.resolve().parent.name
+            if assignment not in paths.assignments():
+                raise SystemExit(f"{file}: a catalogue entry lives in tests/catalogue/<assignment>/")
+            reference = paths.sample_submission("reference", assignment)
+            submission = catalogue.build(
+                entry, reference, Path(scratch) / entry.id / assignment, f"{assignment}.ipynb"
+            )
+            cells = catalogue.graded_cells(entry, reference / f"{assignment}.ipynb")
+            result, _ = grading.grade_submission(jail, assignment, submission, cells=cells)
+            print(f"{entry.id} ({entry.expect}): {result.score:g}/{result.max_score:g}")
+            for check in result.checks:
+                mark = "-" if not check.counted else ("ok" if check.passed else "LOST")
+                print(f"  {mark:4} {check.name}: {safe.for_terminal(check.message)}")
+            lost = {c.name for c in result.checks if c.counted and not c.passed}
+            wrong = bool(lost) if entry.expect == "pass" else not set(entry.loses) <= lost
+            failures += wrong
+    return 1 if failures else 0
+
+
 def _pool(args) -> int:
     from tpdl import pool
 
@@ -118,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--budget", default="full", choices=("full", "ci"), help="budget of --run (default full)"
     )
     sample.set_defaults(run=_samples)
+
+    attempt = commands.add_parser(
+        "try", help="grade catalogue entries (tests/catalogue/<tp>/*.py) and print every check"
+    )
+    attempt.add_argument("entry", type=Path, nargs="+")
+    attempt.set_defaults(run=_try)
     return parser
 
 
