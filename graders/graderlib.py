@@ -109,3 +109,71 @@ def softmax(x, axis: int = -1):
     x = np.asarray(x, dtype=np.float64)
     shifted = np.exp(x - x.max(axis=axis, keepdims=True))
     return shifted / shifted.sum(axis=axis, keepdims=True)
+
+
+def attention(q, k, v, mask=None):
+    """Scaled dot-product attention: softmax over the keys of ``q k^T / sqrt(d)``, the keys where
+    ``mask`` is false left out, times ``v``; a query with no key left gets zeros. (output, weights)"""
+    q, k, v = (np.asarray(a, dtype=np.float64) for a in (q, k, v))
+    logits = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    if mask is not None:
+        logits = np.where(np.broadcast_to(np.asarray(mask).astype(bool), logits.shape), logits, -np.inf)
+    top = logits.max(axis=-1, keepdims=True)
+    exponentials = np.exp(logits - np.where(np.isfinite(top), top, 0.0))
+    total = exponentials.sum(axis=-1, keepdims=True)
+    weights = np.where(total > 0, exponentials / np.where(total > 0, total, 1.0), 0.0)
+    return weights @ v, weights
+
+
+def multi_head_attention(query, value, key, weights, heads: int, key_dim: int, mask=None):
+    """``keras.layers.MultiHeadAttention`` with Dense-shaped weights ``[wq, bq, wk, bk, wv, bv, wo, bo]``
+    (each head's kernels side by side); ``mask`` (N, Lq, Lk) applies to every head. (output, scores)"""
+    wq, bq, wk, bk, wv, bv, wo, bo = (np.asarray(w, dtype=np.float64) for w in weights)
+    query, value, key = (np.asarray(a, dtype=np.float64) for a in (query, value, key))
+
+    def split(x):
+        n, length, _ = x.shape
+        return x.reshape(n, length, heads, key_dim).transpose(0, 2, 1, 3)
+
+    q, k, v = split(query @ wq + bq), split(key @ wk + bk), split(value @ wv + bv)
+    logits = q @ k.transpose(0, 1, 3, 2) / np.sqrt(key_dim)
+    if mask is not None:  # Keras masks with a large negative logit, so a fully masked row is spread evenly
+        logits = np.where(np.asarray(mask)[:, None].astype(bool), logits, -1e9)
+    scores = softmax(logits)
+    attended = (scores @ v).transpose(0, 2, 1, 3).reshape(query.shape[0], query.shape[1], heads * key_dim)
+    return attended @ wo + bo, scores
+
+
+# --------------------------------------------------------------------------- handed-in models
+
+
+def accuracy(model, x, labels, *, what: str, classes: int, batch_size: int = 512) -> float:
+    """The share of ``x`` that the student's ``model`` (a ``tpdl.student.Model``) puts in the class of
+    ``labels``; an assertion naming ``what`` when its outputs are not ``classes`` scores per input."""
+    outputs = np.asarray(model.predict(x, batch_size=batch_size))
+    assert outputs.shape == (len(labels), classes), (
+        f"{what} should output {classes} class probabilities per input, not shape {outputs.shape[1:]}"
+    )
+    return float(np.mean(outputs.argmax(axis=1) == np.asarray(labels)))
+
+
+def assert_generalises(
+    what: str, test: float, where: str, fresh: float, fresh_where: str, *, course: float,
+    least_fresh: float, most_gap: float, recognises: str,
+) -> str:  # fmt: skip
+    """A handed-in classifier's three thresholds: ``test`` (its accuracy on the public test set,
+    described by ``where``) reaches the ``course``'s; ``fresh`` (on inputs drawn at grading time)
+    reaches ``least_fresh``; and the test set beats the fresh inputs by at most ``most_gap``, which a
+    model trained on the training set does and one that looks the test set up does not. The note
+    the student reads."""
+    assert test >= course, f"{what} classifies {test:.2%} of {where} correctly; {course:.2%} is needed"
+    assert fresh >= least_fresh, (
+        f"{what} classifies {test:.2%} of {where} but only {fresh:.2%} of {fresh_where} correctly; "
+        f"{least_fresh:.0%} is needed on {recognises} no one has seen: does it recognise {recognises}, "
+        "or the test images?"
+    )
+    assert test - fresh <= most_gap, (
+        f"{what} does {test - fresh:.1%} better on {where} ({test:.2%}) than on {fresh_where} "
+        f"({fresh:.2%}): a model trained on the training set does not; one that looks the test set up does"
+    )
+    return f"{test:.2%} on {where}; {fresh:.2%} on {fresh_where}"

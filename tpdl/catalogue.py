@@ -92,7 +92,7 @@ def sections(entry: "Entry") -> dict[str, str]:
     current = None
     for line in entry.code.splitlines(keepends=True):
         if line.startswith(SECTION):
-            current = line[len(SECTION):].strip()
+            current = line[len(SECTION) :].strip()
             if current in found:
                 raise ValueError(f"{entry.path.name}: the section {current!r} appears twice")
             found[current] = []

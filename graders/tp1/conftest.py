@@ -11,10 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from tpdl import data, fresh
+from tpdl import data, fresh, grading
+
+lib = grading.grader_library(__file__)
 
 MODEL = "mnist_dense.keras"
-CHUNK = 2000
 # How closely a tracked run's test accuracy must agree with the judge's measurement of its model:
 # the same model on the same 10,000 images gives the same answers (0.1 point leaves room for the
 # rounding of a logged metric). Where the judge has only the kit's 1,000 test images, three
@@ -34,10 +35,9 @@ class Measured:
     fresh: str  # which ones, in words (with the seed)
 
 
-def predicted_classes(model, images: np.ndarray) -> np.ndarray:
-    x = images.reshape(len(images), -1).astype("float32") / 255.0
-    outputs = [np.asarray(model.predict(x[i : i + CHUNK])) for i in range(0, len(x), CHUNK)]
-    return np.concatenate(outputs).argmax(axis=1)
+def pixels(images: np.ndarray) -> np.ndarray:
+    """Images as ``preprocess`` hands them to the model: 784 pixels each, scaled to [0, 1]."""
+    return images.reshape(len(images), -1).astype("float32") / 255.0
 
 
 @pytest.fixture(scope="session")
@@ -52,12 +52,12 @@ def measured(student, handed_in) -> Measured:
         f"{MODEL} should take vectors of 784 pixels (as preprocess makes them), not {shape}"
     )
     mnist = data.load_at_hand("mnist")
-    accuracy = float(np.mean(predicted_classes(handed_in, mnist.x_test) == mnist.y_test))
+    accuracy = lib.accuracy(handed_in, pixels(mnist.x_test), mnist.y_test, what=MODEL, classes=10)
     where = f"the {len(mnist.x_test):,} test images" + (
         " of the kit's fixture" if mnist.is_fixture else " of MNIST"
     )
     sample = fresh.mnist_digits(mnist)
-    fresh_accuracy = float(np.mean(predicted_classes(handed_in, sample.images) == sample.labels))
+    fresh_accuracy = lib.accuracy(handed_in, pixels(sample.images), sample.labels, what=MODEL, classes=10)
     agreement = AGREEMENT_FULL
     if mnist.is_fixture:
         agreement = FIXTURE_STANDARD_ERRORS * math.sqrt(

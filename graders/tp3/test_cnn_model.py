@@ -5,10 +5,11 @@ the CIFAR-10 test set (all 10,000 images where the judge has the data, the kit's
 fixture otherwise; the message says which) and on fresh images drawn now (``tpdl.fresh``).
 """
 
-import numpy as np
 import pytest
 
-from tpdl import data, fresh, manifest
+from tpdl import data, fresh, grading, manifest
+
+lib = grading.grader_library(__file__)
 
 MANIFEST = manifest.beside(__file__)
 
@@ -38,32 +39,18 @@ def test_cnn_beats_the_course_on_the_test_set(student, saved):
         f"{MODEL} should take CIFAR-10 images of shape (None, 32, 32, 3), not {shape}"
     )
     cifar = data.load_at_hand("cifar10")
-    outputs = np.asarray(saved.predict(cifar.x_test, batch_size=500))  # uint8 crosses faster; Keras casts it
-    assert outputs.shape == (len(cifar.x_test), 10), (
-        f"{MODEL} should output 10 class probabilities per image, not shape {outputs.shape[1:]}"
-    )
-    accuracy = float(np.mean(outputs.argmax(axis=1) == cifar.y_test))
     where = f"the {len(cifar.x_test):,} test images" + (
         " of the kit's fixture" if cifar.is_fixture else " of CIFAR-10"
     )
-    assert accuracy >= COURSE_ACCURACY, (
-        f"{MODEL} classifies {accuracy:.2%} of {where} correctly (given raw pixel values, 0-255); "
-        f"{COURSE_ACCURACY:.2%} is needed"
-    )
+    what = f"{MODEL} (given raw pixel values, 0-255)"
+    # uint8 crosses faster; Keras casts it
+    accuracy = lib.accuracy(saved, cifar.x_test, cifar.y_test, what=what, classes=10, batch_size=500)
     sample = fresh.cifar_images(cifar)
-    fresh_accuracy = float(
-        np.mean(np.asarray(saved.predict(sample.images, batch_size=500)).argmax(axis=1) == sample.labels)
-    )
-    assert fresh_accuracy >= FRESH_ACCURACY, (
-        f"{MODEL} classifies {accuracy:.2%} of {where} but only {fresh_accuracy:.2%} of {sample.described} "
-        f"correctly; {FRESH_ACCURACY:.0%} is needed on images no one has seen: does it recognise objects, or "
-        "the test images?"
-    )
-    assert accuracy - fresh_accuracy <= MAX_GAP, (
-        f"{MODEL} does {accuracy - fresh_accuracy:.1%} better on {where} than on {sample.described}: a model "
-        "trained on the training set does not; one that looks the test set up does"
-    )
-    student.note = f"{accuracy:.2%} on {where}; {fresh_accuracy:.2%} on {sample.described}"
+    fresh_accuracy = lib.accuracy(saved, sample.images, sample.labels, what=what, classes=10, batch_size=500)
+    student.note = lib.assert_generalises(
+        what, accuracy, where, fresh_accuracy, sample.described,
+        course=COURSE_ACCURACY, least_fresh=FRESH_ACCURACY, most_gap=MAX_GAP, recognises="objects",
+    )  # fmt: skip
 
 
 @pytest.mark.points(1)

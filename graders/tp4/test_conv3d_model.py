@@ -6,12 +6,12 @@ generated from a seed drawn now.
 
 import secrets
 
-import numpy as np
 import pytest
 
-from tpdl import manifest
+from tpdl import grading, manifest
 from tpdl.phantoms import volumes
 
+lib = grading.grader_library(__file__)
 MANIFEST = manifest.beside(__file__)
 
 pytestmark = pytest.mark.cell("conv3d_model_tests")
@@ -34,11 +34,7 @@ def test_conv3d_classifies_fresh_volumes(student, saved):
     )
     seed = secrets.randbelow(2**31)
     images, labels, _ = volumes(COUNT, seed=seed)
-    outputs = np.asarray(saved.predict(images, batch_size=64))
-    assert outputs.shape == (COUNT, 2), (
-        f"{MODEL} should output 2 class probabilities, not shape {outputs.shape[1:]}"
-    )
-    accuracy = float(np.mean(outputs.argmax(axis=1) == labels))
+    accuracy = lib.accuracy(saved, images, labels, what=MODEL, classes=2, batch_size=64)
     assert accuracy >= REQUIRED_ACCURACY, (
         f"{MODEL} classifies {accuracy:.1%} of {COUNT} fresh volumes (seed {seed}) correctly; "
         f"{REQUIRED_ACCURACY:.0%} is needed"
