@@ -14,6 +14,12 @@ import numpy as np
 FLOAT32 = {"rtol": 1e-5, "atol": 1e-6}  # one float32 computation against a float64 reference
 FLOAT32_CHAIN = {"rtol": 1e-4, "atol": 1e-4}  # a chain of float32 layers (a block, a network)
 TENSORS = {"rtol": 1e-4, "atol": 1e-5}  # the same function on tensors and on arrays
+FLOAT64 = {"rtol": 1e-6, "atol": 1e-9}  # NumPy float64 code against a float64 reference, in another order
+PIXELS = {"rtol": 1e-6, "atol": 1e-7}  # float32 pixels scaled into [0, 1] against the exact quotient
+PROBABILITIES = {"rtol": 1e-5, "atol": 1e-4}  # a float32 softmax's outputs summing to one
+GRADIENTS = {"rtol": 1e-3, "atol": 1e-7}  # a float32 gradient traced by TensorFlow against a float64 formula
+FINITE_DIFFERENCES = {"rtol": 1e-4, "atol": 1e-9}  # a gradient against a central finite difference
+RECOMPUTED_LOSS = {"rtol": 1e-3, "atol": 1e-8}  # a float32 loss, recomputed by the judge in another graph
 
 
 def assert_close(

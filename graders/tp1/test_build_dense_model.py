@@ -3,10 +3,13 @@
 import numpy as np
 import pytest
 
+from tpdl import grading
+
+lib = grading.grader_library(__file__)
+
 pytestmark = pytest.mark.cell("build_dense_model_tests")
 
 ALLOWED = {"InputLayer", "Dense", "Dropout", "BatchNormalization"}
-SUM_ATOL = 1e-4
 X = np.random.default_rng(7).random((64, 784), dtype=np.float32)
 
 
@@ -38,7 +41,7 @@ def test_build_dense_model_uses_only_dense_layers(default_model):
 def test_build_dense_model_outputs_probabilities(default_model):
     out = np.asarray(default_model.predict(X))
     assert out.shape == (64, 10), f"for 64 images the model should output (64, 10), not {out.shape}"
-    assert np.all(out >= 0) and np.allclose(out.sum(axis=1), 1.0, atol=SUM_ATOL), (
+    assert np.all(out >= 0) and np.allclose(out.sum(axis=1), 1.0, **lib.PROBABILITIES), (
         "each output row should be a probability distribution: end with a softmax"
     )
 
@@ -48,4 +51,4 @@ def test_build_dense_model_honours_its_arguments(student):
     model = student.build_model("build_dense_model", input_dim=50, n_classes=3)
     out = np.asarray(model.predict(X[:5, :50]))
     assert out.shape == (5, 3), "with input_dim=50 and n_classes=3 the model should map (N, 50) to (N, 3)"
-    assert np.allclose(out.sum(axis=1), 1.0, atol=SUM_ATOL), "the output should still be a softmax"
+    assert np.allclose(out.sum(axis=1), 1.0, **lib.PROBABILITIES), "the output should still be a softmax"

@@ -4,11 +4,13 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from tpdl import grading
 from tpdl.grading import as_array, as_pair
+
+lib = grading.grader_library(__file__)
 
 pytestmark = pytest.mark.cell("preprocess_tests")
 
-RTOL = 1e-6
 RNG = np.random.default_rng(20261)
 IMAGES = RNG.integers(0, 256, size=(37, 28, 28), dtype=np.uint8)
 IMAGES[0] = 255  # a full-white image: its pixels must scale to exactly 1
@@ -45,14 +47,16 @@ def test_preprocess_scales_pixels(student):
     x, _ = as_pair(student.call("preprocess", IMAGES, LABELS), "preprocess")
     x = as_array(x, "x", (37, 784))
     want, _ = expected(IMAGES, LABELS)
-    assert x.max() <= 1.0 + RTOL, "x holds values above 1: the pixels are not scaled into [0, 1]"
+    assert x.max() <= 1.0 + lib.PIXELS["rtol"], (
+        "x holds values above 1: the pixels are not scaled into [0, 1]"
+    )
     try:
-        assert_allclose(x, want, rtol=RTOL, atol=1e-7)
+        assert_allclose(x, want, **lib.PIXELS)
     except AssertionError:
         raise AssertionError("x does not hold each image's pixels, row by row, divided by 255") from None
     dim, _ = as_pair(student.call("preprocess", DIM, FEW), "preprocess")
     try:
-        assert_allclose(as_array(dim, "x", (5, 784)), expected(DIM, FEW)[0], rtol=RTOL, atol=1e-7)
+        assert_allclose(as_array(dim, "x", (5, 784)), expected(DIM, FEW)[0], **lib.PIXELS)
     except AssertionError:
         raise AssertionError(
             "on a batch of dim images, x is not each pixel divided by 255: the scale must not depend on the batch"

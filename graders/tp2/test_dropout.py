@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
+from tpdl import grading
 from tpdl.grading import as_array
 from tpdl.wire import Rng
+
+lib = grading.grader_library(__file__)
 
 pytestmark = pytest.mark.cell("dropout_tests")
 
@@ -37,7 +40,7 @@ def test_dropout_training_drops_and_rescales(student):
             f"at rate {rate}, dropout kept {kept.mean():.1%} of the values; each value should be dropped "
             f"with probability {rate}"
         )
-        assert np.allclose(y[kept], X[kept] / (1.0 - rate), rtol=1e-6), (
+        assert np.allclose(y[kept], X[kept] / (1.0 - rate), **lib.FLOAT64), (
             f"at rate {rate}, the values kept are not scaled so that the expectation of the output equals x"
         )
         rows = kept.mean(axis=1)

@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 
+from tpdl import grading
 from tpdl.grading import as_array, assert_accepts
+
+lib = grading.grader_library(__file__)
 
 pytestmark = pytest.mark.cell("l2_penalty_tests")
 
@@ -32,7 +35,7 @@ def as_number(value, what):
 def test_l2_penalty_matches_keras(student):
     for l2 in (L2, 0.5):
         got = as_number(student.call("l2_penalty", WEIGHTS, l2), "l2_penalty's result")
-        assert np.isclose(got, reference_penalty(WEIGHTS, l2), rtol=1e-6), (
+        assert np.isclose(got, reference_penalty(WEIGHTS, l2), **lib.FLOAT64), (
             f"l2_penalty(weights, {l2}) differs from keras.regularizers.L2({l2}) summed over the arrays"
         )
     assert as_number(student.call("l2_penalty", WEIGHTS, 0.0), "l2_penalty's result") == 0.0, (
@@ -48,7 +51,9 @@ def test_l2_penalty_grad_matches_the_penalty(student):
     )
     grads = [as_array(g, f"gradient {i}", w.shape) for i, (g, w) in enumerate(zip(grads, WEIGHTS))]
     for g, want in zip(grads, reference_grad(WEIGHTS, L2)):
-        assert np.allclose(g, want, rtol=1e-6), "l2_penalty_grad is not the gradient of Keras's L2 penalty"
+        assert np.allclose(g, want, **lib.FLOAT64), (
+            "l2_penalty_grad is not the gradient of Keras's L2 penalty"
+        )
     # The student's gradient must also be the slope of the student's own penalty (central differences).
     h = 1e-4
     for array, index in ((0, (2, 1)), (2, (1, 0, 1))):
@@ -58,7 +63,7 @@ def test_l2_penalty_grad_matches_the_penalty(student):
             weights[array][index] += sign * h
             nudged.append(as_number(student.call("l2_penalty", weights, L2), "l2_penalty's result"))
         slope = (nudged[0] - nudged[1]) / (2 * h)
-        assert np.isclose(grads[array][index], slope, rtol=1e-4, atol=1e-9), (
+        assert np.isclose(grads[array][index], slope, **lib.FINITE_DIFFERENCES), (
             "l2_penalty_grad does not match the slope of l2_penalty (a finite-difference check)"
         )
 

@@ -9,9 +9,11 @@ the kit's tests) to a relative tolerance of 1e-6 of the largest displacement.
 import numpy as np
 import pytest
 
+from tpdl import grading
 from tpdl.grading import as_array, as_pair
 
-RTOL = 1e-6
+lib = grading.grader_library(__file__)
+
 STEPS = 10
 SHAPES = [(5, 3), (3,), (2, 3, 4), (1,)]
 KERAS_NAMES = {"sgd_step": "SGD", "rmsprop_step": "RMSprop", "adam_step": "Adam"}
@@ -95,7 +97,7 @@ def assert_same_steps(student, function, reference, seed, grad_scale=1.0, **hype
     scale = max(float(np.max(np.abs(d))) for d in moved)
     settings = ", ".join(f"{k}={v}" for k, v in hyper.items())
     for i, (g, w, s) in enumerate(zip(got, want, start)):
-        if not np.allclose(g - s, w - s, rtol=RTOL, atol=RTOL * scale):
+        if not np.allclose(g - s, w - s, rtol=lib.FLOAT64["rtol"], atol=lib.FLOAT64["rtol"] * scale):
             raise AssertionError(
                 f"after {STEPS} steps with {settings}, parameter {i} (shape {s.shape}) is not where "
                 f"keras.optimizers.{KERAS_NAMES[function]} puts it"

@@ -24,7 +24,11 @@ def test_build_cnn_maps_raw_pixels_to_probabilities(default_model):
     assert "Conv2D" in default_model.layer_classes, "build the network from Conv2D layers"
     x = RNG.integers(0, 256, size=(4, 32, 32, 3)).astype(np.float32)  # raw pixel values
     out = np.asarray(default_model.predict(x))
-    assert np.all(np.isfinite(out)) and np.all(out >= 0) and np.allclose(out.sum(axis=1), 1.0, atol=1e-4), (
+    assert (
+        np.all(np.isfinite(out))
+        and np.all(out >= 0)
+        and np.allclose(out.sum(axis=1), 1.0, **lib.PROBABILITIES)
+    ), (
         "on images of raw pixel values (0-255) each output row should be a probability distribution: "
         "end with a softmax"
     )

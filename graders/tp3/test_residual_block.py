@@ -16,7 +16,6 @@ lib = grading.grader_library(__file__)
 pytestmark = pytest.mark.cell("residual_block_tests")
 
 RNG = np.random.default_rng(53)
-ATOL = 1e-4
 CHANNELS = 4
 # (filters, stride) -> the shortcut the block needs
 CASES = {(4, 1): "identity", (6, 1): "projection", (4, 2): "projection", (6, 2): "projection"}
@@ -216,7 +215,7 @@ def assert_computes_the_block(student, blocks, filters, stride):
     side = 8 // stride
     out = as_array(model.predict(x), "the output of residual_block", (3, side, side, filters))
     expected = reference_block(x.astype(np.float64), found, weights, stride)
-    assert np.allclose(out, expected, atol=ATOL, rtol=1e-4), (
+    assert np.allclose(out, expected, **lib.FLOAT32_CHAIN), (
         f"with the same weights, residual_block(x, {filters}, stride={stride}) does not compute "
         "ReLU(BN(conv3x3(ReLU(BN(conv3x3(x))))) + shortcut(x)): check the order of its operations, "
         "what the addition takes, and what follows it"

@@ -12,7 +12,6 @@ lib = grading.grader_library(__file__)
 pytestmark = pytest.mark.cell("style_losses_tests")
 
 RNG = np.random.default_rng(73)
-RTOL = 1e-4
 
 
 def reference_style(style, generated, weights):
@@ -44,7 +43,7 @@ def test_content_loss_is_the_mean_squared_difference(student):
         student.call("content_loss", content.astype(np.float32), generated.astype(np.float32)), "content_loss"
     )
     expected = np.mean((generated - content) ** 2)
-    assert np.isclose(value, expected, rtol=RTOL), (
+    assert np.isclose(value, expected, **lib.TENSORS), (
         "content_loss should be the mean over all elements of the squared difference of the activations"
     )
     value, gradient = student.gradient(
@@ -66,7 +65,7 @@ def test_style_loss_weighs_the_layers(student):
     weights = [0.2, 0.5, 0.3]
     value = scalar(student.call("style_loss", style, generated, weights), "style_loss")
     expected = reference_style(style, generated, weights)
-    assert np.isclose(value, expected, rtol=RTOL), (
+    assert np.isclose(value, expected, **lib.TENSORS), (
         "style_loss with layer_weights [0.2, 0.5, 0.3] does not give the weighted sum over layers of the "
         "mean squared difference of the Gram matrices"
     )
@@ -77,7 +76,7 @@ def test_style_loss_default_weights_and_bad_input(student):
     style, generated = feature_pairs()
     value = scalar(student.call("style_loss", style, generated), "style_loss")
     expected = reference_style(style, generated, [1 / 3] * 3)
-    assert np.isclose(value, expected, rtol=RTOL), (
+    assert np.isclose(value, expected, **lib.TENSORS), (
         "style_loss without layer_weights should weigh the 3 layers equally (1/3 each)"
     )
     lib.assert_refuses(
@@ -92,7 +91,7 @@ def test_style_loss_default_weights_and_bad_input(student):
 def test_total_variation_loss(student):
     images = RNG.uniform(0, 255, size=(2, 5, 7, 3)).astype(np.float32)
     value, gradient = student.gradient("total_variation_loss", 0, images)
-    assert np.isclose(scalar(value, "total_variation_loss"), reference_tv(images), rtol=RTOL), (
+    assert np.isclose(scalar(value, "total_variation_loss"), reference_tv(images), **lib.TENSORS), (
         "total_variation_loss should be the mean squared difference of vertical neighbours plus that "
         "of horizontal neighbours"
     )

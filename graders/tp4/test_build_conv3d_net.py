@@ -3,6 +3,10 @@
 import numpy as np
 import pytest
 
+from tpdl import grading
+
+lib = grading.grader_library(__file__)
+
 pytestmark = pytest.mark.cell("build_conv3d_net_tests")
 
 FLAT_LAYERS = {"Conv1D", "Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose"}
@@ -19,7 +23,7 @@ def test_build_conv3d_net_outputs_class_probabilities(default_model):
     assert shape == (None, 2), f"build_conv3d_net() should output (None, 2), not {shape}"
     x = np.random.default_rng(61).uniform(size=(4, 32, 32, 32, 1)).astype(np.float32)
     out = np.asarray(default_model.predict(x))
-    assert np.all(out >= 0) and np.allclose(out.sum(axis=1), 1.0, atol=1e-4), (
+    assert np.all(out >= 0) and np.allclose(out.sum(axis=1), 1.0, **lib.PROBABILITIES), (
         "each output row should be a probability distribution: end with a softmax"
     )
 

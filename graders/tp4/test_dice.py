@@ -9,12 +9,14 @@ probe (one convolution), in a worker that runs no student code: no patched ``fit
 import numpy as np
 import pytest
 
+from tpdl import grading
 from tpdl.grading import as_array, assert_accepts
 from tpdl.phantoms import phantoms
 
+lib = grading.grader_library(__file__)
+
 pytestmark = pytest.mark.cell("dice_tests")
 
-RTOL, ATOL = 1e-4, 1e-5
 RNG = np.random.default_rng(41)
 
 
@@ -72,7 +74,7 @@ def test_dice_follows_the_definition(student):
     for case, (y_true, y_pred, smooth) in SINGLE_CASES.items():
         value = dice_of(student, y_true, y_pred, smooth, f"dice_coefficient for {case}")
         expected = reference_dice(y_true, y_pred, smooth)
-        assert np.isclose(value, expected, rtol=RTOL, atol=ATOL), (
+        assert np.isclose(value, expected, **lib.TENSORS), (
             f"dice_coefficient for {case} (smooth={smooth}) gives {value:.6g}, which does not follow "
             "the definition: check the factor 2 and where the smoothing goes"
         )
@@ -90,7 +92,7 @@ def test_dice_is_the_mean_of_per_sample_scores(student):
     for smooth in (1.0, 0.5):
         value = dice_of(student, y_true, y_pred, smooth, "dice_coefficient of a batch")
         expected = reference_dice(y_true, y_pred, smooth)
-        assert np.isclose(value, expected, rtol=RTOL, atol=ATOL), (
+        assert np.isclose(value, expected, **lib.TENSORS), (
             "on a batch mixing empty, full and partial masks, dice_coefficient should compute one "
             "score per sample (over all its pixels) and average them over the batch"
         )
@@ -104,7 +106,7 @@ def test_dice_loss_is_differentiable(student):
     )
     y_pred = y_pred.astype(np.float32)
     loss = float(as_array(student.call_with_tensors("dice_loss", y_true, y_pred), "dice_loss on tensors", ()))
-    assert np.isclose(loss, 1 - reference_dice(y_true, y_pred), rtol=RTOL, atol=ATOL), (
+    assert np.isclose(loss, 1 - reference_dice(y_true, y_pred), **lib.TENSORS), (
         "dice_loss should be 1 - dice_coefficient (smooth=1), on tensors as on arrays"
     )
     _, gradient = student.gradient("dice_loss", 1, y_true, y_pred)
@@ -114,7 +116,7 @@ def test_dice_loss_is_differentiable(student):
     )
     gradient = as_array(gradient, "the gradient of dice_loss", y_pred.shape)
     assert np.all(np.isfinite(gradient)), "the gradient of dice_loss holds NaN or infinite values"
-    assert np.allclose(gradient, reference_dice_loss_gradient(y_true, y_pred), rtol=1e-3, atol=1e-7), (
+    assert np.allclose(gradient, reference_dice_loss_gradient(y_true, y_pred), **lib.GRADIENTS), (
         "the gradient of dice_loss is not the gradient of 1 - the soft Dice coefficient"
     )
 

@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 
+from tpdl import grading
 from tpdl.grading import as_array
 from tpdl.phantoms import phantoms
 
+lib = grading.grader_library(__file__)
+
 pytestmark = pytest.mark.cell("iou_score_tests")
 
-RTOL, ATOL = 1e-4, 1e-5
 RNG = np.random.default_rng(43)
 
 
@@ -42,7 +44,7 @@ def test_iou_follows_the_definition(student):
     }
     for case, (y_true, y_pred, smooth) in cases.items():
         value, expected = iou_of(student, y_true, y_pred, smooth), reference_iou(y_true, y_pred, smooth)
-        assert np.isclose(value, expected, rtol=RTOL, atol=ATOL), (
+        assert np.isclose(value, expected, **lib.TENSORS), (
             f"iou_score for {case} (smooth={smooth}) gives {value:.6g}, which does not follow the "
             "definition: the union counts the intersection once"
         )
@@ -54,7 +56,7 @@ def test_iou_averages_samples_and_relates_to_dice(student):
     predictions = np.roll(masks, 1, axis=2)  # binary, partly overlapping
     predictions[0] = 0.0
     value = iou_of(student, masks, predictions, 0.5)
-    assert np.isclose(value, reference_iou(masks, predictions, 0.5), rtol=RTOL, atol=ATOL), (
+    assert np.isclose(value, reference_iou(masks, predictions, 0.5), **lib.TENSORS), (
         "on a batch, iou_score should compute one score per sample and average them over the batch"
     )
     masks, predictions = masks[1:], predictions[1:]  # no empty mask: the identity holds without smoothing
@@ -62,7 +64,7 @@ def test_iou_averages_samples_and_relates_to_dice(student):
     dice = 2 * (t * p).sum(1) / (t.sum(1) + p.sum(1))
     for i in range(4):
         value = iou_of(student, masks[i : i + 1], predictions[i : i + 1], 0.0)
-        assert np.isclose(value, dice[i] / (2 - dice[i]), rtol=RTOL, atol=ATOL), (
+        assert np.isclose(value, dice[i] / (2 - dice[i]), **lib.TENSORS), (
             "on binary masks without smoothing, iou_score should equal D / (2 - D), D being the Dice"
         )
 
@@ -72,9 +74,9 @@ def test_iou_works_on_tensors_in_compile_and_rejects_bad_input(student):
     square = np.zeros((2, 8, 8, 1), np.float32)
     square[:, 1:5, 2:7] = 1.0
     soft = RNG.uniform(0, 1, square.shape).astype(np.float32)
-    assert np.isclose(iou_of(student, square, soft, tensors=True), reference_iou(square, soft), rtol=RTOL), (
-        "iou_score should give the same value on tensors as on arrays"
-    )
+    assert np.isclose(
+        iou_of(student, square, soft, tensors=True), reference_iou(square, soft), **lib.TENSORS
+    ), "iou_score should give the same value on tensors as on arrays"
     x = RNG.uniform(size=(16, 16, 16, 1)).astype(np.float32)
     history, _ = student.fit_probe(None, ["iou_score"], x, (x >= 0.6).astype(np.float32), epochs=2)
     values = history.get("iou_score", [])

@@ -16,7 +16,6 @@ lib = grading.grader_library(__file__)
 pytestmark = pytest.mark.cell("unet_blocks_tests")
 
 RNG = np.random.default_rng(47)
-ATOL = 1e-4
 
 
 def reference_conv_block(x, weights):
@@ -47,7 +46,7 @@ def test_conv_block_is_two_relu_convolutions(student):
     weights = conv_block_weights(model, 3, 5, "conv_block")
     x = RNG.normal(size=(4, 10, 12, 3)).astype(np.float32)
     out = as_array(model.predict(x), "the output of conv_block", (4, 10, 12, 5))
-    assert np.allclose(out, reference_conv_block(x, weights), atol=ATOL), (
+    assert np.allclose(out, reference_conv_block(x, weights), **lib.FLOAT32_CHAIN), (
         "with the same weights, conv_block does not compute conv3x3 -> ReLU -> conv3x3 -> ReLU "
         "('same' padding)"
     )
@@ -67,8 +66,10 @@ def test_encoder_block_returns_the_skip_and_its_pooling(student):
     skip = as_array(outputs[0], "the skip of encoder_block", (3, 8, 12, 4))
     down = as_array(outputs[1], "the down output of encoder_block", (3, 4, 6, 4))
     expected = reference_conv_block(x, weights)
-    assert np.allclose(skip, expected, atol=ATOL), "the skip should be conv_block of the input"
-    assert np.allclose(down, lib.max_pool(expected), atol=ATOL), "down should be the skip, max-pooled by 2"
+    assert np.allclose(skip, expected, **lib.FLOAT32_CHAIN), "the skip should be conv_block of the input"
+    assert np.allclose(down, lib.max_pool(expected), **lib.FLOAT32_CHAIN), (
+        "down should be the skip, max-pooled by 2"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,8 @@ from tpdl import grading
 from tpdl.grading import assert_accepts
 from tpdl.videos import moving_shapes
 
+lib = grading.grader_library(__file__)
+
 pytestmark = pytest.mark.cell("evaluate_rollouts_tests")
 
 metrics = grading.grader_module(__file__, "video_metrics")
@@ -44,10 +46,10 @@ def measured(student, case):
 @pytest.mark.points(1)
 def test_evaluate_rollouts_mse_and_ssim(case, measured):
     expected = metrics.reference(*case)
-    assert np.allclose(measured["mse"], expected["mse"], rtol=1e-4, atol=1e-7), (
+    assert np.allclose(measured["mse"], expected["mse"], **lib.TENSORS), (
         "the per-horizon MSE is not the mean squared pixel error over the videos"
     )
-    assert np.allclose(measured["ssim"], expected["ssim"], atol=1e-4), (
+    assert np.allclose(measured["ssim"], expected["ssim"], **lib.FLOAT32_CHAIN), (
         "the per-horizon SSIM is not tf.image.ssim's (11x11 Gaussian window, sigma 1.5, no padding, "
         "max_val 1) averaged over the videos"
     )
@@ -56,7 +58,7 @@ def test_evaluate_rollouts_mse_and_ssim(case, measured):
 @pytest.mark.points(1)
 def test_evaluate_rollouts_tracks_the_disc(case, measured):
     expected = metrics.reference(*case)["tracked"]
-    assert np.allclose(measured["tracked"], expected, atol=1e-6), (
+    assert np.allclose(measured["tracked"], expected, **lib.FLOAT32), (
         "the per-horizon share of videos whose disc is tracked is wrong: the disc is at the mean position "
         "of the pixels brighter than 0.8 (pixel centres at i + 0.5), tracked within 3 pixels of its true "
         "centre, lost when no pixel is brighter than 0.8"

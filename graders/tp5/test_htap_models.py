@@ -14,6 +14,8 @@ import pytest
 from tpdl import grading
 from tpdl.videos import moving_shapes
 
+lib = grading.grader_library(__file__)
+
 pytestmark = pytest.mark.cell("htap_models_tests")
 
 CONTEXT, HORIZON, SIZE = 20, 20, 32
@@ -134,7 +136,7 @@ def test_report_is_what_the_models_give(student, rollouts):
         predicted = np.asarray(model.predict(videos[:, :CONTEXT], batch_size=64))
         measured = metrics.reference(predicted, videos[:, CONTEXT:], positions[:, CONTEXT:])
         reported = {key: np.asarray(report[name][key], dtype=np.float64) for key in measured}
-        if not np.allclose(reported["mse"], measured["mse"], rtol=MSE_TOLERANCE, atol=1e-6):
+        if not np.allclose(reported["mse"], measured["mse"], rtol=MSE_TOLERANCE, atol=lib.FLOAT32["atol"]):
             wrong.append(f"{name}'s MSE")
         if not np.allclose(reported["ssim"], measured["ssim"], atol=SSIM_TOLERANCE):
             wrong.append(f"{name}'s SSIM")

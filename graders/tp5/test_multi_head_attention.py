@@ -17,7 +17,6 @@ lib = grading.grader_library(__file__)
 pytestmark = pytest.mark.cell("multi_head_attention_tests")
 
 RNG = np.random.default_rng(73)
-ATOL = 1e-5
 HEADS, KEY_DIM = 3, 4
 
 
@@ -58,7 +57,7 @@ def test_mha_self_attention_equals_keras(student):
     query = RNG.normal(size=(2, 5, 6)).astype(np.float32)
     outputs, (expected, _) = run(student, query, query)
     out = as_array(outputs, "the output of your layer", expected.shape)
-    assert np.allclose(out, expected, atol=ATOL), (
+    assert np.allclose(out, expected, **lib.TENSORS), (
         "with the same weights, self-attention differs from keras.layers.MultiHeadAttention: check how the "
         "heads are split (and moved before the sequence axis), the scaling and the output projection"
     )
@@ -71,7 +70,7 @@ def test_mha_cross_attention_with_its_own_key(student):
     key = RNG.normal(size=(2, 7, 4)).astype(np.float32)
     outputs, (expected, _) = run(student, query, value, key=key)
     out = as_array(outputs, "the output of your layer", expected.shape)
-    assert np.allclose(out, expected, atol=ATOL), (
+    assert np.allclose(out, expected, **lib.TENSORS), (
         "cross-attention (query, value and a key of their own) differs from keras.layers.MultiHeadAttention"
     )
 
@@ -83,7 +82,9 @@ def test_mha_applies_the_attention_mask_to_every_head(student):
     mask[1, :, 3:] = False  # sample 1 also pads its last two keys
     outputs, (expected, _) = run(student, query, query, mask=mask)
     out = as_array(outputs, "the output of your layer", expected.shape)
-    assert np.allclose(out, expected, atol=ATOL), "with an attention mask, your layer differs from Keras's"
+    assert np.allclose(out, expected, **lib.TENSORS), (
+        "with an attention mask, your layer differs from Keras's"
+    )
 
 
 @pytest.mark.points(1)
@@ -95,6 +96,6 @@ def test_mha_returns_the_attention_scores(student):
         "with return_attention_scores=True the layer should return (output, scores)"
     )
     scores = as_array(outputs[1], "the attention scores", expected_scores.shape)
-    assert np.allclose(scores, expected_scores, atol=ATOL), (
+    assert np.allclose(scores, expected_scores, **lib.TENSORS), (
         "the attention scores should be each head's weights, of shape (batch, heads, Lq, Lk)"
     )

@@ -4,6 +4,10 @@ is graded on what it shows (its image's data, labels, colour bar), not on its pi
 import numpy as np
 import pytest
 
+from tpdl import grading
+
+lib = grading.grader_library(__file__)
+
 pytestmark = pytest.mark.cell("plot_attention_tests")
 
 WEIGHTS = np.random.default_rng(79).dirichlet(np.ones(5), size=3)  # 3 queries over 5 keys
@@ -21,7 +25,7 @@ def drawn(student):
 @pytest.mark.points(1)
 def test_plot_shows_the_weights_with_queries_as_rows(drawn):
     image = np.asarray(drawn["images"][0])
-    assert image.shape == WEIGHTS.shape and np.allclose(image, WEIGHTS, atol=1e-6), (
+    assert image.shape == WEIGHTS.shape and np.allclose(image, WEIGHTS, **lib.FLOAT32), (
         f"the image should be the weight matrix itself, queries as rows ({WEIGHTS.shape}), not "
         f"an array of shape {image.shape} or other values"
     )
