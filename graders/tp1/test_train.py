@@ -17,7 +17,12 @@ from tpdl.budget import Budget
 
 pytestmark = pytest.mark.cell("train_tests")
 
-LEARNED = 0.70  # an untrained (or pre-trained) model scores about 0.10; the reference 0.82 after 2 epochs
+# The spec asks for no accuracy on the ci budget, only that train fits the model it is given on the
+# data it is given. On images whose pixels and classes are permuted now, a model that did not learn
+# from them (untrained, trained beforehand, a lookup) scores chance, 10 % (one standard error: 0.95
+# point on 1,000 images). LEARNED is 20 standard errors above it, and below the slowest honest design
+# measured: one epoch of plain SGD with dropout, 48 % to 61 % (the reference: 82 % after 2 epochs).
+LEARNED = 0.30
 KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
@@ -64,6 +69,6 @@ def test_train_learns(trained):
     accuracy = float(np.mean(np.asarray(model.predict(x_test)).argmax(axis=1) == y_test.argmax(axis=1)))
     assert accuracy >= LEARNED, (
         f"after train on 2,000 images (ci budget), the model classifies {accuracy:.1%} of 1,000 other "
-        f"images correctly; at least {LEARNED:.0%} is expected: does train fit the model it is given, on the "
-        f"data it is given? (pixels and classes shuffled with seed {seed})"
+        f"images correctly, where a model that learned nothing from them gets 10%: does train fit the model "
+        f"it is given, on the data it is given? (pixels and classes shuffled with seed {seed})"
     )

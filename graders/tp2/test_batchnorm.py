@@ -45,9 +45,11 @@ def reference_backward(dy, x, gamma, epsilon=1e-3):
     return dx, (dy * x_hat).sum(axis=axes), dy.sum(axis=axes)
 
 
-def forward(student, x, training, gamma=GAMMA, beta=BETA, **hyper):
-    answer = student.call("batchnorm_forward", x, gamma, beta, MOVING_MEAN[: x.shape[-1]],
-                          MOVING_VAR[: x.shape[-1]], training, **hyper)  # fmt: skip
+def forward(
+    student, x, training, gamma=GAMMA, beta=BETA, moving_mean=MOVING_MEAN, moving_var=MOVING_VAR, **hyper
+):
+    answer = student.call("batchnorm_forward", x, gamma, beta, moving_mean[: x.shape[-1]],
+                          moving_var[: x.shape[-1]], training, **hyper)  # fmt: skip
     assert isinstance(answer, (tuple, list)) and len(answer) == 3, (
         "batchnorm_forward should return three values: (y, new_moving_mean, new_moving_var)"
     )
@@ -84,10 +86,20 @@ def test_batchnorm_training_output(student):
 @pytest.mark.cell("batchnorm_forward_tests")
 @pytest.mark.points(1)
 def test_batchnorm_moving_statistics(student):
-    for hyper in ({}, {"momentum": 0.9}, {"momentum": 0.5}):
+    # a fresh layer's statistics (0 and 1) too: a warm start from the first batch differs there only
+    fresh = {"moving_mean": np.zeros(D), "moving_var": np.ones(D)}
+    for hyper in ({}, {"momentum": 0.9}, {"momentum": 0.5}, fresh):
         _, mean, var = forward(student, X, True, **hyper)
-        _, want_mean, want_var = reference_forward(X, GAMMA, BETA, MOVING_MEAN, MOVING_VAR, True, **hyper)
-        setting = f" with momentum={hyper['momentum']}" if hyper else ""
+        moving = {"moving_mean": MOVING_MEAN, "moving_var": MOVING_VAR, **hyper}
+        momentum = {k: v for k, v in hyper.items() if k == "momentum"}
+        _, want_mean, want_var = reference_forward(
+            X, GAMMA, BETA, moving["moving_mean"], moving["moving_var"], True, **momentum
+        )
+        setting = (
+            f" with momentum={hyper['momentum']}"
+            if "momentum" in hyper
+            else (" from a fresh layer's moving mean 0 and variance 1" if hyper else "")
+        )
         assert close(mean, want_mean), f"the new moving mean is not updated as Keras does it{setting}"
         assert close(var, want_var), f"the new moving variance is not updated as Keras does it{setting}"
 
@@ -106,11 +118,16 @@ def test_batchnorm_inference(student):
 @pytest.mark.cell("batchnorm_forward_tests")
 @pytest.mark.points(1)
 def test_batchnorm_any_rank_and_inputs_kept(student):
+    # Graded against the student's own answer for the same rows as a (20, 3) batch: a mistake in the
+    # formulas costs the checks above, not this one too.
     gamma, beta = GAMMA[:3], BETA[:3]
     y, mean, var = forward(student, X3, True, gamma=gamma, beta=beta, momentum=0.8)
-    want = reference_forward(X3, gamma, beta, MOVING_MEAN[:3], MOVING_VAR[:3], True, momentum=0.8)
-    assert close(y, want[0]) and close(mean, want[1]) and close(var, want[2]), (
-        "for x of shape (4, 5, 3), the statistics should be taken over every axis but the last"
+    flat_y, flat_mean, flat_var = forward(
+        student, X3.reshape(-1, 3), True, gamma=gamma, beta=beta, momentum=0.8
+    )
+    assert close(y, flat_y.reshape(X3.shape)) and close(mean, flat_mean) and close(var, flat_var), (
+        "for x of shape (4, 5, 3), the statistics should be taken over every axis but the last, as for the "
+        "same rows given as x of shape (20, 3)"
     )
     sent = (X, GAMMA, BETA, MOVING_MEAN, MOVING_VAR)
     _, after, _ = student.call_and_inputs("batchnorm_forward", *sent, True)
@@ -162,8 +179,11 @@ def test_batchnorm_backward_dgamma_dbeta(student):
 @pytest.mark.cell("batchnorm_backward_tests")
 @pytest.mark.points(1)
 def test_batchnorm_backward_any_rank(student):
-    got = backward(student, DY3, X3, GAMMA[:3])
-    want = reference_backward(DY3, X3, GAMMA[:3])
-    assert all(close(g, w, rtol=BACKWARD_RTOL) for g, w in zip(got, want)), (
-        "for x of shape (4, 5, 3), the gradients should treat every axis but the last as the batch"
+    # against the student's own gradients of the same rows as a (20, 3) batch (see the forward pass)
+    dx, dgamma, dbeta = backward(student, DY3, X3, GAMMA[:3])
+    flat_dx, flat_dgamma, flat_dbeta = backward(student, DY3.reshape(-1, 3), X3.reshape(-1, 3), GAMMA[:3])
+    pairs = ((dx, flat_dx.reshape(X3.shape)), (dgamma, flat_dgamma), (dbeta, flat_dbeta))
+    assert all(close(g, w, rtol=BACKWARD_RTOL) for g, w in pairs), (
+        "for x of shape (4, 5, 3), the gradients should treat every axis but the last as the batch, as for "
+        "the same rows given as x of shape (20, 3)"
     )

@@ -20,12 +20,15 @@ def test_causal_mask(student):
 
 @pytest.mark.points(1)
 def test_padding_mask(student):
-    lengths = np.array([0, 3, 6, 1])
-    mask = as_array(student.call("padding_mask", lengths, 6), "padding_mask([0, 3, 6, 1], 6)", (4, 1, 6))
-    expected = (np.arange(6)[None, :] < lengths[:, None])[:, None, :]
-    assert np.array_equal(mask.astype(bool), expected), (
-        "padding_mask should be true for each sequence's real keys (the first `length` ones)"
-    )
+    # the second batch has no sequence as long as max_length: a mask as wide as the longest is too short
+    for values, max_length in (([0, 3, 6, 1], 6), ([2, 4], 7)):
+        lengths = np.array(values)
+        what = f"padding_mask({values}, {max_length})"
+        mask = as_array(student.call("padding_mask", lengths, max_length), what, (len(values), 1, max_length))
+        expected = (np.arange(max_length)[None, :] < lengths[:, None])[:, None, :]
+        assert np.array_equal(mask.astype(bool), expected), (
+            f"{what} should be true for each sequence's real keys (the first `length` ones)"
+        )
 
 
 @pytest.mark.points(1)

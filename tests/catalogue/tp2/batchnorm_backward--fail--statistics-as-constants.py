@@ -1,6 +1,6 @@
 """Treats the batch mean and variance as constants: dx = dy * gamma / std.
 
-loses: batchnorm_backward_dx, batchnorm_backward_any_rank
+loses: batchnorm_backward_dx
 """
 
 
