@@ -51,4 +51,3 @@ def test_build_dense_model_honours_its_arguments(student):
     model = student.build_model("build_dense_model", input_dim=50, n_classes=3)
     out = np.asarray(model.predict(X[:5, :50]))
     assert out.shape == (5, 3), "with input_dim=50 and n_classes=3 the model should map (N, 50) to (N, 3)"
-    assert np.allclose(out.sum(axis=1), 1.0, **lib.PROBABILITIES), "the output should still be a softmax"

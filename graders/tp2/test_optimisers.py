@@ -15,15 +15,22 @@ from tpdl.grading import as_array, as_pair
 lib = grading.grader_library(__file__)
 
 STEPS = 10
+LARGE = 100.0  # a gradient scale at which the default epsilon does not matter
 SHAPES = [(5, 3), (3,), (2, 3, 4), (1,)]
 KERAS_NAMES = {"sgd_step": "SGD", "rmsprop_step": "RMSprop", "adam_step": "Adam"}
 
 
 def problem(seed: int, grad_scale: float = 1.0):
-    """Initial parameters and ``STEPS`` lists of gradients, all float64."""
+    """Initial parameters and ``STEPS`` lists of gradients, all float64.
+
+    With ``grad_scale`` ``LARGE`` every gradient is at least ``LARGE / 2`` in size: sqrt(v) is then
+    over 1.5 from the first step, and the default epsilon (1e-7) moves no step by a measurable amount.
+    """
     rng = np.random.default_rng(seed)
     params = [rng.normal(size=shape) for shape in SHAPES]
-    grads = [[grad_scale * rng.normal(size=shape) for shape in SHAPES] for _ in range(STEPS)]
+    floor = 0.5 if grad_scale >= LARGE else 0.0
+    grads = [[grad_scale * (n + floor * np.sign(n)) for n in (rng.normal(size=shape) for shape in SHAPES)]
+             for _ in range(STEPS)]  # fmt: skip
     return params, grads
 
 
@@ -205,13 +212,16 @@ def test_rmsprop_contract(student):
 @pytest.mark.cell("adam_step_tests")
 @pytest.mark.points(1)
 def test_adam_defaults(student):
-    assert_same_steps(student, "adam_step", reference_adam, seed=8, lr=0.01)
+    # Large gradients: epsilon (1e-7) is negligible beside sqrt(v), so a mistake in where it sits
+    # costs test_adam_epsilon alone.
+    assert_same_steps(student, "adam_step", reference_adam, seed=8, grad_scale=LARGE, lr=0.01)
 
 
 @pytest.mark.cell("adam_step_tests")
 @pytest.mark.points(1)
 def test_adam_betas(student):
-    assert_same_steps(student, "adam_step", reference_adam, seed=9, lr=0.05, beta_1=0.5, beta_2=0.9)
+    assert_same_steps(student, "adam_step", reference_adam, seed=9, grad_scale=LARGE, lr=0.05, beta_1=0.5,
+                      beta_2=0.9)  # fmt: skip
 
 
 @pytest.mark.cell("adam_step_tests")
