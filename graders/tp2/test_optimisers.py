@@ -189,7 +189,8 @@ def test_sgd_contract(student):
 @pytest.mark.cell("rmsprop_step_tests")
 @pytest.mark.points(1)
 def test_rmsprop_defaults(student):
-    assert_same_steps(student, "rmsprop_step", reference_rmsprop, seed=5, lr=0.01)
+    # Large gradients, as for Adam: where epsilon sits costs test_rmsprop_rho_and_epsilon alone.
+    assert_same_steps(student, "rmsprop_step", reference_rmsprop, seed=5, grad_scale=LARGE, lr=0.01)
 
 
 @pytest.mark.cell("rmsprop_step_tests")
