@@ -1,12 +1,13 @@
 """Does every output escape what students control, for the medium it is written to?"""
 
 import csv
+import html
 import io
 
 import nbformat
 import pytest
 
-from tpdl import classroom, paths, report, safe
+from tpdl import classroom, exercises, paths, report, safe
 
 HOSTILE = "\x1b]2;title\x07\x1b[2J\u202eevil <script>alert(1)</script> [bold]markup[/] =1+1 \udcff"
 
@@ -109,3 +110,44 @@ def test_markdown_that_an_html_block_hid_is_no_link_when_formgrader_renders_it_a
 def test_markdown_keeps_no_mathjax_command_that_makes_a_link():
     page = report.safe_markdown(r"Look: $\href{javascript:alert(7)}{here}$ and $\class{x}{y}$, $x^2$")
     assert "\\href" not in page and "\\class" not in page and "$x^2$" in page
+
+
+@pytest.mark.parametrize("assignment", paths.assignments())
+def test_feedback_lists_checks_under_their_exercises_in_notebook_order(released, assignment):
+    """Graders run file by file (TP2: batch norm before SGD); feedback follows the notebook."""
+    import nbformat
+
+    notebook = nbformat.read(paths.release(assignment) / f"{assignment}.ipynb", as_version=4)
+    cells = [c.metadata["nbgrader"]["grade_id"] for c in notebook.cells
+             if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]  # fmt: skip
+    checks = [{"name": f"check_of_{cell}", "cell": cell, "points": 1.0, "max_points": 2.0, "passed": False,
+               "message": f"message of {cell}"} for cell in sorted(cells)]  # fmt: skip
+    result = {"student": "alice", "assignment": assignment, "score": len(cells), "max_score": 2 * len(cells),
+              "checks": checks, "notebook": {"cells": []}}  # fmt: skip
+    page = html.unescape(report.feedback_html(result))
+    sections = exercises.of_notebook(notebook)
+    positions = [page.index(f"check_of_{cell}") for cell in cells]
+    assert positions == sorted(positions), "the checks should follow the notebook's grade cells"
+    for section in sections:
+        if not any(cell in cells for cell in section.cells):
+            continue
+        heading = page.index(section.heading)
+        assert all(heading < page.index(f"check_of_{cell}") for cell in section.cells if cell in cells)
+    numbered = [s for s in sections if s.number]
+    assert numbered and all(f"{s.number} — " in page for s in numbered)
+    assert "Other checks" not in page
+
+
+def test_exercises_are_read_from_the_headings():
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# TP\n\n## Exercise 2 — `dice` (5 points)\n\ntext"),
+        nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade": True, "grade_id": "dice_tests", "points": 5}}),
+        nbformat.v4.new_markdown_cell("## The saved model (3 points)"),
+        nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade": True, "grade_id": "a", "points": 1}}),
+        nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade": True, "grade_id": "b", "points": 2}}),
+        nbformat.v4.new_markdown_cell("## Analysis (3 points, graded by hand)"),
+    ])  # fmt: skip
+    found = [(e.number, e.title, e.cells, e.points) for e in exercises.of_notebook(notebook)]
+    assert found == [("Exercise 2", "`dice`", ["dice_tests"], 5.0), ("", "The saved model", ["a", "b"], 3.0)]

@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from tpdl import gradebook, paths, safe
+from tpdl import exercises, gradebook, paths, safe
 
 console = Console(stderr=False, highlight=False)
 TEMPLATES = Environment(
@@ -91,21 +91,48 @@ def student_notes(result: dict) -> list[str]:
     return [safe.for_log(note) for note in notes]
 
 
+def _check_row(c: dict) -> dict:
+    return {
+        "name": safe.for_log(c["name"]),
+        "passed": bool(c["passed"]),
+        "points": "not counted" if not c.get("counted", True) else f"{c['points']:g} / {c['max_points']:g}",
+        "message": safe.for_log(c["message"] or "passed"),
+    }
+
+
+def exercise_sections(result: dict) -> list[dict]:
+    """The result's checks under the notebook's exercises, in notebook order (``tpdl.exercises``),
+    each with its heading and points; checks of a cell under no exercise come last."""
+    checks = result.get("checks", [])
+    sections, placed = [], set()
+    for exercise in exercises.of_assignment(result["assignment"]):
+        mine = sorted((c for c in checks if c.get("cell") in exercise.cells),
+                      key=lambda c: exercise.cells.index(c["cell"]))  # fmt: skip
+        if not mine:
+            continue
+        placed.update(id(c) for c in mine)
+        counted = [c for c in mine if c.get("counted", True)]
+        sections.append({
+            "heading": safe.for_log(exercise.heading),
+            "points": f"{sum(c['points'] for c in counted):g} / {sum(c['max_points'] for c in counted):g}",
+            "checks": [_check_row(c) for c in mine],
+        })  # fmt: skip
+    rest = [c for c in checks if id(c) not in placed]
+    if rest:
+        counted = [c for c in rest if c.get("counted", True)]
+        sections.append({
+            "heading": "Other checks" if sections else "Checks",
+            "points": f"{sum(c['points'] for c in counted):g} / {sum(c['max_points'] for c in counted):g}",
+            "checks": [_check_row(c) for c in rest],
+        })  # fmt: skip
+    return sections
+
+
 def feedback_html(result: dict, totals=None) -> str:
     """A student's feedback page: each check's name, points and message, nothing of the graders;
     with ``totals`` (:class:`tpdl.gradebook.Totals`), the hand-graded points, the late penalty and
     the total that the gradebook holds, and what still waits for grading."""
-    checks = [
-        {
-            "name": safe.for_log(c["name"]),
-            "passed": bool(c["passed"]),
-            "points": "not counted"
-            if not c.get("counted", True)
-            else f"{c['points']:g} / {c['max_points']:g}",
-            "message": safe.for_log(c["message"] or "passed"),
-        }
-        for c in result.get("checks", [])
-    ]
+    sections = exercise_sections(result)
     failing = [
         {"cell": int(c.get("cell", 0)), "message": safe.for_log(c.get("message", ""))}
         for c in result.get("notebook", {}).get("cells", [])
@@ -123,7 +150,7 @@ def feedback_html(result: dict, totals=None) -> str:
     return TEMPLATES.get_template("feedback.html.j2").render(
         assignment=safe.for_log(result["assignment"]), student=safe.for_log(result["student"]),
         notes=student_notes(result), score=f"{result['score']:g}", max_score=f"{result['max_score']:g}",
-        checks=checks, failing_cells=failing, totals=summary,
+        sections=sections, failing_cells=failing, totals=summary,
     )  # fmt: skip
 
 
