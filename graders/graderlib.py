@@ -38,7 +38,9 @@ def assert_refuses(
     """``name(*args, **kwargs)`` must raise ``error``. ``what`` names the call or the bad input for
     the student (``"build_tap(window=0)"``), ``why`` may add why it is bad (``" (no channel axis)"``)."""
     raised = student.error_raised(name, *args, **kwargs)
-    assert raised == error, f"{what} should raise {error}{why}, not {raised or 'nothing'}"
+    assert raised == error, f"{what} should raise {error}{why}, " + (
+        "but it returned normally" if raised is None else f"not {raised}"
+    )
 
 
 def as_scalar(value, what: str) -> float:

@@ -73,7 +73,4 @@ def test_evaluate_rollouts_refuses_mismatched_input(student, case):
         ("frames of different shapes", (predicted[:, :5], target, positions)),
         ("positions that do not match the frames", (predicted, target, positions[:, :5])),
     ):
-        raised = student.error_raised("evaluate_rollouts", *args)
-        assert raised == "ValueError", (
-            f"evaluate_rollouts should refuse {what} with ValueError, not {raised or 'nothing'}"
-        )
+        lib.assert_refuses(student, "evaluate_rollouts", *args, what=f"evaluate_rollouts given {what}")
