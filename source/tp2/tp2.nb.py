@@ -362,7 +362,8 @@ h, (i, j) = 1e-5, (3, 1)
 nudged = [bn_x.astype("float64").copy() for _ in range(2)]
 nudged[0][i, j] += h
 nudged[1][i, j] -= h
-losses = [np.sum(bn_dy * batchnorm_forward(n, bn_gamma, 0.0, 0.0, 1.0, True)[0]) for n in nudged]
+zeros, ones = np.zeros(4), np.ones(4)  # beta, moving mean and moving variance, of shape (D,)
+losses = [np.sum(bn_dy * batchnorm_forward(n, bn_gamma, zeros, zeros, ones, True)[0]) for n in nudged]
 assert np.isclose(dx[i, j], (losses[0] - losses[1]) / (2 * h), rtol=1e-4), (
     "dx differs from a numerical gradient"
 )

@@ -139,8 +139,9 @@ print("masks: visible tests passed")
 # units), splits each projection into `num_heads` heads of depth `key_dim`, moves the heads before
 # the sequence axis (`(batch, heads, length, key_dim)`), applies your scaled dot-product attention
 # per head, puts the heads back together (`(batch, Lq, num_heads * key_dim)`) and projects the
-# result with a fourth dense layer, `output_dense`, back to the query's feature size. Create the
-# four `Dense` layers in that order in `__init__` (the output's size is known in `build`).
+# result with a fourth dense layer, `output_dense`, back to the query's feature size. Create
+# `query_dense`, `key_dense` and `value_dense` in `__init__`; `output_dense` needs the query's
+# feature size, which is known only in `build`: create it there (its weights then come last).
 #
 # `call(query, value, key=None, attention_mask=None, return_attention_scores=False)`: the key
 # defaults to the value; `attention_mask` (`(batch, Lq, Lk)`) applies to every head; with
