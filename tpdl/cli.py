@@ -93,6 +93,12 @@ def _try(args) -> int:
     return 1 if failures else 0
 
 
+def _check(args) -> int:
+    from tpdl import check
+
+    return check.main(args.assignment, args.folder)
+
+
 def _pool(args) -> int:
     from tpdl import pool
 
@@ -147,6 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--budget", default="full", choices=("full", "ci"), help="budget of --run (default full)"
     )
     sample.set_defaults(run=_samples)
+
+    checking = commands.add_parser(
+        "check", help="before you hand in: the deliverables, and a quick estimate of each saved model"
+    )
+    checking.add_argument("assignment", help="assignment name, e.g. tp1")
+    checking.add_argument(
+        "folder", nargs="?", type=Path, default=Path("."), help="your TP's folder (default: .)"
+    )
+    checking.set_defaults(run=_check)
 
     attempt = commands.add_parser(
         "try", help="grade catalogue entries (tests/catalogue/<tp>/*.py) and print every check"

@@ -5,6 +5,10 @@
 * ``[thresholds]``: what the graders require (the course's published results, calibrated limits);
 * ``[files]``: ``deliverables`` (what the student hands in) and ``run_outputs`` (what a full run of
   the notebook writes, which ``make sample-runs`` clears and rewrites);
+* ``[handin]``: what ``tpdl check`` tells a student before the deadline (published with the
+  release as ``handin.json``): ``thresholds`` (the names of the thresholds the notebook states)
+  and ``models`` (each saved model and the data it is estimated on: ``mnist``, ``cifar10``,
+  ``phantoms``, ``volumes``, or ``load`` to load it only);
 * ``[tests]``: ``sample_run`` (the reference is rerun by ``make sample-runs``) and ``pilot`` (the
   quick grader modules the kit's tests of the grading machinery use, when grading the whole TP
   would take too long).
@@ -30,6 +34,8 @@ class Manifest:
     run_outputs: tuple[str, ...]
     sample_run: bool
     pilot: tuple[str, ...]
+    public_thresholds: tuple[str, ...] = ()
+    models: dict[str, str] = None  # saved model -> how tpdl check estimates it
 
     @property
     def max_score(self) -> float:
@@ -40,7 +46,7 @@ def read(path: Path) -> Manifest:
     """The manifest in ``path``; a missing section means nothing of that kind."""
     with open(path, "rb") as handle:
         content = tomllib.load(handle)
-    files, tests = content.get("files", {}), content.get("tests", {})
+    files, tests, handin = content.get("files", {}), content.get("tests", {}), content.get("handin", {})
     return Manifest(
         assignment=path.parent.name,
         points={name: float(points) for name, points in content.get("points", {}).items()},
@@ -49,6 +55,8 @@ def read(path: Path) -> Manifest:
         run_outputs=tuple(files.get("run_outputs", ())),
         sample_run=bool(tests.get("sample_run", False)),
         pilot=tuple(tests.get("pilot", ())),
+        public_thresholds=tuple(handin.get("thresholds", ())),
+        models=dict(handin.get("models", {})),
     )
 
 

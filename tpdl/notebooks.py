@@ -9,6 +9,7 @@ An instructor edits ``source/<tp>/<tp>.nb.py`` (a jupytext percent script). From
 * :func:`find_leaks` lists anything in a release that holds solution material.
 """
 
+import json
 import os
 import re
 import shutil
@@ -114,6 +115,9 @@ def release(assignment: str) -> Path:
         for path in list(target.rglob(name)):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     (target / "nbgrader_config.py").write_text(STUDENT_CONFIG)
+    from tpdl import check  # what `tpdl check` tells the student, from the TP's manifest
+
+    (target / check.HANDIN).write_text(json.dumps(check.handin(assignment), indent=2) + "\n")
     for path in templates(target):
         text = path.read_text()
         if BEGIN in text:
