@@ -1,12 +1,13 @@
 """The training cells' cost estimate and the callbacks that leave a deliverable behind."""
 
 import json
+import re
 import warnings
 
 import numpy as np
 import pytest
 
-from tpdl import budget, costs
+from tpdl import budget, costs, paths
 
 RNG = np.random.default_rng(3)
 X = RNG.random((512, 784), dtype=np.float32)
@@ -53,15 +54,74 @@ def test_preflight_refuses_what_it_cannot_time():
         costs.preflight(dense(8), X[:0], Y[:0], epochs=1, batch_size=64)
 
 
-def test_the_callbacks_save_the_best_model_and_record_the_training(tmp_path):
+def test_the_callbacks_keep_the_best_model_and_record_the_training(tmp_path, capsys):
     import keras
 
     target = tmp_path / "model.keras"
     dense(16).fit(X, Y, epochs=2, batch_size=128, validation_split=0.25, verbose=0,
                   callbacks=costs.callbacks(target, budget.Budget("ci")))  # fmt: skip
-    assert keras.saving.load_model(target).count_params() > 0
+    saved = keras.saving.load_model(target, safe_mode=True)
+    assert saved.count_params() > 0 and not saved.compiled, "a serving copy, without the optimiser"
     record = costs.read_record(target)
-    assert record["budget"] == "ci" and record["epochs"] == 2 and "val_loss" in record["metrics"]
+    assert record["budget"] == "ci" and 1 <= record["epochs"] <= 2 and "val_loss" in record["metrics"]
+    printed = capsys.readouterr().out
+    assert "epoch 2/2" in printed and "left" in printed
     costs.record_path(target).write_text("not json")
     assert costs.read_record(target) is None
     assert json.loads(json.dumps(record)) == record
+
+
+def notebook_limits(assignment: str) -> list[costs.Limit]:
+    """The limits the training cells of ``assignment``'s source state, in order."""
+    text = (paths.source(assignment) / f"{assignment}.nb.py").read_text()
+    found = re.findall(r"costs\.Limit\(parameters=([\d_]+), epoch_s=([\d.]+)\)", text)
+    return [costs.Limit(int(p.replace("_", "")), float(s)) for p, s in found]
+
+
+def reference_functions(assignment: str, *cells: str) -> dict:
+    """The reference's solution cells ``cells`` run in a namespace of their own."""
+    import keras
+    import nbformat
+
+    notebook = nbformat.read(
+        paths.sample_submission("reference", assignment) / f"{assignment}.ipynb", as_version=4
+    )
+    sources = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in notebook.cells}
+    names = {"keras": keras, "layers": keras.layers, "np": np}
+    for cell in cells:
+        exec(compile(sources[cell], cell, "exec"), names)  # noqa: S102 - the kit's own reference
+    return names
+
+
+@pytest.mark.slow
+def test_tp4s_training_cells_warn_of_a_slow_3d_design_and_not_of_the_references():
+    """The 3D CNN's design a student tried (over 80 min: no pooling before the 32^3 convolutions)
+    is warned of in seconds; the reference's designs are not."""
+    import keras
+
+    from tpdl.phantoms import phantoms, volumes
+
+    unet_limit, conv3d_limit = notebook_limits("tp4")
+    names = reference_functions("tp4", "dice", "unet_blocks", "build_unet", "build_conv3d_net")
+    images, masks = phantoms(64, seed=1)
+    unet = names["build_unet"](base_filters=8)
+    unet.compile(optimizer="adam", loss="binary_crossentropy")
+    v, labels, _ = volumes(128, seed=1)
+    net3d = names["build_conv3d_net"]()
+    net3d.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", costs.CostWarning)
+        costs.preflight(unet, images, masks, epochs=10, batch_size=16, limit=unet_limit, examples=1600)
+        costs.preflight(net3d, v, labels, epochs=12, batch_size=32, limit=conv3d_limit, examples=3000)
+    inputs = keras.Input((32, 32, 32, 1))
+    x = inputs
+    for filters in (16, 16, 32):  # every convolution at full resolution
+        x = keras.layers.Conv3D(filters, 3, padding="same", activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling3D()(x)
+    slow = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+    slow.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    with pytest.warns(costs.CostWarning, match="an epoch, above"):
+        estimate = costs.preflight(
+            slow, v, labels, epochs=12, batch_size=32, limit=conv3d_limit, examples=3000
+        )
+    assert estimate.parameters < conv3d_limit.parameters, "it is the time, not the parameters, that warns"
