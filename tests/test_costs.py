@@ -32,6 +32,7 @@ def test_a_design_within_its_budget_gets_no_warning_and_keeps_its_weights():
     assert estimate.parameters == model.count_params() and estimate.steps_per_epoch == 8
     assert 0 < estimate.epoch_s < 60 and estimate.total_s == pytest.approx(3 * estimate.epoch_s)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    assert int(model.optimizer.iterations.numpy()) == 0, "the optimiser starts training afresh"
     assert "parameters" in str(estimate) and "planned" in str(estimate)
 
 
@@ -87,7 +88,7 @@ def reference_functions(assignment: str, *cells: str) -> dict:
         paths.sample_submission("reference", assignment) / f"{assignment}.ipynb", as_version=4
     )
     sources = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in notebook.cells}
-    names = {"keras": keras, "layers": keras.layers, "np": np}
+    names = {"keras": keras, "layers": keras.layers, "np": np, "CONTEXT": 20, "LATENT": 32, "TAP_WINDOW": 6}
     for cell in cells:
         exec(compile(sources[cell], cell, "exec"), names)  # noqa: S102 - the kit's own reference
     return names
@@ -125,3 +126,41 @@ def test_tp4s_training_cells_warn_of_a_slow_3d_design_and_not_of_the_references(
             slow, v, labels, epochs=12, batch_size=32, limit=conv3d_limit, examples=3000
         )
     assert estimate.parameters < conv3d_limit.parameters, "it is the time, not the parameters, that warns"
+
+
+@pytest.mark.slow
+def test_tp1s_and_tp5s_training_cells_warn_of_slow_designs_and_not_of_the_references():
+    import keras
+
+    (mlp_limit,) = notebook_limits("tp1")
+    autoencoder_limit, predictor_limit = notebook_limits("tp5")
+    tp1 = reference_functions("tp1", "build_dense_model")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", costs.CostWarning)
+        costs.preflight(tp1["build_dense_model"](), X, Y, epochs=15, batch_size=128, limit=mlp_limit,
+                        validation_split=0.1, examples=60_000)  # fmt: skip
+    wide = dense(4096, 4096)
+    with pytest.warns(costs.CostWarning, match="parameters, above"):
+        costs.preflight(wide, X, Y, epochs=15, batch_size=128, limit=mlp_limit, examples=60_000)
+
+    frames = RNG.random((256, 32, 32, 1), dtype=np.float32)
+    tp5 = reference_functions("tp5", "build_frame_autoencoder")
+    encoder, decoder = tp5["build_frame_autoencoder"](32)
+    inputs = keras.Input((32, 32, 1))
+    reference = keras.Model(inputs, decoder(encoder(inputs)))
+    reference.compile(optimizer="adam", loss="binary_crossentropy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", costs.CostWarning)
+        costs.preflight(
+            reference, frames, frames, epochs=6, batch_size=64, limit=autoencoder_limit, examples=40_000
+        )
+    x = inputs
+    for _ in range(3):  # many filters, every frame at full size
+        x = keras.layers.Conv2D(96, 3, padding="same", activation="relu")(x)
+    slow = keras.Model(inputs, keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(x))
+    slow.compile(optimizer="adam", loss="binary_crossentropy")
+    with pytest.warns(costs.CostWarning, match="an epoch, above"):
+        costs.preflight(
+            slow, frames, frames, epochs=6, batch_size=64, limit=autoencoder_limit, examples=40_000
+        )
+    assert predictor_limit.parameters > 0

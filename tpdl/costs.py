@@ -88,7 +88,7 @@ def preflight(model, x, y, *, epochs: int, batch_size: int, limit: Limit | None 
               validation_split: float = 0.0, examples: int | None = None) -> Estimate:  # fmt: skip
     """Time ``TIMED_STEPS`` training steps of the compiled ``model`` on batches of ``x``, ``y`` and
     extrapolate to ``epochs`` epochs of ``examples`` (default: all of ``x``); the model's weights
-    are restored afterwards (its optimiser keeps the few steps' state). Warns with
+    and its optimiser's state are restored afterwards. Warns with
     :class:`CostWarning` above ``limit``."""
     if not getattr(model, "optimizer", None) or not getattr(model, "compiled", True):
         raise ValueError("compile the model before estimating what training it costs")
@@ -104,7 +104,11 @@ def preflight(model, x, y, *, epochs: int, batch_size: int, limit: Limit | None 
         xs = [a[start : start + batch_size] for a in inputs]
         return (xs if isinstance(x, (list, tuple)) else xs[0]), y[start : start + batch_size]
 
+    optimizer = model.optimizer
+    if not getattr(optimizer, "built", True):
+        optimizer.build(model.trainable_variables)  # its fresh state, to come back to
     weights = model.get_weights()
+    state = [v.numpy() for v in getattr(optimizer, "variables", [])]
     try:
         model.train_on_batch(*batch(0))  # traces the step: not timed
         times = []
@@ -114,6 +118,8 @@ def preflight(model, x, y, *, epochs: int, batch_size: int, limit: Limit | None 
             times.append(time.perf_counter() - started)
     finally:
         model.set_weights(weights)
+        for variable, value in zip(getattr(optimizer, "variables", []), state):
+            variable.assign(value)
     trained = math.ceil((examples or count) * (1.0 - validation_split))
     estimate = Estimate(model.count_params(), sorted(times)[len(times) // 2], math.ceil(trained / batch_size),
                         epochs, limit)  # fmt: skip

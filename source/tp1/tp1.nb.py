@@ -30,7 +30,7 @@ import keras
 import mlflow
 import numpy as np
 
-from tpdl import budget, data
+from tpdl import budget, costs, data
 
 BUDGET = budget.current()
 SEED = 0
@@ -204,6 +204,11 @@ def logged_run_is_complete(run_id):
 # This cell is skipped when your notebook is graded (it is tagged `skip-grading`): run it on the
 # full budget before you hand in. It saves the model you deploy as `mnist_dense.keras` (its
 # weights without the optimiser's state: a service predicts, it does not train).
+#
+# What it costs on 2 cores: the reference network (784-512-256-10, 535,818 parameters) trains 15
+# epochs on 60,000 images in about 67 s (4.4 s an epoch). The cell times a few steps of your
+# design first and warns above the plan: at most 2,000,000 parameters and 15 s an epoch.
+# `train` keeps nothing as it goes: if a run is interrupted, run the cell again.
 
 # %% tags=["skip-grading"]
 import time
@@ -215,6 +220,8 @@ x_train, y_train = preprocess(*BUDGET.subset(mnist.x_train, mnist.y_train, ci=20
 x_test, y_test = preprocess(mnist.x_test, mnist.y_test)
 keras.utils.set_random_seed(SEED)  # the same run every time
 model = build_dense_model()
+print(costs.preflight(model, x_train, y_train, epochs=BUDGET.pick(full=15, ci=2), batch_size=128,
+                      limit=costs.Limit(parameters=2_000_000, epoch_s=15), validation_split=0.1))  # fmt: skip
 started = time.perf_counter()
 history = train(model, x_train, y_train, BUDGET)
 train_seconds = time.perf_counter() - started
@@ -224,6 +231,7 @@ print(f"test accuracy: {test_accuracy:.4f} after {len(history.epoch)} epochs in 
 serving = type(model).from_config(model.get_config())  # the architecture alone, not compiled
 serving.set_weights(model.get_weights())
 serving.save(MODEL_FILE)
+costs.write_record(MODEL_FILE, BUDGET, len(history.epoch), train_seconds, {"test_accuracy": test_accuracy})
 
 figure, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 for key, axis in (("loss", axes[0]), ("accuracy", axes[1])):
@@ -257,7 +265,7 @@ logged_run_is_complete(run_id)
 # %% nbgrader={"grade": true, "grade_id": "saved_model_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false} tags=["skip-grading"]
 saved = keras.saving.load_model(MODEL_FILE)
 saved_accuracy = float(np.mean(saved.predict(x_test, verbose=0).argmax(axis=1) == mnist.y_test))
-assert saved_accuracy >= 0.9783 or not BUDGET.is_full, f"the saved model reaches {saved_accuracy:.4f}"
+costs.require(saved_accuracy >= 0.9783, f"the saved model reaches {saved_accuracy:.4f}", BUDGET)
 assert not any("Conv" in type(layer).__name__ for layer in saved.layers), "dense layers only"
 print(f"saved model: {saved_accuracy:.4f} on the test set")
 
