@@ -107,6 +107,7 @@ class ModelDescription(Frame):
     compiled: bool
     optimizer: Label | None = None
     loss: Label | None = None
+    metrics: list[Label] = Field(default_factory=list, max_length=64)  # names of the compiled metrics
     compile_error: Message | None = None
 
 
@@ -259,6 +260,7 @@ class Call(Request):
     kwargs: dict[str, Plain] = {}
     tensors: bool = False  # arrays given as the backend's tensors
     return_inputs: bool = False
+    discard_value: bool = False  # only whether it raised matters (a refusal check): nothing comes back
 
 
 class BuildModel(Request):

@@ -181,7 +181,9 @@ class Submission:
     def error_raised(self, name: str, *args, **kwargs) -> str | None:
         """Call ``name`` expecting it to refuse its arguments: the class name of what it raised, or None."""
         try:
-            self.session.ask_notebook(protocol.Call(name=name, args=list(args), kwargs=kwargs), name)
+            self.session.ask_notebook(
+                protocol.Call(name=name, args=list(args), kwargs=kwargs, discard_value=True), name
+            )
         except sandbox.WorkerError as error:
             if error.kind != "raised":
                 raise StudentCodeError(error.message) from None

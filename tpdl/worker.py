@@ -52,10 +52,13 @@ class Refused(Exception):
 
 
 def raised(error: BaseException) -> Refused:
-    """What the student's code raised, as an answer: ``ValueError: the first line of its message``."""
+    """What the student's code raised, as an answer: ``ValueError: the first line of its message``.
+
+    A subclass of ``ValueError`` (an app's own ``BadInput``) is a ``ValueError``, as the specs ask."""
     text = str(error).strip().splitlines()
     detail = f": {text[0]}" if text else ""
-    return Refused("raised", f"{type(error).__name__}{detail}")
+    name = "ValueError" if isinstance(error, ValueError) else type(error).__name__
+    return Refused("raised", f"{name}{detail}")
 
 
 # --------------------------------------------------------------------------- worker set-up
@@ -362,7 +365,16 @@ def notebook_worker(sock, spec: dict) -> None:
             value = function(*args, **kwargs)
         except BaseException as error:  # noqa: BLE001 - the student's function raised
             raise raised(error) from None
+        if request.discard_value:
+            return protocol.CallValue(value=None)
         if request.return_inputs:  # the arguments as the call left them (did it change them?)
+            import numpy as np
+
+            # a random generator goes back as None: its state is no value to compare, and cannot be sent
+            def back(now):
+                return None if isinstance(now, np.random.Generator) else now
+
+            args, kwargs = [back(a) for a in args], {k: back(v) for k, v in kwargs.items()}
             return protocol.CallValue(value=value, args=args, kwargs=kwargs)
         return protocol.CallValue(value=value)
 
@@ -505,6 +517,35 @@ def _graph_operations(model) -> list:
     return found
 
 
+def _metric_names(metrics, depth: int = 0) -> list[str]:
+    """Every name in a compile config's ``metrics``: strings, and each serialised metric's class and
+    name (lists and a dict per output walked, a few levels deep)."""
+    if depth > 6:
+        return []
+    if isinstance(metrics, str):
+        return [metrics]
+    if isinstance(metrics, dict):
+        names = [metrics["class_name"]] if isinstance(metrics.get("class_name"), str) else []
+        config = metrics.get("config")
+        if isinstance(config, dict) and isinstance(config.get("name"), str):
+            names.append(config["name"])
+        if not names:  # a dict per output
+            names = [n for value in metrics.values() for n in _metric_names(value, depth + 1)]
+        return names
+    if isinstance(metrics, (list, tuple)):
+        return [n for value in metrics for n in _metric_names(value, depth + 1)]
+    return []
+
+
+def _compiled_metrics(model) -> list[str]:
+    try:
+        config = model.get_compile_config() or {}
+    except Exception:  # noqa: BLE001 - a model whose compile settings cannot be serialised
+        return []
+    names = _metric_names(config.get("metrics")) + _metric_names(config.get("weighted_metrics"))
+    return [str(n)[:200] for n in names][:64]
+
+
 def describe_model(model, compile_error: str | None = None) -> protocol.ModelDescription:
     """The facts graders check about a model (the graph: each layer's, or operation's, inbound
     layers). An operation that is not a layer is described like the layer that computes the same
@@ -529,6 +570,7 @@ def describe_model(model, compile_error: str | None = None) -> protocol.ModelDes
         compiled=bool(compiled),
         optimizer=type(model.optimizer).__name__ if compiled else None,
         loss=_loss_name(getattr(model, "loss", None)) if compiled else None,
+        metrics=_compiled_metrics(model) if compiled else [],
         compile_error=compile_error,
     )
 
