@@ -11,6 +11,10 @@ pytestmark = pytest.mark.cell("build_dense_model_tests")
 
 ALLOWED = {"InputLayer", "Dense", "Dropout", "BatchNormalization"}
 X = np.random.default_rng(7).random((64, 784), dtype=np.float32)
+# What `metrics=` may hold for the accuracy of one-hot labels: "accuracy" or "acc" (Keras picks the
+# categorical one for this loss), "categorical_accuracy", or the metric objects of those names;
+# compared with case and underscores ignored.
+ACCURACY_NAMES = {"accuracy", "acc", "categoricalaccuracy"}
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +29,10 @@ def test_build_dense_model_is_compiled_for_one_hot_labels(default_model):
     loss = str(described["loss"] or "")
     assert "categorical_crossentropy" in loss and "sparse" not in loss, (
         "compile with the categorical cross-entropy loss: the labels are one-hot"
+    )
+    names = {str(n).lower().replace("_", "") for n in described.get("metrics") or []}
+    assert names & ACCURACY_NAMES, (
+        "compile with the accuracy metric (metrics=[...]): training should report the accuracy"
     )
 
 

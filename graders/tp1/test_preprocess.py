@@ -35,11 +35,17 @@ def expected(images, labels):
 
 @pytest.mark.points(1)
 def test_preprocess_shapes_and_dtypes(student):
-    x, y = as_pair(student.call("preprocess", IMAGES, LABELS), "preprocess")
+    answer, (images, labels), _ = student.call_and_inputs("preprocess", IMAGES, LABELS)
+    x, y = as_pair(answer, "preprocess")
     as_array(x, "x", (37, 784))
     as_array(y, "y", (37, 10))
     assert x.dtype == np.float32, f"x should be float32, not {x.dtype}"
     assert y.dtype == np.float32, f"y should be float32, not {y.dtype}"
+    for name, sent, after in (("images", IMAGES, images), ("labels", LABELS, labels)):
+        assert isinstance(after, np.ndarray) and after.shape == sent.shape and np.array_equal(after, sent), (
+            f"preprocess changed the {name} array it was given (its shape or its values): "
+            "leave it as it was and make a new one"
+        )
 
 
 @pytest.mark.points(1)

@@ -12,6 +12,11 @@ lib = grading.grader_library(__file__)
 pytestmark = pytest.mark.cell("dropout_tests")
 
 X = np.random.default_rng(31).uniform(0.5, 2.0, size=(200, 500))  # 100,000 positive values
+# Ten values at rate 0.5, once per seed: each value dropped independently, the number dropped is
+# binomial (10, 0.5), which is 5 one time in four (0.246); the same number for all 30 seeds, once
+# in 10**18. A dropout that drops a fixed share of x (round(rate * size) values) always drops 5.
+FEW = X[0, :10]
+COUNT_SEEDS = range(100, 130)
 
 
 def kept_fraction_bounds(rate: float, count: int, sigmas: float = 6.0) -> tuple[float, float]:
@@ -33,7 +38,11 @@ def test_dropout_identity_at_inference(student):
 @pytest.mark.points(1)
 def test_dropout_training_drops_and_rescales(student):
     for rate, seed in ((0.3, 3), (0.8, 4)):
-        y = as_array(student.call("dropout", X, rate, True, Rng(seed)), "the output of dropout", X.shape)
+        answer, (x_after, *_), _ = student.call_and_inputs("dropout", X, rate, True, Rng(seed))
+        y = as_array(answer, "the output of dropout", X.shape)
+        assert np.array_equal(np.asarray(x_after), X), (
+            "dropout changed the array x it was given: return a new one"
+        )
         kept = y != 0
         low, high = kept_fraction_bounds(rate, X.size)
         assert low <= kept.mean() <= high, (
@@ -45,6 +54,15 @@ def test_dropout_training_drops_and_rescales(student):
         )
         rows = kept.mean(axis=1)
         assert rows.min() > 0 and rows.max() < 1, "dropout should drop values independently, not whole rows"
+    dropped = set()
+    for seed in COUNT_SEEDS:
+        y = as_array(student.call("dropout", FEW, 0.5, True, Rng(seed)), "the output of dropout", FEW.shape)
+        dropped.add(int(np.sum(y == 0)))
+    assert len(dropped) > 1, (
+        f"dropout of {FEW.size} values at rate 0.5 dropped the same number of them for each of "
+        f"{len(COUNT_SEEDS)} seeds: each value should be dropped with probability rate, independently "
+        "of the others, not a fixed share of x"
+    )
 
 
 @pytest.mark.points(1)

@@ -45,7 +45,15 @@ def test_l2_penalty_matches_keras(student):
 
 @pytest.mark.points(1)
 def test_l2_penalty_grad_matches_the_penalty(student):
-    grads = student.call("l2_penalty_grad", WEIGHTS, L2)
+    grads, (given, _), _ = student.call_and_inputs("l2_penalty_grad", WEIGHTS, L2)
+    assert isinstance(given, list) and len(given) == len(WEIGHTS), (
+        "l2_penalty_grad changed the list of weights it was given"
+    )
+    for i, (after, w) in enumerate(zip(given, WEIGHTS)):
+        assert isinstance(after, np.ndarray) and np.array_equal(after, w), (
+            f"l2_penalty_grad changed weight array {i} it was given: leave the weights as they were "
+            "and return new arrays"
+        )
     assert isinstance(grads, list) and len(grads) == len(WEIGHTS), (
         f"l2_penalty_grad should return a list of {len(WEIGHTS)} arrays, one per weight array"
     )

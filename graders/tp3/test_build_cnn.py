@@ -12,6 +12,18 @@ pytestmark = pytest.mark.cell("build_cnn_tests")
 RNG = np.random.default_rng(31)
 
 
+def rescaling_argument(config: dict, key: str, default: float) -> np.ndarray:
+    """A Rescaling layer's ``scale`` or ``offset`` (a number, or per channel an array that Keras
+    serialises as ``{"class_name": "__numpy__", "config": {"value": ...}}``)."""
+    value = config.get(key, default)
+    if isinstance(value, dict):
+        value = value.get("config", {}).get("value", np.nan)
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return np.asarray(np.nan)
+
+
 @pytest.fixture(scope="module")
 def default_model(student):
     return student.build_model("build_cnn")
@@ -22,6 +34,15 @@ def test_build_cnn_maps_raw_pixels_to_probabilities(default_model):
     shape = tuple(default_model.description["output_shape"])
     assert shape == (None, 10), f"build_cnn() should output (None, 10), not {shape}"
     assert "Conv2D" in default_model.layer_classes, "build the network from Conv2D layers"
+    rescalings = default_model.layers_of("Rescaling")
+    assert rescalings, "the network should scale the raw pixels itself, with a Rescaling layer first"
+    config = rescalings[0]["config"]
+    scale, offset = rescaling_argument(config, "scale", 1.0), rescaling_argument(config, "offset", 0.0)
+    black, white = offset, 255 * scale + offset  # where the first Rescaling sends pixels 0 and 255
+    assert np.allclose(black, 0.0, **lib.PIXELS) and np.allclose(white, 1.0, **lib.PIXELS), (
+        "the first Rescaling layer should scale the raw pixels (0-255) into [0, 1]; yours sends 0 to "
+        f"{black.tolist()} and 255 to {white.tolist()}"
+    )
     x = RNG.integers(0, 256, size=(4, 32, 32, 3)).astype(np.float32)  # raw pixel values
     out = np.asarray(default_model.predict(x))
     assert (

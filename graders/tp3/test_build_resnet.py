@@ -46,6 +46,20 @@ def test_build_resnet_outputs_class_probabilities(student, resnet20):
         f"build_resnet((16, 16, 1), 4, 1, 8) should map (N, 16, 16, 1) to (N, 4), not {out.shape}"
     )
     lib.assert_refuses(student, "build_resnet", (32, 32), what="build_resnet((32, 32))")
+    lib.assert_refuses(
+        student,
+        "build_resnet",
+        (30, 32, 3),
+        what="build_resnet((30, 32, 3))",
+        why=" (30 is not a multiple of 4)",
+    )
+    lib.assert_refuses(
+        student,
+        "build_resnet",
+        (32, 18, 3),
+        what="build_resnet((32, 18, 3))",
+        why=" (18 is not a multiple of 4)",
+    )
 
 
 @pytest.mark.points(1)

@@ -2,7 +2,9 @@
 
 The extractor is the student's own, with random weights (``weights=None``), made in the worker. With
 the content and style weights set to zero, the loss is the total variation alone, which the judge
-computes itself: the first loss and the smoothing of the image are checked against it.
+computes itself: the first loss and the smoothing of the image are checked against it. With every
+style layer given weight 0 (``style_layer_weights``) and no content nor total variation weighed, the
+first loss must be 0, whatever the extractor's random weights.
 """
 
 import numpy as np
@@ -73,6 +75,13 @@ def test_style_transfer_minimises_the_weighted_total(student):
     )
     assert lib.total_variation(image) < start, (
         "with only the total variation weighed, the image should get smoother"
+    )
+    # every style layer weighed 0: the style term vanishes whatever the (random) extractor computes
+    _, losses = transfer(student, content, style, 1, content_weight=0.0, style_weight=1.0, tv_weight=0.0,
+                         style_layer_weights=[0.0, 0.0])  # fmt: skip
+    assert np.isclose(losses[0], 0.0, **lib.RECOMPUTED_LOSS), (
+        "with style_layer_weights [0, 0] no style layer counts: with content_weight=0 and tv_weight=0 as "
+        f"well, the first loss should be 0, not {losses[0]:.6g}"
     )
 
 

@@ -42,8 +42,9 @@ def test_build_unet_shapes_and_output_activation(student):
         (((64, 64, 1), 1, 4, 2), (None, 64, 64, 1)),
         (((32, 48, 3), 3, 4, 3), (None, 32, 48, 3)),
         (((16, 16, 2), 1, 2, 4), (None, 16, 16, 1)),
+        (((16, 16, 1), 2, 2, 2), (None, 16, 16, 2)),  # two classes: a softmax over both, not a sigmoid
     ]
-    x = np.random.default_rng(53).uniform(size=(2, 32, 48, 3)).astype(np.float32)
+    rng = np.random.default_rng(53)
     for (shape, n_classes, base, depth), expected in cases:
         model = student.build_model("build_unet", shape, n_classes, base, depth)
         got = tuple(model.description["output_shape"])
@@ -51,10 +52,11 @@ def test_build_unet_shapes_and_output_activation(student):
             f"build_unet({shape}, n_classes={n_classes}, base_filters={base}, depth={depth}) should "
             f"output {expected}, not {got}"
         )
-        if n_classes == 3:
-            out = np.asarray(model.predict(x))
+        if n_classes > 1:
+            out = np.asarray(model.predict(rng.uniform(size=(2, *shape)).astype(np.float32)))
             assert np.allclose(out.sum(axis=-1), 1.0, **lib.PROBABILITIES), (
-                "with several classes, each pixel's outputs should be probabilities over the classes (a softmax)"
+                f"with {n_classes} classes, each pixel's outputs should be probabilities over the classes "
+                "(a softmax)"
             )
         else:
             last = model.description["layers"][-1]

@@ -106,6 +106,10 @@ def test_decoder_block_concatenates_the_skip_on_channels(decoder):
         None,
     )
     assert skip_input in joined["inbound"], "decoder_block should concatenate the skip itself, as it is given"
+    assert joined["inbound"][-1] == skip_input, (
+        "decoder_block should concatenate in the specified order: the up-sampled x first, the skip after "
+        "it (the conv block's weights read the channels in that order)"
+    )
     assert joined["config"].get("axis") in (-1, 3), "concatenate on the channel axis (the last one)"
     others = [decoder.layer(name) for name in joined["inbound"] if name != skip_input]
     assert len(others) == 1 and others[0]["output_shape"] == [None, 12, 12, 4], (

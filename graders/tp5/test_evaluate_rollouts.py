@@ -28,8 +28,32 @@ def case():
     return predicted.astype(np.float32), target, positions
 
 
+# Bright pixels (row, column) and true centres a little either side of the 3-pixel limit:
+# pixel centres at (i, j) instead of (i + 0.5, j + 0.5), or "within 3 pixels" read per axis (a square),
+# put each one on the wrong side. One video, one case per horizon.
+NEAR_THE_LIMIT = (
+    ([(10, 10)], (13.4, 10.5)),  # 2.9 pixels away: tracked
+    ([(20, 5)], (20.5, 8.4)),  # 2.9 pixels away, along the columns: tracked
+    ([(15, 15), (15, 16), (16, 15), (16, 16)], (16.0, 18.9)),  # a 2x2 disc, 2.9 pixels away: tracked
+    ([(10, 10)], (13.0, 13.0)),  # 3.54 pixels away, less than 3 along each axis: lost
+    ([(5, 20)], (3.0, 23.0)),  # the same, the other diagonal: lost
+    ([(10, 10)], (7.3, 10.0)),  # 3.24 pixels away, 2.7 from the pixel's corner: lost
+)
+
+
 @pytest.fixture(scope="module")
-def measured(student, case):
+def near_the_limit():
+    """Frames of one video, each with a few bright pixels; their true centres near the 3-pixel limit."""
+    frames = np.zeros((1, len(NEAR_THE_LIMIT), 32, 32, 1), dtype=np.float32)
+    positions = np.zeros((1, len(NEAR_THE_LIMIT), 2), dtype=np.float32)
+    for horizon, (pixels, centre) in enumerate(NEAR_THE_LIMIT):
+        for row, column in pixels:
+            frames[0, horizon, row, column, 0] = 1.0
+        positions[0, horizon] = centre
+    return frames, frames.copy(), positions
+
+
+def _measure(student, case) -> dict:
     result = student.call("evaluate_rollouts", *case)
     assert isinstance(result, dict) and {"mse", "ssim", "tracked"} <= set(result), (
         "evaluate_rollouts should return a dict with the keys mse, ssim and tracked"
@@ -41,6 +65,11 @@ def measured(student, case):
             f"evaluate_rollouts: {key} should hold one value per horizon ({horizon},), not {shape}"
         )
     return {key: np.asarray(result[key], dtype=np.float64) for key in ("mse", "ssim", "tracked")}
+
+
+@pytest.fixture(scope="module")
+def measured(student, case):
+    return _measure(student, case)
 
 
 @pytest.mark.points(1)
@@ -56,12 +85,17 @@ def test_evaluate_rollouts_mse_and_ssim(case, measured):
 
 
 @pytest.mark.points(1)
-def test_evaluate_rollouts_tracks_the_disc(case, measured):
+def test_evaluate_rollouts_tracks_the_disc(student, case, measured, near_the_limit):
     expected = metrics.reference(*case)["tracked"]
     assert np.allclose(measured["tracked"], expected, **lib.FLOAT32), (
         "the per-horizon share of videos whose disc is tracked is wrong: the disc is at the mean position "
         "of the pixels brighter than 0.8 (pixel centres at i + 0.5), tracked within 3 pixels of its true "
         "centre, lost when no pixel is brighter than 0.8"
+    )
+    expected = metrics.reference(*near_the_limit)["tracked"]
+    assert np.allclose(_measure(student, near_the_limit)["tracked"], expected, **lib.FLOAT32), (
+        "discs found a little under or over 3 pixels from their true centre are tracked or lost wrongly: "
+        "pixel (i, j) has its centre at (i + 0.5, j + 0.5), and 3 pixels is a distance in the plane"
     )
 
 

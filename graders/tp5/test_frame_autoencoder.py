@@ -21,14 +21,24 @@ def _pair(student, latent_dim):
 
 @pytest.mark.points(1)
 def test_frame_autoencoder_maps_frames_to_latents_and_back(student):
+    frames = np.random.default_rng(82).uniform(0.0, 1.0, size=(16, 32, 32, 1)).astype(np.float32)
     for latent_dim in (32, 7):
-        encoder, decoder = _pair(student, latent_dim)
+        encoder = student.build_model_part("build_frame_autoencoder", 0, latent_dim)
+        latents = np.asarray(encoder.predict(frames))  # now: building the decoder retires the encoder
+        decoder = student.build_model_part("build_frame_autoencoder", 1, latent_dim)
         shapes = (tuple(encoder.description["output_shape"]), tuple(decoder.description["output_shape"]))
         assert shapes == ((None, latent_dim), (None, 32, 32, 1)), (
             f"build_frame_autoencoder({latent_dim}): the encoder should output (None, {latent_dim}) and the "
             f"decoder (None, 32, 32, 1), not {shapes[0]} and {shapes[1]}"
         )
         assert CONVOLUTIONS & set(encoder.layer_classes), "the encoder should be convolutional"
+        # Freshly initialised, a last Dense with no activation gives latents of both signs: each latent is
+        # its own random mix of the features, never negative on these frames with a chance of at most 1/2,
+        # so all 32 never negative is a 2**-32 chance (all zero, as a zero initialiser gives, tells nothing
+        # and passes).
+        assert latent_dim < 32 or latents.min() < 0.0 or latents.max() <= 0.0, (
+            "the encoder's latents are never negative: its last Dense should have no activation"
+        )
 
 
 @pytest.mark.points(1)

@@ -15,20 +15,23 @@ lib = grading.grader_library(__file__)
 pytestmark = pytest.mark.cell("build_htap_tests")
 
 ATTENTION = {"Attention", "MultiHeadAttention", "AdditiveAttention", "GroupedQueryAttention"}
-HISTORY, LATENT = 12, 8
+HISTORY, LATENT, KEY_DIM = 12, 8, 16
+# What the spec's layers hold: per scale, one bias-free projection shared by the query and the keys
+# and the attention's learned scale; the gate, a Dense(2) of the two retrieved latents side by side.
+WEIGHTS = 2 * (LATENT * KEY_DIM + 1) + (2 * LATENT + 1) * 2
 
 
 @pytest.fixture(scope="module")
 def model(student):
-    return student.build_model("build_htap", HISTORY, LATENT, 16, 3)
+    return student.build_model("build_htap", HISTORY, LATENT, KEY_DIM, 3)
 
 
 @pytest.mark.points(1)
 def test_htap_reads_its_history_of_latents(student, model):
     shapes = (tuple(model.description["input_shape"]), tuple(model.description["output_shape"]))
     assert shapes == ((None, HISTORY, LATENT), (None, LATENT)), (
-        f"build_htap({HISTORY}, {LATENT}, 16, 3) should map (None, {HISTORY}, {LATENT}) to (None, {LATENT}), "
-        f"not {shapes[0]} to {shapes[1]}"
+        f"build_htap({HISTORY}, {LATENT}, {KEY_DIM}, 3) should map (None, {HISTORY}, {LATENT}) to "
+        f"(None, {LATENT}), not {shapes[0]} to {shapes[1]}"
     )
     for kwargs in ({"history": 2}, {"span": 1}, {"history": 6, "span": 6}):
         what = f"build_htap({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
@@ -41,6 +44,13 @@ def test_htap_attends_at_two_time_scales(model):
     assert len(found) >= 2, (
         f"H-TAP attends over the history at a fine and a coarse time scale: one attention layer per "
         f"scale, not {len(found)}"
+    )
+    count = model.description["count_params"]
+    assert count == WEIGHTS, (
+        f"build_htap({HISTORY}, {LATENT}, {KEY_DIM}, 3) has {count} weights, "
+        f"{'more' if count > WEIGHTS else 'fewer'} than the spec's layers hold: per scale, one bias-free "
+        "Dense(key_dim) projects both the query and the keys, and one Attention(use_scale=True) retrieves; "
+        "then the Dense(2) gate"
     )
 
 
@@ -71,4 +81,13 @@ def test_htap_predicts_a_mix_of_past_latents(model):
     low, high = history.min(axis=1) - 1e-4, history.max(axis=1) + 1e-4
     assert np.all((predicted >= low) & (predicted <= high)), (
         "H-TAP's prediction leaves the range of the history's latents: it should be a weighted mix of them"
+    )
+    # The values are the latents after the keys (z_1 .. z_{n-1}, z_s .. z_{n-1}): never the oldest, z_0.
+    # A first component that only z_0 has must stay out of the prediction, whatever the weights.
+    oldest_only = rng.normal(size=(16, HISTORY, LATENT)).astype(np.float32)
+    oldest_only[:, 1:, 0], oldest_only[:, 0, 0] = 0.0, 5.0
+    predicted = np.asarray(model.predict(oldest_only))
+    assert np.allclose(predicted[:, 0], 0.0, **lib.FLOAT32_CHAIN), (
+        "H-TAP's prediction mixes in the oldest latent z_0 itself: at each scale the values are the latents "
+        "that follow the keys"
     )

@@ -11,12 +11,20 @@ lib = grading.grader_library(__file__)
 pytestmark = pytest.mark.cell("masks_tests")
 
 
+def _truth_values(value, what: str, shape: tuple) -> np.ndarray:
+    """``value`` as a boolean array, or an assertion: the spec asks for booleans (0/1 numbers do not
+    invert with ``~`` and index as positions)."""
+    mask = as_array(value, what, shape)
+    assert mask.dtype == bool, f"{what} should be a boolean array, not one of {mask.dtype} values"
+    return mask
+
+
 @pytest.mark.points(1)
 def test_causal_mask(student):
     for length in (1, 4, 9):
-        mask = as_array(student.call("causal_mask", length), f"causal_mask({length})", (length, length))
+        mask = _truth_values(student.call("causal_mask", length), f"causal_mask({length})", (length, length))
         rows, cols = np.indices((length, length))
-        assert np.array_equal(mask.astype(bool), cols <= rows), (
+        assert np.array_equal(mask, cols <= rows), (
             f"causal_mask({length}) should let query i attend to keys 0..i only"
         )
 
@@ -27,9 +35,11 @@ def test_padding_mask(student):
     for values, max_length in (([0, 3, 6, 1], 6), ([2, 4], 7)):
         lengths = np.array(values)
         what = f"padding_mask({values}, {max_length})"
-        mask = as_array(student.call("padding_mask", lengths, max_length), what, (len(values), 1, max_length))
+        mask = _truth_values(
+            student.call("padding_mask", lengths, max_length), what, (len(values), 1, max_length)
+        )
         expected = (np.arange(max_length)[None, :] < lengths[:, None])[:, None, :]
-        assert np.array_equal(mask.astype(bool), expected), (
+        assert np.array_equal(mask, expected), (
             f"{what} should be true for each sequence's real keys (the first `length` ones)"
         )
 

@@ -11,5 +11,5 @@ def build_dense_model(input_dim=784, n_classes=10):
             keras.layers.Dense(n_classes, activation=keras.activations.softmax),
         ]
     )
-    model.compile("nadam", "categorical_crossentropy", ["accuracy"])
+    model.compile("nadam", "categorical_crossentropy", metrics=["accuracy"])
     return model

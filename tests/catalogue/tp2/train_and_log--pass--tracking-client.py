@@ -1,4 +1,4 @@
-"""MLflow's client API: an explicit run, a batch of metrics, an explicit end; steps from 1."""
+"""MLflow's client API: an explicit run, a batch of metrics, an explicit end."""
 
 
 def train_and_log(name, config, data, epochs, batch_size=128, seed=0,
@@ -22,7 +22,7 @@ def train_and_log(name, config, data, epochs, batch_size=128, seed=0,
     history = build_mlp(config).fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
                                     batch_size=batch_size, verbose=0).history  # fmt: skip
     metrics = [
-        Metric(k, float(v), 0, epoch + 1) for k, values in history.items() for epoch, v in enumerate(values)
+        Metric(k, float(v), 0, epoch) for k, values in history.items() for epoch, v in enumerate(values)
     ]
     client.log_batch(run.info.run_id, metrics=metrics)
     client.set_terminated(run.info.run_id)

@@ -54,8 +54,8 @@ def build_resnet(input_shape=(32, 32, 3), n_classes=10, blocks_per_stage=3, base
     if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
         raise ValueError(f"the input shape must be (height, width, channels), got {input_shape!r}")
     height, width, _ = input_shape
-    if (height is not None and height < 4) or (width is not None and width < 4):
-        raise ValueError(f"height and width must be at least 4 to be halved twice, got {input_shape!r}")
+    if any(side is not None and (side < 4 or side % 4) for side in (height, width)):
+        raise ValueError(f"height and width must be multiples of 4 to be halved twice, got {input_shape!r}")
     inputs = keras.Input(shape=tuple(input_shape))
     x = layers.Rescaling(1.0 / 255)(inputs)
     x = layers.Conv2D(base_filters, (3, 3), padding="same", use_bias=False)(x)

@@ -1,8 +1,8 @@
-"""Fills the masks with loops, as 0/1 integers."""
+"""Fills boolean masks with loops (ones and zeros assigned into a boolean array)."""
 
 
 def causal_mask(length):
-    mask = np.zeros((length, length), dtype=int)
+    mask = np.zeros((length, length), dtype=bool)
     for i in range(length):
         for j in range(i + 1):
             mask[i, j] = 1
