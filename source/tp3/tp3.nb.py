@@ -281,7 +281,7 @@ print("residual_block: visible tests passed")
 # statistics included): stem 432 + 64; stage 1: 3 × 4,736; stage 2: 14,720 + 2 × 18,688 (the
 # first block has a projection); stage 3: 58,112 + 2 × 74,240; dense 650 — **274,042** in all.
 # Refuse (`ValueError`) an input shape that is not `(height, width, channels)` or whose height or
-# width cannot be halved twice.
+# width is not a multiple of 4 (it cannot be halved twice exactly).
 
 
 # %% nbgrader={"grade": false, "grade_id": "build_resnet", "locked": false, "schema_version": 3, "solution": true, "task": false}
