@@ -24,6 +24,7 @@ import numpy as np
 # `double(x)` returns `2 * x` as a float64 NumPy array, for a number or an array-like of numbers.
 # Anything else (text, say) is refused with a `ValueError` that says what is wrong.
 
+
 # %% nbgrader={"grade": false, "grade_id": "double", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def double(x):
     ### BEGIN SOLUTION
