@@ -54,8 +54,25 @@ def write(assignment: str) -> None:
     ):
         folder = paths.sample_submission(student, assignment)
         folder.mkdir(parents=True, exist_ok=True)
+        if student == "reference":
+            _keep_outputs(notebook, folder / f"{assignment}.ipynb")
         nbformat.write(notebook, folder / f"{assignment}.ipynb")
         write_deliverables(assignment, student, folder)
+
+
+def _keep_outputs(notebook, previous: Path) -> None:
+    """Give the cells of ``notebook`` whose code is unchanged the outputs they had in ``previous``
+    (the reference's last full run, ``make sample-runs``); a changed cell has none until the next."""
+    if not previous.is_file():
+        return
+    outputs = {
+        cell.source: (cell.get("outputs", []), cell.get("execution_count"))
+        for cell in nbformat.read(previous, as_version=4).cells
+        if cell.cell_type == "code" and cell.get("outputs")
+    }
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.source in outputs:
+            cell.outputs, cell.execution_count = outputs[cell.source]
 
 
 def write_deliverables(assignment: str, student: str, folder: Path) -> None:

@@ -260,7 +260,10 @@ logged_run_is_complete(run_id)
 # ## The saved model (3 points)
 #
 # The hidden tests load `mnist_dense.keras` (safely: no custom code runs) and evaluate it on the
-# 10,000 test images: it must reach **97.83 %**, with dense layers only.
+# 10,000 test images: it must reach **97.83 %**, with dense layers only, taking vectors of 784
+# pixels as `preprocess` makes them. They also classify 2,000 fresh digits drawn when you are
+# graded, which no one has seen: at least 97 %, and not much below the test set (a model trained
+# on the training set does as well on both; one that looks the test images up does not).
 
 # %% nbgrader={"grade": true, "grade_id": "saved_model_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false} tags=["skip-grading"]
 saved = keras.saving.load_model(MODEL_FILE)
@@ -279,9 +282,12 @@ print(f"saved model: {saved_accuracy:.4f} on the test set")
 # * `POST /predict` with JSON `{"image": <28 rows of 28 numbers 0-255>}` →
 #   `{"digit": <int>, "probabilities": <10 floats>}`; with `{"images": [<image>, ...]}` → a list
 #   of such answers; with a 28×28 PNG (body of type `image/png`, or a form field `image`) → one answer;
-# * for every bad request (not JSON, a missing field, a wrong shape, non-numbers, NaN, values out
-#   of 0-255, an empty batch, a body over the stated limit) a **4xx** answer `{"error": "..."}`
-#   that says what was wrong: never a 500, never a traceback.
+# * for every bad request (a body that is not JSON or not UTF-8, broken JSON, JSON nested
+#   deeper than any image or a number too long to convert, a list instead of an object, a missing
+#   field, a wrong shape, non-numbers, NaN, values out of 0-255, an empty batch or one holding a
+#   bad image, an `image/png` body that is not a PNG, a body over the stated limit) and for an
+#   unknown URL or a wrong method, a **4xx** answer `{"error": "..."}` (JSON, never Flask's HTML
+#   pages) that says what was wrong: never a 500, never a traceback.
 #
 # The hidden tests start your application under **gunicorn** and send it real HTTP requests; they
 # also report the 95th percentile of the time to answer one image (call the model directly,

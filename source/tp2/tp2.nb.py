@@ -207,7 +207,8 @@ print("adam_step: visible tests passed")
 # probability $r$, independently, and the values kept are divided by $1 - r$, so that the
 # expectation of each output equals its input. At inference (`training=False`), `x` comes back
 # unchanged. Draw the random numbers from `rng` (a `np.random.Generator`), so that the same seed
-# gives the same mask. `rate` must lie in $[0, 1)$.
+# gives the same mask. `rate` must lie in $[0, 1)$: raise `ValueError` for any other (1.0 and negative
+# rates included).
 
 
 # %% nbgrader={"grade": false, "grade_id": "dropout", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -239,7 +240,8 @@ print("dropout: visible tests passed")
 #
 # `keras.regularizers.L2(l2)` adds $\lambda \sum_i w_i^2$ to the loss for a weight tensor $w$
 # (no factor $\tfrac12$). Write the penalty of a **list** of weight arrays (the sum of the
-# penalties of each) and its gradient (one array per weight array). `l2` must not be negative.
+# penalties of each) and its gradient (one array per weight array). Both raise `ValueError` for a
+# negative `l2`; `l2 = 0` gives a penalty of 0.
 
 
 # %% nbgrader={"grade": false, "grade_id": "l2_penalty", "locked": false, "schema_version": 3, "solution": true, "task": false}

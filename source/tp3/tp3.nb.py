@@ -496,7 +496,8 @@ print("content_loss, style_loss, total_variation_loss: visible tests passed")
 #
 # Return `(image, losses)`: the final image (float32, the content image's shape) and the list of
 # the `steps` values of $\mathcal{L}$, one per step, each computed before that step's update.
-# Refuse (`ValueError`) an image that is not `(height, width, 3)` or smaller than 32 pixels on a side.
+# Refuse (`ValueError`) a content or style image that is not `(height, width, 3)` or smaller than
+# 32 pixels on a side.
 
 
 # %% nbgrader={"grade": false, "grade_id": "style_transfer", "locked": false, "schema_version": 3, "solution": true, "task": false}

@@ -147,6 +147,8 @@ print("dice_coefficient, dice_loss: visible tests passed")
 #
 # (the union counts the intersection once: it is subtracted from the two sums). On binary masks,
 # without smoothing, $J = D / (2 - D)$: the two metrics rank predictions alike, but the IoU is harsher.
+# `iou_score` starts with `check_masks(y_true, y_pred, smooth)` too (masks of different shapes, a
+# negative `smooth`: `ValueError`).
 
 
 # %% nbgrader={"grade": false, "grade_id": "iou_score", "locked": false, "schema_version": 3, "solution": true, "task": false}

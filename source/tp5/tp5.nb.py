@@ -127,6 +127,7 @@ def padding_mask(lengths, max_length):
 
 
 # %% nbgrader={"grade": true, "grade_id": "masks_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+assert np.asarray(causal_mask(3)).dtype == bool and np.asarray(padding_mask([2], 3)).dtype == bool, "boolean masks"
 assert np.array_equal(causal_mask(3), [[1, 0, 0], [1, 1, 0], [1, 1, 1]]), "query i attends to keys 0..i"
 assert np.array_equal(padding_mask([2, 3], 4), [[[1, 1, 0, 0]], [[1, 1, 1, 0]]]), "true for the real keys"
 print("masks: visible tests passed")
@@ -355,8 +356,8 @@ figure.savefig("attention_map.png", dpi=80)
 # ## The trained model's attention (3 points)
 #
 # The hidden tests load `reversal.keras` (safely: no custom code runs), feed it fresh sequences and
-# check that it reverses them (a mean absolute error below 0.05) and that at least **80 %** of each
-# query's attention falls on the anti-diagonal.
+# check that it reverses them (a mean absolute error below 0.05) and that at least **80 %** of the
+# attention falls on the anti-diagonal (on average over the queries).
 
 # %% nbgrader={"grade": true, "grade_id": "reversal_model_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false} tags=["skip-grading"]
 costs.require(anti_diagonal_mass >= 0.8, f"{anti_diagonal_mass:.1%} of the attention on the anti-diagonal", BUDGET)
@@ -464,7 +465,8 @@ print("build_frame_autoencoder: visible tests passed")
 # first, with a `GRU(units)` and predicts the next latent as the **last latent plus a correction**
 # (a `Dense(latent_dim)` of the GRU's state): predicting a change is easier than predicting a
 # latent from scratch. Take the last latent with built-in layers (`Cropping1D`, then `Flatten`),
-# so that the saved model loads anywhere. Refuse a window or sizes below 1.
+# so that the saved model loads anywhere. Refuse (`ValueError`) a `window`, `latent_dim` or `units`
+# below 1.
 
 
 # %% nbgrader={"grade": false, "grade_id": "build_tap", "locked": false, "schema_version": 3, "solution": true, "task": false}
