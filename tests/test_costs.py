@@ -164,3 +164,29 @@ def test_tp1s_and_tp5s_training_cells_warn_of_slow_designs_and_not_of_the_refere
             slow, frames, frames, epochs=6, batch_size=64, limit=autoencoder_limit, examples=40_000
         )
     assert predictor_limit.parameters > 0
+
+
+@pytest.mark.slow
+def test_tp3s_training_cell_warns_of_a_slow_cnn_and_not_of_the_reference():
+    import keras
+
+    (limit,) = notebook_limits("tp3")
+    images = RNG.integers(0, 256, (256, 32, 32, 3)).astype(np.float32)
+    labels = RNG.integers(0, 10, 256)
+    reference = reference_functions("tp3", "build_cnn")["build_cnn"]()
+    reference.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", costs.CostWarning)
+        costs.preflight(reference, images, labels, epochs=20, batch_size=128, limit=limit, examples=50_000)
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    for _ in range(3):  # wide convolutions on the full 32x32 image, no pooling until the end
+        x = keras.layers.Conv2D(192, 3, padding="same", activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    slow = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+    slow.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    with pytest.warns(costs.CostWarning, match="an epoch, above"):
+        estimate = costs.preflight(
+            slow, images, labels, epochs=20, batch_size=128, limit=limit, examples=50_000
+        )
+    assert estimate.parameters < limit.parameters, "it is the time, not the parameters, that warns"

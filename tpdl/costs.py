@@ -162,10 +162,12 @@ def write_record(model_path, budget, epochs: int, seconds: float, metrics: dict 
     return path
 
 
-def callbacks(save_as, budget, monitor: str = "val_loss", mode: str = "min") -> list:
+def callbacks(save_as, budget, monitor: str | None = "val_loss", mode: str = "min", model=None) -> list:
     """Keras callbacks for a training cell: after each epoch, the time left (extrapolated from the
-    epochs so far), the best model so far saved to ``save_as`` as a serving copy (so that an
-    interrupted run leaves a deliverable), and the record of its training beside it."""
+    epochs so far), the best model so far (by ``monitor``; with ``None``, the latest) saved to
+    ``save_as`` as a serving copy (so that an interrupted run leaves a deliverable), and the record
+    of its training beside it. ``model`` is the part to save when training wraps it (augmentation
+    layers around a network)."""
     import keras
 
     class KeepTheBest(keras.callbacks.Callback):
@@ -177,15 +179,19 @@ def callbacks(save_as, budget, monitor: str = "val_loss", mode: str = "min") -> 
             logs = logs or {}
             elapsed = time.monotonic() - self.started
             left = elapsed / (epoch + 1) * (self.epochs - epoch - 1)
-            value = logs.get(monitor)
+            value = logs.get(monitor) if monitor else None
             better = value is not None and (
                 self.best is None or (value < self.best if mode == "min" else value > self.best)
             )
             if better or value is None:
                 self.best = value
-                serving_copy(self.model).save(save_as)
+                serving_copy(model if model is not None else self.model).save(save_as)
                 write_record(save_as, budget, epoch + 1, elapsed, logs)
-            kept = f"; {save_as} kept ({monitor} {value:.4f})" if better else ""
+            kept = (
+                f"; {save_as} kept ({monitor} {value:.4f})"
+                if better
+                else (f"; {save_as} saved" if value is None else "")
+            )
             print(
                 f"epoch {epoch + 1}/{self.epochs}: {_duration(elapsed)} so far, about {_duration(left)} left{kept}"
             )

@@ -36,7 +36,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from tpdl import budget, data
+from tpdl import budget, costs, data
 
 BUDGET = budget.current()
 SEED = 0
@@ -119,7 +119,12 @@ print(f"CNN: {cnn.count_params():,} parameters; visible tests passed")
 #
 # The test set is evaluated after each epoch to record the learning curve; nothing is chosen on
 # it (no early stopping: the schedule fixes the number of epochs). The cell saves the network,
-# without the augmentation and the optimiser's state, as `cifar10_cnn.keras`.
+# without the augmentation and the optimiser's state, as `cifar10_cnn.keras`, after every epoch:
+# an interrupted run still leaves the latest one.
+#
+# What it costs on 2 cores: the reference CNN (392,426 parameters) trains 20 epochs on 50,000
+# images in about 17 min (51 s an epoch) and reaches 83 %. The cell times a few steps of your
+# design first and warns above the plan: at most 2,000,000 parameters and 120 s an epoch.
 
 # %% tags=["skip-grading"]
 CNN_FILE = "cifar10_cnn.keras"
@@ -142,6 +147,8 @@ schedule = keras.optimizers.schedules.CosineDecay(
 trainer.compile(
     optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
 )
+print(costs.preflight(trainer, x_train.astype("float32"), y_train, epochs=EPOCHS, batch_size=BATCH,
+                      limit=costs.Limit(parameters=2_000_000, epoch_s=120)))  # fmt: skip
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -161,27 +168,26 @@ history = trainer.fit(
     batch_size=BATCH,
     epochs=EPOCHS,
     validation_data=(x_test.astype("float32"), y_test),
-    callbacks=[timer],
+    callbacks=[timer, *costs.callbacks(CNN_FILE, BUDGET, monitor=None, model=cnn)],
     verbose=2,
 )
 cnn_seconds = timer.seconds[-1]
-cnn.save(CNN_FILE)
 print(f"trained {EPOCHS} epochs in {cnn_seconds:.0f} s")
 
 # %% [markdown]
 # ## The CNN on the test set (4 points)
 #
-# The hidden tests load `cifar10_cnn.keras` and classify the 10,000 test images: at least
-# **69.74 %** must be right, the course's published result.
+# The hidden tests load `cifar10_cnn.keras` and classify the 10,000 test images (given as raw
+# pixels, 0-255): at least **69.74 %** must be right, the course's published result. They also
+# classify 2,000 fresh images drawn when you are graded: at least 60 %, and not far below the test
+# set (a model trained on the training set does about as well on both).
 
 # %% nbgrader={"grade": true, "grade_id": "cnn_model_tests", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false} tags=["skip-grading"]
 saved_cnn = keras.saving.load_model(CNN_FILE)
 predictions = saved_cnn.predict(cifar.x_test.astype("float32"), batch_size=500, verbose=0)
 test_accuracy = float(np.mean(predictions.argmax(axis=1) == cifar.y_test))
 print(f"test accuracy: {test_accuracy:.4f} on {len(cifar.x_test):,} images")
-assert test_accuracy >= 0.6974 or not BUDGET.is_full, (
-    f"the CNN classifies {test_accuracy:.2%} of the test set"
-)
+costs.require(test_accuracy >= 0.6974, f"the CNN classifies {test_accuracy:.2%} of the test set", BUDGET)
 
 # %% tags=["skip-grading"]
 figure, axes = plt.subplots(1, 2, figsize=(11, 3.5))
