@@ -26,8 +26,17 @@ THRESHOLD_OF = {"mnist": "course_accuracy", "cifar10": "course_accuracy", "phant
 
 
 def handin(assignment: str) -> dict:
-    """What the release tells ``tpdl check`` about ``assignment`` (from its manifest)."""
-    stated = manifest.load(assignment)
+    """What the release tells ``tpdl check`` about ``assignment`` (from its manifest; a TP without
+    one yet expects its notebook only)."""
+    try:
+        stated = manifest.load(assignment)
+    except FileNotFoundError:
+        return {
+            "assignment": assignment,
+            "deliverables": [f"{assignment}.ipynb"],
+            "thresholds": {},
+            "models": {},
+        }
     return {
         "assignment": assignment,
         "deliverables": list(stated.deliverables),
@@ -42,12 +51,9 @@ def _published(assignment: str, folder: Path) -> dict:
             info = json.loads(candidate.read_text(encoding="utf-8"))
             if info.get("assignment") == assignment:
                 return info
-    try:
+    if assignment in paths.assignments():
         return handin(assignment)
-    except FileNotFoundError:
-        raise SystemExit(
-            f"nothing is known of {assignment!r} here: run tpdl check in the folder of its release"
-        ) from None
+    raise SystemExit(f"nothing is known of {assignment!r} here: run tpdl check in the folder of its release")
 
 
 @dataclass

@@ -127,7 +127,8 @@ def padding_mask(lengths, max_length):
 
 
 # %% nbgrader={"grade": true, "grade_id": "masks_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-assert np.asarray(causal_mask(3)).dtype == bool and np.asarray(padding_mask([2], 3)).dtype == bool, "boolean masks"
+assert np.asarray(causal_mask(3)).dtype == bool, "causal_mask should return booleans"
+assert np.asarray(padding_mask([2], 3)).dtype == bool, "padding_mask should return booleans"
 assert np.array_equal(causal_mask(3), [[1, 0, 0], [1, 1, 0], [1, 1, 1]]), "query i attends to keys 0..i"
 assert np.array_equal(padding_mask([2, 3], 4), [[[1, 1, 0, 0]], [[1, 1, 1, 0]]]), "true for the real keys"
 print("masks: visible tests passed")
@@ -360,8 +361,12 @@ figure.savefig("attention_map.png", dpi=80)
 # attention falls on the anti-diagonal (on average over the queries).
 
 # %% nbgrader={"grade": true, "grade_id": "reversal_model_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false} tags=["skip-grading"]
-costs.require(anti_diagonal_mass >= 0.8, f"{anti_diagonal_mass:.1%} of the attention on the anti-diagonal", BUDGET)
-costs.require(mean_error <= 0.05, f"the model reverses with a mean absolute error of {mean_error:.4f}", BUDGET)
+costs.require(
+    anti_diagonal_mass >= 0.8, f"{anti_diagonal_mass:.1%} of the attention on the anti-diagonal", BUDGET
+)
+costs.require(
+    mean_error <= 0.05, f"the model reverses with a mean absolute error of {mean_error:.4f}", BUDGET
+)
 
 
 # %% [markdown]
