@@ -19,8 +19,9 @@ varied by a script instead: with ``apply: edit`` in its docstring, the file defi
 
 A **whole solution** ``notebook--pass--<why>.py`` is a student's every answer, written from the
 release alone: after its docstring, sections ``# %% <target>`` each hold the new source of one
-solution cell (its ``grade_id``) or of one deliverable file (``app.py``). It is graded on every
-check, with the reference's trained models, and must keep full marks::
+solution cell (its ``grade_id``) or of one deliverable file (``app.py``). It is graded on the
+checks of every cell it answers (on every check when it rewrites a deliverable), with the
+reference's trained models, and must keep full marks::
 
     \"\"\"Loops and plain Python, written from the release.\"\"\"
     # %% preprocess
@@ -228,8 +229,16 @@ def graded_cells(entry: Entry, reference_notebook: Path) -> set[str] | None:
     changes (``<grade_id>_tests``) when there is one, else every cell (``None``)."""
     if entry.cells:
         return set(entry.cells)
+    cells = _grade_cells(reference_notebook)
+    if entry.target == WHOLE:
+        # The checks of the cells it answers; the others read the reference's files, which a whole
+        # solution leaves as they are (a deliverable it rewrites puts every check back in play).
+        answered = sections(entry)
+        if any("." in name for name in answered):
+            return None
+        return {f"{name}_tests" for name in answered} & cells
     cell = f"{entry.target}_tests"
-    return {cell} if cell in _grade_cells(reference_notebook) else None
+    return {cell} if cell in cells else None
 
 
 def solution_cells(notebook_path: Path) -> set[str]:
