@@ -386,6 +386,10 @@ print("batchnorm_backward: visible tests passed")
 # ReLU, the configuration's dropout, L2 penalty and batch normalisation, compiled with its optimiser
 # and the categorical cross-entropy; read it with `build_mlp??`). Training uses Keras's
 # optimisers: you have just checked that yours compute the same steps.
+#
+# What it costs on 2 cores: the network is the kit's, not a design of yours, so only its runs count:
+# each of the 8 configurations trains 10 epochs on 10,000 images in 5 to 7 s (about 50 s in all,
+# the notebook about a minute); the table below gives each run's time.
 
 # %%
 import mlflow
