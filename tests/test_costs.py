@@ -133,7 +133,7 @@ def test_tp1s_and_tp5s_training_cells_warn_of_slow_designs_and_not_of_the_refere
     import keras
 
     (mlp_limit,) = notebook_limits("tp1")
-    autoencoder_limit, predictor_limit = notebook_limits("tp5")
+    autoencoder_limit, _ = notebook_limits("tp5")  # the predictors' plan: see the note below
     tp1 = reference_functions("tp1", "build_dense_model")
     with warnings.catch_warnings():
         warnings.simplefilter("error", costs.CostWarning)
@@ -163,7 +163,7 @@ def test_tp1s_and_tp5s_training_cells_warn_of_slow_designs_and_not_of_the_refere
         costs.preflight(
             slow, frames, frames, epochs=6, batch_size=64, limit=autoencoder_limit, examples=40_000
         )
-    assert predictor_limit.parameters > 0
+    # TP5's predictors (TAP, H-TAP) train on latents in seconds; no slow design of theirs is tested here.
 
 
 @pytest.mark.slow
