@@ -30,6 +30,7 @@ from pathlib import Path
 from tpdl import gradebook, intake, paths, pool, report, sandbox
 
 RESULTS = "results.json"
+PROFILE = "profile.json"  # with --profile: where the grading time went
 JUDGE_START_S = 300  # for a judge process to start its sandbox
 STUDENT_S = 1800  # the most one student may keep a judge process busy before it is stopped
 CACHE_PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "h5py", "nbgrader", "mlflow", "gunicorn")
@@ -52,6 +53,7 @@ class ClassResult:
     refused: dict[str, str] = field(default_factory=dict)  # folder name (shown) -> why it is not graded
     infrastructure: list[str] = field(default_factory=list)  # students whose grading hit a problem of ours
     totals: dict = field(default_factory=dict)  # id -> tpdl.gradebook.Totals, hand grades included
+    profiles: dict[str, dict] = field(default_factory=dict)  # id -> tpdl.profile, students graded now
 
     def to_json(self) -> dict:
         return {
@@ -203,7 +205,7 @@ def _grade_one(zygote, assignment: str, student: str, folder: Path, notebook: st
         raise
     except Exception:  # noqa: BLE001 - the graders, or the kit, failed on this submission
         return _problem_result(student, assignment, traceback.format_exc())
-    return result.to_json(), log
+    return {**result.to_json(), "profile": result.profile}, log
 
 
 def _judge_loop(index: int, assignment: str, tasks, results, limits) -> None:
@@ -247,6 +249,8 @@ def grade_class(
     progress: bool = True,
     on_result=None,
     limits=None,
+    profile: bool = False,
+    cluster: str | None = None,
 ) -> ClassResult:
     """Grade every submission of ``assignment``; see ``tpdl grade --help``."""
     if not paths.graders(assignment).is_dir():
@@ -256,6 +260,8 @@ def grade_class(
         raise UsageError(f"unknown assignment {assignment!r}: graders exist for {', '.join(known) or 'none'}")
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if cluster is not None and jobs > 1:
+        raise UsageError("--cluster and --jobs exclude each other: the cluster's workers grade side by side")
     submissions = Path(submissions or paths.submitted())
     if not submissions.is_dir():
         raise UsageError(f"no submissions folder at {submissions}")
@@ -272,7 +278,7 @@ def grade_class(
         # With one job: the warm pool if one answers, else a sandbox started now, importing
         # TensorFlow while this process stages the submissions.
         early = None
-        if jobs == 1 and any(folder is not None for folder in found.folders.values()):
+        if cluster is None and jobs == 1 and any(folder is not None for folder in found.folders.values()):
             early = pool.connect(limits) or sandbox.Zygote(limits).launch()
         with tempfile.TemporaryDirectory(prefix="tpdl-class-") as scratch:
             try:
@@ -281,8 +287,12 @@ def grade_class(
                     assignment, submissions, found.folders, key, force, limits, Path(scratch), outcome
                 )
                 report.prepare()
-                record = _recorder(assignment, outcome, on_result)
-                if early is not None and todo:
+                record = _recorder(assignment, outcome, on_result, profile)
+                if cluster is not None and todo:
+                    from tpdl.cluster import grade_on_cluster
+
+                    grade_on_cluster(cluster, assignment, todo, key, record, progress, limits)
+                elif early is not None and todo:
                     _grade_here(assignment, todo, early.wait_ready(), record, progress)
                 elif todo:
                     _run_judges(assignment, todo, jobs, record, progress, limits)
@@ -350,11 +360,15 @@ def _to_grade(assignment, submissions, folders, key, force, limits, scratch, out
     return todo
 
 
-def _recorder(assignment: str, outcome: ClassResult, on_result):
-    """The function that saves one student's result the moment it is known, whatever goes wrong."""
+def _recorder(assignment: str, outcome: ClassResult, on_result, profile: bool = False):
+    """The function that saves one student's result the moment it is known, whatever goes wrong;
+    with ``profile``, also where its grading time went (``profile.json`` beside it)."""
 
     def record(task: Task, result: dict, log: str) -> None:
         student = task.student
+        timings = result.pop("profile", None)
+        if timings:
+            outcome.profiles[student] = timings
         result.setdefault("notes", [])
         if task.staged.note():
             result["notes"].append(task.staged.note())
@@ -374,6 +388,8 @@ def _recorder(assignment: str, outcome: ClassResult, on_result):
                 (target / "grading.log").write_text(report.safe.for_log(log), encoding="utf-8")
         try:
             _write_json_atomically(target / RESULTS, result)
+            if profile and timings:
+                _write_json_atomically(target / PROFILE, timings)
         except Exception:  # noqa: BLE001 - kept in this run's outputs; graded again by the next run
             result["infrastructure"] = "the result could not be saved"
         if result.get("infrastructure"):

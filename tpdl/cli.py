@@ -16,6 +16,7 @@ def _grade(args) -> int:
         outcome = classroom.grade_class(
             args.assignment, submissions=args.submissions, students=args.student or None, jobs=args.jobs,
             json_path=args.json, html_path=args.html, force=args.force, progress=not args.no_progress,
+            profile=args.profile, cluster=args.cluster,
         )  # fmt: skip
     except classroom.UsageError as error:
         print(f"tpdl grade: {error}", file=sys.stderr)
@@ -23,6 +24,10 @@ def _grade(args) -> int:
     except classroom.InfrastructureError as error:
         print(f"tpdl grade: grading stopped: {error}", file=sys.stderr)
         return 3
+    if args.profile:
+        from tpdl import profile
+
+        print(profile.table(profile.summarise(list(outcome.profiles.values()))), file=sys.stderr)
     if outcome.graded_now and set(outcome.graded_now) <= set(outcome.infrastructure):
         print("tpdl grade: no submission could be graded on this machine (see autograded/*/grading.log)",
               file=sys.stderr)  # fmt: skip
@@ -120,10 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--student", action="append", metavar="ID", help="grade only this student (repeatable)"
     )
     grade.add_argument("--jobs", type=int, default=1, help="students graded in parallel (default: 1)")
+    grade.add_argument(
+        "--cluster", metavar="ADDRESS",
+        help="the address of a Dask scheduler (tcp://host:8786): students are graded on its workers",
+    )  # fmt: skip
     grade.add_argument("--json", type=Path, metavar="FILE", help="also write the class results as JSON")
     grade.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML report here")
     grade.add_argument("--force", action="store_true", help="regrade students whose results are up to date")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.add_argument(
+        "--profile", action="store_true",
+        help="write where each student's grading time went (autograded/<student>/<tp>/profile.json) and print the class's breakdown",
+    )  # fmt: skip
     grade.set_defaults(run=_grade)
 
     release = commands.add_parser("release", help="build student releases from the sources")

@@ -54,6 +54,7 @@ class Result:
     notebook: dict = field(default_factory=dict)
     seconds: float = 0.0
     internal_errors: int = 0
+    profile: dict = field(default_factory=dict)  # where the time went (tpdl.profile); not in to_json
 
     @property
     def score(self) -> float:
@@ -116,6 +117,11 @@ class GradingPlugin:
         config.addinivalue_line("markers", "cell(grade_id): the nbgrader grade cell the check counts towards")
 
     @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        with self.submission.session.profile.check(item.name.removeprefix("test_")):
+            yield
+
+    @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
@@ -167,7 +173,8 @@ def grade_submission(
         try:
             code = pytest.main(args, plugins=[plugin])
         finally:
-            submission.close()
+            with submission.session.profile.timed("judge", "stop the workers"):
+                submission.close()
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(
             f"the graders of {assignment} could not run (pytest exit {code}):\n{out.getvalue()}"
@@ -176,6 +183,7 @@ def grade_submission(
     result.notebook = {"cells": submission.cells}
     result.internal_errors = len(plugin.internal)
     result.seconds = time.monotonic() - started
+    result.profile = submission.session.profile.finish().to_json()
     log = "\n\n".join(submission.events + plugin.internal)
     return result, log
 

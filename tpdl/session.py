@@ -20,10 +20,40 @@ import uuid
 from pathlib import Path
 
 from tpdl import protocol, sandbox
+from tpdl.profile import Profile
 
 MAX_RESTARTS = 2
 MAX_DELIVERABLE_BYTES = 16 * 2**20
 MODELS_DIR = "_tpdl_models"
+
+
+def write_new_file(folder: Path, relative: str, data: bytes, uid: int | None = None) -> bool:
+    """Create the plain file ``folder/relative`` holding ``data`` (owned by ``uid`` if given), in a
+    folder a worker may have changed: no link followed on the way, nothing already there replaced.
+    Whether it was written."""
+    parts = relative.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return False
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        file_fd = os.open(parts[-1], flags, 0o600, dir_fd=fd)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    with os.fdopen(file_fd, "wb") as handle:
+        if uid is not None:
+            os.fchown(handle.fileno(), uid, uid)
+        handle.write(data)
+    return True
 
 
 class StudentCodeError(Exception):
@@ -73,6 +103,7 @@ class Session:
         self._staging: Path | None = None  # the judge's copies of files that workers wrote
         self._staged: dict[str, Path] = {}
         self._all_workers: list[sandbox.Worker] = []  # every worker this submission had, restarts included
+        self.profile = Profile()  # where the time goes (``tpdl grade --profile``)
 
     # -- the notebook worker
 
@@ -95,7 +126,8 @@ class Session:
             self._fatal = f"{self.notebook} is not in your submission (was it renamed or deleted?)."
             raise StudentCodeError(self._fatal)
         try:
-            worker = self.zygote.spawn("notebook", self.path, self.notebook)
+            with self.profile.timed("notebook", "start (runs the notebook)"):
+                worker = self.zygote.spawn("notebook", self.path, self.notebook)
         except sandbox.WorkerGone as gone:
             self._fatal = f"Running your notebook failed: its process {gone.reason}."
             raise StudentCodeError(self._fatal) from None
@@ -116,7 +148,8 @@ class Session:
         """The notebook worker's answer to ``request`` (``what`` names the call for messages)."""
         worker = self.notebook_worker()
         try:
-            return worker.ask(request)
+            with self.profile.timed("notebook", type(request).__name__):
+                return worker.ask(request)
         except sandbox.WorkerGone as gone:
             self.events.append(f"{what}: the notebook worker {gone.reason}")
             raise StudentCodeError(
@@ -128,6 +161,15 @@ class Session:
         if self._notebook is None:
             return None
         return read_regular_file(self._work(self._notebook), relative, max_bytes)
+
+    def give_notebook(self, relative: str, data: bytes) -> None:
+        """Put a file of the judge's (an empty tracking store, say) into the notebook worker's folder,
+        for the student's code that the judge calls next."""
+        worker = self.notebook_worker()
+        if not write_new_file(self._work(worker), relative, data, worker.uid):
+            raise StudentCodeError(
+                f"{relative} could not be created in your notebook's folder (is something already there?)"
+            )
 
     def stage_from_notebook(self, relative: str, missing: str) -> str:
         """Copy a file the notebook worker wrote into the judge's staging; its path for other workers."""
@@ -169,8 +211,10 @@ class Session:
                 if worker is not None:
                     self._retire(worker)
                 tree, extra = (self.path, self._staged) if kind == "models" else (None, None)
-                worker = self._trusted[kind] = self.zygote.spawn(kind, tree, extra=extra)
-            return worker.ask(request)
+                with self.profile.timed(kind, "start"):
+                    worker = self._trusted[kind] = self.zygote.spawn(kind, tree, extra=extra)
+            with self.profile.timed(kind, type(request).__name__):
+                return worker.ask(request)
         except sandbox.WorkerGone as gone:
             self.events.append(f"{kind} worker: {gone.reason}")
             raise StudentCodeError(f"{failure}: its process {gone.reason}.") from None
@@ -181,8 +225,9 @@ class Session:
 
     def start_service(self, module: str, factory: str, args: list) -> sandbox.Worker:
         try:
-            worker = self.zygote.spawn("service", self.path, options={"module": module, "factory": factory,
-                                                                       "args": list(args)})  # fmt: skip
+            with self.profile.timed("service", "start"):
+                options = {"module": module, "factory": factory, "args": list(args)}
+                worker = self.zygote.spawn("service", self.path, options=options)
         except sandbox.WorkerGone as gone:
             raise StudentCodeError(
                 f"Your application could not be started: its process {gone.reason}."
