@@ -10,6 +10,8 @@ Keras lays out images.
 
 import numpy as np
 
+from tpdl import sequential
+
 # Tolerances, named for what they allow.
 FLOAT32 = {"rtol": 1e-5, "atol": 1e-6}  # one float32 computation against a float64 reference
 FLOAT32_CHAIN = {"rtol": 1e-4, "atol": 1e-4}  # a chain of float32 layers (a block, a network)
@@ -155,33 +157,55 @@ def multi_head_attention(query, value, key, weights, heads: int, key_dim: int, m
 # --------------------------------------------------------------------------- handed-in models
 
 
-def accuracy(model, x, labels, *, what: str, classes: int, batch_size: int = 512) -> float:
-    """The share of ``x`` that the student's ``model`` (a ``tpdl.student.Model``) puts in the class of
-    ``labels``; an assertion naming ``what`` when its outputs are not ``classes`` scores per input."""
-    outputs = np.asarray(model.predict(x, batch_size=batch_size))
-    assert outputs.shape == (len(labels), classes), (
-        f"{what} should output {classes} class probabilities per input, not shape {outputs.shape[1:]}"
-    )
-    return float(np.mean(outputs.argmax(axis=1) == np.asarray(labels)))
+def measure_accuracy(
+    model, x, labels, *, what: str, where: str, classes: int, settle=(), batch_size: int = 512
+) -> sequential.Accuracy:
+    """How much of ``x`` the student's ``model`` (a ``tpdl.student.Model``) puts in the class of
+    ``labels`` (``where`` names the set for the student); an assertion naming ``what`` when its
+    outputs are not ``classes`` scores per input.
+
+    With ``settle`` (predicates of the accuracy, such as ``sequential.at_least(0.6974)``), the model
+    predicts only as much of the set as it takes to answer each of them as the whole set would
+    (``tpdl.sequential``); without, it predicts every input.
+    """
+    labels = np.asarray(labels)
+
+    def correct_of(indices: np.ndarray) -> np.ndarray:
+        outputs = np.asarray(model.predict(x[indices], batch_size=batch_size))
+        assert outputs.shape == (len(indices), classes), (
+            f"{what} should output {classes} class probabilities per input, not shape {outputs.shape[1:]}"
+        )
+        return outputs.argmax(axis=1) == labels[indices]
+
+    return sequential.decide(correct_of, len(labels), list(settle), where)
+
+
+def generalisation_questions(fresh: sequential.Accuracy, *, course: float, most_gap: float) -> list:
+    """What :func:`assert_generalises` asks of the test set's accuracy, given the fresh one."""
+    return [lambda test: test >= course, lambda test: test - fresh.value <= most_gap]
 
 
 def assert_generalises(
-    what: str, test: float, where: str, fresh: float, fresh_where: str, *, course: float,
+    what: str, test: sequential.Accuracy, fresh: sequential.Accuracy, *, course: float,
     least_fresh: float, most_gap: float, recognises: str,
 ) -> str:  # fmt: skip
-    """A handed-in classifier's three thresholds: ``test`` (its accuracy on the public test set,
-    described by ``where``) reaches the ``course``'s; ``fresh`` (on inputs drawn at grading time)
-    reaches ``least_fresh``; and the test set beats the fresh inputs by at most ``most_gap``, which a
-    model trained on the training set does and one that looks the test set up does not. The note
-    the student reads."""
-    assert test >= course, f"{what} classifies {test:.2%} of {where} correctly; {course:.2%} is needed"
-    assert fresh >= least_fresh, (
-        f"{what} classifies {test:.2%} of {where} but only {fresh:.2%} of {fresh_where} correctly; "
+    """A handed-in classifier's three thresholds: its accuracy on the public ``test`` set reaches
+    the ``course``'s; on the ``fresh`` inputs drawn at grading time (measured whole), it reaches
+    ``least_fresh``; and the test set beats the fresh inputs by at most ``most_gap``, which a model
+    trained on the training set does and one that looks the test set up does not. ``test`` may be
+    measured on part of its set, settling :func:`generalisation_questions`. The note the student
+    reads."""
+    reaches, close = (
+        test.verdict(q) for q in generalisation_questions(fresh, course=course, most_gap=most_gap)
+    )
+    assert reaches, f"{what} classifies {test.described('high')} correctly; {course:.2%} is needed"
+    assert fresh.value >= least_fresh, (
+        f"{what} classifies {test.described()} but only {fresh.described()} correctly; "
         f"{least_fresh:.0%} is needed on {recognises} no one has seen: does it recognise {recognises}, "
         "or the test images?"
     )
-    assert test - fresh <= most_gap, (
-        f"{what} does {test - fresh:.1%} better on {where} ({test:.2%}) than on {fresh_where} "
-        f"({fresh:.2%}): a model trained on the training set does not; one that looks the test set up does"
+    assert close, (
+        f"{what} does more than {most_gap:.1%} better on the test images ({test.described()}) than on "
+        f"{fresh.described()}: a model trained on the training set does not; one that looks the test set up does"
     )
-    return f"{test:.2%} on {where}; {fresh:.2%} on {fresh_where}"
+    return f"{test.described()}; {fresh.described()}"

@@ -28,11 +28,9 @@ AGREEMENT_FULL, FIXTURE_STANDARD_ERRORS = 0.001, 3.0
 class Measured:
     """The judge's own figures of the handed-in model."""
 
-    test_accuracy: float  # on the public test set at hand
-    where: str  # which test images, in words
-    agreement: float  # the tolerance a logged accuracy gets against test_accuracy
-    fresh_accuracy: float  # on digits drawn and perturbed at grading time
-    fresh: str  # which ones, in words (with the seed)
+    test: "lib.sequential.Accuracy"  # on the whole public test set at hand
+    agreement: float  # the tolerance a logged accuracy gets against the test accuracy
+    fresh: "lib.sequential.Accuracy"  # on digits drawn and perturbed at grading time
 
 
 def pixels(images: np.ndarray) -> np.ndarray:
@@ -52,15 +50,20 @@ def measured(student, handed_in) -> Measured:
         f"{MODEL} should take vectors of 784 pixels (as preprocess makes them), not {shape}"
     )
     mnist = data.load_at_hand("mnist")
-    accuracy = lib.accuracy(handed_in, pixels(mnist.x_test), mnist.y_test, what=MODEL, classes=10)
     where = f"the {len(mnist.x_test):,} test images" + (
         " of the kit's fixture" if mnist.is_fixture else " of MNIST"
     )
+    # Every test image: the accuracy a tracked run logged is compared with this figure itself.
+    test = lib.measure_accuracy(
+        handed_in, pixels(mnist.x_test), mnist.y_test, what=MODEL, where=where, classes=10
+    )
     sample = fresh.mnist_digits(mnist)
-    fresh_accuracy = lib.accuracy(handed_in, pixels(sample.images), sample.labels, what=MODEL, classes=10)
+    digits = lib.measure_accuracy(
+        handed_in, pixels(sample.images), sample.labels, what=MODEL, where=sample.described, classes=10
+    )
     agreement = AGREEMENT_FULL
     if mnist.is_fixture:
         agreement = FIXTURE_STANDARD_ERRORS * math.sqrt(
-            max(accuracy * (1 - accuracy), 1e-4) / len(mnist.x_test)
+            max(test.value * (1 - test.value), 1e-4) / len(mnist.x_test)
         )
-    return Measured(accuracy, where, agreement, fresh_accuracy, sample.described)
+    return Measured(test, agreement, digits)

@@ -1,0 +1,169 @@
+"""Deciding a classifier's accuracy thresholds on part of a test set, as the whole set would.
+
+A grader asks whether a handed-in model classifies enough of a set correctly (at least the course's
+69.74 % of CIFAR-10's 10,000 test images, say). Predicting all of them costs seconds a student;
+a model far from the threshold is decided by a fraction. :func:`measure` predicts on a growing
+random part of the set (a simple random sample without replacement, in an order drawn at grading
+time) and stops at the first look where every question asked is settled for every accuracy the
+whole set could still have.
+
+The method: after ``n`` of the ``N`` items, ``k`` of them right, the number ``K`` of items of the
+whole set the model gets right lies, with confidence ``1 - alpha``, in the exact interval of
+the hypergeometric distribution (``k`` successes in ``n`` draws without replacement from ``N``
+items of which ``K`` are successes): every ``K`` for which seeing ``k`` or more (for the lower end)
+or ``k`` or fewer (for the upper end) has a probability above ``alpha / 2``. A question (a
+predicate of the accuracy, monotone in it) is settled when it has one answer over the whole
+interval. There are at most ``L`` looks before the last, so with ``alpha = ERROR_RATE / L``
+(Bonferroni) the chance that any verdict differs from the whole set's is at most ``ERROR_RATE``;
+the last look is the whole set, where the interval is the accuracy itself and every verdict is
+exact. A model close to a threshold is therefore always measured on every item.
+"""
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import hypergeom
+
+ERROR_RATE = 1e-4  # the most likely a verdict decided on part of a set differs from the whole set's
+FIRST_LOOK = 250  # items predicted before the first look; each further look doubles them
+
+Predicate = Callable[[np.ndarray], np.ndarray]  # accuracies (floats in [0, 1]) -> verdicts (bools)
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """What was measured of a classifier on a set of ``total`` items: ``correct`` of the ``seen``
+    ones, and the interval ``[low, high]`` of counts right the whole set can have (exact when
+    every item was seen)."""
+
+    correct: int
+    seen: int
+    total: int
+    low: int
+    high: int
+    where: str  # the set, in words ("the 10,000 test images of CIFAR-10")
+    error_rate: float = ERROR_RATE
+
+    @property
+    def exact(self) -> bool:
+        return self.seen == self.total
+
+    @property
+    def value(self) -> float:
+        """The accuracy on the items seen (the whole set's when :attr:`exact`)."""
+        return self.correct / self.seen if self.seen else 0.0
+
+    def verdict(self, predicate: Predicate) -> bool:
+        """The whole set's answer to ``predicate`` (one that :func:`measure` was asked to settle)."""
+        answers = predicate(np.arange(self.low, self.high + 1) / self.total)
+        if not (answers.all() or not answers.any()):
+            raise ValueError("this question was not settled by the measurement (pass it to measure)")
+        return bool(answers[0])
+
+    def described(self, side: str = "low") -> str:
+        """The figure a student reads: exact, or the bound on ``side`` (``low``, ``high``) with how
+        it was decided."""
+        if self.exact:
+            return f"{self.value:.2%} of {self.where}"
+        bound, word = (self.low, "at least") if side == "low" else (self.high, "at most")
+        return (
+            f"{word} {bound / self.total:.2%} of {self.where} (measured on {self.seen:,} of them, "
+            f"decided with {1 - self.error_rate:.2%} confidence)"
+        )
+
+
+def looks(total: int, first: int = FIRST_LOOK) -> list[int]:
+    """How many items are predicted at each look: ``first``, doubling, then all ``total``."""
+    sizes, size = [], max(1, first)
+    while size < total:
+        sizes.append(size)
+        size *= 2
+    return [*sizes, total]
+
+
+def interval(correct: int, seen: int, total: int, alpha: float) -> tuple[int, int]:
+    """The counts right ``K`` of the whole set under which ``correct`` of ``seen`` is not improbable
+    (each tail above ``alpha / 2``): the exact hypergeometric confidence interval for ``K``.
+
+    ``P(X >= correct | K)`` grows with ``K`` and ``P(X <= correct | K)`` shrinks with it, so each
+    end is found by bisection.
+    """
+    if seen == total:
+        return correct, correct
+    wrong = seen - correct
+    # Every K from `correct` (the items seen right) to `total - wrong` (all the others right) is possible.
+    low = _first(correct, total - wrong, lambda k: hypergeom.sf(correct - 1, total, k, seen) > alpha / 2)
+    high = _first(correct, total - wrong, lambda k: hypergeom.cdf(correct, total, k, seen) <= alpha / 2) - 1
+    return low, max(low, high)
+
+
+def _first(start: int, stop: int, condition: Callable[[int], bool]) -> int:
+    """The first ``k`` in ``[start, stop]`` where the monotone ``condition`` holds (``stop + 1`` if none)."""
+    while start <= stop:
+        middle = (start + stop) // 2
+        if condition(middle):
+            stop = middle - 1
+        else:
+            start = middle + 1
+    return start
+
+
+def decide(
+    correct_of: Callable[[np.ndarray], np.ndarray],
+    total: int,
+    predicates: Sequence[Predicate],
+    where: str,
+    *,
+    error_rate: float = ERROR_RATE,
+    first: int = FIRST_LOOK,
+    rng: np.random.Generator | None = None,
+) -> Accuracy:
+    """Settle every one of ``predicates`` for the accuracy on all ``total`` items, asking
+    ``correct_of(indices)`` (whether each of those items is classified right) for as few as it can.
+
+    With no predicate, every item is measured.
+    """
+    if total < 1:
+        raise ValueError("an accuracy needs at least one item")
+    rng = rng or np.random.default_rng(secrets.randbits(64))
+    order = rng.permutation(total)
+    sizes = looks(total, first) if predicates else [total]
+    alpha = error_rate / max(1, len(sizes) - 1)
+    correct, seen = 0, 0
+    for size in sizes:
+        right = np.asarray(correct_of(order[seen:size]), dtype=bool)
+        if right.shape != (size - seen,):
+            raise ValueError(f"correct_of answered {right.shape} for {size - seen} items")
+        correct, seen = correct + int(right.sum()), size
+        low, high = interval(correct, seen, total, alpha)
+        accuracies = np.arange(low, high + 1) / total
+        if all(_settled(predicate(accuracies)) for predicate in predicates):
+            break
+    return Accuracy(correct, seen, total, low, high, where, error_rate)
+
+
+def _settled(answers: np.ndarray) -> bool:
+    answers = np.asarray(answers, dtype=bool)
+    return bool(answers.all() or not answers.any())
+
+
+def at_least(threshold: float) -> Predicate:
+    """The question "is the accuracy at least ``threshold``?", as the whole set's figure answers it."""
+
+    def predicate(accuracy: np.ndarray) -> np.ndarray:
+        return np.asarray(accuracy) >= threshold
+
+    predicate.__qualname__ = f"at_least({threshold})"
+    return predicate
+
+
+def at_most(threshold: float) -> Predicate:
+    """The question "is the accuracy at most ``threshold``?"."""
+
+    def predicate(accuracy: np.ndarray) -> np.ndarray:
+        return np.asarray(accuracy) <= threshold
+
+    predicate.__qualname__ = f"at_most({threshold})"
+    return predicate
