@@ -5,14 +5,16 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 
+import distributed
 import nbformat
 import pytest
 
-from tpdl import classroom, paths
+from tpdl import classroom, cli, cluster, paths
 
 TPDL = [sys.executable, "-m", "tpdl.cli"]
 
@@ -107,13 +109,49 @@ def test_a_class_killed_mid_run_is_finished_by_running_again(course, sample_clas
     assert done.stdout.count("unchanged since last run") == len(first)
 
 
+# Written where a submission has none: the time of grading and a fresh secret, different every run.
+STAND_INS = ("timestamp.txt", "submission_secret.txt")
+
+
+def _outputs(course) -> dict:
+    """Each student's results.json (timing left out) and feedback files, as a run left them."""
+    outputs = {}
+    for saved in (course / "autograded").glob("*/tp1/results.json"):
+        student = saved.parent.parent.name
+        results = json.loads(saved.read_text())
+        del results["seconds"]
+        feedback = course / "feedback" / student / "tp1"
+        pages = {p.name: p.read_bytes() for p in feedback.iterdir() if p.name not in STAND_INS}
+        outputs[student] = {"results": results, "feedback": pages}
+    return outputs
+
+
 @pytest.mark.slow
 def test_two_judges_give_the_same_grades_as_one(course, sample_class):
+    """Do two judge processes, and the two workers of a Dask cluster, grade as one judge does?"""
     one = classroom.grade_class("tp1", sample_class, progress=False, force=True)
+    graded_by_one = _outputs(course)
     two = classroom.grade_class("tp1", sample_class, jobs=2, progress=False, force=True)
     assert {s: r["score"] for s, r in one.students.items()} == {
         s: r["score"] for s, r in two.students.items()
     }
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as local:
+        on_cluster = classroom.grade_class(
+            "tp1", sample_class, progress=False, force=True, cluster=local.scheduler_address
+        )
+    assert not on_cluster.infrastructure
+
+    def checks(outcome):
+        keys = ("name", "points", "passed", "message")
+        return {s: [[c[k] for k in keys] for c in r["checks"]] for s, r in outcome.students.items()}
+
+    assert {s: r["score"] for s, r in on_cluster.students.items()} == {
+        s: r["score"] for s, r in one.students.items()
+    }
+    assert checks(on_cluster) == checks(one)
+    assert _outputs(course) == graded_by_one
 
 
 @pytest.mark.parametrize(
@@ -122,11 +160,27 @@ def test_two_judges_give_the_same_grades_as_one(course, sample_class):
         (["grade", "tp9"], "unknown assignment 'tp9'"),
         (["grade", "tp1", "--jobs", "0"], "--jobs must be at least 1"),
         (["grade", "tp1", "--submissions", "/nonexistent/folder"], "no submissions folder"),
+        (["grade", "tp1", "--jobs", "2", "--cluster", "tcp://host:8786"], "--cluster and --jobs exclude"),
     ],
 )
 def test_usage_errors_exit_non_zero_with_a_message(course, args, message):
     done = run_tpdl(*args, course=course, timeout=120)
     assert done.returncode == 2 and message in done.stderr
+
+
+def test_an_unreachable_cluster_stops_with_its_address(course, sample_class, monkeypatch, capsys):
+    """Does --cluster with no scheduler at the address exit 3 with a message naming it, no traceback?"""
+    monkeypatch.setattr(cluster, "CONNECT_S", 1)
+    monkeypatch.setenv("PATH", os.environ["PATH"])  # cli.main puts the environment's bin/ first
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))  # bound and never listening: every connection to it is refused
+        address = f"tcp://127.0.0.1:{unused.getsockname()[1]}"
+        code = cli.main(
+            ["grade", "tp1", "--submissions", str(sample_class), "--cluster", address, "--no-progress"]
+        )
+    error = capsys.readouterr().err
+    assert code == 3 and f"cannot reach the Dask scheduler at {address}" in error
+    assert "Traceback" not in error
 
 
 def test_a_second_run_at_the_same_time_is_refused(course, sample_class):
