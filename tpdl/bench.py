@@ -335,6 +335,157 @@ def tp5_htap(fresh_seeds: tuple[int, ...] = (101, 202, 303), videos: int = 200) 
     return figures
 
 
+def grading_profile() -> dict:
+    """Where one reference submission's grading time goes, per TP (``tpdl grade --profile``; the
+    second of two runs, so that the first has made what a machine makes once)."""
+    from tpdl import profile
+
+    figures: dict = {}
+    bin_dir = str(Path(sys.executable).parent)
+    for assignment in paths.assignments():
+        notebooks.release(assignment)
+        with tempfile.TemporaryDirectory(prefix="tpdl-bench-") as scratch:
+            course = _scratch_course(Path(scratch))
+            env = {**os.environ, "TPDL_COURSE_DIR": str(course), "TPDL_BUDGET": "ci",
+                   "PATH": f"{bin_dir}:{os.environ['PATH']}"}  # fmt: skip
+            shutil.copytree(
+                paths.sample_submission("reference", assignment), course / "one" / "s1" / assignment
+            )
+            grade = [sys.executable, "-m", "tpdl.cli", "grade", assignment, "--submissions", str(course / "one"),
+                     "--force", "--no-progress", "--profile"]  # fmt: skip
+            for _ in range(2):
+                _timed(grade, env, course)
+            measured = json.loads((course / "autograded" / "s1" / assignment / "profile.json").read_text())
+            figures[f"{assignment}_student_s"] = measured["total_s"]
+            figures[f"{assignment}_profile"] = profile.table(profile.summarise([measured]))
+    return figures
+
+
+def _class_of(assignment: str, size: int, into: Path) -> dict[str, int]:
+    """``size`` submissions of ``assignment`` in ``into``/<student>/<assignment>/: the sample class's
+    students and the catalogue's variants (each built once from the reference), in turn. How many
+    of each kind."""
+    from tpdl import catalogue
+
+    reference = paths.sample_submission("reference", assignment)
+    kinds = {}
+    with tempfile.TemporaryDirectory(prefix="tpdl-bench-kinds-") as scratch:
+        pool = [p / assignment for p in sorted(paths.sample_class().iterdir()) if (p / assignment).is_dir()]
+        for entry in catalogue.entries(paths.course_dir() / "tests" / "catalogue" / assignment):
+            built = Path(scratch) / entry.id / assignment
+            pool.append(catalogue.build(entry, reference, built, f"{assignment}.ipynb"))
+        for index in range(size):
+            source = pool[index % len(pool)]
+            kind = source.parent.name if source.parent.parent == paths.sample_class() else "catalogue variant"
+            kinds[kind] = kinds.get(kind, 0) + 1
+            shutil.copytree(source, into / f"s{index:02d}" / assignment)
+    return kinds
+
+
+def _graded(course: Path, assignment: str) -> dict[str, dict]:
+    """The results of a class run, by student (what a run wrote in ``autograded/``)."""
+    return {
+        path.parent.parent.name: json.loads(path.read_text())
+        for path in sorted((course / "autograded").glob(f"*/{assignment}/results.json"))
+    }
+
+
+def _verdicts(results: dict[str, dict]) -> dict:
+    """What a class run decided, check by check: the part that must not depend on how it ran (the
+    messages quote seeds drawn at grading time)."""
+    return {
+        student: [(c["name"], c["points"], c["passed"], c["counted"]) for c in result["checks"]]
+        for student, result in results.items()
+    }
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def class_scale(
+    assignments: tuple[str, ...] = ("tp1", "tp3"), size: int = 60, nbgrader_sample: int = 5
+) -> dict:
+    """A class of ``size`` graded three ways on this machine (``--jobs 1``, ``--jobs 2``, a Dask
+    ``LocalCluster`` of 2 worker processes): wall time, median and p95 seconds a student, whether
+    the cluster decided every check as ``--jobs 1`` did, and where the time of ``--jobs 1`` went.
+    TP1 also runs ``nbgrader autograde`` on ``nbgrader_sample`` of the same notebooks (TP3's would
+    retrain its CNN: not a comparison)."""
+    from distributed import LocalCluster
+
+    from tpdl import profile
+
+    figures: dict = {"class_size": size}
+    bin_dir = str(Path(sys.executable).parent)
+    for assignment in assignments:
+        notebooks.release(assignment)
+        with tempfile.TemporaryDirectory(prefix="tpdl-bench-") as scratch:
+            course = _scratch_course(Path(scratch))
+            env = {**os.environ, "TPDL_COURSE_DIR": str(course), "TPDL_BUDGET": "ci",
+                   "PATH": f"{bin_dir}:{os.environ['PATH']}"}  # fmt: skip
+            kinds = _class_of(assignment, size, course / "class")
+            figures[f"{assignment}_mix"] = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+            grade = [sys.executable, "-m", "tpdl.cli", "grade", assignment, "--submissions", str(course / "class"),
+                     "--force", "--no-progress"]  # fmt: skip
+            runs = {"jobs1": ["--profile"], "jobs2": ["--jobs", "2"], "cluster": None}
+            decided = {}
+            for name, extra in runs.items():
+                shutil.rmtree(course / "autograded", ignore_errors=True)
+                if extra is None:
+                    saved = {key: os.environ.get(key) for key in env}
+                    os.environ.update(env)  # the cluster's worker processes inherit the course
+                    try:
+                        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                          dashboard_address=None) as cluster:  # fmt: skip
+                            wall = _timed([*grade, "--cluster", cluster.scheduler_address], env, course)
+                    finally:
+                        for key, value in saved.items():
+                            if value is None:
+                                os.environ.pop(key, None)
+                            else:
+                                os.environ[key] = value
+                else:
+                    wall = _timed([*grade, *extra], env, course)
+                results = _graded(course, assignment)
+                seconds = [r["seconds"] for r in results.values()]
+                figures[f"{assignment}_{name}_wall_s"] = round(wall, 1)
+                figures[f"{assignment}_{name}_median_student_s"] = round(statistics.median(seconds), 2)
+                figures[f"{assignment}_{name}_p95_student_s"] = round(_percentile(seconds, 0.95), 2)
+                decided[name] = _verdicts(results)
+                if name == "jobs1":
+                    profiles = [
+                        json.loads(p.read_text())
+                        for p in (course / "autograded").glob(f"*/{assignment}/profile.json")
+                    ]
+                    figures[f"{assignment}_profile"] = profile.table(profile.summarise(profiles))
+            figures[f"{assignment}_cluster_decides_as_jobs1"] = decided["cluster"] == decided["jobs1"]
+            figures[f"{assignment}_jobs2_decides_as_jobs1"] = decided["jobs2"] == decided["jobs1"]
+            if assignment == "tp1":
+                timings = []
+                for index in range(nbgrader_sample):
+                    student = f"s{index:02d}"
+                    shutil.copytree(course / "class" / student, course / "submitted" / student)
+                    autograde = [
+                        sys.executable,
+                        "-m",
+                        "nbgrader",
+                        "autograde",
+                        assignment,
+                        "--force",
+                        "--student",
+                        student,
+                    ]
+                    timings.append(_timed(autograde, env, course))
+                figures[f"{assignment}_nbgrader_autograde_median_student_s"] = round(
+                    statistics.median(timings), 2
+                )
+                figures[f"{assignment}_nbgrader_autograde_sample"] = (
+                    f"the first {nbgrader_sample} of the class"
+                )
+    return figures
+
+
 BENCHMARKS = {
     "grading": grading_speed,
     "grading-tp2": lambda: grading_speed("tp2", with_nbgrader=False),
@@ -347,6 +498,8 @@ BENCHMARKS = {
     "grading-tp5": lambda: grading_speed("tp5", with_nbgrader=False),
     "tp5-htap": tp5_htap,
     "validate": validate_speed,
+    "class-60": class_scale,
+    "profile": grading_profile,
 }
 
 
@@ -354,8 +507,11 @@ def write_markdown(results: dict) -> str:
     lines = ["# Benchmark figures", "", "Written by `make bench`; quoted by the README.", ""]
     for name, figures in sorted(results.items()):
         lines += [f"## {name}", "", "| figure | value |", "| --- | --- |"]
-        lines += [f"| {key} | {value} |" for key, value in figures.items()]
+        lines += [f"| {key} | {value} |" for key, value in figures.items() if not key.endswith("_profile")]
         lines.append("")
+        for key, value in figures.items():  # where the time went, as tables of their own
+            if key.endswith("_profile"):
+                lines += [f"### {key.removesuffix('_profile')}: where the time goes", "", value, ""]
     return "\n".join(lines)
 
 
