@@ -241,14 +241,21 @@ class Worker:
         """Stop the worker and everything it started; remember why, for later requests."""
         if self.gone:
             return
+        self.signal_kill()
+        status = self.zygote.reap(self.token)
+        self.gone = reason or _describe_end(status)
+        self.conn.close()
+
+    def signal_kill(self) -> None:
+        """Send ``SIGKILL`` to the worker and everything it started, without waiting for it to die
+        (:meth:`kill` waits): several workers stopped together die side by side."""
+        if self.gone:
+            return
         for kill in (os.killpg, os.kill):  # the worker leads its own session
             try:
                 kill(self.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        status = self.zygote.reap(self.token)
-        self.gone = reason or _describe_end(status)
-        self.conn.close()
 
     def output_excerpt(self, head: int = 1000, tail: int = 3000) -> str:
         """The beginning and the end of what the worker printed (for instructors' logs, never feedback)."""

@@ -266,6 +266,8 @@ class Session:
         """Stop every worker and whatever they left running in the jail."""
         workers = [w for w in (self._notebook, *self._trusted.values(), *self._services) if w is not None]
         for worker in workers:
+            worker.signal_kill()  # all at once, then each reaped
+        for worker in workers:
             self._retire(worker)
         self.zygote.kill_users({w.uid for w in self._all_workers if w.uid is not None})
         self._services, self._trusted = [], {}
