@@ -76,9 +76,14 @@ def test_the_sample_class_is_graded_with_every_output(course, sample_class):
     }
     assert exported == {s: e["score"] for s, e in students.items()}
     # One student regraded: the class outputs keep everyone else.
-    again = run_tpdl("grade", "tp1", "--submissions", str(sample_class), "--student", "untouched", "--force",
-                     "--json", str(course / "one.json"), "--no-progress", course=course)  # fmt: skip
+    again = run_tpdl("grade", "tp1", "--submissions", str(sample_class), "--student", "reference", "--force",
+                     "--json", str(course / "one.json"), "--no-progress", "--profile", course=course)  # fmt: skip
     assert again.returncode == 0, again.stderr
+    timings = json.loads((course / "autograded" / "reference" / "tp1" / "profile.json").read_text())
+    assert set(timings["checks_s"]) == {c["name"] for c in students["reference"]["checks"]}
+    assert "notebook: start (runs the notebook)" in timings["requests"]
+    assert "1 student(s)" in again.stderr and "| worker: request |" in again.stderr
+    assert not (course / "autograded" / "untouched" / "tp1" / "profile.json").exists(), "only with --profile"
     assert json.loads((course / "one.json").read_text())["students"] == students
     rows_after = list(csv.DictReader((course / "reports" / "tp1" / "grades.csv").open()))
     assert {r["student"]: r["score"] for r in rows_after} == {r["student"]: r["score"] for r in rows}
