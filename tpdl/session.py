@@ -27,28 +27,35 @@ MAX_DELIVERABLE_BYTES = 16 * 2**20
 MODELS_DIR = "_tpdl_models"
 
 
-def write_new_file(folder: Path, relative: str, data: bytes, uid: int | None = None) -> bool:
-    """Create the plain file ``folder/relative`` holding ``data`` (owned by ``uid`` if given), in a
-    folder a worker may have changed: no link followed on the way, nothing already there replaced.
-    Whether it was written."""
+def _open_in(folder: Path, relative: str, flags: int, mode: int = 0o600) -> int | None:
+    """A descriptor of ``folder/relative`` opened with ``flags``, no link followed on the way (None if
+    it cannot be): the way into a folder a worker may have changed."""
     parts = relative.split("/")
     if any(p in ("", ".", "..") for p in parts):
-        return False
+        return None
     try:
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
-        return False
+        return None
     try:
         for part in parts[:-1]:
             inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
             os.close(fd)
             fd = inner
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-        file_fd = os.open(parts[-1], flags, 0o600, dir_fd=fd)
+        return os.open(parts[-1], flags | os.O_NOFOLLOW, mode, dir_fd=fd)
     except OSError:
-        return False
+        return None
     finally:
         os.close(fd)
+
+
+def write_new_file(folder: Path, relative: str, data: bytes, uid: int | None = None) -> bool:
+    """Create the plain file ``folder/relative`` holding ``data`` (owned by ``uid`` if given), in a
+    folder a worker may have changed: no link followed on the way, nothing already there replaced.
+    Whether it was written."""
+    file_fd = _open_in(folder, relative, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    if file_fd is None:
+        return False
     with os.fdopen(file_fd, "wb") as handle:
         if uid is not None:
             os.fchown(handle.fileno(), uid, uid)
@@ -62,23 +69,9 @@ class StudentCodeError(Exception):
 
 def read_regular_file(folder: Path, relative: str, max_bytes: int) -> bytes | None:
     """The bytes of ``folder/relative`` if it is a plain file no larger than ``max_bytes``, no link on the way."""
-    parts = relative.split("/")
-    if any(p in ("", ".", "..") for p in parts):
+    file_fd = _open_in(folder, relative, os.O_RDONLY | os.O_NONBLOCK)
+    if file_fd is None:
         return None
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        for part in parts[:-1]:
-            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = inner
-        file_fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
     with os.fdopen(file_fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
