@@ -1,0 +1,498 @@
+"""Does ``tpdl similarity`` find a disguised copy, leave independent work alone, and survive a hostile class?
+
+The class is TP2's sample class (``reference``, ``untouched``, ``mistakes``) with four students planted
+beside it: ``disguised``, the reference with its variables renamed and its functions reordered;
+``independent_a`` and ``independent_b``, two solutions of the same exercises written apart from the
+reference (one with loops, one with ``map`` and explicit chain rules); and ``mallory``, who hands in a
+notebook that does not parse, a ``.py`` file named like a spreadsheet formula holding a ``<script>``
+tag, a link to a file outside the submission, and a file over the intake's size limit. A linked
+student folder stands beside them. The release to remove is the untouched student's copy: it is
+the release as a student receives it.
+"""
+
+import ast
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import tokenize
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tpdl import cli, paths, similarity
+
+ASSIGNMENT = "tp2"
+STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()"
+HOSTILE_SCRIPT = "=cmd|'calc'!A0.py"  # a file name holds no slash
+HOSTILE_LINE = "    # <script>alert('pwned')</script> =cmd|' /C calc'!A0"
+
+# Names of the reference's solution cells and what the disguised copy calls them instead.
+RENAMED = {
+    "velocities": "speeds", "new_params": "updated", "squares": "sq_avg", "alpha": "step_size",
+    "m_i": "first_i", "v_i": "second_i", "keep": "mask", "axes": "dims", "count": "n_items",
+    "inv_std": "inv_sigma", "x_hat": "normed", "dx_hat": "d_normed", "dgamma": "grad_gamma",
+    "dbeta": "grad_beta", "dx": "grad_x", "mean": "mu", "var": "sigma2", "new_mean": "mu_next",
+    "new_var": "sigma2_next", "model": "net", "history": "fit", "p": "w", "g": "dw", "s": "acc",
+    "w": "tensor", "values": "series", "key": "metric",
+}  # fmt: skip
+
+# Two solutions written independently of the reference: for each solution cell, the body that
+# replaces each stub of the cell, in order.
+INDEPENDENT_A = {
+    "sgd_step": [
+        """
+        check_params_and_grads(params, grads)
+        previous = state.get("velocities")
+        updated, new_velocities = [], []
+        for index in range(len(params)):
+            weight, gradient = params[index], grads[index]
+            if momentum:
+                speed = previous[index] if previous else np.zeros_like(weight)
+                speed = momentum * speed - lr * gradient
+                new_velocities.append(speed)
+                step = momentum * speed - lr * gradient if nesterov else speed
+                updated.append(weight + step)
+            else:
+                updated.append(weight - lr * gradient)
+        if momentum:
+            return updated, {"velocities": new_velocities}
+        return updated, dict(state)
+        """
+    ],
+    "rmsprop_step": [
+        """
+        check_params_and_grads(params, grads)
+        accumulated = state.get("squares")
+        if not accumulated:
+            accumulated = [np.zeros(np.shape(weight)) for weight in params]
+        result, kept = [], []
+        for weight, gradient, average in zip(params, grads, accumulated):
+            average = rho * average + (1.0 - rho) * np.square(gradient)
+            kept.append(average)
+            result.append(weight - lr * gradient / np.sqrt(average + epsilon))
+        return result, {"squares": kept}
+        """
+    ],
+    "adam_step": [
+        """
+        check_params_and_grads(params, grads)
+        step = state.get("t", 0) + 1
+        first = state.get("m") or [0.0 * weight for weight in params]
+        second = state.get("v") or [0.0 * weight for weight in params]
+        correction = np.sqrt(1.0 - np.power(beta_2, step)) / (1.0 - np.power(beta_1, step))
+        out_params, out_first, out_second = [], [], []
+        for index, (weight, gradient) in enumerate(zip(params, grads)):
+            moment = first[index] + (1.0 - beta_1) * (gradient - first[index])
+            spread = second[index] + (1.0 - beta_2) * (gradient * gradient - second[index])
+            out_first.append(moment)
+            out_second.append(spread)
+            out_params.append(weight - lr * correction * moment / (np.sqrt(spread) + epsilon))
+        return out_params, {"t": step, "m": out_first, "v": out_second}
+        """
+    ],
+    "dropout": [
+        """
+        if rate < 0.0 or rate >= 1.0:
+            raise ValueError("the rate is outside [0, 1)")
+        values = np.array(x)
+        if training and rate > 0.0:
+            survivors = rng.random(values.shape) >= rate
+            values = (values * survivors / (1.0 - rate)).astype(values.dtype)
+        return values
+        """
+    ],
+    "l2_penalty": [
+        """
+        if l2 < 0:
+            raise ValueError("a negative l2 factor")
+        total = 0.0
+        for weight in weights:
+            flat = np.ravel(weight)
+            total += l2 * float(np.dot(flat, flat))
+        return total
+        """,
+        """
+        if l2 < 0:
+            raise ValueError("a negative l2 factor")
+        gradients = []
+        for weight in weights:
+            gradients.append(np.multiply(weight, 2 * l2))
+        return gradients
+        """,
+    ],
+    "batchnorm_forward": [
+        """
+        x = np.asarray(x)
+        reduce_over = tuple(range(x.ndim - 1))
+        if not training:
+            normalised = (x - moving_mean) / np.sqrt(moving_var + epsilon)
+            return gamma * normalised + beta, np.copy(moving_mean), np.copy(moving_var)
+        batch_mean = np.mean(x, axis=reduce_over)
+        batch_var = np.mean((x - batch_mean) ** 2, axis=reduce_over)
+        normalised = (x - batch_mean) / np.sqrt(batch_var + epsilon)
+        updated_mean = moving_mean * momentum + batch_mean * (1 - momentum)
+        updated_var = moving_var * momentum + batch_var * (1 - momentum)
+        return gamma * normalised + beta, updated_mean, updated_var
+        """
+    ],
+    "batchnorm_backward": [
+        """
+        x = np.asarray(x)
+        dy = np.asarray(dy)
+        flat_x = x.reshape(-1, x.shape[-1])
+        flat_dy = dy.reshape(-1, dy.shape[-1])
+        centred = flat_x - flat_x.mean(axis=0)
+        std = np.sqrt((centred**2).mean(axis=0) + epsilon)
+        normalised = centred / std
+        grad_beta = flat_dy.sum(axis=0)
+        grad_gamma = (flat_dy * normalised).sum(axis=0)
+        grad_norm = flat_dy * gamma
+        grad_x = (grad_norm - grad_norm.mean(axis=0) - normalised * (grad_norm * normalised).mean(axis=0)) / std
+        return grad_x.reshape(x.shape), grad_gamma, grad_beta
+        """
+    ],
+    "train_and_log": [
+        """
+        x_train, y_train, x_val, y_val = data
+        keras.utils.set_random_seed(seed)
+        network = build_mlp(config)
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_experiment(experiment)
+        mlflow.start_run(run_name=name)
+        try:
+            logged = dict(config)
+            logged.update(epochs=epochs, batch_size=batch_size, seed=seed, train_size=len(x_train))
+            mlflow.log_params(logged)
+            fitted = network.fit(
+                x_train, y_train, epochs=epochs, batch_size=batch_size, validation_data=(x_val, y_val), verbose=0
+            )
+            curves = {metric: [float(value) for value in series] for metric, series in fitted.history.items()}
+            for step in range(epochs):
+                mlflow.log_metrics({metric: series[step] for metric, series in curves.items()}, step=step)
+        finally:
+            mlflow.end_run()
+        return curves
+        """
+    ],
+}
+INDEPENDENT_B = {
+    "sgd_step": [
+        """
+        check_params_and_grads(params, grads)
+        if not momentum:
+            return [np.subtract(p, np.multiply(lr, g)) for p, g in zip(params, grads)], dict(state)
+        old = state.get("velocities", None)
+        if old is None:
+            old = [np.zeros_like(p) for p in params]
+        new = list(map(lambda v, g: momentum * v - lr * g, old, grads))
+        if nesterov:
+            moved = list(map(lambda p, v, g: p + momentum * v - lr * g, params, new, grads))
+        else:
+            moved = list(map(np.add, params, new))
+        return moved, {"velocities": new}
+        """
+    ],
+    "rmsprop_step": [
+        """
+        check_params_and_grads(params, grads)
+        caches = state["squares"] if "squares" in state else [np.zeros_like(p) for p in params]
+        caches = [np.add(rho * c, (1 - rho) * np.square(g)) for c, g in zip(caches, grads)]
+        scaled = [g / np.sqrt(c + epsilon) for g, c in zip(grads, caches)]
+        return [p - lr * u for p, u in zip(params, scaled)], {"squares": caches}
+        """
+    ],
+    "adam_step": [
+        """
+        check_params_and_grads(params, grads)
+        t = int(state.get("t", 0)) + 1
+        moments = zip(state.get("m") or [None] * len(params), state.get("v") or [None] * len(params))
+        new_params, new_m, new_v = [], [], []
+        for p, g, (m, v) in zip(params, grads, moments):
+            m = (1 - beta_1) * g if m is None else beta_1 * m + (1 - beta_1) * g
+            v = (1 - beta_2) * g * g if v is None else beta_2 * v + (1 - beta_2) * g * g
+            m_hat = m / (1 - beta_1**t)
+            v_hat = v / (1 - beta_2**t)
+            new_params.append(p - lr * m_hat / (np.sqrt(v_hat) + epsilon / np.sqrt(1 - beta_2**t)))
+            new_m.append(m)
+            new_v.append(v)
+        return new_params, {"t": t, "m": new_m, "v": new_v}
+        """
+    ],
+    "dropout": [
+        """
+        if not (0 <= rate < 1):
+            raise ValueError("dropout rate out of range")
+        array = np.asarray(x)
+        if training and rate:
+            kept = (rng.random(array.shape) >= rate).astype(array.dtype)
+            return array * kept * np.asarray(1.0 / (1.0 - rate), dtype=array.dtype)
+        return array.copy()
+        """
+    ],
+    "l2_penalty": [
+        """
+        if l2 < 0:
+            raise ValueError("l2 must be >= 0")
+        return l2 * float(sum((np.asarray(w) ** 2).sum() for w in weights))
+        """,
+        """
+        if l2 < 0:
+            raise ValueError("l2 must be >= 0")
+        return list(map(lambda w: 2 * l2 * np.asarray(w), weights))
+        """,
+    ],
+    "batchnorm_forward": [
+        """
+        data = np.asarray(x)
+        flat = data.reshape(-1, data.shape[-1])
+        if training:
+            mu = flat.mean(0)
+            sigma2 = ((flat - mu) ** 2).mean(0)
+            running = (momentum * moving_mean + (1 - momentum) * mu, momentum * moving_var + (1 - momentum) * sigma2)
+        else:
+            mu, sigma2 = moving_mean, moving_var
+            running = (np.copy(moving_mean), np.copy(moving_var))
+        out = (data - mu) * (gamma / np.sqrt(sigma2 + epsilon)) + beta
+        return (out, *running)
+        """
+    ],
+    "batchnorm_backward": [
+        """
+        features = np.shape(x)[-1]
+        xs = np.reshape(x, (-1, features))
+        gs = np.reshape(dy, (-1, features))
+        n = xs.shape[0]
+        diff = xs - xs.mean(axis=0)
+        inv = (np.einsum("ij,ij->j", diff, diff) / n + epsilon) ** -0.5
+        xhat = diff * inv
+        dgamma = np.einsum("ij,ij->j", gs, xhat)
+        dbeta = gs.sum(axis=0)
+        dxhat = gs * gamma
+        dvar = np.sum(dxhat * diff, axis=0) * -0.5 * inv**3
+        dmu = -np.sum(dxhat * inv, axis=0) - 2.0 * dvar * diff.mean(axis=0)
+        dx = dxhat * inv + dvar * 2.0 * diff / n + dmu / n
+        return dx.reshape(np.shape(x)), dgamma, dbeta
+        """
+    ],
+    "train_and_log": [
+        """
+        x_train, y_train, x_val, y_val = data
+        keras.utils.set_random_seed(seed)
+        model = build_mlp(config)
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_experiment(experiment)
+        logged = {"epochs": epochs, "batch_size": batch_size, "seed": seed, "train_size": len(x_train)}
+        with mlflow.start_run(run_name=name):
+            mlflow.log_params(config | logged)
+            callback = keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda epoch, logs: mlflow.log_metrics(
+                    {k: float(val) for k, val in logs.items()}, step=epoch
+                )
+            )
+            fitted = model.fit(
+                x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=0,
+                validation_data=(x_val, y_val), callbacks=[callback],
+            )
+        return {k: list(map(float, vals)) for k, vals in fitted.history.items()}
+        """
+    ],
+}
+
+
+def solution_cells(notebook) -> list:
+    return [
+        c for c in notebook.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
+    ]
+
+
+def implement(stubs, bodies: dict[str, list[str]]):
+    """The release's notebook with each solution cell's stubs replaced by ``bodies``."""
+    notebook = nbformat.from_dict(stubs)
+    for cell in solution_cells(notebook):
+        for body in bodies[cell.metadata.nbgrader.grade_id]:
+            assert STUB in cell.source
+            cell.source = cell.source.replace(
+                STUB, textwrap.indent(textwrap.dedent(body).strip("\n"), "    "), 1
+            )
+        ast.parse(cell.source)  # still Python: parsed, never run
+    return notebook
+
+
+def rename(source: str) -> str:
+    """``source`` with the names of :data:`RENAMED` replaced, attributes and strings left alone."""
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    out = []
+    for index, token in enumerate(tokens):
+        after_dot = index > 0 and tokens[index - 1].string == "."
+        if token.type == tokenize.NAME and token.string in RENAMED and not after_dot:
+            token = token._replace(string=RENAMED[token.string])
+        out.append(token)
+    return tokenize.untokenize(out)
+
+
+def disguise(reference):
+    """The reference's notebook with its names renamed, its solutions in reverse order, and the two
+    functions of one cell swapped."""
+    notebook = nbformat.from_dict(reference)
+    cells = solution_cells(notebook)
+    sources = [rename(cell.source) for cell in cells][::-1]
+    for cell, source in zip(cells, sources):
+        if source.count("\ndef ") == 1:
+            first, second = source.split("\n\n\ndef ")
+            source = f"def {second.rstrip()}\n\n\n{first}\n"
+        ast.parse(source)
+        cell.source = source
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    """A course folder with TP2's release and the class described above under ``submitted/``."""
+    root = tmp_path_factory.mktemp("course")
+    classroom = root / "submitted"
+    shutil.copytree(paths.sample_submission("untouched", ASSIGNMENT), root / "release" / ASSIGNMENT)
+    for student in ("reference", "untouched", "mistakes"):
+        shutil.copytree(paths.sample_submission(student, ASSIGNMENT), classroom / student / ASSIGNMENT)
+    notebook_name = f"{ASSIGNMENT}.ipynb"
+    stubs = nbformat.read(root / "release" / ASSIGNMENT / notebook_name, as_version=4)
+    reference = nbformat.read(classroom / "reference" / ASSIGNMENT / notebook_name, as_version=4)
+    planted = {
+        "disguised": disguise(reference),
+        "independent_a": implement(stubs, INDEPENDENT_A),
+        "independent_b": implement(stubs, INDEPENDENT_B),
+    }
+    for student, notebook in planted.items():
+        (classroom / student / ASSIGNMENT).mkdir(parents=True)
+        nbformat.write(notebook, classroom / student / ASSIGNMENT / notebook_name)
+
+    hostile = classroom / "mallory" / ASSIGNMENT
+    hostile.mkdir(parents=True)
+    (hostile / notebook_name).write_text('{"cells": [{"cell_type": "code", "source": "import os')
+    copied = "\n\n".join(cell.source for cell in solution_cells(reference)[:3]).split("\n")
+    copied.insert(5, HOSTILE_LINE)
+    (hostile / HOSTILE_SCRIPT).write_text("\n".join(copied))
+    outside = root / "outside.py"
+    outside.write_text("TOPSECRET = 1\n" + "\n".join(cell.source for cell in solution_cells(reference)))
+    (hostile / "linked.py").symlink_to(outside)
+    with open(hostile / "huge.py", "wb") as huge:  # sparse: nothing is written, only its size
+        huge.truncate(similarity.LIMITS.intake_file_bytes + 1)
+    (classroom / "mirror").symlink_to(classroom / "reference", target_is_directory=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def comparison(course) -> similarity.Comparison:
+    return similarity.compare_class(
+        ASSIGNMENT, course / "submitted", threshold=0.0, release=course / "release" / ASSIGNMENT
+    )
+
+
+def share(comparison, first: str, second: str) -> float:
+    """The larger of the two shares of a pair (0 when it was not reported)."""
+    found = [max(p.a_to_b, p.b_to_a) for p in comparison.pairs if {p.a, p.b} == {first, second}]
+    return found[0] if found else 0.0
+
+
+def test_a_disguised_copy_ranks_at_the_top(comparison):
+    top = comparison.pairs[0]
+    assert {top.a, top.b} == {"disguised", "reference"}
+    assert min(top.a_to_b, top.b_to_a) > 0.9
+    assert top.regions and all(region.code_a[1] and region.code_b[1] for region in top.regions)
+
+
+def test_independent_solutions_stay_below_the_threshold(comparison):
+    for first, second in [
+        ("independent_a", "reference"), ("independent_b", "reference"), ("independent_a", "independent_b"),
+        ("independent_a", "disguised"), ("independent_b", "mistakes"),
+    ]:  # fmt: skip
+        assert share(comparison, first, second) < similarity.THRESHOLD, (first, second)
+    assert share(comparison, "mistakes", "reference") > similarity.THRESHOLD  # the same code, altered
+
+
+def test_the_release_is_removed_and_unreadable_or_linked_work_is_noted(comparison):
+    assert "untouched" not in comparison.students  # nothing but the release's stubs
+    assert "beyond the release" in " ".join(comparison.notes["untouched"])
+    assert comparison.notes["mirror"] and "mirror" not in comparison.students  # a linked folder
+    said = " ".join(comparison.notes["mallory"])
+    assert "unreadable" in said and "linked.py" in said and "huge.py" in said
+    assert share(comparison, "mallory", "reference") > 0.9  # what could be read is still compared
+
+
+def test_the_html_escapes_student_code_and_follows_no_link(comparison):
+    page = similarity.similarity_html(comparison)
+    assert "<script>" not in page and "&lt;script&gt;alert(" in page
+    assert "TOPSECRET" not in page
+    assert page.index("disguised") < page.index("independent_a")  # ranked
+
+
+def test_the_csv_neutralises_formulas(comparison):
+    rows = list(csv.reader(io.StringIO(similarity.similarity_csv(comparison))))
+    assert rows[0] == list(similarity.CSV_HEADER) and len(rows) == len(comparison.pairs) + 1
+    cells = [cell for row in rows[1:] for cell in row]
+    assert any(cell.startswith("'=cmd|") for cell in cells)
+    assert not any(cell.startswith(("=", "+", "@", "|")) for cell in cells)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"cells": [',
+        json.dumps({"cells": "none", "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode(),
+        b"[" * 100_000 + b"]" * 100_000,
+        b"\xff\xfe\x00 not text",
+    ],
+    ids=["truncated", "not-the-format", "nested-deep", "not-utf8"],
+)
+def test_a_malformed_notebook_is_unreadable(tmp_path, content):
+    notebook = tmp_path / "tp2.ipynb"
+    notebook.write_bytes(content)
+    with pytest.raises(similarity.Unreadable):
+        similarity.notebook_code(notebook)
+
+
+def test_odd_nbgrader_metadata_falls_back_to_every_code_cell(tmp_path):
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": "yes"})]
+    )
+    nbformat.write(notebook, tmp_path / "tp2.ipynb")
+    assert similarity.notebook_code(tmp_path / "tp2.ipynb") == [("tp2.ipynb cell 1", "x = 1")]
+
+
+def test_a_long_submission_is_cut(monkeypatch):
+    monkeypatch.setattr(similarity, "MAX_CHARS", 1000)
+    document = similarity.Document("verbose")
+    document.add("a.py", "x = 1\n" * 1000)
+    document.add("b.py", "y = 2\n")
+    assert len(document.text) < 1100 and "b.py" not in document.text
+    assert document.notes == ["its code was cut at 1,000 characters"]
+
+
+def test_the_command_writes_both_reports(course, monkeypatch, capsys):
+    monkeypatch.setenv("TPDL_COURSE_DIR", str(course))
+    assert cli.main(["similarity", ASSIGNMENT, "--threshold", "0.6"]) == 0
+    said = capsys.readouterr().out
+    assert "reference -> disguised" in said or "disguised -> reference" in said
+    page = (course / "reports" / f"{ASSIGNMENT}-similarity.html").read_text()
+    assert "independent_a" not in page.split("<h2>Notes")[0]
+    rows = list(csv.reader((course / "reports" / f"{ASSIGNMENT}-similarity.csv").open()))
+    assert set(rows[1][1:3]) == {"reference", "disguised"} and all(float(row[3]) >= 0.6 for row in rows[1:])
+    assert cli.main(["similarity", "tp9"]) == 2
+    assert "tpdl release tp9" in capsys.readouterr().err
+
+
+def test_the_installed_command_runs(course, tmp_path):
+    html, table = tmp_path / "out.html", tmp_path / "out.csv"
+    command = [
+        str(Path(sys.executable).with_name("tpdl")), "similarity", ASSIGNMENT,
+        "--submissions", str(course / "submitted"), "--html", str(html), "--csv", str(table),
+    ]  # fmt: skip
+    environment = {**os.environ, "TPDL_COURSE_DIR": str(course)}
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "&lt;script&gt;" in html.read_text() and "disguised" in table.read_text()
