@@ -10,7 +10,9 @@ Keras lays out images.
 
 import numpy as np
 
-from tpdl import sequential
+from tpdl import i18n, sequential
+
+_ = i18n.domain(__file__)  # graders/locale: the messages of the assertions below
 
 # Tolerances, named for what they allow.
 FLOAT32 = {"rtol": 1e-5, "atol": 1e-6}  # one float32 computation against a float64 reference
@@ -29,9 +31,13 @@ def assert_close(
 ) -> None:
     """``got`` equals ``want`` within the tolerances, else an assertion naming ``what`` (not the values)."""
     got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
-    assert got.shape == want.shape, f"{what} has shape {got.shape}; expected {want.shape}"
-    assert np.all(np.isfinite(got)), f"{what} holds NaN or infinite values"
-    assert np.allclose(got, want, rtol=rtol, atol=atol), f"{what} does not hold the expected values"
+    assert got.shape == want.shape, _(
+        "{what} has shape {shape}; expected {expected}", what=what, shape=got.shape, expected=want.shape
+    )
+    assert np.all(np.isfinite(got)), _("{what} holds NaN or infinite values", what=what)
+    assert np.allclose(got, want, rtol=rtol, atol=atol), _(
+        "{what} does not hold the expected values", what=what
+    )
 
 
 def assert_refuses(
@@ -40,17 +46,19 @@ def assert_refuses(
     """``name(*args, **kwargs)`` must raise ``error``. ``what`` names the call or the bad input for
     the student (``"build_tap(window=0)"``), ``why`` may add why it is bad (``" (no channel axis)"``)."""
     raised = student.error_raised(name, *args, **kwargs)
-    assert raised == error, f"{what} should raise {error}{why}, " + (
-        "but it returned normally" if raised is None else f"not {raised}"
-    )
+    if raised is None:
+        raise AssertionError(_("{what} should raise {error}{why}, but it returned normally", what=what,
+                               error=error, why=why))  # fmt: skip
+    assert raised == error, _("{what} should raise {error}{why}, not {raised}", what=what, error=error, why=why,
+                              raised=raised)  # fmt: skip
 
 
 def as_scalar(value, what: str) -> float:
     """``value`` (a Python number, a NumPy scalar or a 0-d array) as a finite float."""
     array = np.asarray(value)
-    assert array.shape == () and array.dtype.kind in "fiu", f"{what} should be a single number"
+    assert array.shape == () and array.dtype.kind in "fiu", _("{what} should be a single number", what=what)
     number = float(array)
-    assert np.isfinite(number), f"{what} should be a finite number, not {number}"
+    assert np.isfinite(number), _("{what} should be a finite number, not {number}", what=what, number=number)
     return number
 
 
@@ -172,9 +180,10 @@ def measure_accuracy(
 
     def correct_of(indices: np.ndarray) -> np.ndarray:
         outputs = np.asarray(model.predict(x[indices], batch_size=batch_size))
-        assert outputs.shape == (len(indices), classes), (
-            f"{what} should output {classes} class probabilities per input, not shape {outputs.shape[1:]}"
-        )
+        assert outputs.shape == (len(indices), classes), _(
+            "{what} should output {classes} class probabilities per input, not shape {shape}",
+            what=what, classes=classes, shape=outputs.shape[1:],
+        )  # fmt: skip
         return outputs.argmax(axis=1) == labels[indices]
 
     return sequential.decide(correct_of, len(labels), list(settle), where)
@@ -198,14 +207,16 @@ def assert_generalises(
     reaches, close = (
         test.verdict(q) for q in generalisation_questions(fresh, course=course, most_gap=most_gap)
     )
-    assert reaches, f"{what} classifies {test.described('high')} correctly; {course:.2%} is needed"
-    assert fresh.value >= least_fresh, (
-        f"{what} classifies {test.described()} but only {fresh.described()} correctly; "
-        f"{least_fresh:.0%} is needed on {recognises} no one has seen: does it recognise {recognises}, "
-        "or the test images?"
-    )
-    assert close, (
-        f"{what} does more than {most_gap:.1%} better on the test images ({test.described()}) than on "
-        f"{fresh.described()}: a model trained on the training set does not; one that looks the test set up does"
-    )
-    return f"{test.described()}; {fresh.described()}"
+    assert reaches, _("{what} classifies {test} correctly; {course:.2%} is needed", what=what,
+                      test=test.described("high"), course=course)  # fmt: skip
+    assert fresh.value >= least_fresh, _(
+        "{what} classifies {test} but only {fresh} correctly; {least:.0%} is needed on {recognises} no one "
+        "has seen: does it recognise {recognises}, or the test images?",
+        what=what, test=test.described(), fresh=fresh.described(), least=least_fresh, recognises=recognises,
+    )  # fmt: skip
+    assert close, _(
+        "{what} does more than {gap:.1%} better on the test images ({test}) than on {fresh}: a model trained "
+        "on the training set does not; one that looks the test set up does",
+        what=what, gap=most_gap, test=test.described(), fresh=fresh.described(),
+    )  # fmt: skip
+    return _("{test}; {fresh}", test=test.described(), fresh=fresh.described())

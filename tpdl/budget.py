@@ -12,6 +12,8 @@ A training cell reads its sizes through :func:`current`::
 import os
 from dataclasses import dataclass
 
+from tpdl.i18n import KIT as _
+
 NAMES = ("full", "ci")
 ENV = "TPDL_BUDGET"
 
@@ -22,7 +24,8 @@ class Budget:
 
     def __post_init__(self):
         if self.name not in NAMES:
-            raise ValueError(f"unknown budget {self.name!r}: choose one of {', '.join(NAMES)}")
+            raise ValueError(_("unknown budget {name}: choose one of {names}", name=repr(self.name),
+                               names=", ".join(NAMES)))  # fmt: skip
 
     @property
     def is_full(self) -> bool:

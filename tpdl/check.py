@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tpdl import costs, manifest, paths
+from tpdl.i18n import KIT as _
 
 HANDIN = "handin.json"
 ESTIMATE_SIZE = {"phantoms": 48, "volumes": 160}  # fresh samples drawn for a quick estimate
@@ -53,7 +54,8 @@ def _published(assignment: str, folder: Path) -> dict:
                 return info
     if assignment in paths.assignments():
         return handin(assignment)
-    raise SystemExit(f"nothing is known of {assignment!r} here: run tpdl check in the folder of its release")
+    raise SystemExit(_("nothing is known of {assignment} here: run tpdl check in the folder of its release",
+                       assignment=repr(assignment)))  # fmt: skip
 
 
 @dataclass
@@ -70,7 +72,11 @@ def _size(path: Path) -> int:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{math.ceil(size / 1024)} kB"
+    return (
+        _("{size:.1f} MB", size=size / 2**20)
+        if size >= 2**20
+        else _("{size} kB", size=math.ceil(size / 1024))
+    )
 
 
 def _estimate(kind: str, model) -> tuple[float, str]:
@@ -85,44 +91,45 @@ def _estimate(kind: str, model) -> tuple[float, str]:
         mnist = data.load_mnist(source="fixture")
         x = mnist.x_test.reshape(len(mnist.x_test), -1).astype("float32") / 255.0
         accuracy = float(np.mean(model.predict(x, verbose=0).argmax(axis=1) == mnist.y_test))
-        return accuracy, f"the kit's {len(x):,} MNIST test images"
+        return accuracy, _("the kit's {count:,} MNIST test images", count=len(x))
     if kind == "cifar10":
         cifar = data.load_cifar10(source="fixture")
         accuracy = float(np.mean(model.predict(cifar.x_test, verbose=0).argmax(axis=1) == cifar.y_test))
-        return accuracy, f"the kit's {len(cifar.x_test):,} CIFAR-10 test images"
+        return accuracy, _("the kit's {count:,} CIFAR-10 test images", count=len(cifar.x_test))
     seed = secrets.randbelow(2**31)
     if kind == "volumes":
-        images, labels, _ = phantoms.volumes(ESTIMATE_SIZE[kind], seed=seed)
+        images, labels, _masks = phantoms.volumes(ESTIMATE_SIZE[kind], seed=seed)
         accuracy = float(np.mean(model.predict(images, verbose=0).argmax(axis=1) == labels))
-        return accuracy, f"{len(labels)} fresh volumes"
+        return accuracy, _("{count} fresh volumes", count=len(labels))
     images, masks = phantoms.phantoms(ESTIMATE_SIZE[kind], seed=seed)
     predicted = (model.predict(images, verbose=0) >= 0.5).astype("float64").reshape(len(images), -1)
     truth = masks.astype("float64").reshape(len(images), -1)
     dice = (2 * (predicted * truth).sum(1) + 1) / (predicted.sum(1) + truth.sum(1) + 1)
-    return float(dice.mean()), f"{len(images)} fresh phantoms (Dice)"
+    return float(dice.mean()), _("{count} fresh phantoms (Dice)", count=len(images))
 
 
 def _model(path: Path, kind: str, thresholds: dict) -> Finding:
     import keras
 
-    finding = Finding(path.name, True, [f"{_megabytes(_size(path))}"])
+    size = _megabytes(_size(path))
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # noqa: BLE001 - any file can be handed in: say why it does not load
-        return Finding(
-            path.name, False, [f"does not load safely: {type(error).__name__}: {str(error)[:200]}"]
-        )
-    finding.lines[0] += f", {model.count_params():,} parameters"
+        return Finding(path.name, False, [_("does not load safely: {error}: {detail}", error=type(error).__name__,
+                                            detail=str(error)[:200])])  # fmt: skip
+    finding = Finding(path.name, True, [_("{size}, {parameters:,} parameters", size=size,
+                                          parameters=model.count_params())])  # fmt: skip
     record = costs.read_record(path)
     if record is None:
-        finding.lines.append("how it was trained is not recorded (its training cell records it)")
+        finding.lines.append(_("how it was trained is not recorded (its training cell records it)"))
     else:
-        finding.lines.append(f"trained on the {record.get('budget')} budget, {record.get('epochs')} epochs, "
-                             f"{record.get('seconds')} s")  # fmt: skip
+        finding.lines.append(_("trained on the {budget} budget, {epochs} epochs, {seconds} s",
+                               budget=record.get("budget"), epochs=record.get("epochs"),
+                               seconds=record.get("seconds")))  # fmt: skip
         if record.get("budget") != "full":
             finding.ok = False
             finding.lines.append(
-                "trained on the ci budget: train it on the full budget before you hand it in"
+                _("trained on the ci budget: train it on the full budget before you hand it in")
             )
     threshold_name = THRESHOLD_OF.get(kind)
     if threshold_name in thresholds:
@@ -130,15 +137,19 @@ def _model(path: Path, kind: str, thresholds: dict) -> Finding:
             value, where = _estimate(kind, model)
         except Exception as error:  # noqa: BLE001 - a model of the wrong shape, say
             finding.ok = False
-            finding.lines.append(f"could not be evaluated: {type(error).__name__}: {str(error)[:200]}")
+            finding.lines.append(_("could not be evaluated: {error}: {detail}", error=type(error).__name__,
+                                   detail=str(error)[:200]))  # fmt: skip
         else:
             needed = thresholds[threshold_name]
             passed = value >= needed
             finding.ok &= passed
             shown = (lambda v: f"{v:.3f}") if kind == "phantoms" else (lambda v: f"{v:.2%}")
-            finding.lines.append(
-                f"{shown(value)} on {where}; {shown(needed)} is needed" + ("" if passed else ": below")
-            )
+            if passed:
+                finding.lines.append(_("{value} on {where}; {needed} is needed", value=shown(value), where=where,
+                                       needed=shown(needed)))  # fmt: skip
+            else:
+                finding.lines.append(_("{value} on {where}; {needed} is needed: below", value=shown(value),
+                                       where=where, needed=shown(needed)))  # fmt: skip
     return finding
 
 
@@ -147,8 +158,10 @@ def check(assignment: str, folder: Path) -> list[Finding]:
     findings = []
     missing = [name for name in info["deliverables"] if not (folder / name).exists()]
     present = [name for name in info["deliverables"] if name not in missing]
-    findings.append(Finding("deliverables", not missing,
-                            [f"present: {', '.join(present) or 'none'}"] + ([f"missing: {', '.join(missing)}"] if missing else [])))  # fmt: skip
+    lines = [_("present: {files}", files=", ".join(present)) if present else _("present: none")]
+    if missing:
+        lines.append(_("missing: {files}", files=", ".join(missing)))
+    findings.append(Finding(_("deliverables"), not missing, lines))
     for name, kind in info["models"].items():
         if (folder / name).is_file():
             findings.append(_model(folder / name, kind, info["thresholds"]))
@@ -165,10 +178,11 @@ def main(assignment: str, folder: Path, out=sys.stdout) -> int:
         for line in finding.lines:
             print(f"     {line}", file=out)
     todo = [f.name for f in findings if not f.ok]
-    print(
-        f"{assignment}: " + (f"to do before you hand in: {', '.join(todo)}" if todo else "ready to hand in"),
-        file=out,
-    )
+    if todo:
+        print(_("{assignment}: to do before you hand in: {todo}", assignment=assignment, todo=", ".join(todo)),
+              file=out)  # fmt: skip
+    else:
+        print(_("{assignment}: ready to hand in", assignment=assignment), file=out)
     return 1 if todo else 0
 
 

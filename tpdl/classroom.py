@@ -27,8 +27,9 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tpdl import gradebook, intake, paths, pool, report, sandbox
+from tpdl import gradebook, i18n, intake, paths, pool, report, sandbox
 
+_ = i18n.KIT  # what the students are told
 RESULTS = "results.json"
 PROFILE = "profile.json"  # with --profile: where the grading time went
 JUDGE_START_S = 300  # for a judge process to start its sandbox
@@ -119,6 +120,8 @@ def cache_key(assignment: str, limits: sandbox.Limits) -> str:
         "kit": tree_digest(paths.PACKAGE),  # its code, templates and fixtures
         "graders": tree_digest(paths.graders(assignment)),
         "graders' library": [_file_digest(p, *_identity(p)) for p in sorted(paths.graders().glob("*.py"))],
+        "its messages": tree_digest(paths.graders() / "locale"),
+        "language": i18n.language(),  # results hold the messages in the students' language
         "data": [(origin, _file_digest(p, *_identity(p))) for origin, p in data.files_at_hand()],
         "limits": repr(limits),
         "software": [sys.version, *(_version(name) for name in CACHE_PACKAGES)],
@@ -260,6 +263,10 @@ def grade_class(
         raise UsageError(f"unknown assignment {assignment!r}: graders exist for {', '.join(known) or 'none'}")
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    try:
+        i18n.language()
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     if cluster is not None and jobs > 1:
         raise UsageError("--cluster and --jobs exclude each other: the cluster's workers grade side by side")
     submissions = Path(submissions or paths.submitted())
@@ -327,13 +334,13 @@ def _to_grade(assignment, submissions, folders, key, force, limits, scratch, out
     for student, folder in folders.items():
         target = paths.autograded() / student / assignment / RESULTS
         if folder is None:
-            outcome.students[student] = _empty_result(student, assignment, missing="no submission found")
+            outcome.students[student] = _empty_result(student, assignment, missing=_("no submission found"))
             _write_json_atomically(target, outcome.students[student])
             continue
         try:
             staged = intake.stage_submission(submissions, student, assignment, limits, into=scratch)
         except Exception:  # noqa: BLE001 - the intake itself failed: this student only
-            outcome.students[student], _ = _problem_result(student, assignment, traceback.format_exc())
+            outcome.students[student], _log = _problem_result(student, assignment, traceback.format_exc())
             outcome.infrastructure.append(student)
             continue
         if staged.refused:
@@ -471,7 +478,7 @@ def _run_judges(assignment, todo: list[Task], jobs, record, progress, limits) ->
         if pending and not any(j.process.is_alive() for j in judges):
             start_judge()
 
-    for _ in range(min(jobs, len(todo))):
+    for _worker in range(min(jobs, len(todo))):
         start_judge()
     bar = report.progress_bar(len(todo), enabled=progress)
     pending = set(by_student)

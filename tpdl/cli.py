@@ -51,6 +51,19 @@ def _solutions(args) -> int:
     return 0
 
 
+def _publish(args) -> int:
+    from tpdl import publish
+
+    try:
+        outcomes = publish.publish(args.dest, args.assignment)
+    except publish.PublishError as error:
+        print(f"tpdl publish: {error}", file=sys.stderr)
+        return 1
+    for outcome in outcomes:
+        print(outcome.summary())
+    return 0
+
+
 def _samples(args) -> int:
     from tpdl import manifest, paths, samples
 
@@ -104,6 +117,31 @@ def _check(args) -> int:
     return check.main(args.assignment, args.folder)
 
 
+def _messages(args) -> int:
+    """Extract the students' messages of the code, bring the catalogues up to date (or, with
+    ``--check``, only say what is missing) and print what is left to translate."""
+    from tpdl import i18n, messages
+
+    left = []
+    for domain in messages.domains():
+        found = messages.problems(domain)
+        if not args.check:
+            messages.update(domain)
+        missing = [line for lang in i18n.LANGUAGES for line in messages.untranslated(domain, lang)]
+        count = len(messages.extract(domain))
+        print(f"{domain.name}: {count} messages, {len(missing)} left to translate, {len(found)} problems")
+        left += found + missing
+    for line in left:
+        print(f"  {line}")
+    return 1 if left else 0
+
+
+def _similarity(args) -> int:
+    from tpdl import similarity
+
+    return similarity.main(args.assignment, args.submissions, args.html, args.csv, args.threshold)
+
+
 def _pool(args) -> int:
     from tpdl import pool
 
@@ -148,6 +186,23 @@ def build_parser() -> argparse.ArgumentParser:
     solutions.add_argument("--budget", default="ci", choices=("ci", "full"))
     solutions.set_defaults(run=_solutions)
 
+    publishing = commands.add_parser(
+        "publish", help="write the student releases into a git repository: main, then one branch per TP"
+    )
+    publishing.add_argument(
+        "dest", type=Path, help="a git repository, bare or not; where none exists, a bare one is created"
+    )
+    publishing.add_argument(
+        "--assignment", "-a", action="append", metavar="TP", help="publish only this TP (repeatable)"
+    )
+    publishing.set_defaults(run=_publish)
+
+    catalogues = commands.add_parser(
+        "messages", help="bring the students' message catalogues (English, French) up to date with the code"
+    )
+    catalogues.add_argument("--check", action="store_true", help="change nothing: only say what is missing")
+    catalogues.set_defaults(run=_messages)
+
     warm = commands.add_parser("pool", help="keep a sandbox with TensorFlow imported warm for `tpdl grade`")
     warm.add_argument("--idle", type=float, default=900, help="seconds without a client before it leaves")
     warm.set_defaults(run=_pool)
@@ -181,6 +236,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     attempt.add_argument("entry", type=Path, nargs="+")
     attempt.set_defaults(run=_try)
+
+    alike = commands.add_parser(
+        "similarity", help="rank the pairs of submissions whose code looks alike (HTML and CSV report)"
+    )
+    alike.add_argument("assignment", help="assignment name, e.g. tp2")
+    alike.add_argument(
+        "--submissions", type=Path, help="folder of <student>/<assignment>/ (default: submitted/)"
+    )
+    alike.add_argument(
+        "--html", type=Path, metavar="FILE", help="default: reports/<assignment>-similarity.html"
+    )
+    alike.add_argument(
+        "--csv", type=Path, metavar="FILE", help="default: reports/<assignment>-similarity.csv"
+    )
+    alike.add_argument(
+        "--threshold", type=float, default=0.5,
+        help="report a pair when this share of one's code is found in the other's (default: 0.5)",
+    )  # fmt: skip
+    alike.set_defaults(run=_similarity)
     return parser
 
 

@@ -15,6 +15,7 @@ is its student's problem result, and the rest of the class goes on.
 import asyncio
 import contextlib
 import io
+import os
 import socket
 import tarfile
 import tempfile
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import distributed
 
-from tpdl import classroom, report, sandbox
+from tpdl import classroom, i18n, report, sandbox
 
 CONNECT_S = 30  # to reach the scheduler
 WORKERS_S = classroom.JUDGE_START_S  # for a first worker to join a cluster that has none
@@ -60,7 +61,7 @@ def grade_on_cluster(address: str, assignment: str, todo: list, key: str, record
         futures = {
             client.submit(
                 grade_remotely, plugin.name, assignment, task.student, task.notebook,
-                pack(task.staged.folder), key,
+                pack(task.staged.folder), key, i18n.language(),
                 key=f"tpdl-grade-{task.student}-{task.stamp}-{plugin.run}", pure=False,
             ): task
             for task in todo
@@ -146,16 +147,19 @@ class SandboxPlugin(distributed.WorkerPlugin):
                 self.zygote = sandbox.Zygote(self.limits).start()
             return self.zygote
 
-    def grade(self, assignment: str, student: str, notebook: str, archive: bytes, judge_key: str) -> tuple:
-        """Grade one student's archived submission here; ``(result, log)`` as ``classroom._grade_one``."""
-        here = classroom.cache_key(assignment, self.limits)
-        if here != judge_key:
-            return classroom._problem_result(
-                student, assignment,
-                f"the worker on {socket.gethostname()} refused to grade: its kit, graders, data or software "
-                f"differ from the judge's (cache key {here[:12]} there, {judge_key[:12]} on the judge)",
-            )  # fmt: skip
+    def grade(self, assignment: str, student: str, notebook: str, archive: bytes, judge_key: str,
+              language: str) -> tuple:  # fmt: skip
+        """Grade one student's archived submission here, speaking to the student in the judge's
+        ``language``; ``(result, log)`` as ``classroom._grade_one``."""
         with _SANDBOX_IN_USE, tempfile.TemporaryDirectory(prefix="tpdl-submission-") as scratch:
+            os.environ[i18n.ENV] = language  # one grading at a time in this process: its graders read it
+            here = classroom.cache_key(assignment, self.limits)
+            if here != judge_key:
+                return classroom._problem_result(
+                    student, assignment,
+                    f"the worker on {socket.gethostname()} refused to grade: its kit, graders, data or software "
+                    f"differ from the judge's (cache key {here[:12]} there, {judge_key[:12]} on the judge)",
+                )  # fmt: skip
             folder = Path(scratch) / assignment
             with tarfile.open(fileobj=io.BytesIO(archive)) as unpacked:
                 unpacked.extractall(folder, filter="data")
@@ -190,6 +194,8 @@ def _graded_in_time(zygote: sandbox.Zygote, assignment, student, folder: Path, n
     return result
 
 
-def grade_remotely(plugin: str, assignment: str, student: str, notebook: str, archive: bytes, judge_key: str):
+def grade_remotely(plugin: str, assignment: str, student: str, notebook: str, archive: bytes, judge_key: str,
+                   language: str):  # fmt: skip
     """The task of one student, run on a worker: grade it with that worker's sandbox (plugin ``plugin``)."""
-    return distributed.get_worker().plugins[plugin].grade(assignment, student, notebook, archive, judge_key)
+    worker = distributed.get_worker()
+    return worker.plugins[plugin].grade(assignment, student, notebook, archive, judge_key, language)

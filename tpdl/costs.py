@@ -21,6 +21,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from tpdl.i18n import KIT as _
+
 RECORD_SUFFIX = ".training.json"
 TIMED_STEPS = 3  # after one untimed step, which traces the model
 
@@ -60,20 +62,29 @@ class Estimate:
             return []
         found = []
         if self.parameters > self.limit.parameters:
-            found.append(f"{self.parameters:,} parameters, above the {self.limit.parameters:,} planned")
+            found.append(_("{parameters:,} parameters, above the {planned:,} planned", parameters=self.parameters,
+                           planned=self.limit.parameters))  # fmt: skip
         if self.epoch_s > self.limit.epoch_s:
-            found.append(
-                f"about {_duration(self.epoch_s)} an epoch, above the {_duration(self.limit.epoch_s)} planned"
-            )
+            found.append(_("about {epoch} an epoch, above the {planned} planned", epoch=_duration(self.epoch_s),
+                           planned=_duration(self.limit.epoch_s)))  # fmt: skip
         return found
 
     def __str__(self) -> str:
-        text = (f"{self.parameters:,} parameters; about {_duration(self.epoch_s)} an epoch, "
-                f"{_duration(self.total_s)} for {self.epochs} epoch{'s' if self.epochs != 1 else ''}")  # fmt: skip
-        if self.limit is not None:
-            text += (f" (planned: at most {self.limit.parameters:,} parameters and "
-                     f"{_duration(self.limit.epoch_s)} an epoch)")  # fmt: skip
-        return text
+        epoch, total, epochs = _duration(self.epoch_s), _duration(self.total_s), self.epochs
+        if self.limit is None and epochs == 1:
+            return _("{parameters:,} parameters; about {epoch} an epoch, {total} for {epochs} epoch",
+                     parameters=self.parameters, epoch=epoch, total=total, epochs=epochs)  # fmt: skip
+        if self.limit is None:
+            return _("{parameters:,} parameters; about {epoch} an epoch, {total} for {epochs} epochs",
+                     parameters=self.parameters, epoch=epoch, total=total, epochs=epochs)  # fmt: skip
+        planned, planned_epoch = self.limit.parameters, _duration(self.limit.epoch_s)
+        if epochs == 1:
+            return _("{parameters:,} parameters; about {epoch} an epoch, {total} for {epochs} epoch (planned: at "
+                     "most {planned:,} parameters and {planned_epoch} an epoch)", parameters=self.parameters,
+                     epoch=epoch, total=total, epochs=epochs, planned=planned, planned_epoch=planned_epoch)  # fmt: skip
+        return _("{parameters:,} parameters; about {epoch} an epoch, {total} for {epochs} epochs (planned: at "
+                 "most {planned:,} parameters and {planned_epoch} an epoch)", parameters=self.parameters,
+                 epoch=epoch, total=total, epochs=epochs, planned=planned, planned_epoch=planned_epoch)  # fmt: skip
 
 
 def _duration(seconds: float) -> str:
@@ -91,13 +102,13 @@ def preflight(model, x, y, *, epochs: int, batch_size: int, limit: Limit | None 
     and its optimiser's state are restored afterwards. Warns with
     :class:`CostWarning` above ``limit``."""
     if not getattr(model, "optimizer", None) or not getattr(model, "compiled", True):
-        raise ValueError("compile the model before estimating what training it costs")
+        raise ValueError(_("compile the model before estimating what training it costs"))
     if batch_size < 1 or epochs < 1:
-        raise ValueError("epochs and batch_size must be at least 1")
+        raise ValueError(_("epochs and batch_size must be at least 1"))
     inputs = x if isinstance(x, (list, tuple)) else [x]
     count = len(inputs[0])
     if count == 0:
-        raise ValueError("no training data to time a step on")
+        raise ValueError(_("no training data to time a step on"))
 
     def batch(i: int):
         start = (i * batch_size) % max(1, count - batch_size + 1)
@@ -124,8 +135,8 @@ def preflight(model, x, y, *, epochs: int, batch_size: int, limit: Limit | None 
     estimate = Estimate(model.count_params(), sorted(times)[len(times) // 2], math.ceil(trained / batch_size),
                         epochs, limit)  # fmt: skip
     for problem in estimate.problems:
-        warnings.warn(f"this design is costly to train: {problem}; consider a smaller one first "
-                      "(pooling early, fewer filters or units)", CostWarning, stacklevel=2)  # fmt: skip
+        warnings.warn(_("this design is costly to train: {problem}; consider a smaller one first "
+                        "(pooling early, fewer filters or units)", problem=problem), CostWarning, stacklevel=2)  # fmt: skip
     return estimate
 
 
@@ -187,14 +198,17 @@ def callbacks(save_as, budget, monitor: str | None = "val_loss", mode: str = "mi
                 self.best = value
                 serving_copy(model if model is not None else self.model).save(save_as)
                 write_record(save_as, budget, epoch + 1, elapsed, logs)
-            kept = (
-                f"; {save_as} kept ({monitor} {value:.4f})"
-                if better
-                else (f"; {save_as} saved" if value is None else "")
-            )
-            print(
-                f"epoch {epoch + 1}/{self.epochs}: {_duration(elapsed)} so far, about {_duration(left)} left{kept}"
-            )
+            number, spent, remaining = epoch + 1, _duration(elapsed), _duration(left)
+            if better:
+                print(_("epoch {epoch}/{epochs}: {elapsed} so far, about {left} left; {file} kept ({monitor} "
+                        "{value:.4f})", epoch=number, epochs=self.epochs, elapsed=spent, left=remaining,
+                        file=save_as, monitor=monitor, value=value))  # fmt: skip
+            elif value is None:
+                print(_("epoch {epoch}/{epochs}: {elapsed} so far, about {left} left; {file} saved", epoch=number,
+                        epochs=self.epochs, elapsed=spent, left=remaining, file=save_as))  # fmt: skip
+            else:
+                print(_("epoch {epoch}/{epochs}: {elapsed} so far, about {left} left", epoch=number,
+                        epochs=self.epochs, elapsed=spent, left=remaining))  # fmt: skip
 
     return [KeepTheBest()]
 
@@ -206,5 +220,9 @@ def require(passed: bool, message: str, budget) -> None:
     if budget.is_full:
         assert passed, message
         return
-    verdict = "below what the hidden tests require" if not passed else "not checked"
-    print(f"ci budget: {message} ({verdict}); train on the full budget before you hand it in")
+    if not passed:
+        print(_("ci budget: {message} (below what the hidden tests require); train on the full budget before "
+                "you hand it in", message=message))  # fmt: skip
+    else:
+        print(_("ci budget: {message} (not checked); train on the full budget before you hand it in",
+                message=message))  # fmt: skip

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tpdl.i18n import KIT as _
 from tpdl.paths import FIXTURES
 
 ENV = "TPDL_DATA_DIR"
@@ -52,7 +53,9 @@ def _from_npz(path: Path, origin: str) -> Dataset:
     with np.load(path, allow_pickle=False) as archive:
         missing = [k for k in KEYS if k not in archive]
         if missing:
-            raise DataUnavailable(f"{path.name} lacks the arrays {', '.join(missing)}")
+            raise DataUnavailable(
+                _("{file} lacks the arrays {arrays}", file=path.name, arrays=", ".join(missing))
+            )
         arrays = {k: archive[k] for k in KEYS}
     for k in ("y_train", "y_test"):
         arrays[k] = arrays[k].reshape(-1).astype(np.uint8)
@@ -84,10 +87,10 @@ def _from_keras(name: str) -> Dataset:
             (x_train, y_train), (x_test, y_test) = loader.load_data()
     except Exception as error:  # the download failed: say what to do instead
         raise DataUnavailable(
-            f"{name} is not cached by Keras and could not be downloaded ({type(error).__name__}). "
-            f"Either connect to the internet once, or set {ENV} to a folder holding {name}.npz "
-            f"with the arrays {', '.join(KEYS)}."
-        ) from None
+            _("{name} is not cached by Keras and could not be downloaded ({error}). Either connect to the "
+              "internet once, or set {variable} to a folder holding {name}.npz with the arrays {arrays}.",
+              name=name, error=type(error).__name__, variable=ENV, arrays=", ".join(KEYS))
+        ) from None  # fmt: skip
     y_train, y_test = y_train.reshape(-1).astype(np.uint8), y_test.reshape(-1).astype(np.uint8)
     return Dataset(x_train, y_train, x_test, y_test, origin=f"keras.datasets.{name}")
 
@@ -95,19 +98,23 @@ def _from_keras(name: str) -> Dataset:
 def load(name: str, source: str = "auto") -> Dataset:
     """Load ``mnist`` or ``cifar10``; ``source`` is ``auto``, ``fixture``, ``folder`` or ``keras``."""
     if name not in ("mnist", "cifar10"):
-        raise ValueError(f"unknown dataset {name!r}: choose 'mnist' or 'cifar10'")
+        raise ValueError(_("unknown dataset {name}: choose 'mnist' or 'cifar10'", name=repr(name)))
     if source not in ("auto", "fixture", "folder", "keras"):
-        raise ValueError(f"unknown source {source!r}: choose auto, fixture, folder or keras")
+        raise ValueError(
+            _("unknown source {source}: choose auto, fixture, folder or keras", source=repr(source))
+        )
     if source == "fixture":
         return _from_npz(FIXTURES / f"{name}.npz", origin=f"fixture ({name} subset shipped with the kit)")
     folder = os.environ.get(ENV)
     if folder and source in ("auto", "folder"):
         path = Path(folder) / f"{name}.npz"
         if not path.is_file():
-            raise DataUnavailable(f"{ENV} is set but holds no {name}.npz ({path})")
+            raise DataUnavailable(_("{variable} is set but holds no {name}.npz ({path})", variable=ENV, name=name,
+                                    path=path))  # fmt: skip
         return _from_npz(path, origin=f"{ENV}/{name}.npz")
     if source == "folder":
-        raise DataUnavailable(f"{ENV} is not set: point it at a folder holding {name}.npz")
+        raise DataUnavailable(_("{variable} is not set: point it at a folder holding {name}.npz", variable=ENV,
+                                name=name))  # fmt: skip
     try:
         return _from_keras(name)
     except DataUnavailable:
@@ -115,7 +122,7 @@ def load(name: str, source: str = "auto") -> Dataset:
             raise
         # Validation checks that the notebook runs and passes its visible tests, on the `ci`
         # budget: offline, the subset shipped with the kit is enough for it.
-        print(f"validation: {name} cannot be downloaded here; the kit's subset of it is used")
+        print(_("validation: {name} cannot be downloaded here; the kit's subset of it is used", name=name))
         return load(name, "fixture")
 
 
@@ -180,22 +187,28 @@ def vgg16_weights(download: bool = True) -> tuple[str | None, str]:
     named = os.environ.get(VGG16_ENV)
     if named:
         if not Path(named).is_file():
-            raise DataUnavailable(f"{VGG16_ENV} names {named}, which is not a file")
-        return named, f"VGG16 weights from {named} ({VGG16_ENV})"
+            raise DataUnavailable(
+                _("{variable} names {file}, which is not a file", variable=VGG16_ENV, file=named)
+            )
+        return named, _("VGG16 weights from {file} ({variable})", file=named, variable=VGG16_ENV)
     if _keras_cache("models", VGG16_NOTOP).is_file():
-        return "imagenet", "VGG16 with its ImageNet weights (from Keras's cache)"
-    if download:
-        import keras
+        return "imagenet", _("VGG16 with its ImageNet weights (from Keras's cache)")
+    if not download:
+        return None, _(
+            "VGG16 with RANDOM weights: the ImageNet weights are not in Keras's cache (no download on this "
+            "budget). The code runs the same, but the features mean nothing: set {variable} to a local {file} "
+            "to use real ones",
+            variable=VGG16_ENV, file=VGG16_NOTOP,
+        )  # fmt: skip
+    import keras
 
-        try:
-            with _download_time_out():
-                keras.applications.VGG16(include_top=False, weights="imagenet")  # fills Keras's cache
-            return "imagenet", "VGG16 with its ImageNet weights (downloaded into Keras's cache)"
-        except Exception as error:  # noqa: BLE001 - offline: say so and go on with random weights
-            reason = f"the ImageNet weights could not be downloaded ({type(error).__name__})"
-    else:
-        reason = "the ImageNet weights are not in Keras's cache (no download on this budget)"
-    return None, (
-        f"VGG16 with RANDOM weights: {reason}. The code runs the same, but the features mean nothing: "
-        f"set {VGG16_ENV} to a local {VGG16_NOTOP} to use real ones"
-    )
+    try:
+        with _download_time_out():
+            keras.applications.VGG16(include_top=False, weights="imagenet")  # fills Keras's cache
+    except Exception as error:  # noqa: BLE001 - offline: say so and go on with random weights
+        return None, _(
+            "VGG16 with RANDOM weights: the ImageNet weights could not be downloaded ({error}). The code runs "
+            "the same, but the features mean nothing: set {variable} to a local {file} to use real ones",
+            error=type(error).__name__, variable=VGG16_ENV, file=VGG16_NOTOP,
+        )  # fmt: skip
+    return "imagenet", _("VGG16 with its ImageNet weights (downloaded into Keras's cache)")

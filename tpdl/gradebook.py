@@ -19,7 +19,9 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tpdl import intake, paths
+from tpdl import i18n, intake, paths
+
+_ = i18n.KIT  # what the students are told
 
 TIMESTAMP_FILE = "timestamp.txt"
 SECRET_FILE = "submission_secret.txt"
@@ -93,13 +95,13 @@ def submission_time(folder: Path) -> tuple[str, str]:
     try:
         return parse_utc(text).isoformat(), ""
     except Exception:  # noqa: BLE001 - any text at all may be there
-        return "", f"{TIMESTAMP_FILE} does not hold a date: the submission is graded as undated"
+        return "", _("{file} does not hold a date: the submission is graded as undated", file=TIMESTAMP_FILE)
 
 
 def submission_files(folder: Path) -> dict[str, str]:
     """The files nbgrader's feedback commands need (``timestamp.txt``, ``submission_secret.txt``), checked."""
     found = {}
-    stamp, _ = submission_time(folder)
+    stamp, _dating = submission_time(folder)
     if stamp:
         found[TIMESTAMP_FILE] = read_small_file(folder, TIMESTAMP_FILE)
     secret = read_small_file(folder, SECRET_FILE)
@@ -205,9 +207,9 @@ def read_totals(gradebook, assignment: str, student: str) -> Totals:
             totals.manual += grade.extra_credit or 0.0
             if grade.needs_manual_grade and grade.manual_score is None:
                 why = (
-                    "graded by hand"
+                    _("graded by hand")
                     if grade.cell.cell_type == "markdown"
-                    else "not measured on the grading machine"
+                    else _("not measured on the grading machine")
                 )
                 totals.waiting.append(Waiting(grade.cell.name, grade.max_score, why))
         for comment in notebook.comments:

@@ -1,14 +1,16 @@
 """Grading one submission: hidden pytest graders, run by the judge, asking a sandboxed worker.
 
 A grader is a plain pytest function of the ``student`` fixture (a :class:`Submission`), with its
-points and grade cell declared beside it and a student-facing message on every assertion::
+points and grade cell declared beside it and a student-facing message on every assertion, from
+its TP's catalogue (``tpdl.i18n``)::
 
+    _ = i18n.domain(__file__)
     pytestmark = pytest.mark.cell("preprocess_tests")
 
     @pytest.mark.points(1)
     def test_preprocess_scales_to_unit_range(student):
-        x, _ = student.call("preprocess", IMAGES, LABELS)
-        assert x.max() <= 1.0, "preprocess should scale pixel values into [0, 1]"
+        x, _labels = student.call("preprocess", IMAGES, LABELS)
+        assert x.max() <= 1.0, _("preprocess should scale pixel values into [0, 1]")
 
 The student's code never runs in this process: ``student.call`` sends the judge's inputs to the
 worker and gets plain data back. Expected values are computed here and never sent.
@@ -24,15 +26,11 @@ from pathlib import Path
 import pytest
 
 from tpdl import sandbox
+from tpdl.i18n import KIT as _
 from tpdl.paths import graders
 from tpdl.student import Model, Service, StudentCodeError, Submission
 
 __all__ = ["Check", "Model", "Result", "Service", "StudentCodeError", "Submission", "grade_submission"]
-
-INTERNAL_ERROR = (
-    "The grader could not complete this check (an internal error, not your fault); "
-    "your instructor has the details."
-)
 
 
 @dataclass
@@ -87,8 +85,11 @@ def _message(excinfo) -> tuple[str, bool]:
         text = (
             str(error).split("\nassert ")[0].strip()
         )  # without pytest's explanation, where it rewrote asserts
-        return (text or "This check failed."), False
-    return INTERNAL_ERROR, True
+        return (text or _("This check failed.")), False
+    return _(
+        "The grader could not complete this check (an internal error, not your fault); "
+        "your instructor has the details."
+    ), True
 
 
 class GradingPlugin:
@@ -147,7 +148,7 @@ class GradingPlugin:
         elif report.skipped and check.passed:
             # A check that cannot run on this machine (no Docker engine, say) is not counted.
             check.passed, check.points, check.counted = False, 0.0, False
-            check.message = str(getattr(call.excinfo.value, "msg", "")) or "This check was not run."
+            check.message = str(getattr(call.excinfo.value, "msg", "")) or _("This check was not run.")
 
 
 def grade_submission(
@@ -195,11 +196,14 @@ def as_array(value, what: str, shape: tuple | None = None):
     """``value`` as a plain ndarray of ``shape`` (None for any axis), or an assertion for the student."""
     import numpy as np
 
-    assert isinstance(value, np.ndarray), f"{what} should be a NumPy array, not {type(value).__name__}"
+    assert isinstance(value, np.ndarray), _(
+        "{what} should be a NumPy array, not {type}", what=what, type=type(value).__name__
+    )
     if shape is not None:
-        assert value.ndim == len(shape) and all(e is None or e == n for e, n in zip(shape, value.shape)), (
-            f"{what} has shape {value.shape}; expected {tuple('any' if e is None else e for e in shape)}"
-        )
+        assert value.ndim == len(shape) and all(e is None or e == n for e, n in zip(shape, value.shape)), _(
+            "{what} has shape {shape}; expected {expected}", what=what, shape=value.shape,
+            expected=tuple("any" if e is None else e for e in shape),
+        )  # fmt: skip
     return value
 
 
@@ -210,13 +214,15 @@ def assert_accepts(student, name: str, *args, **kwargs) -> None:
         student.call(name, *args, **kwargs)
     except StudentCodeError as error:
         raise AssertionError(
-            f"{name} should accept valid input, and refuse only bad input ({error})"
+            _("{name} should accept valid input, and refuse only bad input ({error})", name=name, error=error)
         ) from None
 
 
 def as_pair(value, what: str) -> tuple:
     """``value`` as a 2-tuple, or an assertion for the student."""
-    assert isinstance(value, (tuple, list)) and len(value) == 2, f"{what} should return a pair (two values)"
+    assert isinstance(value, (tuple, list)) and len(value) == 2, _(
+        "{what} should return a pair (two values)", what=what
+    )
     return tuple(value)
 
 

@@ -29,6 +29,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tpdl.i18n import KIT as _
+
 # A student id: 1 to 64 ASCII letters, digits, '.', '_' or '-', starting with a letter or a digit.
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 STUDENT_ID_RULE = (
@@ -73,12 +75,15 @@ class Staged:
     def note(self) -> str:
         """What the student should know about the intake, in a sentence or two ("" when nothing)."""
         if self.refused:
-            return f"Your submission was not graded: {self.refused}"
+            return _("Your submission was not graded: {why}", why=self.refused)
         if not self.dropped:
             return ""
-        shown_items = "; ".join(f"{path} ({why})" for path, why in self.dropped[:10])
-        more = f"; and {len(self.dropped) - 10} more" if len(self.dropped) > 10 else ""
-        return f"Left out of grading: {shown_items}{more}."
+        items = "; ".join(f"{path} ({why})" for path, why in self.dropped[:10])
+        if len(self.dropped) > 10:
+            return _(
+                "Left out of grading: {items}; and {more} more.", items=items, more=len(self.dropped) - 10
+            )
+        return _("Left out of grading: {items}.", items=items)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -86,17 +91,21 @@ class Staged:
 
 def _why_dropped(name: str, is_dir: bool, folder_fd: int) -> str | None:
     if name in NEVER_GRADED:
-        return "bytecode is never graded" if name == "__pycache__" else "notebook checkpoints are not graded"
+        return (
+            _("bytecode is never graded")
+            if name == "__pycache__"
+            else _("notebook checkpoints are not graded")
+        )
     if is_dir:
         try:
             os.stat(f"{name}.py", dir_fd=folder_fd, follow_symlinks=False)
         except OSError:
             return None
-        return f"a package folder would be imported instead of {name}.py"
+        return _("a package folder would be imported instead of {file}", file=f"{name}.py")
     if name.endswith(BYTECODE_SUFFIXES):
-        return "compiled code and import hooks are never graded: only sources are"
+        return _("compiled code and import hooks are never graded: only sources are")
     if name in IMPORT_HOOKS:
-        return "Python runs this file at start-up: it is never graded"
+        return _("Python runs this file at start-up: it is never graded")
     return None
 
 
@@ -117,8 +126,12 @@ def _take(
     info = os.stat(name, dir_fd=fd, follow_symlinks=False)
     is_dir = stat.S_ISDIR(info.st_mode)
     if not is_dir and not stat.S_ISREG(info.st_mode):
-        kind = "a link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
-        staged.dropped.append((shown(path), f"{kind}: only regular files are graded"))
+        why = (
+            _("a link: only regular files are graded")
+            if stat.S_ISLNK(info.st_mode)
+            else _("not a regular file: only regular files are graded")
+        )
+        staged.dropped.append((shown(path), why))
         return
     why = _why_dropped(name, is_dir, fd)
     if why:
@@ -126,23 +139,22 @@ def _take(
         return
     if is_dir:
         if depth + 1 > limits.intake_depth:
-            raise Refused(f"its folders are nested more than {limits.intake_depth} deep")
+            raise Refused(_("its folders are nested more than {depth} deep", depth=limits.intake_depth))
         (staged.folder / path).mkdir(mode=0o755)
         stack.append((open_folder(fd, name), f"{path}/", depth + 1))
         return
     if info.st_size > limits.intake_file_bytes:
-        staged.dropped.append(
-            (shown(path), f"{info.st_size:,} bytes: files over {limits.intake_file_bytes:,} are not graded")
-        )  # fmt: skip
+        staged.dropped.append((shown(path), _("{size:,} bytes: files over {limit:,} are not graded",
+                                              size=info.st_size, limit=limits.intake_file_bytes)))  # fmt: skip
         return
     size, digest = _copy_file(fd, name, staged.folder / path, limits.intake_file_bytes)
     if size is None:
-        staged.dropped.append((shown(path), "it changed or vanished while it was read"))
+        staged.dropped.append((shown(path), _("it changed or vanished while it was read")))
         return
     staged.files += 1
     staged.bytes += size
     if staged.bytes > limits.intake_bytes:
-        raise Refused(f"it holds more than {limits.intake_bytes:,} bytes")
+        raise Refused(_("it holds more than {limit:,} bytes", limit=limits.intake_bytes))
     entries.append((path, size, digest))
 
 
@@ -165,16 +177,18 @@ def stage(source_fd: int, target: Path, limits) -> Staged:
                     for entry in listing:
                         seen += 1
                         if seen > limits.intake_files:
-                            raise Refused(f"it holds more than {limits.intake_files:,} files and folders")
+                            raise Refused(
+                                _("it holds more than {limit:,} files and folders", limit=limits.intake_files)
+                            )
                         _take(fd, entry.name, relative, depth, limits, staged, entries, stack)
             finally:
                 os.close(fd)
     except Refused as refusal:
         staged.refused = str(refusal)
     except OSError as error:
-        staged.refused = f"it could not be read ({error.strerror or type(error).__name__})"
+        staged.refused = _("it could not be read ({error})", error=error.strerror or type(error).__name__)
     finally:
-        for fd, _, _ in stack:
+        for fd, _relative, _depth in stack:
             os.close(fd)
     staged.dropped.sort()
     if staged.refused:
@@ -295,7 +309,9 @@ def stage_submission(
             os.close(root)
     except OSError:
         target.mkdir(mode=0o755)
-        return Staged(target, refused=f"{assignment}/ is a link or not a folder: it is not graded")
+        return Staged(
+            target, refused=_("{folder} is a link or not a folder: it is not graded", folder=f"{assignment}/")
+        )
     try:
         return stage(folder_fd, target, limits)
     finally:

@@ -24,13 +24,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from tpdl import exercises, gradebook, paths, safe
+from tpdl import exercises, gradebook, i18n, paths, safe
+
+_ = i18n.KIT  # what the students are told
 
 console = Console(stderr=False, highlight=False)
 TEMPLATES = Environment(
     loader=PackageLoader("tpdl", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
+TEMPLATES.globals["_"] = _  # the feedback page's own words, in the students' language
 
 
 def prepare() -> None:
@@ -85,18 +88,21 @@ def student_notes(result: dict) -> list[str]:
     notes += list(result.get("notes", []))
     if result.get("infrastructure"):
         notes.append(
-            "Part of your grading could not be completed because of a problem on the grading machine, "
-            "not in your work; your instructor has the details and will grade it again."
-        )
+            _("Part of your grading could not be completed because of a problem on the grading machine, "
+              "not in your work; your instructor has the details and will grade it again.")
+        )  # fmt: skip
     return [safe.for_log(note) for note in notes]
 
 
-def _check_row(c: dict) -> dict:
+def _check_row(c: dict, names: i18n.Messages) -> dict:
+    """A check as the feedback page shows it, named in the students' language by its TP's catalogue."""
     return {
-        "name": safe.for_log(c["name"]),
+        "name": safe.for_log(names.check(c["name"])),
         "passed": bool(c["passed"]),
-        "points": "not counted" if not c.get("counted", True) else f"{c['points']:g} / {c['max_points']:g}",
-        "message": safe.for_log(c["message"] or "passed"),
+        "points": _("not counted")
+        if not c.get("counted", True)
+        else f"{c['points']:g} / {c['max_points']:g}",
+        "message": safe.for_log(c["message"] or _("passed")),
     }
 
 
@@ -104,6 +110,7 @@ def exercise_sections(result: dict) -> list[dict]:
     """The result's checks under the notebook's exercises, in notebook order (``tpdl.exercises``),
     each with its heading and points; checks of a cell under no exercise come last."""
     checks = result.get("checks", [])
+    names = i18n.domain(paths.graders(result["assignment"]))
     sections, placed = [], set()
     for exercise in exercises.of_assignment(result["assignment"]):
         mine = sorted((c for c in checks if c.get("cell") in exercise.cells),
@@ -115,15 +122,15 @@ def exercise_sections(result: dict) -> list[dict]:
         sections.append({
             "heading": safe.for_log(exercise.heading),
             "points": f"{sum(c['points'] for c in counted):g} / {sum(c['max_points'] for c in counted):g}",
-            "checks": [_check_row(c) for c in mine],
+            "checks": [_check_row(c, names) for c in mine],
         })  # fmt: skip
     rest = [c for c in checks if id(c) not in placed]
     if rest:
         counted = [c for c in rest if c.get("counted", True)]
         sections.append({
-            "heading": "Other checks" if sections else "Checks",
+            "heading": _("Other checks") if sections else _("Checks"),
             "points": f"{sum(c['points'] for c in counted):g} / {sum(c['max_points'] for c in counted):g}",
-            "checks": [_check_row(c) for c in rest],
+            "checks": [_check_row(c, names) for c in rest],
         })  # fmt: skip
     return sections
 
@@ -150,7 +157,7 @@ def feedback_html(result: dict, totals=None) -> str:
     return TEMPLATES.get_template("feedback.html.j2").render(
         assignment=safe.for_log(result["assignment"]), student=safe.for_log(result["student"]),
         notes=student_notes(result), score=f"{result['score']:g}", max_score=f"{result['max_score']:g}",
-        sections=sections, failing_cells=failing, totals=summary,
+        sections=sections, failing_cells=failing, totals=summary, lang=i18n.language(),
     )  # fmt: skip
 
 
@@ -241,7 +248,7 @@ def safe_markdown(source: str) -> str:
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
     text = safe.text(source)
-    for _ in range(MARKDOWN_PASSES):
+    for _rendering in range(MARKDOWN_PASSES):
         try:
             rendered = markdown2html_mistune(text)
         except Exception:  # noqa: BLE001 - markdown the renderer chokes on (a missing attachment): plain text
@@ -393,8 +400,8 @@ def class_html(outcome) -> str:
 
     students = sorted(outcome.students.items())
     totals = {s: _total(s, r, outcome) for s, r in students}
-    max_score = max((totals[s][1] for s, _ in students), default=0.0)
-    scores = [totals[s][0] for s, _ in students]
+    max_score = max((totals[s][1] for s, _result in students), default=0.0)
+    scores = [totals[s][0] for s, _result in students]
     rows = [
         {"student": safe.for_log(s), "score": f"{totals[s][0]:g}", "max_score": f"{totals[s][1]:g}",
          "passed": sum(c["passed"] for c in r["checks"]), "checks": len(r["checks"]),
@@ -402,7 +409,7 @@ def class_html(outcome) -> str:
         for s, r in students
     ]  # fmt: skip
     rates: dict[str, list[bool]] = {}
-    for _, result in students:
+    for _name, result in students:
         for check in result["checks"]:
             rates.setdefault(check["name"], []).append(check["passed"])
     return TEMPLATES.get_template("report.html.j2").render(

@@ -28,8 +28,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tpdl import protocol, wire
+from tpdl import i18n, protocol, wire
 from tpdl.paths import PACKAGE
+
+_ = i18n.KIT  # a worker's end, as the student is told it
 
 PRELOAD = ("numpy", "tensorflow", "keras", "matplotlib", "matplotlib.pyplot", "IPython", "mlflow")
 ZYGOTE_START_S = 180
@@ -170,14 +172,21 @@ def _is_namespace_pid(host_pid: int, jail_pid) -> bool:
 
 
 def _describe_end(status: dict | None) -> str:
+    """How a worker ended, said to the student after "its process" (``tpdl.session``)."""
     if not status:
-        return "stopped answering"
+        return _("stopped answering")
     if "signal" in status:
         name = status["signal_name"]
-        hint = {"SIGKILL": " (killed: time or memory limit, or it killed itself)",
-                "SIGXCPU": " (CPU time limit reached)", "SIGSEGV": " (crashed)"}.get(name, "")  # fmt: skip
-        return f"was stopped by {name}{hint}"
-    return f"exited with status {status['exit_code']}"
+        if name == "SIGKILL":
+            return _(
+                "was stopped by {signal} (killed: time or memory limit, or it killed itself)", signal=name
+            )
+        if name == "SIGXCPU":
+            return _("was stopped by {signal} (CPU time limit reached)", signal=name)
+        if name == "SIGSEGV":
+            return _("was stopped by {signal} (crashed)", signal=name)
+        return _("was stopped by {signal}", signal=name)
+    return _("exited with status {status}", status=status["exit_code"])
 
 
 @dataclass
@@ -208,7 +217,7 @@ class Worker:
             wire.send(self.conn, protocol.request_frame(request, nonce))
             ok, value = protocol.parse_answer(request, wire.recv(self.conn, deadline), nonce)
         except TimeoutError:
-            self.kill(f"did not answer within {limit:.0f} s")
+            self.kill(_("did not answer within {limit:.0f} s", limit=limit))
             raise WorkerGone(self.gone) from None
         except (EOFError, OSError):
             self.kill(None)
@@ -230,7 +239,7 @@ class Worker:
         if self.gone:
             return True
         try:
-            readable, _, _ = select.select([self.conn], [], [], 0)
+            readable, _writable, _failed = select.select([self.conn], [], [], 0)
             return bool(readable) and self.conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
         except (BlockingIOError, InterruptedError):
             return False
@@ -471,7 +480,7 @@ class Zygote:
             namespace = os.readlink(f"/proc/{init}/ns/pid")
         except (OSError, IndexError, ValueError):
             return
-        for _ in range(50):
+        for _attempt in range(50):
             found = False
             for entry in Path("/proc").iterdir():
                 if not entry.name.isdigit() or int(entry.name) in keep:
@@ -528,22 +537,22 @@ class Zygote:
             "op": "spawn", "token": token, "kind": kind, "uid": uid, "key": key.hex(),
             "work": f"{inside}/work", "control": f"{inside}/control",
             "notebook": f"{inside}/work/{notebook}" if notebook else None,
-            "skip_tags": list(skip_tags), "env": {**WORKER_ENV, "TMPDIR": f"{inside}/tmp"}, "options": options or {},
+            "skip_tags": list(skip_tags), "env": {**WORKER_ENV, "TMPDIR": f"{inside}/tmp", i18n.ENV: i18n.language()}, "options": options or {},
             "limits": {"memory_bytes": self.limits.memory_bytes, "cpu_seconds": self.limits.cpu_seconds,
                        "file_bytes": self.limits.file_bytes, "processes": self.limits.processes},
         }  # fmt: skip
         answer = self._ask(spec)
         listener.settimeout(30)
         try:
-            conn, _ = listener.accept()
+            conn, _address = listener.accept()
         except TimeoutError:
-            raise WorkerGone("did not start") from None
+            raise WorkerGone(_("did not start")) from None
         finally:
             listener.close()
         peer = _peer_pid(conn)
         if not _is_namespace_pid(peer, answer.get("pid")):
             conn.close()
-            raise WorkerGone("did not start (another process answered in its place)")
+            raise WorkerGone(_("did not start (another process answered in its place)"))
         worker = Worker(self, token, kind, conn, peer, control, self.limits, uid=uid)
         if answer.get("token") != token:
             worker.kill("could not be started by the sandbox")
@@ -551,10 +560,10 @@ class Zygote:
         try:
             protocol.check_hello(wire.recv(conn, time.monotonic() + HELLO_S), key, token)
         except (TimeoutError, EOFError, OSError):
-            worker.kill("did not start")
+            worker.kill(_("did not start"))
             return worker
         except (wire.WireError, protocol.ProtocolError):
-            worker.kill("did not start (its first frame was not the proof the protocol requires)")
+            worker.kill(_("did not start (its first frame was not the proof the protocol requires)"))
             return worker
         deadline = time.monotonic() + (self.limits.notebook_s if kind == "notebook" else 60)
         try:

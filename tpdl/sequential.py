@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import hypergeom
 
+from tpdl.i18n import KIT as _
+
 ERROR_RATE = 1e-4  # the most likely a verdict decided on part of a set differs from the whole set's
 FIRST_LOOK = 250  # items predicted before the first look; each further look doubles them
 
@@ -66,12 +68,18 @@ class Accuracy:
         """The figure a student reads: exact, or the bound on ``side`` (``low``, ``high``) with how
         it was decided."""
         if self.exact:
-            return f"{self.value:.2%} of {self.where}"
-        bound, word = (self.low, "at least") if side == "low" else (self.high, "at most")
-        return (
-            f"{word} {bound / self.total:.2%} of {self.where} (measured on {self.seen:,} of them, "
-            f"decided with {1 - self.error_rate:.2%} confidence)"
-        )
+            return _("{value:.2%} of {where}", value=self.value, where=self.where)
+        if side == "low":
+            return _(
+                "at least {bound:.2%} of {where} (measured on {seen:,} of them, decided with {confidence:.2%} "
+                "confidence)",
+                bound=self.low / self.total, where=self.where, seen=self.seen, confidence=1 - self.error_rate,
+            )  # fmt: skip
+        return _(
+            "at most {bound:.2%} of {where} (measured on {seen:,} of them, decided with {confidence:.2%} "
+            "confidence)",
+            bound=self.high / self.total, where=self.where, seen=self.seen, confidence=1 - self.error_rate,
+        )  # fmt: skip
 
 
 def looks(total: int, first: int = FIRST_LOOK) -> list[int]:

@@ -17,9 +17,11 @@ import shutil
 import stat
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from tpdl import protocol, sandbox
+from tpdl.i18n import KIT as _
 from tpdl.profile import Profile
 
 MAX_RESTARTS = 2
@@ -109,29 +111,34 @@ class Session:
         if self._notebook is not None:
             self._retire(self._notebook)
             if self._restarts >= MAX_RESTARTS:
-                self._fatal = (
-                    f"Your notebook's grading process stopped {MAX_RESTARTS + 1} times (the last time, it "
-                    f"{self._notebook.gone}); the remaining checks could not run."
-                )
+                self._fatal = _(
+                    "Your notebook's grading process stopped {times} times (the last time, it {reason}); "
+                    "the remaining checks could not run.",
+                    times=MAX_RESTARTS + 1, reason=self._notebook.gone,
+                )  # fmt: skip
                 raise StudentCodeError(self._fatal)
             self._restarts += 1
         if not (self.path / self.notebook).is_file():  # the staged copy holds no links
-            self._fatal = f"{self.notebook} is not in your submission (was it renamed or deleted?)."
+            self._fatal = _(
+                "{notebook} is not in your submission (was it renamed or deleted?).", notebook=self.notebook
+            )
             raise StudentCodeError(self._fatal)
         try:
             with self.profile.timed("notebook", "start (runs the notebook)"):
                 worker = self.zygote.spawn("notebook", self.path, self.notebook)
         except sandbox.WorkerGone as gone:
-            self._fatal = f"Running your notebook failed: its process {gone.reason}."
+            self._fatal = _("Running your notebook failed: its process {reason}.", reason=gone.reason)
             raise StudentCodeError(self._fatal) from None
         self._notebook = worker
         if worker.gone:
-            self._fatal = f"Running your notebook failed: its process {worker.gone}."
+            self._fatal = _("Running your notebook failed: its process {reason}.", reason=worker.gone)
             raise StudentCodeError(self._fatal)
         ready: protocol.NotebookReady = worker.ready
         if not ready.ok:
             self._fatal = (
-                f"Your notebook could not be read: {ready.error.message if ready.error else 'unknown error'}"
+                _("Your notebook could not be read: {error}", error=ready.error.message)
+                if ready.error
+                else _("Your notebook could not be read: unknown error")
             )
             raise StudentCodeError(self._fatal)
         self.cells = [protocol.plain(cell) for cell in ready.cells]
@@ -146,8 +153,9 @@ class Session:
         except sandbox.WorkerGone as gone:
             self.events.append(f"{what}: the notebook worker {gone.reason}")
             raise StudentCodeError(
-                f"Calling {what} stopped your notebook's grading process: it {gone.reason}."
-            ) from None
+                _("Calling {what} stopped your notebook's grading process: it {reason}.", what=what,
+                  reason=gone.reason)
+            ) from None  # fmt: skip
 
     def notebook_file(self, relative: str, max_bytes: int = MAX_DELIVERABLE_BYTES) -> bytes | None:
         """A plain file the student's code, called by the judge, left in its folder (no link on the way)."""
@@ -161,11 +169,13 @@ class Session:
         worker = self.notebook_worker()
         if not write_new_file(self._work(worker), relative, data, worker.uid):
             raise StudentCodeError(
-                f"{relative} could not be created in your notebook's folder (is something already there?)"
-            )
+                _("{file} could not be created in your notebook's folder (is something already there?)",
+                  file=relative)
+            )  # fmt: skip
 
     def stage_from_notebook(self, relative: str, missing: str) -> str:
-        """Copy a file the notebook worker wrote into the judge's staging; its path for other workers."""
+        """Copy a file the notebook worker wrote into the judge's staging; its path for other workers
+        (``missing``: the student's message if there is none)."""
         data = self.notebook_file(relative)
         if data is None:
             raise StudentCodeError(missing)
@@ -185,19 +195,25 @@ class Session:
         if self._trusted.get("models") is not None:
             self._retire(self._trusted.pop("models"))
 
-    def ask_models(self, request: protocol.Request, failure: str):
-        """The models worker's answer; ``failure`` begins the message if it cannot answer."""
+    def ask_models(self, request: protocol.Request, failure: Callable[[str], str]):
+        """The models worker's answer; ``failure(reason)`` is the student's message if its process
+        cannot answer (``reason`` says how it ended)."""
         return self._ask_trusted("models", request, failure)
 
     def ask_graphs(self, request: protocol.Request, what: str):
         """The graphs worker's answer (a graph traced from the student's ``what``)."""
         return self._ask_trusted(
-            "graphs", request, f"{what} could not be evaluated", error_prefix=f"{what}: "
-        )
+            "graphs", request,
+            lambda reason: _("{what} could not be evaluated: its process {reason}.", what=what, reason=reason),
+            lambda message: _("{what}: {message}", what=what, message=message),
+        )  # fmt: skip
 
-    def _ask_trusted(self, kind: str, request: protocol.Request, failure: str, error_prefix: str = ""):
+    def _ask_trusted(self, kind: str, request: protocol.Request, failure: Callable[[str], str],
+                     refused: Callable[[str], str] = str):  # fmt: skip
         """Ask the worker of ``kind`` (``models`` or ``graphs``: no student code runs in it), started
-        when needed: over the staged copy and the staged files for models, over nothing for graphs."""
+        when needed: over the staged copy and the staged files for models, over nothing for graphs.
+        ``failure(reason)`` is the student's message when its process cannot answer, ``refused(message)``
+        when it answers with an error."""
         try:
             worker = self._trusted.get(kind)
             if worker is None or worker.gone:
@@ -210,9 +226,9 @@ class Session:
                 return worker.ask(request)
         except sandbox.WorkerGone as gone:
             self.events.append(f"{kind} worker: {gone.reason}")
-            raise StudentCodeError(f"{failure}: its process {gone.reason}.") from None
+            raise StudentCodeError(failure(gone.reason)) from None
         except sandbox.WorkerError as error:
-            raise StudentCodeError(f"{error_prefix}{error.message}") from None
+            raise StudentCodeError(refused(error.message)) from None
 
     # -- services
 
@@ -223,11 +239,13 @@ class Session:
                 worker = self.zygote.spawn("service", self.path, options=options)
         except sandbox.WorkerGone as gone:
             raise StudentCodeError(
-                f"Your application could not be started: its process {gone.reason}."
+                _("Your application could not be started: its process {reason}.", reason=gone.reason)
             ) from None
         self._services.append(worker)
         if worker.gone:
-            raise StudentCodeError(f"Your application could not be started: its process {worker.gone}.")
+            raise StudentCodeError(
+                _("Your application could not be started: its process {reason}.", reason=worker.gone)
+            )
         return worker
 
     def remove_from(self, worker: sandbox.Worker, relative: str) -> None:

@@ -10,11 +10,13 @@ student's code cannot answer raises :class:`StudentCodeError`, with a message fo
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from tpdl import protocol, sandbox, wire
+from tpdl.i18n import KIT as _
 from tpdl.session import MAX_DELIVERABLE_BYTES, MODELS_DIR, Session, StudentCodeError, read_regular_file
 
 PREDICT_BYTES = 16 * 2**20  # the most input one prediction request carries
@@ -29,8 +31,10 @@ def _failure(name: str, error: sandbox.WorkerError) -> StudentCodeError:
     """The student's message for an error answer to a call of their function ``name``."""
     if error.kind == "raised":
         if error.message.startswith("NotImplementedError"):
-            return StudentCodeError(f"{name} is not implemented yet (it raises NotImplementedError).")
-        return StudentCodeError(f"{name} raised {error.message}")
+            return StudentCodeError(
+                _("{name} is not implemented yet (it raises NotImplementedError).", name=name)
+            )
+        return StudentCodeError(_("{name} raised {error}", name=name, error=error.message))
     return StudentCodeError(error.message)
 
 
@@ -48,7 +52,9 @@ class Model:
         return [layer["class_name"] for layer in self.description["layers"]]
 
     def _ask(self, request: protocol.Request):
-        return self._submission.session.ask_models(request, "Using your model failed")
+        return self._submission.session.ask_models(
+            request, lambda reason: _("Using your model failed: its process {reason}.", reason=reason)
+        )
 
     def predict(self, x, batch_size: int = 512):
         """The model's outputs on ``x`` (computed in the worker): an array, a list for several outputs.
@@ -113,7 +119,8 @@ class Service:
                 exchange["timeout_s"] = float(exchange["timeout_s"])
             prepared.append(protocol.HttpExchange(**exchange, headers=headers))
         answers = self._submission.session.ask_models(
-            protocol.Http(port=self.port, exchanges=prepared), "Querying your application failed"
+            protocol.Http(port=self.port, exchanges=prepared),
+            lambda reason: _("Querying your application failed: its process {reason}.", reason=reason),
         )
         plain = [protocol.plain(answer) for answer in answers]
         for answer in plain:
@@ -179,7 +186,9 @@ class Submission:
         """
         answer = self._ask(protocol.Call(name=name, args=list(args), kwargs=kwargs, return_inputs=True))
         if answer.args is None:
-            raise StudentCodeError(f"the arguments of {name} could not be read back after the call")
+            raise StudentCodeError(
+                _("the arguments of {name} could not be read back after the call", name=name)
+            )
         return answer.value, answer.args, answer.kwargs or {}
 
     def error_raised(self, name: str, *args, **kwargs) -> str | None:
@@ -193,7 +202,7 @@ class Submission:
                 raise StudentCodeError(error.message) from None
             if error.message.startswith("NotImplementedError"):
                 raise StudentCodeError(
-                    f"{name} is not implemented yet (it raises NotImplementedError)."
+                    _("{name} is not implemented yet (it raises NotImplementedError).", name=name)
                 ) from None
             return error.message.partition(":")[0]
         return None
@@ -262,8 +271,9 @@ class Submission:
             graph = self._graph(name, sample, {}, free_batch=True)
             if graph is None:
                 raise StudentCodeError(
-                    f"{name} cannot run inside model.fit (it could not be traced on tensors: use keras.ops, not NumPy)"
-                )
+                    _("{name} cannot run inside model.fit (it could not be traced on tensors: use keras.ops, not NumPy)",
+                      name=name)
+                )  # fmt: skip
             graphs[name] = graph
         request = protocol.GraphFit(loss=graphs.get(loss) if loss else None,
                                     metrics={m: graphs[m] for m in metrics}, x=x, y=y, epochs=epochs,
@@ -284,7 +294,11 @@ class Submission:
                                     y_val=y_val, epochs=epochs, batch_size=batch_size, seed=seed)  # fmt: skip
         key = hashlib.sha256(wire.dumps(request.model_dump())).hexdigest()
         if key not in REFERENCE_RUNS:
-            history = dict(self.session.ask_models(request, "The reference run could not be made").history)
+            answer = self.session.ask_models(
+                request,
+                lambda reason: _("The reference run could not be made: its process {reason}.", reason=reason),
+            )
+            history = dict(answer.history)
             while len(REFERENCE_RUNS) >= MAX_REFERENCE_RUNS:
                 REFERENCE_RUNS.pop(next(iter(REFERENCE_RUNS)))  # the oldest first
             REFERENCE_RUNS[key] = history
@@ -292,23 +306,28 @@ class Submission:
 
     # -- models
 
-    def _load(self, relative: str, label: str) -> Model:
+    def _load(self, relative: str, unloadable: Callable[[str], str]) -> Model:
+        """Load the model file ``relative`` safely; ``unloadable(why)``: the student's message if it cannot be."""
         key = uuid.uuid4().hex[:8]
         try:
             description = self.session.ask_models(
-                protocol.LoadModel(path=relative, key=key), "Loading failed"
+                protocol.LoadModel(path=relative, key=key),
+                lambda reason: _("Loading failed: its process {reason}.", reason=reason),
             )
         except StudentCodeError as error:
-            raise StudentCodeError(f"{label} could not be loaded safely: {error}") from None
+            raise StudentCodeError(unloadable(str(error))) from None
         return Model(self, key, protocol.plain(description))
 
     def _model_from(self, request: protocol.Request, function: str) -> Model:
         """Make ``request`` (it saves the model the student's function returns), load it safely."""
         self._ask(request, function)  # what it answers is ignored: the judge knows where it asked to save
         relative = self.session.stage_from_notebook(
-            f"{MODELS_DIR}/{request.save_as}", f"the model returned by {function} could not be saved"
+            f"{MODELS_DIR}/{request.save_as}",
+            _("the model returned by {function} could not be saved", function=function),
         )
-        model = self._load(relative, f"The model returned by {function}")
+        model = self._load(relative, lambda why: _(
+            "The model returned by {function} could not be loaded safely: {why}", function=function, why=why
+        ))  # fmt: skip
         model.worker_path = f"{MODELS_DIR}/{request.save_as}"
         return model
 
@@ -344,9 +363,12 @@ class Submission:
                                       save_as=self._save_name())  # fmt: skip
         history = protocol.plain(self._ask(request, function))
         relative = self.session.stage_from_notebook(
-            f"{MODELS_DIR}/{request.save_as}", f"the model trained by {function} could not be saved"
+            f"{MODELS_DIR}/{request.save_as}",
+            _("the model trained by {function} could not be saved", function=function),
         )
-        return history, self._load(relative, f"The model trained by {function}")
+        return history, self._load(relative, lambda why: _(
+            "The model trained by {function} could not be loaded safely: {why}", function=function, why=why
+        ))  # fmt: skip
 
     def saved_model(self, filename: str) -> Model:
         """The model file ``filename`` handed in with the submission."""
@@ -356,9 +378,13 @@ class Submission:
         """The model files ``filenames`` of the submission, loaded side by side in one fresh worker."""
         for filename in filenames:
             if not self.has_file(filename):
-                raise StudentCodeError(f"{filename} is not in your submission.")
+                raise StudentCodeError(_("{file} is not in your submission.", file=filename))
         self.session.renew_models()
-        return [self._load(filename, filename) for filename in filenames]
+        return [self._load(filename, self._unloadable(filename)) for filename in filenames]
+
+    @staticmethod
+    def _unloadable(filename: str) -> Callable[[str], str]:
+        return lambda why: _("{file} could not be loaded safely: {why}", file=filename, why=why)
 
     # -- the web application
 
@@ -370,7 +396,7 @@ class Submission:
         import time
 
         if not self.has_file(f"{module}.py"):
-            raise StudentCodeError(f"{module}.py is not in your submission.")
+            raise StudentCodeError(_("{file} is not in your submission.", file=f"{module}.py"))
         service = Service(self, self.session.start_service(module, factory, list(args)))
         deadline = time.monotonic() + ready_s
         while True:
@@ -380,15 +406,16 @@ class Submission:
             if service.worker.hung_up():
                 self.events.append(f"service stopped before answering: {answer.get('error')}")
                 raise StudentCodeError(
-                    f"gunicorn serving {module}:{factory}(...) stopped before it answered "
-                    "(does importing app.py and calling create_app work?)"
-                )
+                    _("gunicorn serving {module}:{factory}(...) stopped before it answered "
+                      "(does importing app.py and calling create_app work?)", module=module, factory=factory)
+                )  # fmt: skip
             if time.monotonic() > deadline:
                 self.events.append(f"service did not answer: {answer.get('error')}")
                 raise StudentCodeError(
-                    f"gunicorn serving {module}:{factory}(...) did not answer within {ready_s:.0f} s "
-                    "(does importing app.py and calling create_app work?)"
-                )
+                    _("gunicorn serving {module}:{factory}(...) did not answer within {seconds:.0f} s "
+                      "(does importing app.py and calling create_app work?)", module=module, factory=factory,
+                      seconds=ready_s)
+                )  # fmt: skip
             time.sleep(0.5)
 
     # -- files
@@ -433,19 +460,24 @@ class Submission:
         called it (in the notebook worker's copy), not the one handed in.
         """
         if written_by_call:
-            relative = self.session.stage_from_notebook(relative, f"no tracking store {relative} was written")
+            relative = self.session.stage_from_notebook(
+                relative, _("no tracking store {file} was written", file=relative)
+            )
         elif not self.has_file(relative):
-            raise StudentCodeError(f"{relative} is not in your submission.")
-        store = self.session.ask_models(protocol.TrackingRuns(path=relative), f"{relative} could not be read")
+            raise StudentCodeError(_("{file} is not in your submission.", file=relative))
+        store = self.session.ask_models(
+            protocol.TrackingRuns(path=relative),
+            lambda reason: _("{file} could not be read: its process {reason}.", file=relative, reason=reason),
+        )
         return [protocol.plain(run) for run in store.runs]
 
     def read_file(self, relative: str, max_bytes: int = MAX_DELIVERABLE_BYTES) -> bytes:
         """A deliverable of the submission, read by the judge as bytes (never executed)."""
         if not self.has_file(relative):
-            raise StudentCodeError(f"{relative} is not in your submission.")
+            raise StudentCodeError(_("{file} is not in your submission.", file=relative))
         data = read_regular_file(self.path, relative, max_bytes)
         if data is None:
-            raise StudentCodeError(f"{relative} is larger than {max_bytes} bytes.")
+            raise StudentCodeError(_("{file} is larger than {size} bytes.", file=relative, size=max_bytes))
         return data
 
     def close(self) -> None:

@@ -36,6 +36,7 @@ import time
 import traceback
 
 from tpdl import protocol
+from tpdl.i18n import KIT as _
 
 SKIP_TAG = "skip-grading"
 PR_SET_DUMPABLE = 4
@@ -137,7 +138,7 @@ def _send_answer(sock, nonce: str, value=None, error: Refused | None = None) -> 
         wire.send(sock, protocol.answer_frame(nonce, value, info))
     except BaseException as problem:  # noqa: BLE001 - an __array__ or __iter__ of the student's raised
         info = protocol.ErrorInfo(
-            kind="unsendable", message=f"the answer cannot be sent back: {problem}"[:600]
+            kind="unsendable", message=_("the answer cannot be sent back: {problem}", problem=problem)[:600]
         )
         wire.send(sock, protocol.answer_frame(nonce, error=info))
 
@@ -202,7 +203,7 @@ def execute_notebook(path: str, skip_tags: list[str]) -> tuple[dict, list[protoc
     with open(path, encoding="utf-8") as handle:
         notebook = json.load(handle)
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells", []), list):
-        raise ValueError("the file is not a notebook (no list of cells)")
+        raise ValueError(_("the file is not a notebook (no list of cells)"))
     shell = _Shell()
     namespace = {"__name__": "__main__", "__builtins__": __builtins__, "get_ipython": lambda: shell}
     transformer = TransformerManager()
@@ -246,9 +247,9 @@ def _resolve(namespace: dict, value):
 def _function(namespace: dict, name: str):
     function = namespace.get(name)
     if function is None:
-        raise Refused("missing", f"{name} is not defined in your notebook")
+        raise Refused("missing", _("{name} is not defined in your notebook", name=name))
     if not callable(function):
-        raise Refused("missing", f"{name} is defined but is not a function")
+        raise Refused("missing", _("{name} is defined but is not a function", name=name))
     return function
 
 
@@ -269,7 +270,9 @@ def _save_model(model, save_as: str, name: str) -> str:
     import keras
 
     if not isinstance(model, keras.Model):
-        raise Refused("type", f"{name} gave {type(model).__name__}, not a keras.Model")
+        raise Refused(
+            "type", _("{name} gave {type}, not a keras.Model", name=name, type=type(model).__name__)
+        )
     os.makedirs(MODELS_DIR, exist_ok=True)
     path = os.path.join(MODELS_DIR, os.path.basename(save_as))
     try:
@@ -295,14 +298,15 @@ def _block_model(function, input_shapes: list, args: list, kwargs: dict):
     return keras.Model(inputs, list(outputs) if isinstance(outputs, (tuple, list)) else outputs)
 
 
-def _describe_figure(figure) -> protocol.FigureDescription:
+def _describe_figure(figure, name: str) -> protocol.FigureDescription:
     """What a matplotlib figure shows: per axes its images' arrays, its titles, axis labels and tick
-    labels, and whether a colour bar belongs to one of its images."""
+    labels, and whether a colour bar belongs to one of its images (``name`` returned it)."""
     import matplotlib.figure
     import numpy as np
 
     if not isinstance(figure, matplotlib.figure.Figure):
-        raise TypeError(f"returned {type(figure).__name__}, not a matplotlib Figure")
+        raise Refused("type", _("{name}: returned {type}, not a matplotlib Figure", name=name,
+                                type=type(figure).__name__))  # fmt: skip
     figure.canvas.draw()  # tick labels exist once drawn
     axes = []
     for ax in figure.axes:
@@ -333,7 +337,8 @@ def _export_graph(function, request: protocol.ExportGraph) -> protocol.Graph:
     except BaseException as error:  # noqa: BLE001 - not traceable: NumPy on tensors, a Python branch on values
         raise raised(error) from None
     if len(concrete.outputs) != 1:
-        raise Refused("type", f"{request.name} should return one tensor, not {len(concrete.outputs)}")
+        raise Refused("type", _("{name} should return one tensor, not {count}", name=request.name,
+                                count=len(concrete.outputs)))  # fmt: skip
     graph_def = concrete.graph.as_graph_def().SerializeToString()
     return protocol.Graph(
         graph_def=np.frombuffer(graph_def, dtype=np.uint8).copy(),
@@ -390,9 +395,8 @@ def notebook_worker(sock, spec: dict) -> None:
             raise raised(error) from None
         if request.part is not None:  # one model of several the function returns: (encoder, decoder)
             if not isinstance(value, (tuple, list)) or request.part >= len(value):
-                raise Refused(
-                    "type", f"{request.name} should return a tuple of models, not {type(value).__name__}"
-                )
+                raise Refused("type", _("{name} should return a tuple of models, not {type}", name=request.name,
+                                        type=type(value).__name__))  # fmt: skip
             value = value[request.part]
         return _save_model(value, request.save_as, request.name)
 
@@ -407,7 +411,8 @@ def notebook_worker(sock, spec: dict) -> None:
         except BaseException as error:  # noqa: BLE001
             raise raised(error) from None
         if not isinstance(value, keras.callbacks.History):
-            raise Refused("type", f"{request.name} returned {type(value).__name__}, not a keras History")
+            raise Refused("type", _("{name} returned {type}, not a keras History", name=request.name,
+                                    type=type(value).__name__))  # fmt: skip
         _save_model(model, request.save_as, request.name)
         return protocol.History(
             history={str(k): [float(v) for v in vs] for k, vs in dict(value.history).items()},
@@ -422,9 +427,8 @@ def notebook_worker(sock, spec: dict) -> None:
         try:
             layer = function(**request.init)
             if not isinstance(layer, keras.layers.Layer):
-                raise Refused(
-                    "type", f"{request.name} made a {type(layer).__name__}, not a keras.layers.Layer"
-                )
+                raise Refused("type", _("{name} made a {type}, not a keras.layers.Layer", name=request.name,
+                                        type=type(layer).__name__))  # fmt: skip
             args = _as_tensors(list(request.args))
             kwargs = dict(zip(request.kwargs, _as_tensors(list(request.kwargs.values()))))
             outputs = layer(*args, **kwargs)
@@ -451,7 +455,7 @@ def notebook_worker(sock, spec: dict) -> None:
         except BaseException as error:  # noqa: BLE001
             raise raised(error) from None
         try:
-            return _describe_figure(figure)
+            return _describe_figure(figure, request.name)
         except TypeError as error:
             raise Refused("type", f"{request.name}: {error}") from None
 
@@ -604,7 +608,7 @@ def read_tracking_store(path: str) -> protocol.TrackingStore:
             db.execute("SELECT name, type FROM sqlite_master WHERE name IN (?, ?, ?, ?)", STORE_TABLES)
         )
         if any(kinds.get(name) != "table" for name in STORE_TABLES):
-            raise ValueError(f"it should hold the tables {', '.join(STORE_TABLES)}")
+            raise ValueError(_("it should hold the tables {tables}", tables=", ".join(STORE_TABLES)))
         experiments = {text(k): text(v) for k, v in db.execute("SELECT experiment_id, name FROM experiments")}
         rows = db.execute(
             "SELECT run_uuid, name, status, start_time, end_time, experiment_id FROM runs "
@@ -631,7 +635,7 @@ def read_tracking_store(path: str) -> protocol.TrackingStore:
             "ORDER BY run_uuid, key, step, timestamp LIMIT ?",
             [*runs, MAX_METRIC_ROWS],
         )
-        for key, step, value, _, run_id in metrics:
+        for key, step, value, _timestamp, run_id in metrics:
             runs[text(run_id)]["metrics"].setdefault(text(key), []).append((int(step), float(value)))
     return protocol.TrackingStore(runs=[protocol.RunRecord(**run) for run in runs.values()])
 
@@ -652,7 +656,7 @@ def models_worker(sock, spec: dict) -> None:
         if not path.startswith(work + os.sep):
             raise Refused("protocol", "path outside the submission")
         if not os.path.isfile(path):
-            raise Refused("missing", f"{relative} is not in your submission")
+            raise Refused("missing", _("{file} is not in your submission", file=relative))
         return path
 
     def model_of(key: str):
@@ -695,7 +699,8 @@ def models_worker(sock, spec: dict) -> None:
         try:
             return read_tracking_store(path)
         except Exception as error:  # noqa: BLE001 - not a store, or not one of MLflow's
-            raise Refused("unreadable", f"{request.path} is not an MLflow tracking store: {error}") from None
+            raise Refused("unreadable", _("{file} is not an MLflow tracking store: {error}", file=request.path,
+                                          error=error)) from None  # fmt: skip
 
     def http(request: protocol.Http) -> list:
         return [http_exchange(request.port, exchange) for exchange in request.exchanges]
@@ -757,9 +762,11 @@ def _check_operations(graph_def) -> None:
     for node in nodes:
         definition = op_def_registry.get(node.op)
         if definition is None and node.op not in {f.signature.name for f in graph_def.library.function}:
-            raise Refused("type", f"the traced graph uses an unknown operation {node.op[:60]!r}")
+            raise Refused("type", _("the traced graph uses an unknown operation {operation}",
+                                    operation=repr(node.op[:60])))  # fmt: skip
         if definition is not None and definition.is_stateful and node.op not in HARMLESS_STATEFUL:
-            raise Refused("type", f"the traced graph uses the stateful operation {node.op!r}")
+            raise Refused("type", _("the traced graph uses the stateful operation {operation}",
+                                    operation=repr(node.op)))  # fmt: skip
 
 
 def graph_function(graph: protocol.Graph):
@@ -770,14 +777,17 @@ def graph_function(graph: protocol.Graph):
     try:
         graph_def.ParseFromString(graph.graph_def.tobytes())
     except Exception as error:  # noqa: BLE001 - not a GraphDef
-        raise Refused("unreadable", f"the traced graph cannot be read ({type(error).__name__})") from None
+        raise Refused(
+            "unreadable", _("the traced graph cannot be read ({error})", error=type(error).__name__)
+        ) from None
     _check_operations(graph_def)
     try:
         wrapped = tf.compat.v1.wrap_function(lambda: tf.graph_util.import_graph_def(graph_def, name=""), [])
         feeds = [wrapped.graph.get_tensor_by_name(name) for name in graph.inputs]
         return wrapped.prune(feeds=feeds, fetches=wrapped.graph.get_tensor_by_name(graph.output))
     except Exception as error:  # noqa: BLE001 - a graph that does not import
-        raise Refused("unreadable", f"the traced graph cannot be imported ({type(error).__name__})") from None
+        raise Refused("unreadable", _("the traced graph cannot be imported ({error})",
+                                      error=type(error).__name__)) from None  # fmt: skip
 
 
 def graphs_worker(sock, spec: dict) -> None:
@@ -792,7 +802,7 @@ def graphs_worker(sock, spec: dict) -> None:
         function = graph_function(request.graph)
         tensors = [tf.constant(a) for a in request.args]
         if request.index >= len(tensors) or not tensors[request.index].dtype.is_floating:
-            raise Refused("type", "the gradient is taken with respect to a floating-point input")
+            raise Refused("type", _("the gradient is taken with respect to a floating-point input"))
         with tf.GradientTape() as tape:
             tape.watch(tensors[request.index])
             value = function(*tensors)
@@ -813,7 +823,7 @@ def graphs_worker(sock, spec: dict) -> None:
         bias = tf.Variable(np.zeros(1, np.float32))
         optimizer = keras.optimizers.Adam(request.learning_rate)
         history: dict[str, list[float]] = {"loss": [], **{name: [] for name in metrics}}
-        for _ in range(request.epochs):
+        for _epoch in range(request.epochs):
             sums = dict.fromkeys(history, 0.0)
             batches = range(0, len(x), request.batch_size)
             for start in batches:
@@ -831,7 +841,7 @@ def graphs_worker(sock, spec: dict) -> None:
                     value = tf.reduce_mean(tf.cast(value, tf.float32))
                 gradients = tape.gradient(value, [kernel, bias])
                 if any(g is None for g in gradients):
-                    raise Refused("type", "no gradient flows from the loss to the model's weights")
+                    raise Refused("type", _("no gradient flows from the loss to the model's weights"))
                 optimizer.apply(gradients, [kernel, bias])
                 sums["loss"] += float(value)
                 for name, metric in metrics.items():
@@ -947,6 +957,10 @@ def zygote(preload: list[str]) -> None:
 
     import tpdl.wire  # noqa: F401
 
+    # The catalogue of the students' messages read once, before forking (if it cannot be, each
+    # worker tries again when it has something to say).
+    with contextlib.suppress(Exception):
+        _.translate("")
     _prctl(PR_SET_DUMPABLE, 0)  # workers cannot read or trace the zygote
     children: dict[str, int] = {}
     control_out.write(json.dumps({"ready": True, "import_s": round(time.monotonic() - started, 2)}) + "\n")

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from tpdl import data, fresh, grading
+from tpdl import data, fresh, grading, i18n
 
+_ = i18n.domain(__file__)
 lib = grading.grader_library(__file__)
 
 MODEL = "mnist_dense.keras"
@@ -46,12 +47,16 @@ def handed_in(student):
 @pytest.fixture(scope="session")
 def measured(student, handed_in) -> Measured:
     shape = handed_in.description["input_shape"]
-    assert shape == [None, 784], (
-        f"{MODEL} should take vectors of 784 pixels (as preprocess makes them), not {shape}"
+    assert shape == [None, 784], _(
+        "{model} should take vectors of 784 pixels (as preprocess makes them), not {shape}",
+        model=MODEL,
+        shape=shape,
     )
     mnist = data.load_at_hand("mnist")
-    where = f"the {len(mnist.x_test):,} test images" + (
-        " of the kit's fixture" if mnist.is_fixture else " of MNIST"
+    where = (
+        _("the {count:,} test images of the kit's fixture", count=len(mnist.x_test))
+        if mnist.is_fixture
+        else _("the {count:,} test images of MNIST", count=len(mnist.x_test))
     )
     # Every test image: the accuracy a tracked run logged is compared with this figure itself.
     test = lib.measure_accuracy(

@@ -11,8 +11,10 @@ import io
 import numpy as np
 import pytest
 
-from tpdl import data, fresh
+from tpdl import data, fresh, i18n
 from tpdl.grading import StudentCodeError
+
+_ = i18n.domain(__file__)
 
 pytestmark = pytest.mark.cell("app_tests")
 
@@ -21,6 +23,9 @@ BATCH_ACCURACY = 0.97
 LATENCY_REQUESTS = 40
 # An app may round its probabilities for the JSON: ten rounded to 4 decimals stray 5e-4 at most.
 ROUNDED_SUM = 1e-3
+# The JSON the messages show (code, not words to translate).
+HEALTHY_JSON = '{"status": "ok"}'
+ERROR_JSON = '{"error": "..."}'
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +39,9 @@ def digits():
 @pytest.fixture(scope="module")
 def service(student):
     if not student.has_file("mnist_dense.keras"):
-        raise StudentCodeError("the API serves mnist_dense.keras, which is not in your submission")
+        raise StudentCodeError(
+            _("the API serves {model}, which is not in your submission", model="mnist_dense.keras")
+        )
     return student.serve("app", "create_app", "mnist_dense.keras")
 
 
@@ -43,61 +50,75 @@ def one(image) -> dict:
 
 
 def assert_answer(answer, where: str) -> int:
-    assert isinstance(answer, dict) and set(answer) >= {"digit", "probabilities"}, (
-        f"{where}: the answer should be a JSON object with 'digit' and 'probabilities'"
+    assert isinstance(answer, dict) and set(answer) >= {"digit", "probabilities"}, _(
+        "{where}: the answer should be a JSON object with 'digit' and 'probabilities'", where=where
     )
     digit, probabilities = answer["digit"], answer["probabilities"]
-    assert isinstance(digit, int) and not isinstance(digit, bool) and 0 <= digit <= 9, (
-        f"{where}: 'digit' should be an int from 0 to 9"
+    assert isinstance(digit, int) and not isinstance(digit, bool) and 0 <= digit <= 9, _(
+        "{where}: 'digit' should be an int from 0 to 9", where=where
     )
     assert (
         isinstance(probabilities, list)
         and len(probabilities) == 10
         and all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in probabilities)
-    ), f"{where}: 'probabilities' should be a list of 10 numbers"
-    assert abs(sum(probabilities) - 1.0) < ROUNDED_SUM, f"{where}: the probabilities should sum to 1"
-    assert int(np.argmax(probabilities)) == digit, f"{where}: 'digit' should be the most probable class"
+    ), _("{where}: 'probabilities' should be a list of 10 numbers", where=where)
+    assert abs(sum(probabilities) - 1.0) < ROUNDED_SUM, _(
+        "{where}: the probabilities should sum to 1", where=where
+    )
+    assert int(np.argmax(probabilities)) == digit, _(
+        "{where}: 'digit' should be the most probable class", where=where
+    )
     return digit
 
 
 @pytest.mark.points(1)
 def test_app_health(service):
     answer = service.request("GET", "/health")
-    assert answer["status"] == 200, f"GET /health answered {answer['status']}, not 200"
-    assert answer["json"] == {"status": "ok"}, 'GET /health should answer the JSON {"status": "ok"}'
+    assert answer["status"] == 200, _("GET /health answered {status}, not 200", status=answer["status"])
+    assert answer["json"] == {"status": "ok"}, _(
+        "GET /health should answer the JSON {json}", json=HEALTHY_JSON
+    )
 
 
 @pytest.mark.points(1)
 def test_app_predicts_one_image(student, service, digits):
     images, labels = digits
     answers = service.exchange(*[one(images[i % 20]) for i in range(LATENCY_REQUESTS)])
-    assert answers[0]["status"] == 200, (
-        f"POST /predict with one image answered {answers[0]['status']}, not 200"
+    assert answers[0]["status"] == 200, _(
+        "POST /predict with one image answered {status}, not 200", status=answers[0]["status"]
     )
     correct = 0
     for i, answer in enumerate(answers[:20]):
-        correct += assert_answer(answer["json"], "one image") == labels[i]
-    assert correct >= 18, (
-        f"only {correct} of 20 clear digits were classified correctly: is the image scaled as in training?"
+        correct += assert_answer(answer["json"], _("one image")) == labels[i]
+    assert correct >= 18, _(
+        "only {correct} of 20 clear digits were classified correctly: is the image scaled as in training?",
+        correct=correct,
     )
     seconds = sorted(a["seconds"] for a in answers)
     p95 = seconds[int(0.95 * (len(seconds) - 1))]
-    student.note = f"p95 latency of one image: {p95 * 1000:.1f} ms over {len(seconds)} requests"
+    student.note = _(
+        "p95 latency of one image: {ms:.1f} ms over {requests} requests", ms=p95 * 1000, requests=len(seconds)
+    )
 
 
 @pytest.mark.points(1)
 def test_app_predicts_a_batch(service, digits):
     images, labels = digits
     answer = service.request("POST", "/predict", json={"images": images.tolist()})
-    assert answer["status"] == 200, f"POST /predict with {BATCH} images answered {answer['status']}, not 200"
-    answers = answer["json"]
-    assert isinstance(answers, list) and len(answers) == BATCH, (
-        f"a batch of {BATCH} images should get a list of {BATCH} answers"
+    assert answer["status"] == 200, _(
+        "POST /predict with {batch} images answered {status}, not 200", batch=BATCH, status=answer["status"]
     )
-    predicted = np.array([assert_answer(a, "a batch") for a in answers])
+    answers = answer["json"]
+    assert isinstance(answers, list) and len(answers) == BATCH, _(
+        "a batch of {batch} images should get a list of {batch} answers", batch=BATCH
+    )
+    predicted = np.array([assert_answer(a, _("a batch")) for a in answers])
     accuracy = float(np.mean(predicted == labels))
-    assert accuracy >= BATCH_ACCURACY, (
-        f"the batch of {BATCH} digits is {accuracy:.1%} right; {BATCH_ACCURACY:.0%} is expected"
+    assert accuracy >= BATCH_ACCURACY, _(
+        "the batch of {batch} digits is {accuracy:.1%} right; {expected:.0%} is expected",
+        batch=BATCH,
+        accuracy=accuracy,
+        expected=BATCH_ACCURACY,
     )
 
 
@@ -105,47 +126,47 @@ def test_app_predicts_a_batch(service, digits):
 def test_app_accepts_a_png(service, digits):
     from PIL import Image
 
-    images, _ = digits
+    images, __ = digits
     buffer = io.BytesIO()
     Image.fromarray(images[0]).save(buffer, format="PNG")
     upload = service.request(
         "POST", "/predict", body=buffer.getvalue(), headers={"Content-Type": "image/png"}
     )
-    assert upload["status"] == 200, (
-        f"a PNG upload (Content-Type: image/png) answered {upload['status']}, not 200"
+    assert upload["status"] == 200, _(
+        "a PNG upload (Content-Type: image/png) answered {status}, not 200", status=upload["status"]
     )
     as_json = service.request(**one(images[0]))
-    assert assert_answer(upload["json"], "a PNG upload") == assert_answer(as_json["json"], "one image"), (
-        "the PNG and the JSON of the same image get different digits"
-    )
+    assert assert_answer(upload["json"], _("a PNG upload")) == assert_answer(
+        as_json["json"], _("one image")
+    ), _("the PNG and the JSON of the same image get different digits")
 
 
 def bad_requests(images) -> dict[str, dict]:
     good = images[0].tolist()
     return {
-        "a body that is not JSON": {"body": "seven", "headers": {"Content-Type": "text/plain"}},
-        "broken JSON": {"body": '{"image": [[0, 0', "headers": {"Content-Type": "application/json"}},
-        "a JSON list instead of an object": {"json": [good]},
-        "no 'image' field": {"json": {"picture": good}},
-        "27 rows": {"json": {"image": good[:27]}},
-        "a row of 27 pixels": {"json": {"image": [good[0][:27], *good[1:]]}},
-        "a flat list of 784 numbers": {"json": {"image": images[0].ravel().tolist()}},
-        "strings for pixels": {"json": {"image": [["0"] * 28] * 28}},
-        "null pixels": {"json": {"image": [[None] * 28] * 28}},
-        "NaN pixels": {"body": '{"image": [' + ",".join(["[" + ",".join(["NaN"] * 28) + "]"] * 28) + "]}",
-                       "headers": {"Content-Type": "application/json"}},
-        "a pixel above 255": {"json": {"image": [[300] * 28] * 28}},
-        "a negative pixel": {"json": {"image": [[-1] * 28] * 28}},
-        "an empty batch": {"json": {"images": []}},
-        "a batch holding a bad image": {"json": {"images": [good, good[:3]]}},
-        "a body of 8 MB": {"body": '{"image": "' + "0" * (8 * 2**20) + '"}', "headers": {"Content-Type": "application/json"}},
-        "an upload that is not a PNG": {"body": b"GIF89a not really", "headers": {"Content-Type": "image/png"}},
+        _("a body that is not JSON"): {"body": "seven", "headers": {"Content-Type": "text/plain"}},
+        _("broken JSON"): {"body": '{"image": [[0, 0', "headers": {"Content-Type": "application/json"}},
+        _("a JSON list instead of an object"): {"json": [good]},
+        _("no 'image' field"): {"json": {"picture": good}},
+        _("27 rows"): {"json": {"image": good[:27]}},
+        _("a row of 27 pixels"): {"json": {"image": [good[0][:27], *good[1:]]}},
+        _("a flat list of 784 numbers"): {"json": {"image": images[0].ravel().tolist()}},
+        _("strings for pixels"): {"json": {"image": [["0"] * 28] * 28}},
+        _("null pixels"): {"json": {"image": [[None] * 28] * 28}},
+        _("NaN pixels"): {"body": '{"image": [' + ",".join(["[" + ",".join(["NaN"] * 28) + "]"] * 28) + "]}",
+                          "headers": {"Content-Type": "application/json"}},
+        _("a pixel above 255"): {"json": {"image": [[300] * 28] * 28}},
+        _("a negative pixel"): {"json": {"image": [[-1] * 28] * 28}},
+        _("an empty batch"): {"json": {"images": []}},
+        _("a batch holding a bad image"): {"json": {"images": [good, good[:3]]}},
+        _("a body of 8 MB"): {"body": '{"image": "' + "0" * (8 * 2**20) + '"}', "headers": {"Content-Type": "application/json"}},
+        _("an upload that is not a PNG"): {"body": b"GIF89a not really", "headers": {"Content-Type": "image/png"}},
         # the JSON parser's own limits: nesting, a number too long to convert, bytes that are not UTF-8
-        "JSON nested 100,000 deep": {"body": '{"image": ' + "[" * 100_000 + "]" * 100_000 + "}",
-                                     "headers": {"Content-Type": "application/json"}},
-        "a number of 5,000 digits": {"body": '{"image": [[' + "7" * 5000 + "]]}",
-                                     "headers": {"Content-Type": "application/json"}},
-        "JSON that is not UTF-8": {"body": b'{"image": "\xff\xfe\xfa"}', "headers": {"Content-Type": "application/json"}},
+        _("JSON nested 100,000 deep"): {"body": '{"image": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                                        "headers": {"Content-Type": "application/json"}},
+        _("a number of 5,000 digits"): {"body": '{"image": [[' + "7" * 5000 + "]]}",
+                                        "headers": {"Content-Type": "application/json"}},
+        _("JSON that is not UTF-8"): {"body": b'{"image": "\xff\xfe\xfa"}', "headers": {"Content-Type": "application/json"}},
     }  # fmt: skip
 
 
@@ -156,7 +177,7 @@ def bad_answers(service, digits):
     answers += service.exchange(
         {"method": "GET", "path": "/no-such-page"}, {"method": "GET", "path": "/predict"}
     )
-    return dict(zip([*cases, "an unknown URL", "GET on /predict"], answers))
+    return dict(zip([*cases, _("an unknown URL"), _("GET on /predict")], answers))
 
 
 @pytest.mark.points(2)
@@ -166,8 +187,14 @@ def test_app_rejects_bad_input(bad_answers):
         body = answer["json"]
         if not (answer["status"] and 400 <= answer["status"] < 500 and isinstance(body, dict)
                 and isinstance(body.get("error"), str) and body["error"].strip()):  # fmt: skip
-            wrong.append(f"{what} (answered {answer['status'] or answer.get('error')})")
-    assert not wrong, 'these requests should get a 4xx answer {"error": "..."}: ' + "; ".join(wrong)
+            wrong.append(
+                _("{what} (answered {answer})", what=what, answer=answer["status"] or answer.get("error"))
+            )
+    assert not wrong, _(
+        "these requests should get a 4xx answer {json}: {requests}",
+        json=ERROR_JSON,
+        requests="; ".join(wrong),
+    )
 
 
 @pytest.mark.points(1)
@@ -177,19 +204,21 @@ def test_app_never_answers_500_nor_leaks_tracebacks(bad_answers):
         for what, a in bad_answers.items()
         if "Traceback" in (a.get("body") or "") or 'File "' in (a.get("body") or "")
     ]
-    assert not leaks, "these answers show a Python traceback: " + "; ".join(leaks)
+    assert not leaks, _("these answers show a Python traceback: {answers}", answers="; ".join(leaks))
     errors = [what for what, a in bad_answers.items() if a["status"] is None or a["status"] >= 500]
-    assert not errors, "bad input should never get a 5xx answer (or none): " + "; ".join(errors)
+    assert not errors, _(
+        "bad input should never get a 5xx answer (or none): {answers}", answers="; ".join(errors)
+    )
 
 
 @pytest.mark.points(1)
 def test_app_loads_the_model_once(service, digits):
-    images, _ = digits
+    images, __ = digits
     before = service.request(**one(images[1]))
     service.remove(
         "mnist_dense.keras"
     )  # an app that loaded its model at start does not need the file any more
     after = service.request(**one(images[1]))
-    assert before["status"] == after["status"] == 200 and before["json"] == after["json"], (
+    assert before["status"] == after["status"] == 200 and before["json"] == after["json"], _(
         "the app reads the model file again after it started: load it once, in create_app"
     )

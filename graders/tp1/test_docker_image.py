@@ -9,7 +9,9 @@ import os
 
 import pytest
 
-from tpdl import docker_engine
+from tpdl import docker_engine, i18n
+
+_ = i18n.domain(__file__)
 
 pytestmark = pytest.mark.cell("docker_image_tests")
 
@@ -17,10 +19,10 @@ pytestmark = pytest.mark.cell("docker_image_tests")
 @pytest.fixture(scope="module")
 def probe(student):
     if os.environ.get("TPDL_DOCKER", "auto") == "off":
-        pytest.skip("not run: Docker checks are turned off on the grading machine (not counted)")
+        pytest.skip(_("not run: Docker checks are turned off on the grading machine (not counted)"))
     reason = docker_engine.available()
     if reason:
-        pytest.skip(f"not run: {reason} on the grading machine (not counted)")
+        pytest.skip(_("not run: {reason} on the grading machine (not counted)", reason=reason))
     return docker_engine.build_and_probe(student.path, docker_engine.image_name(student.student))
 
 
@@ -31,6 +33,6 @@ def test_docker_image_builds(probe):
 
 @pytest.mark.points(1)
 def test_docker_image_serves_as_a_non_root_user(probe):
-    assert probe["built"], "the image did not build"
+    assert probe["built"], _("the image did not build")
     assert probe["healthy"] and probe["predict_ok"], probe["message"]
-    assert probe["non_root"], "the container runs as root"
+    assert probe["non_root"], _("the container runs as root")

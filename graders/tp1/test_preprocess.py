@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from tpdl import grading
+from tpdl import grading, i18n
 from tpdl.grading import as_array, as_pair
 
+_ = i18n.domain(__file__)
 lib = grading.grader_library(__file__)
 
 pytestmark = pytest.mark.cell("preprocess_tests")
@@ -35,47 +36,50 @@ def expected(images, labels):
 
 @pytest.mark.points(1)
 def test_preprocess_shapes_and_dtypes(student):
-    answer, (images, labels), _ = student.call_and_inputs("preprocess", IMAGES, LABELS)
+    answer, (images, labels), __ = student.call_and_inputs("preprocess", IMAGES, LABELS)
     x, y = as_pair(answer, "preprocess")
     as_array(x, "x", (37, 784))
     as_array(y, "y", (37, 10))
-    assert x.dtype == np.float32, f"x should be float32, not {x.dtype}"
-    assert y.dtype == np.float32, f"y should be float32, not {y.dtype}"
+    assert x.dtype == np.float32, _("x should be float32, not {dtype}", dtype=x.dtype)
+    assert y.dtype == np.float32, _("y should be float32, not {dtype}", dtype=y.dtype)
     for name, sent, after in (("images", IMAGES, images), ("labels", LABELS, labels)):
-        assert isinstance(after, np.ndarray) and after.shape == sent.shape and np.array_equal(after, sent), (
-            f"preprocess changed the {name} array it was given (its shape or its values): "
-            "leave it as it was and make a new one"
+        assert isinstance(after, np.ndarray) and after.shape == sent.shape and np.array_equal(after, sent), _(
+            "preprocess changed the {name} array it was given (its shape or its values): "
+            "leave it as it was and make a new one",
+            name=name,
         )
 
 
 @pytest.mark.points(1)
 def test_preprocess_scales_pixels(student):
-    x, _ = as_pair(student.call("preprocess", IMAGES, LABELS), "preprocess")
+    x, __ = as_pair(student.call("preprocess", IMAGES, LABELS), "preprocess")
     x = as_array(x, "x", (37, 784))
-    want, _ = expected(IMAGES, LABELS)
-    assert x.max() <= 1.0 + lib.PIXELS["rtol"], (
+    want, __ = expected(IMAGES, LABELS)
+    assert x.max() <= 1.0 + lib.PIXELS["rtol"], _(
         "x holds values above 1: the pixels are not scaled into [0, 1]"
     )
     try:
         assert_allclose(x, want, **lib.PIXELS)
     except AssertionError:
-        raise AssertionError("x does not hold each image's pixels, row by row, divided by 255") from None
-    dim, _ = as_pair(student.call("preprocess", DIM, FEW), "preprocess")
+        raise AssertionError(_("x does not hold each image's pixels, row by row, divided by 255")) from None
+    dim, __ = as_pair(student.call("preprocess", DIM, FEW), "preprocess")
     try:
         assert_allclose(as_array(dim, "x", (5, 784)), expected(DIM, FEW)[0], **lib.PIXELS)
     except AssertionError:
         raise AssertionError(
-            "on a batch of dim images, x is not each pixel divided by 255: the scale must not depend on the batch"
+            _(
+                "on a batch of dim images, x is not each pixel divided by 255: the scale must not depend on the batch"
+            )
         ) from None
 
 
 @pytest.mark.points(1)
 def test_preprocess_one_hot_labels(student):
-    _, y = as_pair(student.call("preprocess", IMAGES, LABELS.astype(np.uint8)), "preprocess")
+    __, y = as_pair(student.call("preprocess", IMAGES, LABELS.astype(np.uint8)), "preprocess")
     y = as_array(y, "y", (37, 10))
-    _, want = expected(IMAGES, LABELS)
-    assert np.array_equal(y, want), "y should be one-hot: a single 1 per row, at the label's position"
-    _, few = as_pair(student.call("preprocess", DIM, FEW), "preprocess")
-    assert np.array_equal(as_array(few, "y", (5, None)), expected(DIM, FEW)[1]), (
+    __, want = expected(IMAGES, LABELS)
+    assert np.array_equal(y, want), _("y should be one-hot: a single 1 per row, at the label's position")
+    __, few = as_pair(student.call("preprocess", DIM, FEW), "preprocess")
+    assert np.array_equal(as_array(few, "y", (5, None)), expected(DIM, FEW)[1]), _(
         "for a batch holding only some of the digits, y should still have 10 columns, one per digit 0-9"
     )

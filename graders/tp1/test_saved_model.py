@@ -7,8 +7,9 @@ otherwise; the message says which) and on fresh digits (see ``conftest.py``).
 
 import pytest
 
-from tpdl import grading, manifest
+from tpdl import grading, i18n, manifest
 
+_ = i18n.domain(__file__)
 lib = grading.grader_library(__file__)
 MANIFEST = manifest.beside(__file__)
 
@@ -31,12 +32,14 @@ ALLOWED = {"InputLayer", "Dense", "Dropout", "BatchNormalization", "Activation",
 def test_saved_model_reaches_the_course_accuracy(student, measured):
     student.note = lib.assert_generalises(
         MODEL, measured.test, measured.fresh, course=COURSE_ACCURACY, least_fresh=FRESH_ACCURACY,
-        most_gap=MAX_GAP, recognises="digits",
+        most_gap=MAX_GAP, recognises=_("digits"),
     )  # fmt: skip
 
 
 @pytest.mark.points(1)
 def test_saved_model_is_dense(handed_in):
     others = sorted(set(handed_in.layer_classes) - ALLOWED)
-    assert not others, f"{MODEL} should hold dense layers only, not {', '.join(others)}"
-    assert "Dense" in handed_in.layer_classes, f"{MODEL} holds no Dense layer"
+    assert not others, _(
+        "{model} should hold dense layers only, not {layers}", model=MODEL, layers=", ".join(others)
+    )
+    assert "Dense" in handed_in.layer_classes, _("{model} holds no Dense layer", model=MODEL)

@@ -12,8 +12,10 @@ import secrets
 import numpy as np
 import pytest
 
-from tpdl import data
+from tpdl import data, i18n
 from tpdl.budget import Budget
+
+_ = i18n.domain(__file__)
 
 pytestmark = pytest.mark.cell("train_tests")
 
@@ -45,30 +47,34 @@ def trained(student):
 
 @pytest.mark.points(1)
 def test_train_returns_the_history(trained):
-    history, _, _, _ = trained
+    history, __, __, __ = trained
     epochs = len(history["epoch"])
     missing = [key for key in KEYS if key not in history["history"]]
-    assert not missing, f"the History should hold {', '.join(missing)}" + (
-        " (hold out a validation split)" if any(k.startswith("val_") for k in missing) else ""
+    assert not missing, (
+        _("the History should hold {keys} (hold out a validation split)", keys=", ".join(missing))
+        if any(k.startswith("val_") for k in missing)
+        else _("the History should hold {keys}", keys=", ".join(missing))
     )
-    assert all(len(history["history"][key]) == epochs for key in KEYS), (
+    assert all(len(history["history"][key]) == epochs for key in KEYS), _(
         "the History should hold a value per epoch"
     )
 
 
 @pytest.mark.points(1)
 def test_train_respects_the_ci_budget(trained):
-    history, _, _, _ = trained
+    history, __, __, __ = trained
     epochs = len(history["epoch"])
-    assert 1 <= epochs <= 3, f"on the ci budget, train for 1 to 3 epochs, not {epochs}"
+    assert 1 <= epochs <= 3, _("on the ci budget, train for 1 to 3 epochs, not {epochs}", epochs=epochs)
 
 
 @pytest.mark.points(2)
 def test_train_learns(trained):
-    _, model, (x_test, y_test), seed = trained
+    __, model, (x_test, y_test), seed = trained
     accuracy = float(np.mean(np.asarray(model.predict(x_test)).argmax(axis=1) == y_test.argmax(axis=1)))
-    assert accuracy >= LEARNED, (
-        f"after train on 2,000 images (ci budget), the model classifies {accuracy:.1%} of 1,000 other "
-        f"images correctly, where a model that learned nothing from them gets 10%: does train fit the model "
-        f"it is given, on the data it is given? (pixels and classes shuffled with seed {seed})"
+    assert accuracy >= LEARNED, _(
+        "after train on 2,000 images (ci budget), the model classifies {accuracy:.1%} of 1,000 other "
+        "images correctly, where a model that learned nothing from them gets 10%: does train fit the model "
+        "it is given, on the data it is given? (pixels and classes shuffled with seed {seed})",
+        accuracy=accuracy,
+        seed=seed,
     )

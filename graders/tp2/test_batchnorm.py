@@ -8,9 +8,10 @@ against Keras and against TensorFlow's automatic gradients.
 import numpy as np
 import pytest
 
-from tpdl import grading
+from tpdl import grading, i18n
 from tpdl.grading import as_array
 
+_ = i18n.domain(__file__)
 lib = grading.grader_library(__file__)
 BACKWARD_RTOL = 1e-5  # a gradient of several float64 reductions, summed in another order
 
@@ -50,7 +51,7 @@ def forward(
 ):
     answer = student.call("batchnorm_forward", x, gamma, beta, moving_mean[: x.shape[-1]],
                           moving_var[: x.shape[-1]], training, **hyper)  # fmt: skip
-    assert isinstance(answer, (tuple, list)) and len(answer) == 3, (
+    assert isinstance(answer, (tuple, list)) and len(answer) == 3, _(
         "batchnorm_forward should return three values: (y, new_moving_mean, new_moving_var)"
     )
     y, mean, var = answer
@@ -74,12 +75,20 @@ def close(a, b, rtol=lib.FLOAT64["rtol"]) -> bool:
 @pytest.mark.points(1)
 def test_batchnorm_training_output(student):
     for hyper in ({}, {"epsilon": 0.5}):
-        y, _, _ = forward(student, X, True, **hyper)
-        want, _, _ = reference_forward(X, GAMMA, BETA, MOVING_MEAN, MOVING_VAR, True, **hyper)
+        epsilon = hyper.get("epsilon")
+        y, __, __ = forward(student, X, True, **hyper)
+        want, __, __ = reference_forward(X, GAMMA, BETA, MOVING_MEAN, MOVING_VAR, True, **hyper)
         assert close(y, want), (
-            "in training mode, y is not x normalised by the batch's mean and variance over every axis "
-            "but the last, then scaled by gamma and shifted by beta"
-            + (f" (epsilon={hyper['epsilon']})" if hyper else "")
+            _(
+                "in training mode, y is not x normalised by the batch's mean and variance over every axis "
+                "but the last, then scaled by gamma and shifted by beta (epsilon={epsilon})",
+                epsilon=epsilon,
+            )
+            if hyper
+            else _(
+                "in training mode, y is not x normalised by the batch's mean and variance over every axis "
+                "but the last, then scaled by gamma and shifted by beta"
+            )
         )
 
 
@@ -89,28 +98,43 @@ def test_batchnorm_moving_statistics(student):
     # a fresh layer's statistics (0 and 1) too: a warm start from the first batch differs there only
     fresh = {"moving_mean": np.zeros(D), "moving_var": np.ones(D)}
     for hyper in ({}, {"momentum": 0.9}, {"momentum": 0.5}, fresh):
-        _, mean, var = forward(student, X, True, **hyper)
+        __, mean, var = forward(student, X, True, **hyper)
         moving = {"moving_mean": MOVING_MEAN, "moving_var": MOVING_VAR, **hyper}
         momentum = {k: v for k, v in hyper.items() if k == "momentum"}
-        _, want_mean, want_var = reference_forward(
+        __, want_mean, want_var = reference_forward(
             X, GAMMA, BETA, moving["moving_mean"], moving["moving_var"], True, **momentum
         )
-        setting = (
-            f" with momentum={hyper['momentum']}"
-            if "momentum" in hyper
-            else (" from a fresh layer's moving mean 0 and variance 1" if hyper else "")
-        )
-        assert close(mean, want_mean), f"the new moving mean is not updated as Keras does it{setting}"
-        assert close(var, want_var), f"the new moving variance is not updated as Keras does it{setting}"
+        if "momentum" in hyper:
+            rate = hyper["momentum"]
+            wrong_mean = _(
+                "the new moving mean is not updated as Keras does it with momentum={rate}", rate=rate
+            )
+            wrong_var = _(
+                "the new moving variance is not updated as Keras does it with momentum={rate}", rate=rate
+            )
+        elif hyper:
+            wrong_mean = _(
+                "the new moving mean is not updated as Keras does it from a fresh layer's moving "
+                "mean 0 and variance 1"
+            )
+            wrong_var = _(
+                "the new moving variance is not updated as Keras does it from a fresh layer's moving "
+                "mean 0 and variance 1"
+            )
+        else:
+            wrong_mean = _("the new moving mean is not updated as Keras does it")
+            wrong_var = _("the new moving variance is not updated as Keras does it")
+        assert close(mean, want_mean), wrong_mean
+        assert close(var, want_var), wrong_var
 
 
 @pytest.mark.cell("batchnorm_forward_tests")
 @pytest.mark.points(1)
 def test_batchnorm_inference(student):
     y, mean, var = forward(student, X, False)
-    want, _, _ = reference_forward(X, GAMMA, BETA, MOVING_MEAN, MOVING_VAR, False)
-    assert close(y, want), "at inference, y should be normalised with the moving mean and variance"
-    assert np.array_equal(mean, MOVING_MEAN) and np.array_equal(var, MOVING_VAR), (
+    want, __, __ = reference_forward(X, GAMMA, BETA, MOVING_MEAN, MOVING_VAR, False)
+    assert close(y, want), _("at inference, y should be normalised with the moving mean and variance")
+    assert np.array_equal(mean, MOVING_MEAN) and np.array_equal(var, MOVING_VAR), _(
         "at inference, the moving statistics should come back unchanged"
     )
 
@@ -125,13 +149,13 @@ def test_batchnorm_any_rank_and_inputs_kept(student):
     flat_y, flat_mean, flat_var = forward(
         student, X3.reshape(-1, 3), True, gamma=gamma, beta=beta, momentum=0.8
     )
-    assert close(y, flat_y.reshape(X3.shape)) and close(mean, flat_mean) and close(var, flat_var), (
+    assert close(y, flat_y.reshape(X3.shape)) and close(mean, flat_mean) and close(var, flat_var), _(
         "for x of shape (4, 5, 3), the statistics should be taken over every axis but the last, as for the "
         "same rows given as x of shape (20, 3)"
     )
     sent = (X, GAMMA, BETA, MOVING_MEAN, MOVING_VAR)
-    _, after, _ = student.call_and_inputs("batchnorm_forward", *sent, True)
-    assert all(np.array_equal(a, b) for a, b in zip(sent, after)), (
+    __, after, __ = student.call_and_inputs("batchnorm_forward", *sent, True)
+    assert all(np.array_equal(a, b) for a, b in zip(sent, after)), _(
         "batchnorm_forward changed the arrays it was given: return new ones instead"
     )
 
@@ -144,7 +168,7 @@ DY3 = RNG.normal(size=X3.shape)
 
 def backward(student, dy, x, gamma, **hyper):
     answer = student.call("batchnorm_backward", dy, x, gamma, **hyper)
-    assert isinstance(answer, (tuple, list)) and len(answer) == 3, (
+    assert isinstance(answer, (tuple, list)) and len(answer) == 3, _(
         "batchnorm_backward should return three values: (dx, dgamma, dbeta)"
     )
     dx, dgamma, dbeta = answer
@@ -156,8 +180,8 @@ def backward(student, dy, x, gamma, **hyper):
 @pytest.mark.points(1)
 def test_batchnorm_backward_dx(student):
     for hyper in ({}, {"epsilon": 0.5}):
-        dx, _, _ = backward(student, DY, X, GAMMA, **hyper)
-        assert close(dx, reference_backward(DY, X, GAMMA, **hyper)[0], rtol=BACKWARD_RTOL), (
+        dx, __, __ = backward(student, DY, X, GAMMA, **hyper)
+        assert close(dx, reference_backward(DY, X, GAMMA, **hyper)[0], rtol=BACKWARD_RTOL), _(
             "dx is not the gradient of the loss with respect to x (remember that the batch mean and "
             "variance depend on x too)"
         )
@@ -166,12 +190,12 @@ def test_batchnorm_backward_dx(student):
 @pytest.mark.cell("batchnorm_backward_tests")
 @pytest.mark.points(1)
 def test_batchnorm_backward_dgamma_dbeta(student):
-    _, dgamma, dbeta = backward(student, DY, X, GAMMA)
-    _, want_dgamma, want_dbeta = reference_backward(DY, X, GAMMA)
-    assert close(dgamma, want_dgamma, rtol=BACKWARD_RTOL), (
+    __, dgamma, dbeta = backward(student, DY, X, GAMMA)
+    __, want_dgamma, want_dbeta = reference_backward(DY, X, GAMMA)
+    assert close(dgamma, want_dgamma, rtol=BACKWARD_RTOL), _(
         "dgamma is not the gradient of the loss with respect to gamma"
     )
-    assert close(dbeta, want_dbeta, rtol=BACKWARD_RTOL), (
+    assert close(dbeta, want_dbeta, rtol=BACKWARD_RTOL), _(
         "dbeta is not the gradient of the loss with respect to beta"
     )
 
@@ -183,7 +207,7 @@ def test_batchnorm_backward_any_rank(student):
     dx, dgamma, dbeta = backward(student, DY3, X3, GAMMA[:3])
     flat_dx, flat_dgamma, flat_dbeta = backward(student, DY3.reshape(-1, 3), X3.reshape(-1, 3), GAMMA[:3])
     pairs = ((dx, flat_dx.reshape(X3.shape)), (dgamma, flat_dgamma), (dbeta, flat_dbeta))
-    assert all(close(g, w, rtol=BACKWARD_RTOL) for g, w in pairs), (
+    assert all(close(g, w, rtol=BACKWARD_RTOL) for g, w in pairs), _(
         "for x of shape (4, 5, 3), the gradients should treat every axis but the last as the batch, as for "
         "the same rows given as x of shape (20, 3)"
     )

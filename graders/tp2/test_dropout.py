@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from tpdl import grading
+from tpdl import grading, i18n
 from tpdl.grading import as_array
 from tpdl.wire import Rng
 
+_ = i18n.domain(__file__)
 lib = grading.grader_library(__file__)
 
 pytestmark = pytest.mark.cell("dropout_tests")
@@ -29,50 +30,71 @@ def kept_fraction_bounds(rate: float, count: int, sigmas: float = 6.0) -> tuple[
 @pytest.mark.points(1)
 def test_dropout_identity_at_inference(student):
     for rate in (0.5, 0.2):
-        y = as_array(student.call("dropout", X[:50], rate, False, Rng(1)), "the output of dropout", (50, 500))
-        assert np.array_equal(y, X[:50]), "at inference (training=False), dropout should return x unchanged"
-    y = as_array(student.call("dropout", X[:50], 0.0, True, Rng(2)), "the output of dropout", (50, 500))
-    assert np.array_equal(y, X[:50]), "at rate 0, dropout should return x unchanged"
+        y = as_array(
+            student.call("dropout", X[:50], rate, False, Rng(1)), _("the output of dropout"), (50, 500)
+        )
+        assert np.array_equal(y, X[:50]), _(
+            "at inference (training=False), dropout should return x unchanged"
+        )
+    y = as_array(student.call("dropout", X[:50], 0.0, True, Rng(2)), _("the output of dropout"), (50, 500))
+    assert np.array_equal(y, X[:50]), _("at rate 0, dropout should return x unchanged")
 
 
 @pytest.mark.points(1)
 def test_dropout_training_drops_and_rescales(student):
     for rate, seed in ((0.3, 3), (0.8, 4)):
-        answer, (x_after, *_), _ = student.call_and_inputs("dropout", X, rate, True, Rng(seed))
-        y = as_array(answer, "the output of dropout", X.shape)
-        assert np.array_equal(np.asarray(x_after), X), (
+        answer, (x_after, *__), __ = student.call_and_inputs("dropout", X, rate, True, Rng(seed))
+        y = as_array(answer, _("the output of dropout"), X.shape)
+        assert np.array_equal(np.asarray(x_after), X), _(
             "dropout changed the array x it was given: return a new one"
         )
         kept = y != 0
         low, high = kept_fraction_bounds(rate, X.size)
-        assert low <= kept.mean() <= high, (
-            f"at rate {rate}, dropout kept {kept.mean():.1%} of the values; each value should be dropped "
-            f"with probability {rate}"
+        assert low <= kept.mean() <= high, _(
+            "at rate {rate}, dropout kept {share:.1%} of the values; each value should be dropped "
+            "with probability {rate}",
+            rate=rate,
+            share=kept.mean(),
         )
-        assert np.allclose(y[kept], X[kept] / (1.0 - rate), **lib.FLOAT64), (
-            f"at rate {rate}, the values kept are not scaled so that the expectation of the output equals x"
+        assert np.allclose(y[kept], X[kept] / (1.0 - rate), **lib.FLOAT64), _(
+            "at rate {rate}, the values kept are not scaled so that the expectation of the output equals x",
+            rate=rate,
         )
         rows = kept.mean(axis=1)
-        assert rows.min() > 0 and rows.max() < 1, "dropout should drop values independently, not whole rows"
+        assert rows.min() > 0 and rows.max() < 1, _(
+            "dropout should drop values independently, not whole rows"
+        )
     dropped = set()
     for seed in COUNT_SEEDS:
-        y = as_array(student.call("dropout", FEW, 0.5, True, Rng(seed)), "the output of dropout", FEW.shape)
+        y = as_array(
+            student.call("dropout", FEW, 0.5, True, Rng(seed)), _("the output of dropout"), FEW.shape
+        )
         dropped.add(int(np.sum(y == 0)))
-    assert len(dropped) > 1, (
-        f"dropout of {FEW.size} values at rate 0.5 dropped the same number of them for each of "
-        f"{len(COUNT_SEEDS)} seeds: each value should be dropped with probability rate, independently "
-        "of the others, not a fixed share of x"
+    assert len(dropped) > 1, _(
+        "dropout of {size} values at rate 0.5 dropped the same number of them for each of "
+        "{seeds} seeds: each value should be dropped with probability rate, independently "
+        "of the others, not a fixed share of x",
+        size=FEW.size,
+        seeds=len(COUNT_SEEDS),
     )
 
 
 @pytest.mark.points(1)
 def test_dropout_uses_rng_and_checks_rate(student):
-    first = as_array(student.call("dropout", X[:20], 0.5, True, Rng(5)), "the output of dropout", (20, 500))
-    again = as_array(student.call("dropout", X[:20], 0.5, True, Rng(5)), "the output of dropout", (20, 500))
-    other = as_array(student.call("dropout", X[:20], 0.5, True, Rng(6)), "the output of dropout", (20, 500))
-    assert np.array_equal(first != 0, again != 0), "the same seed should give the same mask: draw from rng"
-    assert not np.array_equal(first != 0, other != 0), (
+    first = as_array(
+        student.call("dropout", X[:20], 0.5, True, Rng(5)), _("the output of dropout"), (20, 500)
+    )
+    again = as_array(
+        student.call("dropout", X[:20], 0.5, True, Rng(5)), _("the output of dropout"), (20, 500)
+    )
+    other = as_array(
+        student.call("dropout", X[:20], 0.5, True, Rng(6)), _("the output of dropout"), (20, 500)
+    )
+    assert np.array_equal(first != 0, again != 0), _("the same seed should give the same mask: draw from rng")
+    assert not np.array_equal(first != 0, other != 0), _(
         "different seeds should give different masks: draw from rng"
     )
     for rate in (1.0, -0.1, 1.5):
-        lib.assert_refuses(student, "dropout", X[:2], rate, True, Rng(7), what=f"dropout with rate {rate}")
+        lib.assert_refuses(
+            student, "dropout", X[:2], rate, True, Rng(7), what=_("dropout with rate {rate}", rate=rate)
+        )

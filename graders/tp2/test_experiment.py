@@ -21,8 +21,9 @@ import uuid
 import numpy as np
 import pytest
 
-from tpdl import data, grading, tracking
+from tpdl import data, grading, i18n, tracking
 
+_ = i18n.domain(__file__)
 lib = grading.grader_library(__file__)
 
 pytestmark = pytest.mark.cell("train_and_log_tests")
@@ -85,8 +86,9 @@ def graded_run(student):
                            experiment="graded")  # fmt: skip
     runs = student.tracking_runs("graded-runs.db", written_by_call=True)
     named = [run for run in runs if run["name"] == name]
-    assert len(named) == 1, (
-        f"train_and_log should log exactly one run named after its name argument ({len(named)} found)"
+    assert len(named) == 1, _(
+        "train_and_log should log exactly one run named after its name argument ({found} found)",
+        found=len(named),
     )
     replica = student.train_reference_mlp(CONFIG, images, EPOCHS, BATCH_SIZE, SEED)
     return history, named[0], replica, seed
@@ -98,10 +100,10 @@ def epoch_series(run: dict, key: str) -> list[float] | None:
     points = run["metrics"].get(key)
     if not points:
         return None
-    steps = [step for step, _ in points]
+    steps = [step for step, __ in points]
     if steps != list(range(len(steps))):
         return None
-    return [value for _, value in points]
+    return [value for __, value in points]
 
 
 def number(text: str) -> float | None:
@@ -113,42 +115,49 @@ def number(text: str) -> float | None:
 
 @pytest.mark.points(1)
 def test_train_and_log_logs_a_finished_run_with_its_parameters(graded_run):
-    _, run, _, _ = graded_run
-    assert run["experiment"] == "graded", "train_and_log should log into the experiment it is given"
-    assert run["status"] == "FINISHED", (
-        f"the run should be ended (FINISHED) when train_and_log returns, not {run['status']}"
+    __, run, __, __ = graded_run
+    assert run["experiment"] == "graded", _("train_and_log should log into the experiment it is given")
+    status = run["status"]
+    assert status == "FINISHED", _(
+        "the run should be ended (FINISHED) when train_and_log returns, not {status}", status=status
     )
     expected = {**CONFIG, "epochs": EPOCHS, "batch_size": BATCH_SIZE, "seed": SEED, "train_size": TRAIN}
     missing = sorted(set(expected) - set(run["params"]))
-    assert not missing, f"parameters missing from the run: {', '.join(missing)}"
+    assert not missing, _("parameters missing from the run: {missing}", missing=", ".join(missing))
     wrong = [
         key for key, value in expected.items()
         if run["params"][key] != str(value) and number(run["params"][key]) != number(str(value))
     ]  # fmt: skip
-    assert not wrong, f"these parameters do not hold the values of the run: {', '.join(sorted(wrong))}"
+    assert not wrong, _(
+        "these parameters do not hold the values of the run: {wrong}", wrong=", ".join(sorted(wrong))
+    )
 
 
 @pytest.mark.points(1)
 def test_train_and_log_logs_metrics_per_epoch(graded_run):
     history, run, replica, seed = graded_run
-    assert isinstance(history, dict), (
-        f"train_and_log should return history.history (a dict), not {type(history).__name__}"
+    assert isinstance(history, dict), _(
+        "train_and_log should return history.history (a dict), not {kind}", kind=type(history).__name__
     )
     for key in METRICS:
         series = epoch_series(run, key)
-        assert series is not None and len(series) == EPOCHS, (
-            f"the run should hold {key} once per epoch ({EPOCHS} epochs, at steps 0, 1, 2...)"
+        assert series is not None and len(series) == EPOCHS, _(
+            "the run should hold {key} once per epoch ({epochs} epochs, at steps 0, 1, 2...)",
+            key=key,
+            epochs=EPOCHS,
         )
         returned = history.get(key)
-        assert isinstance(returned, list) and len(returned) == EPOCHS, (
-            f"the history returned should hold {EPOCHS} values of {key}"
+        assert isinstance(returned, list) and len(returned) == EPOCHS, _(
+            "the history returned should hold {epochs} values of {key}", epochs=EPOCHS, key=key
         )
-        assert np.allclose(series, np.asarray(returned, dtype=float), **lib.FLOAT32), (
-            f"the {key} logged differs from the {key} of the training that train_and_log returned"
+        assert np.allclose(series, np.asarray(returned, dtype=float), **lib.FLOAT32), _(
+            "the {key} logged differs from the {key} of the training that train_and_log returned", key=key
         )
-        assert np.allclose(returned, replica[key], rtol=REPLICA_RTOL), (
-            f"the {key} train_and_log returned is not what training build_mlp(config) on the data it was "
-            f"given gives (after keras.utils.set_random_seed(seed), as the exercise says; images of seed {seed})"
+        assert np.allclose(returned, replica[key], rtol=REPLICA_RTOL), _(
+            "the {key} train_and_log returned is not what training build_mlp(config) on the data it was "
+            "given gives (after keras.utils.set_random_seed(seed), as the exercise says; images of seed {seed})",
+            key=key,
+            seed=seed,
         )
 
 
@@ -186,14 +195,18 @@ def recorded_config(run: dict) -> dict | None:
 def rerun_first_epoch(student, name: str, run: dict) -> None:
     """Rerun the first epoch of a handed-in run from its recorded settings; assert it matches."""
     recorded = recorded_config(run)
-    assert recorded is not None, (
-        f"the run {name!r} in {STORE} does not record the settings of one of the notebook's budgets "
-        "(its configuration, epochs, batch_size, seed and train_size)"
+    assert recorded is not None, _(
+        "the run {name!r} in {store} does not record the settings of one of the notebook's budgets "
+        "(its configuration, epochs, batch_size, seed and train_size)",
+        name=name,
+        store=STORE,
     )
     mnist = data.load_at_hand("mnist")
     if mnist.is_fixture:
         pytest.skip(
-            "not run: the grading machine lacks the MNIST training set needed to rerun the runs (not counted)"
+            _(
+                "not run: the grading machine lacks the MNIST training set needed to rerun the runs (not counted)"
+            )
         )
     n_train, n_val = recorded["train_size"], VALIDATION[recorded["train_size"]]
     images = mnist.x_train.reshape(len(mnist.x_train), -1)
@@ -201,10 +214,26 @@ def rerun_first_epoch(student, name: str, run: dict) -> None:
     config = {key: recorded[key] for key in CONFIG}
     rerun = student.train_reference_mlp(config, rerun_data, 1, recorded["batch_size"], recorded["seed"])
     logged = epoch_series(run, "val_loss")
-    assert logged and math.isclose(logged[0], rerun["val_loss"][0], rel_tol=RERUN_RTOL), (
-        f"the run {name!r} in {STORE} records a first-epoch val_loss of {logged[0] if logged else 'nothing'}, "
-        f"but training its configuration again from its recorded settings gives {rerun['val_loss'][0]:.4f}: "
-        "hand in the store your experiment wrote"
+    again = rerun["val_loss"][0]
+    assert logged and math.isclose(logged[0], again, rel_tol=RERUN_RTOL), (
+        _(
+            "the run {name!r} in {store} records a first-epoch val_loss of {logged}, but training its "
+            "configuration again from its recorded settings gives {again:.4f}: hand in the store your "
+            "experiment wrote",
+            name=name,
+            store=STORE,
+            logged=logged[0],
+            again=again,
+        )
+        if logged
+        else _(
+            "the run {name!r} in {store} records a first-epoch val_loss of nothing, but training its "
+            "configuration again from its recorded settings gives {again:.4f}: hand in the store your "
+            "experiment wrote",
+            name=name,
+            store=STORE,
+            again=again,
+        )
     )
 
 
@@ -212,20 +241,27 @@ def rerun_first_epoch(student, name: str, run: dict) -> None:
 def test_experiment_runs_handed_in(student):
     runs = handed_in_runs(student)
     missing = [name for name in CONFIGURATIONS if name not in runs]
-    assert not missing, (
-        f"{STORE} has no finished run for: {', '.join(missing)} (run the experiment and hand it in)"
+    assert not missing, _(
+        "{store} has no finished run for: {missing} (run the experiment and hand it in)",
+        store=STORE,
+        missing=", ".join(missing),
     )
     for name in CONFIGURATIONS:
         run = runs[name]
         epochs = number(run["params"].get("epochs", ""))
-        assert epochs and epochs >= 1, f"the run {name!r} in {STORE} does not record its number of epochs"
+        assert epochs and epochs >= 1, _(
+            "the run {name!r} in {store} does not record its number of epochs", name=name, store=STORE
+        )
         for key in METRICS:
             series = epoch_series(run, key)
-            assert series is not None and len(series) == epochs, (
-                f"the run {name!r} in {STORE} should hold {key} once per epoch"
+            assert series is not None and len(series) == epochs, _(
+                "the run {name!r} in {store} should hold {key} once per epoch",
+                name=name,
+                store=STORE,
+                key=key,
             )
-            assert all(math.isfinite(v) for v in series), (
-                f"the run {name!r} in {STORE} holds non-finite {key}"
+            assert all(math.isfinite(v) for v in series), _(
+                "the run {name!r} in {store} holds non-finite {key}", name=name, store=STORE, key=key
             )
     drawn = CONFIGURATIONS[secrets.randbelow(len(CONFIGURATIONS))]
     rerun_first_epoch(student, drawn, runs[drawn])
@@ -234,13 +270,15 @@ def test_experiment_runs_handed_in(student):
 @pytest.mark.points(1)
 def test_adam_ends_below_plain_sgd(student):
     runs = handed_in_runs(student)
-    assert "adam" in runs and "sgd" in runs, f"{STORE} should hold finished runs named 'adam' and 'sgd'"
+    assert "adam" in runs and "sgd" in runs, _(
+        "{store} should hold finished runs named 'adam' and 'sgd'", store=STORE
+    )
     finals = {}
     for name in ("adam", "sgd"):
         series = epoch_series(runs[name], "val_loss")
-        assert series, f"the run {name!r} in {STORE} holds no val_loss per epoch"
+        assert series, _("the run {name!r} in {store} holds no val_loss per epoch", name=name, store=STORE)
         finals[name] = series[-1]
-    assert finals["adam"] < finals["sgd"], (
+    assert finals["adam"] < finals["sgd"], _(
         "in your experiment, Adam's final validation loss is not below plain SGD's: check the runs you "
         "handed in (same budget and seed for both)"
     )

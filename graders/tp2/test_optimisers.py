@@ -9,9 +9,10 @@ the kit's tests) to a relative tolerance of 1e-6 of the largest displacement.
 import numpy as np
 import pytest
 
-from tpdl import grading
+from tpdl import grading, i18n
 from tpdl.grading import as_array, as_pair
 
+_ = i18n.domain(__file__)
 lib = grading.grader_library(__file__)
 
 STEPS = 10
@@ -30,7 +31,7 @@ def problem(seed: int, grad_scale: float = 1.0):
     params = [rng.normal(size=shape) for shape in SHAPES]
     floor = 0.5 if grad_scale >= LARGE else 0.0
     grads = [[grad_scale * (n + floor * np.sign(n)) for n in (rng.normal(size=shape) for shape in SHAPES)]
-             for _ in range(STEPS)]  # fmt: skip
+             for __ in range(STEPS)]  # fmt: skip
     return params, grads
 
 
@@ -82,16 +83,22 @@ def student_steps(student, function, params, grads_per_step, **hyper):
     for step, grads in enumerate(grads_per_step, start=1):
         answer = as_pair(student.call(function, params, grads, state, **hyper), function)
         new_params, state = answer
-        assert isinstance(new_params, list) and len(new_params) == len(params), (
-            f"{function} should return a list of {len(params)} parameter arrays first"
+        assert isinstance(new_params, list) and len(new_params) == len(params), _(
+            "{function} should return a list of {count} parameter arrays first",
+            function=function,
+            count=len(params),
         )
-        assert isinstance(state, dict), f"{function} should return its state as a dict second"
+        assert isinstance(state, dict), _(
+            "{function} should return its state as a dict second", function=function
+        )
         params = [
-            as_array(p, f"parameter {i} returned by {function}", tuple(old.shape))
+            as_array(
+                p, _("parameter {index} returned by {function}", index=i, function=function), tuple(old.shape)
+            )
             for i, (p, old) in enumerate(zip(new_params, params))
         ]
-        assert all(np.all(np.isfinite(p)) for p in params), (
-            f"{function} returned non-finite values at step {step}"
+        assert all(np.all(np.isfinite(p)) for p in params), _(
+            "{function} returned non-finite values at step {step}", function=function, step=step
         )
     return params
 
@@ -106,8 +113,15 @@ def assert_same_steps(student, function, reference, seed, grad_scale=1.0, **hype
     for i, (g, w, s) in enumerate(zip(got, want, start)):
         if not np.allclose(g - s, w - s, rtol=lib.FLOAT64["rtol"], atol=lib.FLOAT64["rtol"] * scale):
             raise AssertionError(
-                f"after {STEPS} steps with {settings}, parameter {i} (shape {s.shape}) is not where "
-                f"keras.optimizers.{KERAS_NAMES[function]} puts it"
+                _(
+                    "after {steps} steps with {settings}, parameter {index} (shape {shape}) is not where "
+                    "keras.optimizers.{optimizer} puts it",
+                    steps=STEPS,
+                    settings=settings,
+                    index=i,
+                    shape=s.shape,
+                    optimizer=KERAS_NAMES[function],
+                )
             )
 
 
@@ -132,24 +146,35 @@ def assert_contract(student, function, **hyper):
     params, grads = problem(7)
     first = as_pair(student.call(function, params, grads[0], {}, **hyper), function)
     second_input_state = first[1]
-    answer, args, _ = student.call_and_inputs(function, first[0], grads[1], second_input_state, **hyper)
+    answer, args, __ = student.call_and_inputs(function, first[0], grads[1], second_input_state, **hyper)
     names = ("params", "grads", "state")
     for name, sent, after in zip(names, (first[0], grads[1], second_input_state), args):
-        assert same(sent, after), (
-            f"{function} changed the {name} it was given: build new arrays and a new dict instead"
+        assert same(sent, after), _(
+            "{function} changed the {name} it was given: build new arrays and a new dict instead",
+            function=function,
+            name=name,
         )
     replay = as_pair(student.call(function, first[0], grads[1], second_input_state, **hyper), function)
     again = as_pair(student.call(function, params, grads[0], {}, **hyper), function)
-    assert same(again[0], first[0]) and same(replay[0], as_pair(answer, function)[0]), (
-        f"{function} gave two different answers to the same arguments: its result must depend only on "
-        "them (keep everything it must remember in the state it returns)"
+    assert same(again[0], first[0]) and same(replay[0], as_pair(answer, function)[0]), _(
+        "{function} gave two different answers to the same arguments: its result must depend only on "
+        "them (keep everything it must remember in the state it returns)",
+        function=function,
     )
     mismatched = {
-        "fewer gradients than parameters": (params, grads[0][:-1]),
-        "a gradient of the wrong shape": (params, [grads[0][0].T, *grads[0][1:]]),
+        _("fewer gradients than parameters"): (params, grads[0][:-1]),
+        _("a gradient of the wrong shape"): (params, [grads[0][0].T, *grads[0][1:]]),
     }
     for what, (p, g) in mismatched.items():
-        lib.assert_refuses(student, function, p, g, {}, what=f"{function} given {what}", **hyper)
+        lib.assert_refuses(
+            student,
+            function,
+            p,
+            g,
+            {},
+            what=_("{function} given {what}", function=function, what=what),
+            **hyper,
+        )
 
 
 # --------------------------------------------------------------------------- SGD

@@ -7,7 +7,9 @@ loaded safely; its activations are compared with a NumPy VGG16 computed with its
 import numpy as np
 import pytest
 
-from tpdl import grading
+from tpdl import grading, i18n
+
+_ = i18n.domain(__file__)
 
 lib = grading.grader_library(__file__)
 # VGG16's activations grow layer by layer: each is compared to a share of its own largest value.
@@ -31,20 +33,25 @@ def extractor(student):
 def test_build_feature_extractor_outputs_the_named_layers(student, extractor):
     shapes = extractor.description["output_shape"]
     expected = [[None, None, None, CHANNELS[name]] for name in [*STYLE, CONTENT]]
-    assert shapes == expected, (
-        f"build_feature_extractor({STYLE}, {CONTENT!r}) should output a list of the 3 style layers' "
-        f"activations then the content layer's, of shapes {expected}, not {shapes}"
+    assert shapes == expected, _(
+        "build_feature_extractor({style}, {content}) should output a list of the 3 style layers' "
+        "activations then the content layer's, of shapes {expected}, not {shapes}",
+        style=STYLE,
+        content=repr(CONTENT),
+        expected=expected,
+        shapes=shapes,
     )
     lib.assert_refuses(student, "build_feature_extractor", ["block1_conv1", "block9_conv9"], CONTENT,
-                       weights=None, what="a layer VGG16 does not have (block9_conv9)")  # fmt: skip
+                       weights=None, what=_("a layer VGG16 does not have (block9_conv9)"))  # fmt: skip
 
 
 @pytest.mark.points(1)
 def test_build_feature_extractor_is_frozen(extractor):
     trainable = extractor.description["trainable_params"]
-    assert trainable == 0, (
-        f"the extractor should be frozen (only the image is optimised), but {trainable:,} of its "
-        "parameters are trainable"
+    assert trainable == 0, _(
+        "the extractor should be frozen (only the image is optimised), but {trainable:,} of its "
+        "parameters are trainable",
+        trainable=trainable,
     )
 
 
@@ -68,16 +75,17 @@ def reference_activations(weights: dict, image):
 @pytest.mark.points(1)
 def test_build_feature_extractor_computes_vgg_activations(extractor):
     count = extractor.description["count_params"]
-    assert count <= MAX_PARAMETERS, (
-        f"the extractor holds {count:,} parameters: build it from VGG16's input to the named layers' "
-        "outputs, so that it keeps only the layers they need"
+    assert count <= MAX_PARAMETERS, _(
+        "the extractor holds {count:,} parameters: build it from VGG16's input to the named layers' "
+        "outputs, so that it keeps only the layers they need",
+        count=count,
     )
     arrays = iter(extractor.get_weights())
     weights = {
         layer["name"]: [next(arrays), next(arrays)] for layer in extractor.layers_of("Conv2D")
     }  # VGG16's convolutions have biases
     missing = [name for name in VGG_ORDER if not name.endswith("pool") and name not in weights]
-    assert not missing, f"the extractor lacks VGG16's layers {', '.join(missing)}"
+    assert not missing, _("the extractor lacks VGG16's layers {layers}", layers=", ".join(missing))
     image = np.random.default_rng(67).normal(0, 50, size=(2, 16, 16, 3)).astype(np.float32)
     outputs = extractor.predict(image)
     expected = reference_activations(weights, image)
@@ -86,7 +94,8 @@ def test_build_feature_extractor_computes_vgg_activations(extractor):
         output = np.asarray(output)
         assert output.shape == reference.shape and np.allclose(
             output, reference, rtol=lib.TENSORS["rtol"], atol=ACTIVATION_SHARE * np.abs(reference).max()
-        ), (
-            f"the extractor's output for {name} is not VGG16's activation of {name} "
-            "(the outputs should be the style layers', in order, then the content layer's)"
+        ), _(
+            "the extractor's output for {name} is not VGG16's activation of {name} "
+            "(the outputs should be the style layers', in order, then the content layer's)",
+            name=name,
         )

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from tpdl import grading
+from tpdl import grading, i18n
+
+_ = i18n.domain(__file__)
 
 lib = grading.grader_library(__file__)
 
@@ -34,43 +36,35 @@ def resnet_parameters(channels, n_classes, blocks_per_stage, base_filters):
 @pytest.mark.points(1)
 def test_build_resnet_outputs_class_probabilities(student, resnet20):
     shape = tuple(resnet20.description["output_shape"])
-    assert shape == (None, 10), f"build_resnet() should output (None, 10), not {shape}"
+    assert shape == (None, 10), _("build_resnet() should output (None, 10), not {shape}", shape=shape)
     x = RNG.integers(0, 256, size=(3, 32, 32, 3)).astype(np.float32)
     out = np.asarray(resnet20.predict(x))
-    assert np.all(np.isfinite(out)) and np.allclose(out.sum(axis=1), 1.0, **lib.PROBABILITIES), (
+    assert np.all(np.isfinite(out)) and np.allclose(out.sum(axis=1), 1.0, **lib.PROBABILITIES), _(
         "on raw pixel values each output row should be a probability distribution: end with a softmax"
     )
     small = student.build_model("build_resnet", (16, 16, 1), 4, 1, 8)
     out = np.asarray(small.predict(RNG.integers(0, 256, size=(2, 16, 16, 1)).astype(np.float32)))
-    assert out.shape == (2, 4), (
-        f"build_resnet((16, 16, 1), 4, 1, 8) should map (N, 16, 16, 1) to (N, 4), not {out.shape}"
+    assert out.shape == (2, 4), _(
+        "build_resnet((16, 16, 1), 4, 1, 8) should map (N, 16, 16, 1) to (N, 4), not {shape}", shape=out.shape
     )
-    lib.assert_refuses(student, "build_resnet", (32, 32), what="build_resnet((32, 32))")
-    lib.assert_refuses(
-        student,
-        "build_resnet",
-        (30, 32, 3),
-        what="build_resnet((30, 32, 3))",
-        why=" (30 is not a multiple of 4)",
-    )
-    lib.assert_refuses(
-        student,
-        "build_resnet",
-        (32, 18, 3),
-        what="build_resnet((32, 18, 3))",
-        why=" (18 is not a multiple of 4)",
-    )
+    for bad_shape, why in (
+        ((32, 32), ""),
+        ((30, 32, 3), _(" (30 is not a multiple of 4)")),
+        ((32, 18, 3), _(" (18 is not a multiple of 4)")),
+    ):
+        lib.assert_refuses(student, "build_resnet", bad_shape, what=f"build_resnet({bad_shape})", why=why)
 
 
 @pytest.mark.points(1)
 def test_build_resnet_parameter_count(student, resnet20):
     count = resnet20.description["count_params"]
-    assert count == 274_042, f"ResNet-20 holds 274,042 parameters, yours {count:,}"
+    assert count == 274_042, _("ResNet-20 holds 274,042 parameters, yours {count:,}", count=count)
     narrow = student.build_model("build_resnet", (32, 32, 3), 10, 1, 8)
     expected = resnet_parameters(3, 10, 1, 8)
-    assert narrow.description["count_params"] == expected, (
-        f"build_resnet(blocks_per_stage=1, base_filters=8) should hold {expected:,} parameters, "
-        f"not {narrow.description['count_params']:,}"
+    assert narrow.description["count_params"] == expected, _(
+        "build_resnet(blocks_per_stage=1, base_filters=8) should hold {expected:,} parameters, not {count:,}",
+        expected=expected,
+        count=narrow.description["count_params"],
     )
 
 
@@ -85,10 +79,10 @@ def followed_by_relu(model, layer: dict) -> bool:
 @pytest.mark.points(1)
 def test_build_resnet_has_nine_residual_additions(resnet20):
     additions = resnet20.layers_of("Add")
-    assert len(additions) == 9, (
-        f"ResNet-20 has 3 stages of 3 residual blocks: 9 additions, not {len(additions)}"
+    assert len(additions) == 9, _(
+        "ResNet-20 has 3 stages of 3 residual blocks: 9 additions, not {count}", count=len(additions)
     )
-    assert all(followed_by_relu(resnet20, add) for add in additions), (
+    assert all(followed_by_relu(resnet20, add) for add in additions), _(
         "every addition should go through a ReLU"
     )
 
@@ -97,13 +91,15 @@ def test_build_resnet_has_nine_residual_additions(resnet20):
 def test_build_resnet_downsamples_where_stages_begin(resnet20):
     shapes = [tuple(add["output_shape"][1:]) for add in resnet20.layers_of("Add")]
     expected = [(32, 32, 16)] * 3 + [(16, 16, 32)] * 3 + [(8, 8, 64)] * 3
-    assert shapes == expected, (
+    assert shapes == expected, _(
         "the blocks' outputs should be 32x32x16 (stage 1), 16x16x32 (stage 2) and 8x8x64 (stage 3), "
-        f"three each, not {shapes}"
+        "three each, not {shapes}",
+        shapes=shapes,
     )
     strided = [c for c in resnet20.layers_of("Conv2D") if c["config"]["strides"] != [1, 1]]
-    assert len(strided) == 4, (
+    assert len(strided) == 4, _(
         "only the first block of stages 2 and 3 halves the resolution (its first convolution and its "
-        f"projection): 4 strided convolutions, not {len(strided)}"
+        "projection): 4 strided convolutions, not {count}",
+        count=len(strided),
     )
-    assert resnet20.layers_of("GlobalAveragePooling2D"), "pool the last maps with GlobalAveragePooling2D"
+    assert resnet20.layers_of("GlobalAveragePooling2D"), _("pool the last maps with GlobalAveragePooling2D")

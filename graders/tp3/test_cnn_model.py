@@ -7,7 +7,9 @@ fixture otherwise; the message says which) and on fresh images drawn now (``tpdl
 
 import pytest
 
-from tpdl import data, fresh, grading, manifest
+from tpdl import data, fresh, grading, i18n, manifest
+
+_ = i18n.domain(__file__)
 
 lib = grading.grader_library(__file__)
 
@@ -35,14 +37,18 @@ def saved(student):
 @pytest.mark.points(3)
 def test_cnn_beats_the_course_on_the_test_set(student, saved):
     shape = saved.description["input_shape"]
-    assert isinstance(shape, list) and shape[1:] == [32, 32, 3], (
-        f"{MODEL} should take CIFAR-10 images of shape (None, 32, 32, 3), not {shape}"
+    assert isinstance(shape, list) and shape[1:] == [32, 32, 3], _(
+        "{model} should take CIFAR-10 images of shape (None, 32, 32, 3), not {shape}",
+        model=MODEL,
+        shape=shape,
     )
     cifar = data.load_at_hand("cifar10")
-    where = f"the {len(cifar.x_test):,} test images" + (
-        " of the kit's fixture" if cifar.is_fixture else " of CIFAR-10"
+    where = (
+        _("the {count:,} test images of the kit's fixture", count=len(cifar.x_test))
+        if cifar.is_fixture
+        else _("the {count:,} test images of CIFAR-10", count=len(cifar.x_test))
     )
-    what = f"{MODEL} (given raw pixel values, 0-255)"
+    what = _("{model} (given raw pixel values, 0-255)", model=MODEL)
     # Images cross as uint8 (four times fewer bytes); Keras casts them.
     sample = fresh.cifar_images(cifar)
     images = lib.measure_accuracy(
@@ -62,13 +68,13 @@ def test_cnn_beats_the_course_on_the_test_set(student, saved):
     )
     student.note = lib.assert_generalises(
         what, test, images, course=COURSE_ACCURACY, least_fresh=FRESH_ACCURACY, most_gap=MAX_GAP,
-        recognises="objects",
+        recognises=_("objects"),
     )  # fmt: skip
 
 
 @pytest.mark.points(1)
 def test_cnn_is_convolutional(saved):
     classes = set(saved.layer_classes)
-    assert classes & {"Conv2D", "SeparableConv2D", "DepthwiseConv2D"}, (
-        f"{MODEL} should be a convolutional network"
+    assert classes & {"Conv2D", "SeparableConv2D", "DepthwiseConv2D"}, _(
+        "{model} should be a convolutional network", model=MODEL
     )

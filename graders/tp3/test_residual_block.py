@@ -8,8 +8,10 @@ normalisations with non-trivial statistics), its output is compared with a NumPy
 import numpy as np
 import pytest
 
-from tpdl import grading
+from tpdl import grading, i18n
 from tpdl.grading import as_array
+
+_ = i18n.domain(__file__)
 
 lib = grading.grader_library(__file__)
 
@@ -40,9 +42,13 @@ def blocks(student):
 
 def block(blocks, filters, stride):
     model = blocks[filters, stride]
-    assert not isinstance(model, str), (
-        f"residual_block(x, {filters}, stride={stride}) on x of shape (None, 8, 8, {CHANNELS}) "
-        f"could not be built: {model}"
+    assert not isinstance(model, str), _(
+        "residual_block(x, {filters}, stride={stride}) on x of shape (None, 8, 8, {channels}) "
+        "could not be built: {error}",
+        filters=filters,
+        stride=stride,
+        channels=CHANNELS,
+        error=model,
     )
     return model
 
@@ -58,9 +64,14 @@ def test_residual_block_output_shapes(blocks):
     for filters, stride in CASES:
         shape = tuple(block(blocks, filters, stride).description["output_shape"])
         side = 8 // stride
-        assert shape == (None, side, side, filters), (
-            f"residual_block(x, {filters}, stride={stride}) on (None, 8, 8, {CHANNELS}) should give "
-            f"(None, {side}, {side}, {filters}), not {shape}"
+        assert shape == (None, side, side, filters), _(
+            "residual_block(x, {filters}, stride={stride}) on (None, 8, 8, {channels}) should give "
+            "(None, {side}, {side}, {filters}), not {shape}",
+            filters=filters,
+            stride=stride,
+            channels=CHANNELS,
+            side=side,
+            shape=shape,
         )
 
 
@@ -70,10 +81,26 @@ def test_residual_block_parameter_counts(blocks):
         count = block(blocks, filters, stride).description["count_params"]
         expected = expected_parameters(filters, stride)
         assert count == expected, (
-            f"residual_block(x, {filters}, stride={stride}) on {CHANNELS} channels holds {count} parameters; "
-            f"two bias-free 3x3 convolutions with their batch normalisations"
-            f"{' and a 1x1 projection with its own' if CASES[filters, stride] == 'projection' else ''} "
-            f"hold {expected}"
+            _(
+                "residual_block(x, {filters}, stride={stride}) on {channels} channels holds {count} parameters; "
+                "two bias-free 3x3 convolutions with their batch normalisations and a 1x1 projection with its "
+                "own hold {expected}",
+                filters=filters,
+                stride=stride,
+                channels=CHANNELS,
+                count=count,
+                expected=expected,
+            )
+            if CASES[filters, stride] == "projection"
+            else _(
+                "residual_block(x, {filters}, stride={stride}) on {channels} channels holds {count} parameters; "
+                "two bias-free 3x3 convolutions with their batch normalisations hold {expected}",
+                filters=filters,
+                stride=stride,
+                channels=CHANNELS,
+                count=count,
+                expected=expected,
+            )
         )
 
 
@@ -145,7 +172,9 @@ def judge_weights(model) -> dict:
             by_layer[layer["name"]] = [kernel, bias]
             arrays += [kernel, bias][:count]
     assert len(arrays) == len(current) and all(np.shape(a) == np.shape(c) for a, c in zip(arrays, current)), (
-        "the block should be made of Conv2D and BatchNormalization layers (and layers without weights) only"
+        _(
+            "the block should be made of Conv2D and BatchNormalization layers (and layers without weights) only"
+        )
     )
     model.set_weights([np.asarray(a, dtype=np.float32) for a in arrays])
     return by_layer
@@ -173,28 +202,34 @@ def reference_block(x, found, weights, stride):
 def assert_roles(found, kind, filters, stride):
     what = f"residual_block(x, {filters}, stride={stride})"
     for role in ("conv1", "bn1", "conv2", "bn2"):
-        assert found[role] is not None, (
-            f"{what}: the main path should be conv3x3 -> BatchNormalization -> ReLU -> conv3x3 -> "
-            f"BatchNormalization, the first convolution taking the block's input"
+        assert found[role] is not None, _(
+            "{what}: the main path should be conv3x3 -> BatchNormalization -> ReLU -> conv3x3 -> "
+            "BatchNormalization, the first convolution taking the block's input",
+            what=what,
         )
-    assert found["add"] is not None, (
-        f"{what} should add its shortcut once (layers.Add, layers.add, + or keras.ops.add)"
+    assert found["add"] is not None, _(
+        "{what} should add its shortcut once (layers.Add, layers.add, + or keras.ops.add)", what=what
     )
     if kind == "identity":
-        assert found["proj"] is None and found["input"] in found["add"]["inbound"], (
-            f"{what} on {CHANNELS} channels keeps the shape: its shortcut should be the input itself (identity)"
+        assert found["proj"] is None and found["input"] in found["add"]["inbound"], _(
+            "{what} on {channels} channels keeps the shape: its shortcut should be the input itself (identity)",
+            what=what,
+            channels=CHANNELS,
         )
     else:
         projection = found["proj"]
-        assert projection is not None and projection["inbound"] == [found["input"]], (
-            f"{what} on {CHANNELS} channels changes the shape: its shortcut should be a 1x1 convolution "
-            f"of the input (a projection)"
+        assert projection is not None and projection["inbound"] == [found["input"]], _(
+            "{what} on {channels} channels changes the shape: its shortcut should be a 1x1 convolution "
+            "of the input (a projection)",
+            what=what,
+            channels=CHANNELS,
         )
-        assert projection["config"]["strides"] == [stride, stride], (
-            f"{what}: the projection should have stride {stride}"
+        assert projection["config"]["strides"] == [stride, stride], _(
+            "{what}: the projection should have stride {stride}", what=what, stride=stride
         )
-        assert found["proj_bn"] is not None and found["proj_bn"]["name"] in found["add"]["inbound"], (
-            f"{what}: the projection should be followed by a BatchNormalization, which the Add takes"
+        assert found["proj_bn"] is not None and found["proj_bn"]["name"] in found["add"]["inbound"], _(
+            "{what}: the projection should be followed by a BatchNormalization, which the Add takes",
+            what=what,
         )
 
 
@@ -213,12 +248,14 @@ def assert_computes_the_block(student, blocks, filters, stride):
     weights = judge_weights(model)
     x = RNG.normal(size=(3, 8, 8, CHANNELS)).astype(np.float32)
     side = 8 // stride
-    out = as_array(model.predict(x), "the output of residual_block", (3, side, side, filters))
+    out = as_array(model.predict(x), _("the output of residual_block"), (3, side, side, filters))
     expected = reference_block(x.astype(np.float64), found, weights, stride)
-    assert np.allclose(out, expected, **lib.FLOAT32_CHAIN), (
-        f"with the same weights, residual_block(x, {filters}, stride={stride}) does not compute "
+    assert np.allclose(out, expected, **lib.FLOAT32_CHAIN), _(
+        "with the same weights, residual_block(x, {filters}, stride={stride}) does not compute "
         "ReLU(BN(conv3x3(ReLU(BN(conv3x3(x))))) + shortcut(x)): check the order of its operations, "
-        "what the addition takes, and what follows it"
+        "what the addition takes, and what follows it",
+        filters=filters,
+        stride=stride,
     )
 
 

@@ -4,8 +4,10 @@
 import numpy as np
 import pytest
 
-from tpdl import grading
+from tpdl import grading, i18n
 from tpdl.grading import as_array
+
+_ = i18n.domain(__file__)
 
 lib = grading.grader_library(__file__)
 
@@ -32,7 +34,9 @@ def feature_pairs():
 
 def scalar(value, what):
     array = as_array(value, what)
-    assert array.size == 1, f"{what} should be a scalar, not an array of shape {array.shape}"
+    assert array.size == 1, _(
+        "{what} should be a scalar, not an array of shape {shape}", what=what, shape=array.shape
+    )
     return float(array.reshape(()))
 
 
@@ -43,19 +47,19 @@ def test_content_loss_is_the_mean_squared_difference(student):
         student.call("content_loss", content.astype(np.float32), generated.astype(np.float32)), "content_loss"
     )
     expected = np.mean((generated - content) ** 2)
-    assert np.isclose(value, expected, **lib.TENSORS), (
+    assert np.isclose(value, expected, **lib.TENSORS), _(
         "content_loss should be the mean over all elements of the squared difference of the activations"
     )
     value, gradient = student.gradient(
         "content_loss", 1, content.astype(np.float32), generated.astype(np.float32)
     )
-    assert gradient is not None, "no gradient flows through content_loss: compute it with keras.ops"
+    assert gradient is not None, _("no gradient flows through content_loss: compute it with keras.ops")
     lib.assert_refuses(
         student,
         "content_loss",
         np.zeros((1, 4, 4, 2)),
         np.zeros((1, 2, 2, 2)),
-        what="activations of different shapes",
+        what=_("activations of different shapes"),
     )
 
 
@@ -65,9 +69,10 @@ def test_style_loss_weighs_the_layers(student):
     for weights in ([0.2, 0.5, 0.3], [2.0, 0.0, 1.5]):  # the weights need not sum to one
         value = scalar(student.call("style_loss", style, generated, weights), "style_loss")
         expected = reference_style(style, generated, weights)
-        assert np.isclose(value, expected, **lib.TENSORS), (
-            f"style_loss with layer_weights {weights} does not give the weighted sum over layers of the "
-            "mean squared difference of the Gram matrices"
+        assert np.isclose(value, expected, **lib.TENSORS), _(
+            "style_loss with layer_weights {weights} does not give the weighted sum over layers of the "
+            "mean squared difference of the Gram matrices",
+            weights=weights,
         )
 
 
@@ -76,14 +81,14 @@ def test_style_loss_default_weights_and_bad_input(student):
     style, generated = feature_pairs()
     value = scalar(student.call("style_loss", style, generated), "style_loss")
     expected = reference_style(style, generated, [1 / 3] * 3)
-    assert np.isclose(value, expected, **lib.TENSORS), (
+    assert np.isclose(value, expected, **lib.TENSORS), _(
         "style_loss without layer_weights should weigh the 3 layers equally (1/3 each)"
     )
     lib.assert_refuses(
-        student, "style_loss", style, generated[:2], what="3 style activations but 2 generated ones"
+        student, "style_loss", style, generated[:2], what=_("3 style activations but 2 generated ones")
     )
     lib.assert_refuses(
-        student, "style_loss", style, generated, [0.5, 0.5], what="2 layer weights for 3 layers"
+        student, "style_loss", style, generated, [0.5, 0.5], what=_("2 layer weights for 3 layers")
     )
 
 
@@ -91,9 +96,13 @@ def test_style_loss_default_weights_and_bad_input(student):
 def test_total_variation_loss(student):
     images = RNG.uniform(0, 255, size=(2, 5, 7, 3)).astype(np.float32)
     value, gradient = student.gradient("total_variation_loss", 0, images)
-    assert np.isclose(scalar(value, "total_variation_loss"), reference_tv(images), **lib.TENSORS), (
+    assert np.isclose(scalar(value, "total_variation_loss"), reference_tv(images), **lib.TENSORS), _(
         "total_variation_loss should be the mean squared difference of vertical neighbours plus that "
         "of horizontal neighbours"
     )
-    assert gradient is not None, "no gradient flows through total_variation_loss: compute it with keras.ops"
-    lib.assert_refuses(student, "total_variation_loss", images[0], what="an image of rank 3 (no batch axis)")
+    assert gradient is not None, _(
+        "no gradient flows through total_variation_loss: compute it with keras.ops"
+    )
+    lib.assert_refuses(
+        student, "total_variation_loss", images[0], what=_("an image of rank 3 (no batch axis)")
+    )

@@ -9,7 +9,9 @@ numbers computed by a small U-Net given the judge's weights, against a NumPy ref
 import numpy as np
 import pytest
 
-from tpdl import grading
+from tpdl import grading, i18n
+
+_ = i18n.domain(__file__)
 
 lib = grading.grader_library(__file__)
 
@@ -48,19 +50,26 @@ def test_build_unet_shapes_and_output_activation(student):
     for (shape, n_classes, base, depth), expected in cases:
         model = student.build_model("build_unet", shape, n_classes, base, depth)
         got = tuple(model.description["output_shape"])
-        assert got == expected, (
-            f"build_unet({shape}, n_classes={n_classes}, base_filters={base}, depth={depth}) should "
-            f"output {expected}, not {got}"
+        assert got == expected, _(
+            "build_unet({shape}, n_classes={n_classes}, base_filters={base}, depth={depth}) should "
+            "output {expected}, not {got}",
+            shape=shape,
+            n_classes=n_classes,
+            base=base,
+            depth=depth,
+            expected=expected,
+            got=got,
         )
         if n_classes > 1:
             out = np.asarray(model.predict(rng.uniform(size=(2, *shape)).astype(np.float32)))
-            assert np.allclose(out.sum(axis=-1), 1.0, **lib.PROBABILITIES), (
-                f"with {n_classes} classes, each pixel's outputs should be probabilities over the classes "
-                "(a softmax)"
+            assert np.allclose(out.sum(axis=-1), 1.0, **lib.PROBABILITIES), _(
+                "with {n_classes} classes, each pixel's outputs should be probabilities over the classes "
+                "(a softmax)",
+                n_classes=n_classes,
             )
         else:
             last = model.description["layers"][-1]
-            assert last["config"].get("activation") == "sigmoid", (
+            assert last["config"].get("activation") == "sigmoid", _(
                 "with one class, the U-Net should end with a sigmoid (a probability per pixel)"
             )
 
@@ -70,9 +79,12 @@ def test_build_unet_parameter_count(student):
     for args in (((128, 128, 1), 1, 16, 4), ((64, 64, 3), 2, 8, 3)):
         model = student.build_model("build_unet", *args)
         count, expected = model.description["count_params"], unet_parameters(args[0][2], *args[1:])
-        assert count == expected, (
-            f"build_unet{args} holds {count:,} parameters, but the U-Net described in the notebook "
-            f"holds {expected:,}"
+        assert count == expected, _(
+            "build_unet{args} holds {count:,} parameters, but the U-Net described in the notebook "
+            "holds {expected:,}",
+            args=args,
+            count=count,
+            expected=expected,
         )
 
 
@@ -83,33 +95,35 @@ def test_build_unet_skips_join_the_encoder_at_each_level(student):
     layers = model.description["layers"]
     pooled = {name for layer in layers if layer["class_name"] in DOWNSAMPLING for name in layer["inbound"]}
     concatenations = model.layers_of("Concatenate")
-    assert len(concatenations) == depth, (
-        f"a U-Net of depth {depth} should hold {depth} skip connections (concatenations), "
-        f"not {len(concatenations)}"
+    assert len(concatenations) == depth, _(
+        "a U-Net of depth {depth} should hold {depth} skip connections (concatenations), not {count}",
+        depth=depth,
+        count=len(concatenations),
     )
     resolutions = set()
     for joined in concatenations:
         inbound = [model.layer(name) for name in joined["inbound"]]
         shapes = [tuple(layer["output_shape"] or ())[1:3] for layer in inbound]
-        assert len(inbound) == 2 and shapes[0] == shapes[1], (
+        assert len(inbound) == 2 and shapes[0] == shapes[1], _(
             "each skip connection should join two maps of the same resolution (decoder and encoder)"
         )
-        assert joined["config"].get("axis") in (-1, 3), "concatenate the skips on the channel axis"
-        assert any(layer["name"] in pooled for layer in inbound), (
+        assert joined["config"].get("axis") in (-1, 3), _("concatenate the skips on the channel axis")
+        assert any(layer["name"] in pooled for layer in inbound), _(
             "each skip should come from the encoder's maps of that level: the ones its pooling "
             "layer halves (not the level's input, nor its pooled output)"
         )
         resolutions.add(shapes[0])
     expected = {(size // 2**level, size // 2**level) for level in range(depth)}
-    assert resolutions == expected, (
-        f"the skip connections should join one level each, at resolutions {sorted(expected)}, "
-        f"not {sorted(resolutions)}"
+    assert resolutions == expected, _(
+        "the skip connections should join one level each, at resolutions {expected}, not {got}",
+        expected=sorted(expected),
+        got=sorted(resolutions),
     )
 
 
 def up_transposed(x, kernel, bias):
     """A 2x2, stride-2 transposed convolution; Keras keeps its kernel as (2, 2, out, in)."""
-    n, h, w, _ = x.shape
+    n, h, w, _channels = x.shape
     out = np.zeros((n, 2 * h, 2 * w, kernel.shape[2]))
     for a in range(2):
         for b in range(2):
@@ -126,12 +140,12 @@ def reference_unet(x, weights, depth, upsample):
     weights = iter(weights)
 
     def block(h):
-        for _ in range(2):
+        for __ in range(2):
             h = lib.relu(lib.conv2d(h, next(weights), next(weights), padding=(1, 1)))
         return h
 
     skips = []
-    for _ in range(depth):
+    for __ in range(depth):
         skips.append(block(x))
         n, height, width, c = skips[-1].shape
         x = skips[-1].reshape(n, height // 2, 2, width // 2, 2, c).max(axis=(2, 4))
@@ -160,7 +174,7 @@ def test_build_unet_computes_the_specified_network(student):
         expected is not None
         and out.shape == expected.shape
         and np.allclose(out, expected, **lib.FLOAT32_CHAIN)
-    ), (
+    ), _(
         "with the judge's weights, build_unet((8, 8, 1), 1, 2, 2) does not compute the U-Net of the "
         "notebook: encoder blocks, bottleneck, decoder blocks concatenating [up-sampled, skip], a "
         "1x1 sigmoid convolution (its layers created in that order)"

@@ -9,8 +9,10 @@ import secrets
 import numpy as np
 import pytest
 
-from tpdl import manifest
+from tpdl import i18n, manifest
 from tpdl.phantoms import phantoms
+
+_ = i18n.domain(__file__)
 
 MANIFEST = manifest.beside(__file__)
 
@@ -36,26 +38,36 @@ def hard_dice(masks, predictions):
 @pytest.mark.points(3)
 def test_unet_segments_fresh_phantoms(student, saved):
     shape = saved.description["input_shape"]
-    assert isinstance(shape, list) and len(shape) == 4 and shape[3] == 1 and shape[1] in (None, 128), (
-        f"{MODEL} should take phantoms of shape (None, 128, 128, 1), not {shape}"
+    assert isinstance(shape, list) and len(shape) == 4 and shape[3] == 1 and shape[1] in (None, 128), _(
+        "{model} should take phantoms of shape (None, 128, 128, 1), not {shape}", model=MODEL, shape=shape
     )
     seed = secrets.randbelow(2**31)
     images, masks = phantoms(COUNT, seed=seed)
     predictions = np.asarray(saved.predict(images, batch_size=16))
-    assert predictions.shape == masks.shape, (
-        f"{MODEL} should output one probability per pixel, {masks.shape[1:]}, not {predictions.shape[1:]}"
+    assert predictions.shape == masks.shape, _(
+        "{model} should output one probability per pixel, {expected}, not {got}",
+        model=MODEL,
+        expected=masks.shape[1:],
+        got=predictions.shape[1:],
     )
     dice = hard_dice(masks, predictions)
-    assert dice >= REQUIRED_DICE, (
-        f"on {COUNT} fresh phantoms (seed {seed}) the thresholded predictions of {MODEL} reach a Dice of "
-        f"{dice:.3f}; {REQUIRED_DICE} is needed"
+    assert dice >= REQUIRED_DICE, _(
+        "on {count} fresh phantoms (seed {seed}) the thresholded predictions of {model} reach a Dice of "
+        "{dice:.3f}; {required} is needed",
+        count=COUNT,
+        seed=seed,
+        model=MODEL,
+        dice=dice,
+        required=REQUIRED_DICE,
     )
-    student.note = f"Dice {dice:.3f} on {COUNT} fresh phantoms (seed {seed})"
+    student.note = _(
+        "Dice {dice:.3f} on {count} fresh phantoms (seed {seed})", dice=dice, count=COUNT, seed=seed
+    )
 
 
 @pytest.mark.points(1)
 def test_unet_is_a_unet(saved):
     classes = set(saved.layer_classes)
-    assert "Concatenate" in classes and "Conv2D" in classes, (
-        f"{MODEL} should be a U-Net: convolutions and skip connections (concatenations)"
+    assert "Concatenate" in classes and "Conv2D" in classes, _(
+        "{model} should be a U-Net: convolutions and skip connections (concatenations)", model=MODEL
     )

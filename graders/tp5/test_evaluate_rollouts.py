@@ -4,9 +4,11 @@ float64 NumPy references (``video_metrics.py``: the SSIM with TensorFlow's conve
 import numpy as np
 import pytest
 
-from tpdl import grading
+from tpdl import grading, i18n
 from tpdl.grading import assert_accepts
 from tpdl.videos import moving_shapes
+
+_ = i18n.domain(__file__)
 
 lib = grading.grader_library(__file__)
 
@@ -55,14 +57,17 @@ def near_the_limit():
 
 def _measure(student, case) -> dict:
     result = student.call("evaluate_rollouts", *case)
-    assert isinstance(result, dict) and {"mse", "ssim", "tracked"} <= set(result), (
+    assert isinstance(result, dict) and {"mse", "ssim", "tracked"} <= set(result), _(
         "evaluate_rollouts should return a dict with the keys mse, ssim and tracked"
     )
     horizon = case[1].shape[1]
     for key in ("mse", "ssim", "tracked"):
         shape = np.shape(result[key])
-        assert shape == (horizon,), (
-            f"evaluate_rollouts: {key} should hold one value per horizon ({horizon},), not {shape}"
+        assert shape == (horizon,), _(
+            "evaluate_rollouts: {key} should hold one value per horizon ({horizon},), not {shape}",
+            key=key,
+            horizon=horizon,
+            shape=shape,
         )
     return {key: np.asarray(result[key], dtype=np.float64) for key in ("mse", "ssim", "tracked")}
 
@@ -75,10 +80,10 @@ def measured(student, case):
 @pytest.mark.points(1)
 def test_evaluate_rollouts_mse_and_ssim(case, measured):
     expected = metrics.reference(*case)
-    assert np.allclose(measured["mse"], expected["mse"], **lib.TENSORS), (
+    assert np.allclose(measured["mse"], expected["mse"], **lib.TENSORS), _(
         "the per-horizon MSE is not the mean squared pixel error over the videos"
     )
-    assert np.allclose(measured["ssim"], expected["ssim"], **lib.FLOAT32_CHAIN), (
+    assert np.allclose(measured["ssim"], expected["ssim"], **lib.FLOAT32_CHAIN), _(
         "the per-horizon SSIM is not tf.image.ssim's (11x11 Gaussian window, sigma 1.5, no padding, "
         "max_val 1) averaged over the videos"
     )
@@ -87,13 +92,13 @@ def test_evaluate_rollouts_mse_and_ssim(case, measured):
 @pytest.mark.points(1)
 def test_evaluate_rollouts_tracks_the_disc(student, case, measured, near_the_limit):
     expected = metrics.reference(*case)["tracked"]
-    assert np.allclose(measured["tracked"], expected, **lib.FLOAT32), (
+    assert np.allclose(measured["tracked"], expected, **lib.FLOAT32), _(
         "the per-horizon share of videos whose disc is tracked is wrong: the disc is at the mean position "
         "of the pixels brighter than 0.8 (pixel centres at i + 0.5), tracked within 3 pixels of its true "
         "centre, lost when no pixel is brighter than 0.8"
     )
     expected = metrics.reference(*near_the_limit)["tracked"]
-    assert np.allclose(_measure(student, near_the_limit)["tracked"], expected, **lib.FLOAT32), (
+    assert np.allclose(_measure(student, near_the_limit)["tracked"], expected, **lib.FLOAT32), _(
         "discs found a little under or over 3 pixels from their true centre are tracked or lost wrongly: "
         "pixel (i, j) has its centre at (i + 0.5, j + 0.5), and 3 pixels is a distance in the plane"
     )
@@ -104,7 +109,9 @@ def test_evaluate_rollouts_refuses_mismatched_input(student, case):
     predicted, target, positions = case
     assert_accepts(student, "evaluate_rollouts", predicted, target, positions)
     for what, args in (
-        ("frames of different shapes", (predicted[:, :5], target, positions)),
-        ("positions that do not match the frames", (predicted, target, positions[:, :5])),
+        (_("frames of different shapes"), (predicted[:, :5], target, positions)),
+        (_("positions that do not match the frames"), (predicted, target, positions[:, :5])),
     ):
-        lib.assert_refuses(student, "evaluate_rollouts", *args, what=f"evaluate_rollouts given {what}")
+        lib.assert_refuses(
+            student, "evaluate_rollouts", *args, what=_("evaluate_rollouts given {what}", what=what)
+        )

@@ -8,7 +8,9 @@ oldest of them.
 import numpy as np
 import pytest
 
-from tpdl import grading
+from tpdl import grading, i18n
+
+_ = i18n.domain(__file__)
 
 lib = grading.grader_library(__file__)
 
@@ -29,9 +31,14 @@ def model(student):
 @pytest.mark.points(1)
 def test_htap_reads_its_history_of_latents(student, model):
     shapes = (tuple(model.description["input_shape"]), tuple(model.description["output_shape"]))
-    assert shapes == ((None, HISTORY, LATENT), (None, LATENT)), (
-        f"build_htap({HISTORY}, {LATENT}, {KEY_DIM}, 3) should map (None, {HISTORY}, {LATENT}) to "
-        f"(None, {LATENT}), not {shapes[0]} to {shapes[1]}"
+    assert shapes == ((None, HISTORY, LATENT), (None, LATENT)), _(
+        "build_htap({history}, {latent}, {key_dim}, 3) should map (None, {history}, {latent}) to "
+        "(None, {latent}), not {input_shape} to {output_shape}",
+        history=HISTORY,
+        latent=LATENT,
+        key_dim=KEY_DIM,
+        input_shape=shapes[0],
+        output_shape=shapes[1],
     )
     for kwargs in ({"history": 2}, {"span": 1}, {"history": 6, "span": 6}):
         what = f"build_htap({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
@@ -41,16 +48,34 @@ def test_htap_reads_its_history_of_latents(student, model):
 @pytest.mark.points(1)
 def test_htap_attends_at_two_time_scales(model):
     found = [name for name in model.layer_classes if name in ATTENTION]
-    assert len(found) >= 2, (
-        f"H-TAP attends over the history at a fine and a coarse time scale: one attention layer per "
-        f"scale, not {len(found)}"
+    assert len(found) >= 2, _(
+        "H-TAP attends over the history at a fine and a coarse time scale: one attention layer per "
+        "scale, not {count}",
+        count=len(found),
     )
     count = model.description["count_params"]
     assert count == WEIGHTS, (
-        f"build_htap({HISTORY}, {LATENT}, {KEY_DIM}, 3) has {count} weights, "
-        f"{'more' if count > WEIGHTS else 'fewer'} than the spec's layers hold: per scale, one bias-free "
-        "Dense(key_dim) projects both the query and the keys, and one Attention(use_scale=True) retrieves; "
-        "then the Dense(2) gate"
+        _(
+            "build_htap({history}, {latent}, {key_dim}, 3) has {count} weights, "
+            "more than the spec's layers hold: per scale, one bias-free "
+            "Dense(key_dim) projects both the query and the keys, and one Attention(use_scale=True) retrieves; "
+            "then the Dense(2) gate",
+            history=HISTORY,
+            latent=LATENT,
+            key_dim=KEY_DIM,
+            count=count,
+        )
+        if count > WEIGHTS
+        else _(
+            "build_htap({history}, {latent}, {key_dim}, 3) has {count} weights, "
+            "fewer than the spec's layers hold: per scale, one bias-free "
+            "Dense(key_dim) projects both the query and the keys, and one Attention(use_scale=True) retrieves; "
+            "then the Dense(2) gate",
+            history=HISTORY,
+            latent=LATENT,
+            key_dim=KEY_DIM,
+            count=count,
+        )
     )
 
 
@@ -61,7 +86,7 @@ def test_htap_reads_the_oldest_latents(model):
     changed = history.copy()
     changed[:, :2] = rng.normal(size=(16, 2, LATENT))  # only the two oldest latents differ
     difference = np.abs(np.asarray(model.predict(history)) - np.asarray(model.predict(changed))).max()
-    assert difference > 1e-4, (
+    assert difference > 1e-4, _(
         "H-TAP's prediction does not change when the oldest latents of its history change: it ignores "
         "the long history"
     )
@@ -72,14 +97,14 @@ def test_htap_predicts_a_mix_of_past_latents(model):
     rng = np.random.default_rng(86)
     still = np.repeat(rng.normal(size=(8, 1, LATENT)), HISTORY, axis=1).astype(np.float32)
     predicted = np.asarray(model.predict(still))
-    assert np.allclose(predicted, still[:, 0], **lib.FLOAT32_CHAIN), (
+    assert np.allclose(predicted, still[:, 0], **lib.FLOAT32_CHAIN), _(
         "given a history whose latents are all the same, H-TAP should retrieve that latent: its "
         "prediction should be an attention-weighted mix of latents of the history"
     )
     history = rng.normal(size=(16, HISTORY, LATENT)).astype(np.float32)
     predicted = np.asarray(model.predict(history))
     low, high = history.min(axis=1) - 1e-4, history.max(axis=1) + 1e-4
-    assert np.all((predicted >= low) & (predicted <= high)), (
+    assert np.all((predicted >= low) & (predicted <= high)), _(
         "H-TAP's prediction leaves the range of the history's latents: it should be a weighted mix of them"
     )
     # The values are the latents after the keys (z_1 .. z_{n-1}, z_s .. z_{n-1}): never the oldest, z_0.
@@ -87,7 +112,7 @@ def test_htap_predicts_a_mix_of_past_latents(model):
     oldest_only = rng.normal(size=(16, HISTORY, LATENT)).astype(np.float32)
     oldest_only[:, 1:, 0], oldest_only[:, 0, 0] = 0.0, 5.0
     predicted = np.asarray(model.predict(oldest_only))
-    assert np.allclose(predicted[:, 0], 0.0, **lib.FLOAT32_CHAIN), (
+    assert np.allclose(predicted[:, 0], 0.0, **lib.FLOAT32_CHAIN), _(
         "H-TAP's prediction mixes in the oldest latent z_0 itself: at each scale the values are the latents "
         "that follow the keys"
     )

@@ -11,8 +11,10 @@ import secrets
 import numpy as np
 import pytest
 
-from tpdl import grading
+from tpdl import grading, i18n
 from tpdl.videos import moving_shapes
+
+_ = i18n.domain(__file__)
 
 lib = grading.grader_library(__file__)
 
@@ -39,9 +41,14 @@ def rollouts(student):
     models = dict(zip(FILES, student.saved_models(*FILES.values())))
     for name, model in models.items():
         shapes = (tuple(model.description["input_shape"]), tuple(model.description["output_shape"]))
-        assert shapes == ((None, CONTEXT, SIZE, SIZE, 1), (None, HORIZON, SIZE, SIZE, 1)), (
-            f"{FILES[name]} should map (None, {CONTEXT}, 32, 32, 1) context frames to "
-            f"(None, {HORIZON}, 32, 32, 1) predicted frames, not {shapes[0]} to {shapes[1]}"
+        assert shapes == ((None, CONTEXT, SIZE, SIZE, 1), (None, HORIZON, SIZE, SIZE, 1)), _(
+            "{file} should map (None, {context}, 32, 32, 1) context frames to "
+            "(None, {horizon}, 32, 32, 1) predicted frames, not {input_shape} to {output_shape}",
+            file=FILES[name],
+            context=CONTEXT,
+            horizon=HORIZON,
+            input_shape=shapes[0],
+            output_shape=shapes[1],
         )
     return models
 
@@ -49,7 +56,7 @@ def rollouts(student):
 @pytest.fixture(scope="module")
 def fresh(rollouts):
     seed = secrets.randbelow(2**31)
-    videos, _ = moving_shapes(FRESH_VIDEOS, frames=CONTEXT + HORIZON, seed=seed)
+    videos, _positions = moving_shapes(FRESH_VIDEOS, frames=CONTEXT + HORIZON, seed=seed)
     predicted = {
         name: np.asarray(model.predict(videos[:, :CONTEXT], batch_size=64))
         for name, model in rollouts.items()
@@ -61,18 +68,25 @@ def fresh(rollouts):
 def test_tap_is_a_real_baseline(fresh):
     seed, videos, predicted = fresh
     for name, frames in predicted.items():
-        assert frames.shape == videos[:, CONTEXT:].shape, (
-            f"{FILES[name]} predicts frames of shape {frames.shape}"
+        assert frames.shape == videos[:, CONTEXT:].shape, _(
+            "{file} predicts frames of shape {shape}", file=FILES[name], shape=frames.shape
         )
-        assert np.isfinite(frames).all(), f"{FILES[name]} predicts frames that are not finite (seed {seed})"
+        assert np.isfinite(frames).all(), _(
+            "{file} predicts frames that are not finite (seed {seed})", file=FILES[name], seed=seed
+        )
     still = np.repeat(videos[:, CONTEXT - 1 : CONTEXT], HORIZON, axis=1)  # the last context frame, repeated
     tap, repeated = (
         float(_mse(frames, videos[:, CONTEXT:])[NEAR].mean()) for frames in (predicted["tap"], still)
     )
-    assert tap <= MAX_BASELINE_RATIO * repeated, (
-        f"on fresh videos (seed {seed}) TAP's MSE over horizons 1-10 is {tap:.4f}, {tap / repeated:.2f} times "
-        f"that of repeating the last context frame ({repeated:.4f}); a trained TAP does better than "
-        f"{MAX_BASELINE_RATIO} times, and H-TAP must be compared with a real baseline"
+    assert tap <= MAX_BASELINE_RATIO * repeated, _(
+        "on fresh videos (seed {seed}) TAP's MSE over horizons 1-10 is {tap:.4f}, {ratio:.2f} times "
+        "that of repeating the last context frame ({repeated:.4f}); a trained TAP does better than "
+        "{max_ratio} times, and H-TAP must be compared with a real baseline",
+        seed=seed,
+        tap=tap,
+        ratio=tap / repeated,
+        repeated=repeated,
+        max_ratio=MAX_BASELINE_RATIO,
     )
 
 
@@ -81,10 +95,17 @@ def test_htap_beats_tap_far_ahead(student, fresh):
     seed, videos, predicted = fresh
     far = {name: float(_mse(frames, videos[:, CONTEXT:])[FAR].mean()) for name, frames in predicted.items()}
     ratio = far["htap"] / max(far["tap"], 1e-12)
-    student.note = f"MSE at horizons 11-20: H-TAP {far['htap']:.4f}, TAP {far['tap']:.4f} (seed {seed})"
-    assert ratio <= MAX_RATIO, (
-        f"on {FRESH_VIDEOS} fresh videos (seed {seed}) H-TAP's MSE over horizons 11-20 is {far['htap']:.4f}, "
-        f"{ratio:.2f} times TAP's {far['tap']:.4f}; at most {MAX_RATIO} times is needed"
+    student.note = _("MSE at horizons 11-20: H-TAP {htap:.4f}, TAP {tap:.4f} (seed {seed})",
+                     htap=far["htap"], tap=far["tap"], seed=seed)  # fmt: skip
+    assert ratio <= MAX_RATIO, _(
+        "on {videos} fresh videos (seed {seed}) H-TAP's MSE over horizons 11-20 is {htap:.4f}, "
+        "{ratio:.2f} times TAP's {tap:.4f}; at most {max_ratio} times is needed",
+        videos=FRESH_VIDEOS,
+        seed=seed,
+        htap=far["htap"],
+        ratio=ratio,
+        tap=far["tap"],
+        max_ratio=MAX_RATIO,
     )
 
 
@@ -95,9 +116,12 @@ def test_htap_uses_the_oldest_context_frames(rollouts, fresh):
     context[:, : CONTEXT // 2] = np.roll(context[:, : CONTEXT // 2], 1, axis=0)  # another video's first half
     changed = np.asarray(rollouts["htap"].predict(context, batch_size=64))
     difference = float(np.abs(changed - predicted["htap"])[:, FAR].mean())
-    assert difference > 1e-3, (
-        f"when the first {CONTEXT // 2} context frames are those of other videos (seed {seed}), H-TAP's "
-        f"predictions at horizons 11-20 change by {difference:.2g} per pixel on average: it ignores the long history"
+    assert difference > 1e-3, _(
+        "when the first {count} context frames are those of other videos (seed {seed}), H-TAP's "
+        "predictions at horizons 11-20 change by {difference:.2g} per pixel on average: it ignores the long history",
+        count=CONTEXT // 2,
+        seed=seed,
+        difference=difference,
     )
 
 
@@ -105,24 +129,30 @@ def _reported(student) -> dict:
     try:
         report = json.loads(student.read_file(REPORT))
     except ValueError:
-        raise AssertionError(f"{REPORT} is not JSON") from None
+        raise AssertionError(_("{report} is not JSON", report=REPORT)) from None
     seed, count = (
         report.get("seed") if isinstance(report, dict) else None,
         report.get("videos") if isinstance(report, dict) else None,
     )
     assert (
         type(seed) is int and 0 <= seed < 2**63 and type(count) is int and 1 <= count <= MAX_REPORT_VIDEOS
-    ), (
-        f"{REPORT} should name its videos: an integer 'seed' and a number of 'videos' from 1 to {MAX_REPORT_VIDEOS}"
+    ), _(
+        "{report} should name its videos: an integer 'seed' and a number of 'videos' from 1 to {most}",
+        report=REPORT,
+        most=MAX_REPORT_VIDEOS,
     )
     for name in FILES:
         for key in ("mse", "ssim", "tracked"):
             values = report.get(name, {}).get(key) if isinstance(report.get(name), dict) else None
-            assert isinstance(values, list) and len(values) == HORIZON, (
-                f"{REPORT} should give '{name}': '{key}' as a list of {HORIZON} numbers"
+            assert isinstance(values, list) and len(values) == HORIZON, _(
+                "{report} should give '{name}': '{key}' as a list of {horizon} numbers",
+                report=REPORT,
+                name=name,
+                key=key,
+                horizon=HORIZON,
             )
-            assert all(isinstance(v, (int, float)) for v in values), (
-                f"{REPORT}: {name} {key} should be numbers"
+            assert all(isinstance(v, (int, float)) for v in values), _(
+                "{report}: {name} {key} should be numbers", report=REPORT, name=name, key=key
             )
     return report
 
@@ -137,12 +167,16 @@ def test_report_is_what_the_models_give(student, rollouts):
         measured = metrics.reference(predicted, videos[:, CONTEXT:], positions[:, CONTEXT:])
         reported = {key: np.asarray(report[name][key], dtype=np.float64) for key in measured}
         if not np.allclose(reported["mse"], measured["mse"], rtol=MSE_TOLERANCE, atol=lib.FLOAT32["atol"]):
-            wrong.append(f"{name}'s MSE")
+            wrong.append(_("{name}'s MSE", name=name))
         if not np.allclose(reported["ssim"], measured["ssim"], atol=SSIM_TOLERANCE):
-            wrong.append(f"{name}'s SSIM")
+            wrong.append(_("{name}'s SSIM", name=name))
         if not np.allclose(reported["tracked"], measured["tracked"], atol=TRACKED_TOLERANCE):
-            wrong.append(f"{name}'s share of tracked discs")
-    assert not wrong, (
-        f"{REPORT} is not what the handed-in roll-outs give on the {report['videos']} videos of seed "
-        f"{report['seed']}: {', '.join(wrong)} differ (run the results cell again after training)"
+            wrong.append(_("{name}'s share of tracked discs", name=name))
+    assert not wrong, _(
+        "{report} is not what the handed-in roll-outs give on the {videos} videos of seed "
+        "{seed}: {wrong} differ (run the results cell again after training)",
+        report=REPORT,
+        videos=report["videos"],
+        seed=report["seed"],
+        wrong=", ".join(wrong),
     )

@@ -4,7 +4,9 @@ is graded on what it shows (its image's data, labels, colour bar), not on its pi
 import numpy as np
 import pytest
 
-from tpdl import grading
+from tpdl import grading, i18n
+
+_ = i18n.domain(__file__)
 
 lib = grading.grader_library(__file__)
 
@@ -18,26 +20,28 @@ QUERIES, KEYS = ["je", "suis", "là"], ["I", "am", "here", "now", "."]
 def drawn(student):
     figure = student.figure("plot_attention", WEIGHTS, QUERIES, KEYS)
     with_images = [ax for ax in figure["axes"] if ax["images"]]
-    assert with_images, "plot_attention should draw the weights as an image (imshow)"
+    assert with_images, _("plot_attention should draw the weights as an image (imshow)")
     return with_images[0]
 
 
 @pytest.mark.points(1)
 def test_plot_shows_the_weights_with_queries_as_rows(drawn):
     image = np.asarray(drawn["images"][0])
-    assert image.shape == WEIGHTS.shape and np.allclose(image, WEIGHTS, **lib.FLOAT32), (
-        f"the image should be the weight matrix itself, queries as rows ({WEIGHTS.shape}), not "
-        f"an array of shape {image.shape} or other values"
+    assert image.shape == WEIGHTS.shape and np.allclose(image, WEIGHTS, **lib.FLOAT32), _(
+        "the image should be the weight matrix itself, queries as rows ({expected}), not "
+        "an array of shape {shape} or other values",
+        expected=WEIGHTS.shape,
+        shape=image.shape,
     )
 
 
 @pytest.mark.points(1)
 def test_plot_labels_the_keys_and_the_queries(drawn):
-    assert [t for t in drawn["xticklabels"] if t] == KEYS, "label the x axis's ticks with the keys"
-    assert [t for t in drawn["yticklabels"] if t] == QUERIES, "label the y axis's ticks with the queries"
-    assert drawn["xlabel"] and drawn["ylabel"], "give both axes a title"
+    assert [t for t in drawn["xticklabels"] if t] == KEYS, _("label the x axis's ticks with the keys")
+    assert [t for t in drawn["yticklabels"] if t] == QUERIES, _("label the y axis's ticks with the queries")
+    assert drawn["xlabel"] and drawn["ylabel"], _("give both axes a title")
 
 
 @pytest.mark.points(1)
 def test_plot_has_a_colour_bar(drawn):
-    assert drawn["colorbar"], "add a colour bar for the weights' scale"
+    assert drawn["colorbar"], _("add a colour bar for the weights' scale")

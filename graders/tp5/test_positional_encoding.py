@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from tpdl import grading
+from tpdl import grading, i18n
 from tpdl.grading import as_array
+
+_ = i18n.domain(__file__)
 
 lib = grading.grader_library(__file__)
 
@@ -24,13 +26,15 @@ def test_positional_encoding_is_the_sinusoidal_one(student):
             f"positional_encoding({length}, {depth})",
             (length, depth),
         )
-        assert np.allclose(encoding, reference_encoding(length, depth), **lib.TENSORS), (
-            f"positional_encoding({length}, {depth}) differs from the sinusoidal encoding of the notebook"
+        assert np.allclose(encoding, reference_encoding(length, depth), **lib.TENSORS), _(
+            "positional_encoding({length}, {depth}) differs from the sinusoidal encoding of the notebook",
+            length=length,
+            depth=depth,
         )
 
 
 @pytest.mark.points(1)
 def test_positional_encoding_dtype_and_odd_depth(student):
     encoding = student.call("positional_encoding", 5, 8)
-    assert getattr(encoding, "dtype", None) == np.float32, "positional_encoding should return float32"
-    lib.assert_refuses(student, "positional_encoding", 5, 7, what="positional_encoding with an odd depth")
+    assert getattr(encoding, "dtype", None) == np.float32, _("positional_encoding should return float32")
+    lib.assert_refuses(student, "positional_encoding", 5, 7, what=_("positional_encoding with an odd depth"))

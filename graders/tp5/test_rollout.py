@@ -7,9 +7,11 @@ and a decoder whose weights the judge knows) and compared with the same roll-out
 import numpy as np
 import pytest
 
-from tpdl import grading
+from tpdl import grading, i18n
 from tpdl.videos import probe_weights
 from tpdl.wire import Probe
+
+_ = i18n.domain(__file__)
 
 lib = grading.grader_library(__file__)
 
@@ -33,7 +35,7 @@ def numpy_rollout(frames: np.ndarray, horizon: int) -> np.ndarray:
     history = list(
         np.tanh(frames.reshape(n, context, -1) @ w["encoder_kernel"] + w["encoder_bias"]).swapaxes(0, 1)
     )
-    for _ in range(horizon):
+    for _step in range(horizon):
         recent = np.stack(history[-WINDOW:], axis=1).reshape(n, -1)
         history.append(np.tanh(recent @ w["step_kernel"] + w["step_bias"]))
     future = np.stack(history[context:], axis=1)
@@ -49,16 +51,21 @@ def test_rollout_feeds_its_predictions_back(student):
     frames = np.random.default_rng(88).uniform(size=(3, context, SIZE, SIZE, 1)).astype(np.float32)
     predicted = np.asarray(model.predict(frames))
     expected = numpy_rollout(frames, horizon)
-    assert predicted.shape == expected.shape, (
-        f"build_rollout(..., context={context}, horizon={horizon}) should output {expected.shape[1:]} "
-        f"frames per video, not {predicted.shape[1:]}"
+    assert predicted.shape == expected.shape, _(
+        "build_rollout(..., context={context}, horizon={horizon}) should output {expected_shape} "
+        "frames per video, not {shape}",
+        context=context,
+        horizon=horizon,
+        expected_shape=expected.shape[1:],
+        shape=predicted.shape[1:],
     )
     wrong = [
         h + 1 for h in range(horizon) if not np.allclose(predicted[:, h], expected[:, h], **lib.FLOAT32_CHAIN)
     ]
-    assert not wrong, (
-        f"with known encoder, step and decoder, the predicted frames at horizons {wrong} are not those of "
-        "an autoregressive roll-out (each new latent from the last window of latents, predictions included)"
+    assert not wrong, _(
+        "with known encoder, step and decoder, the predicted frames at horizons {wrong} are not those of "
+        "an autoregressive roll-out (each new latent from the last window of latents, predictions included)",
+        wrong=wrong,
     )
 
 
@@ -66,14 +73,16 @@ def test_rollout_feeds_its_predictions_back(student):
 def test_rollout_shapes_and_bad_input(student):
     model = student.build_model("build_rollout", *_probes(), context=6, horizon=2)
     shapes = (tuple(model.description["input_shape"]), tuple(model.description["output_shape"]))
-    assert shapes == ((None, 6, SIZE, SIZE, 1), (None, 2, SIZE, SIZE, 1)), (
-        f"build_rollout(..., context=6, horizon=2) should map (None, 6, 32, 32, 1) to (None, 2, 32, 32, 1), "
-        f"not {shapes[0]} to {shapes[1]}"
+    assert shapes == ((None, 6, SIZE, SIZE, 1), (None, 2, SIZE, SIZE, 1)), _(
+        "build_rollout(..., context=6, horizon=2) should map (None, 6, 32, 32, 1) to (None, 2, 32, 32, 1), "
+        "not {input_shape} to {output_shape}",
+        input_shape=shapes[0],
+        output_shape=shapes[1],
     )
     cases = (
-        ("a step whose window (7) is longer than the context (6)", _probes(window=7), 6),
-        ("a step whose latents (5 values) are not the encoder's (4)", _probes(step_latent=5), 6),
+        (_("a step whose window (7) is longer than the context (6)"), _probes(window=7), 6),
+        (_("a step whose latents (5 values) are not the encoder's (4)"), _probes(step_latent=5), 6),
     )
     for what, probes, context in cases:
         lib.assert_refuses(student, "build_rollout", *probes, context=context, horizon=2,
-                           what=f"build_rollout given {what}")  # fmt: skip
+                           what=_("build_rollout given {what}", what=what))  # fmt: skip
