@@ -50,7 +50,10 @@ others share the honest student graded last. ``base:`` is ``untouched`` (the def
 replaces part of a correct submission: it must lose the checks ``loses:`` names). ``proof:`` is a
 text that grading must leave in the attacker's log, results or feedback (or, for a class attack,
 in the class's outputs): an attack that never ran cannot pass. ``graders:`` names TP1's grader
-modules the attack needs beyond the quick pilot ones.
+modules the attack needs beyond the quick pilot ones. ``limit:`` (``memory``, ``scratch`` or
+``files``) names the limit of its workers that the attack runs into: the figure the kernel kept
+(the peak memory of the worker's control group, the bytes or files written into its tmpfs), read
+from the attacker's grading log, must show the limit reached and held.
 """
 
 import ast
@@ -77,6 +80,7 @@ class Entry:
     proof: str = ""  # attacks: what grading must leave behind to show that the attack ran
     graders: tuple[str, ...] = field(default_factory=tuple)  # attacks on TP1: grader modules needed
     victim: str = "last"  # attacks: "next" when an honest student must be graded right after it
+    limit: str = ""  # attacks: the worker's limit it runs into (memory, scratch, files)
 
     @property
     def id(self) -> str:
@@ -120,6 +124,7 @@ def _docstring_fields(text: str) -> tuple[str, dict[str, str]]:
             "proof",
             "graders",
             "victim",
+            "limit",
         ):
             fields[key.strip()] = value.strip()
     return summary, fields
@@ -158,8 +163,11 @@ def load(path: Path) -> Entry:
     victim = fields.get("victim", "last")
     if victim not in ("next", "last"):
         raise ValueError(f"{path.name}: 'victim:' is next or last, not {victim!r}")
+    limit = fields.get("limit", "")
+    if limit not in ("", "memory", "scratch", "files"):
+        raise ValueError(f"{path.name}: 'limit:' is memory, scratch or files, not {limit!r}")
     return Entry(path, "", "attack", summary or path.stem, text, loses=loses, place=fields.get("place", "last"),
-                 kind=kind, base=base, proof=fields["proof"], graders=graders, victim=victim)  # fmt: skip
+                 kind=kind, base=base, proof=fields["proof"], graders=graders, victim=victim, limit=limit)  # fmt: skip
 
 
 def entries(folder: Path) -> list[Entry]:

@@ -7,6 +7,12 @@ is visible. When the judge runs as root, every worker also runs as a user of its
 can neither signal the zygote nor each other, and the process limit bites); otherwise bubblewrap's
 user namespace stands in and every worker shares the judge's user. Each jail draws its users from
 a block that no other jail on the machine holds (see :func:`reserve_users`).
+
+Each worker, with everything it forks, lives in a control group of its own (``tpdl.cgroups``) that
+bounds the memory it holds and its processes; where none can be made, the judge watches it. The
+judge places the worker in its group before the worker runs anything: the forked process waits
+for the judge's go-ahead. Where the judge runs as root, the worker's tree is a tmpfs of its own,
+bounded in bytes and files (``tpdl.scratch``).
 """
 
 import fcntl
@@ -28,14 +34,18 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tpdl import i18n, protocol, wire
+from tpdl import cgroups, i18n, protocol, scratch, wire
 from tpdl.paths import PACKAGE
+from tpdl.worker import PLACED
 
 _ = i18n.KIT  # a worker's end, as the student is told it
 
 PRELOAD = ("numpy", "tensorflow", "keras", "matplotlib", "matplotlib.pyplot", "IPython", "mlflow")
 ZYGOTE_START_S = 180
+SPOOL_PREFIX = "tpdl-spool-"  # then the judge's process id: a dead judge's spool is cleaned up
 HELLO_S = 30  # a worker proves who it is before running anything of the student's
+JAIL_TMPFS_BYTES = 64 * 2**20  # the jail's own /tmp and /dev/shm (root's; workers write in their trees)
+MiB = 2**20
 FIRST_UID = 62000
 USER_BLOCK, USER_BLOCKS = 1000, 64  # users 62000-125999, in blocks of 1000
 USER_LOCKS = Path("/run/tpdl-users")
@@ -72,10 +82,13 @@ class Limits:
     the others bound each worker process.
     """
 
-    memory_bytes: int = 8 * 2**30
+    memory_bytes: int = 8 * 2**30  # a worker and everything it forks: every page they hold together
+    address_space_bytes: int | None = None  # each process's address space (second line); None: memory_bytes
     cpu_seconds: int = 300
     file_bytes: int = 256 * 2**20
     processes: int = 64
+    scratch_bytes: int = 2**30  # what a worker may write into its tree and its TMPDIR, beyond its copy
+    scratch_files: int = 100_000  # files and folders it may add there
     notebook_s: float = 300.0  # wall clock to execute the notebook
     request_s: float = 120.0  # wall clock for one answer
     intake_files: int = 2000  # files and folders in one submission
@@ -119,12 +132,36 @@ class WorkerGone(RuntimeError):
         self.reason = reason
 
 
+def limits_notice() -> str | None:
+    """One line for the instructor where the kernel does not keep a worker's limits here, else None."""
+    hierarchy, why = cgroups.detect()
+    on_disk = os.geteuid() != 0
+    if hierarchy.enforced and not on_disk:
+        return None
+    if hierarchy.enforced:
+        return "note: the judge is not root: the workers' scratch space is on this machine's disk, bounded per file only"
+    return (
+        f"note: no cgroup can be made here ({why}): the judge watches the workers' memory itself and kills "
+        f"a worker at its limit{'; their scratch space is on the disk, bounded per file only' if on_disk else ''}"
+    )
+
+
+def _remove_dead_spools() -> None:
+    """Unmount and delete the spools that judges killed before they could clean up left behind."""
+    for spool in Path(tempfile.gettempdir()).glob(f"{SPOOL_PREFIX}*-*"):
+        owner = spool.name.removeprefix(SPOOL_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            scratch.unmount_all(spool)
+            shutil.rmtree(spool, ignore_errors=True)
+
+
 def _ancestors(path: Path) -> list[Path]:
     return [p for p in reversed(path.parents) if str(p) != "/"]
 
 
-def bwrap_command(spool: Path, privileged: bool) -> list[str]:
-    """The bubblewrap command line of a jail whose only writable folder is ``spool``."""
+def bwrap_command(spool: Path, privileged: bool, tmpfs_bytes: int = JAIL_TMPFS_BYTES) -> list[str]:
+    """The bubblewrap command line of a jail whose only writable folder is ``spool`` (its ``/tmp`` and
+    ``/dev/shm`` are tmpfs of ``tmpfs_bytes``)."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SandboxUnavailable(
@@ -138,7 +175,8 @@ def bwrap_command(spool: Path, privileged: bool) -> list[str]:
         command = [bwrap, "--unshare-all"]
     command += ["--die-with-parent", "--new-session", "--hostname", "sandbox"]
     # The private /tmp first: a Python or a course that lives under /tmp is bound over it.
-    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    size = ["--size", str(tmpfs_bytes)]
+    command += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm", *size, "--tmpfs", "/tmp"]
     for system_dir in ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc/alternatives", "/etc/fonts"):
         if os.path.exists(system_dir):
             command += ["--ro-bind", system_dir, system_dir]
@@ -203,6 +241,10 @@ class Worker:
     ready: protocol.Frame | None = None  # its first frame after the hello (NotebookReady, ServiceReady...)
     gone: str | None = None
     uid: int | None = None  # its user, where the judge runs as root
+    group: cgroups.Group | None = None  # its control group (or the judge's watch over it)
+    tree: Path | None = None  # its tmpfs (its tree, its TMPDIR, its control folder), where the judge is root
+    given: scratch.Space | None = None  # what that tmpfs held when the worker started: its copy
+    held: str = ""  # once discarded: what it held at most, for the instructor's log
 
     def ask(self, request: protocol.Request, timeout_s: float | None = None):
         """Send ``request``; its answer, checked against the protocol. Raises :class:`WorkerError`
@@ -252,8 +294,49 @@ class Worker:
             return
         self.signal_kill()
         status = self.zygote.reap(self.token)
-        self.gone = reason or _describe_end(status)
+        self.gone = reason or self.limit_met() or _describe_end(status)
         self.conn.close()
+
+    def scratch_used(self) -> scratch.Space | None:
+        """What it added to its tmpfs, against what it could add (None where it has none)."""
+        if self.tree is None or self.given is None:
+            return None
+        try:
+            return scratch.space(self.tree) - self.given
+        except OSError:
+            return None
+
+    def limit_met(self) -> str | None:
+        """Which of its limits a worker that ended had met, told after "its process" (None if none)."""
+        usage = self.group.usage() if self.group is not None else None
+        if usage is not None and usage.oom_kills:
+            return _(
+                "reached its memory limit ({limit} MiB) and was stopped",
+                limit=self.limits.memory_bytes // MiB,
+            )
+        used = self.scratch_used()
+        if used is not None and used.full:
+            return _("filled its scratch space ({size} MiB, {files} files) and stopped",
+                     size=self.limits.scratch_bytes // MiB, files=self.limits.scratch_files)  # fmt: skip
+        if usage is not None and usage.forks_refused:
+            return _("reached its limit of {count} processes and stopped", count=self.limits.processes)
+        return None
+
+    def report(self) -> str:
+        """What it held at most, as the kernel (or the judge's watch) counted it: one line of the log."""
+        usage = self.group.usage() if self.group is not None else None
+        peak = "(not measured)" if usage is None or usage.peak_bytes is None else f"{usage.peak_bytes}"
+        enforced = self.zygote.hierarchy.name
+        line = f"{self.kind} worker: memory at most {peak} bytes of {self.limits.memory_bytes} ({enforced})"
+        if usage is not None:
+            line += (
+                f", stopped at the memory limit {usage.oom_kills} times, forks refused {usage.forks_refused}"
+            )
+        used = self.scratch_used()
+        if used is not None:
+            line += (f"; scratch {used.used_bytes} bytes of {used.size_bytes}, "
+                     f"{used.used_files} files of {used.files} (tmpfs)")  # fmt: skip
+        return line
 
     def signal_kill(self) -> None:
         """Send ``SIGKILL`` to the worker and everything it started, without waiting for it to die
@@ -354,10 +437,36 @@ class Zygote:
         self.privileged = os.geteuid() == 0
         # The workers' users: a block of this jail's own (jails graded side by side never share users).
         self.uid_base, self._users_lock = reserve_users() if self.privileged else (None, None)
-        self.spool = Path(tempfile.mkdtemp(prefix="tpdl-spool-"))
-        os.chmod(self.spool, 0o755)
+        self._set_up_limits()
+        self.spool = self._new_spool()
         self.process: subprocess.Popen | None = None
         self.import_s: float | None = None
+
+    def _set_up_limits(self) -> None:
+        # Where the workers' groups are made (a cgroup hierarchy, or the judge's watch); the group of
+        # this sandbox is made with its first worker.
+        self.hierarchy, _why = cgroups.detect()
+        self._parent: cgroups.Parent | None = None
+        self._trees: set[Path] = set()  # the tmpfs of this sandbox's workers not yet discarded
+
+    def _new_spool(self) -> Path:
+        """A spool folder for a new jail; where the judge is root, mounts made under it reach the jail."""
+        if self.privileged:
+            _remove_dead_spools()
+        spool = Path(tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-"))
+        os.chmod(spool, 0o755)
+        if self.privileged:
+            scratch.share(spool)
+        return spool
+
+    def _release_limits(self) -> None:
+        """Unmount the workers' tmpfs this sandbox still holds and remove its groups (their members killed)."""
+        for tree in self._trees:
+            scratch.unmount(tree)
+        self._trees.clear()
+        if self._parent is not None:
+            self._parent.remove()
+            self._parent = None
 
     # -- life cycle
 
@@ -398,6 +507,9 @@ class Zygote:
                 pass
             self.process.wait()
             self.process = None
+        self._release_limits()
+        if self.privileged:
+            scratch.unmount_all(self.spool)
         shutil.rmtree(self.spool, ignore_errors=True)
 
     def close(self) -> None:
@@ -513,22 +625,14 @@ class Zygote:
             if isinstance(self, PooledZygote):
                 raise SandboxUnavailable("the warm pool stopped; run `tpdl pool` again or grade without it")
             self.stop()
-            self.spool = Path(tempfile.mkdtemp(prefix="tpdl-spool-"))
-            os.chmod(self.spool, 0o755)
+            self.spool = self._new_spool()
             self.start()  # the zygote died (a worker killed it, say): a new one, once
         token = uuid.uuid4().hex[:12]
         key = secrets.token_bytes(32)  # the worker proves it holds it; nobody else ever sees it
         host_dir = self.spool / token
-        work, control, tmp = host_dir / "work", host_dir / "control", host_dir / "tmp"
-        host_dir.mkdir()
-        control.mkdir()
+        control = host_dir / "control"
         uid = self.uid_base + next(_uids) % USER_BLOCK if self.privileged else None
-        give_tree(submission, work, uid, extra)
-        tmp.mkdir(mode=0o700)
-        if uid is not None:
-            # The worker owns its tree's folders and its tmp; the token and control folders stay the judge's.
-            os.chown(tmp, uid, uid)
-            os.chmod(host_dir, 0o711)
+        tree, given, group = self._prepare(host_dir, uid, submission, extra)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(control / "sock"))
         listener.listen(1)
@@ -538,7 +642,8 @@ class Zygote:
             "work": f"{inside}/work", "control": f"{inside}/control",
             "notebook": f"{inside}/work/{notebook}" if notebook else None,
             "skip_tags": list(skip_tags), "env": {**WORKER_ENV, "TMPDIR": f"{inside}/tmp", i18n.ENV: i18n.language()}, "options": options or {},
-            "limits": {"memory_bytes": self.limits.memory_bytes, "cpu_seconds": self.limits.cpu_seconds,
+            "limits": {"address_space_bytes": self.limits.address_space_bytes or self.limits.memory_bytes,
+                       "cpu_seconds": self.limits.cpu_seconds,
                        "file_bytes": self.limits.file_bytes, "processes": self.limits.processes},
         }  # fmt: skip
         answer = self._ask(spec)
@@ -546,18 +651,32 @@ class Zygote:
         try:
             conn, _address = listener.accept()
         except TimeoutError:
+            self._clean(host_dir, group)
             raise WorkerGone(_("did not start")) from None
         finally:
             listener.close()
         peer = _peer_pid(conn)
         if not _is_namespace_pid(peer, answer.get("pid")):
             conn.close()
+            self._clean(host_dir, group)
             raise WorkerGone(_("did not start (another process answered in its place)"))
-        worker = Worker(self, token, kind, conn, peer, control, self.limits, uid=uid)
+        worker = Worker(self, token, kind, conn, peer, control, self.limits, uid=uid, group=group, tree=tree,
+                        given=given)  # fmt: skip
         if answer.get("token") != token:
             worker.kill("could not be started by the sandbox")
             return worker
+        # The worker waits for the go-ahead: nothing of the student's runs outside its group.
         try:
+            group.add(peer)
+        except ProcessLookupError:
+            worker.kill(_("did not start"))
+            return worker
+        except OSError as error:
+            worker.kill("could not be placed in its control group")
+            self.discard(worker)
+            raise SandboxUnavailable(f"a worker could not be placed in its control group: {error}") from None
+        try:
+            conn.sendall(PLACED)
             protocol.check_hello(wire.recv(conn, time.monotonic() + HELLO_S), key, token)
         except (TimeoutError, EOFError, OSError):
             worker.kill(_("did not start"))
@@ -577,10 +696,65 @@ class Zygote:
             worker.kill(f"broke the grading protocol ({error})")
         return worker
 
+    def _prepare(self, host_dir: Path, uid: int | None, submission: Path | None,
+                 extra: dict[str, Path] | None) -> tuple[Path | None, scratch.Space | None, cgroups.Group]:  # fmt: skip
+        """A worker's folder (its tree, its tmp, its control folder) and its control group.
+
+        Where the judge is root, the folder is a tmpfs: mounted large enough for the copy, filled,
+        then bounded to the copy plus the worker's scratch allowance. Returns the tmpfs (or None),
+        what it held once filled, and the group.
+        """
+        host_dir.mkdir()
+        tree = given = None
+        try:
+            if self.privileged:
+                extra_bytes = sum(os.path.getsize(p) for p in (extra or {}).values())
+                scratch.mount(host_dir, self.limits.intake_bytes + extra_bytes + self.limits.scratch_bytes,
+                              self.limits.intake_files + len(extra or {}) * 4 + self.limits.scratch_files)  # fmt: skip
+                tree = host_dir
+                self._trees.add(tree)
+            control, tmp = host_dir / "control", host_dir / "tmp"
+            control.mkdir()
+            give_tree(submission, host_dir / "work", uid, extra)
+            tmp.mkdir(mode=0o700)
+            if uid is not None:
+                # The worker owns its tree's folders and its tmp; the token and control folders stay the judge's.
+                os.chown(tmp, uid, uid)
+                os.chmod(host_dir, 0o711)
+            if tree is not None:
+                given = scratch.space(tree)
+                scratch.resize(tree, given.used_bytes + self.limits.scratch_bytes,
+                               given.used_files + self.limits.scratch_files)  # fmt: skip
+            if self._parent is None:
+                self._parent = self.hierarchy.parent()
+            group = self._parent.group(host_dir.name, self.limits.memory_bytes, self.limits.processes, uid)
+        except OSError as error:
+            self._clean(host_dir, None)
+            raise SandboxUnavailable(
+                f"a worker's folder or control group could not be made: {error}"
+            ) from None
+        except BaseException:
+            self._clean(host_dir, None)
+            raise
+        return tree, given, group
+
+    def _clean(self, host_dir: Path, group: cgroups.Group | None) -> None:
+        """Remove a worker's group and folder (its tmpfs unmounted)."""
+        if group is not None:
+            group.remove()
+        if host_dir in self._trees:
+            self._trees.discard(host_dir)
+            scratch.unmount(host_dir)
+        shutil.rmtree(host_dir, ignore_errors=True)
+
     def discard(self, worker: Worker) -> None:
-        """Stop ``worker`` and delete its copy of the submission."""
+        """Stop ``worker`` and whatever it left running in its group, note what it held, and delete
+        its tree (its tmpfs unmounted)."""
         worker.kill("was closed by the judge")
-        shutil.rmtree(self.spool / worker.token, ignore_errors=True)
+        if worker.group is not None:
+            worker.group.kill()
+        worker.held = worker.report()
+        self._clean(self.spool / worker.token, worker.group)
 
 
 class PooledZygote(Zygote):
@@ -591,6 +765,7 @@ class PooledZygote(Zygote):
         self.privileged = os.geteuid() == 0
         self._users_lock = None
         self.process = None
+        self._set_up_limits()  # the workers' control groups and tmpfs are this client's
         self.connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.connection.settimeout(5)
         self.connection.connect(str(address))
@@ -634,4 +809,5 @@ class PooledZygote(Zygote):
             self.stream.close()
             self.connection.close()
             self.stream = None
+        self._release_limits()
         self._give_users_back()

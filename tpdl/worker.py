@@ -3,7 +3,8 @@
 The zygote imports the heavy libraries once (TensorFlow, Keras), runs no TensorFlow operation,
 and forks one fresh worker per request of the judge. Each worker drops to its own unprivileged
 user, sets its resource limits, connects back to the judge over a Unix socket in its control
-folder, proves who it is (``tpdl.protocol.Hello``) and then is one of:
+folder, waits until the judge has placed it in its control group, proves who it is
+(``tpdl.protocol.Hello``) and then is one of:
 
 * ``notebook``: executes the student's notebook (code cells not tagged to be skipped at grading,
   going on past cells that fail) and answers calls of the student's functions;
@@ -42,6 +43,7 @@ SKIP_TAG = "skip-grading"
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 MODELS_DIR = "_tpdl_models"
+PLACED = b"\x01"  # the judge's go-ahead: this worker is in its control group
 
 
 class Refused(Exception):
@@ -81,6 +83,10 @@ def enter_worker(spec: dict) -> socket.socket:
     control = spec["control"]
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(os.path.join(control, "sock"))
+    # Nothing more runs until the judge has put this process in its control group (``tpdl.cgroups``):
+    # whatever it forks from now on is counted there.
+    if sock.recv(1) != PLACED:
+        os._exit(1)
     log = os.open(os.path.join(control, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     uid = spec.get("uid")
     if uid is not None and os.getuid() == 0:
@@ -89,7 +95,7 @@ def enter_worker(spec: dict) -> socket.socket:
         os.setresuid(uid, uid, uid)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     limits = spec["limits"]
-    _limit(resource.RLIMIT_AS, limits["memory_bytes"])
+    _limit(resource.RLIMIT_AS, limits["address_space_bytes"])  # behind the control group's memory limit
     _limit(resource.RLIMIT_CPU, limits["cpu_seconds"])
     _limit(resource.RLIMIT_FSIZE, limits["file_bytes"])
     _limit(resource.RLIMIT_NPROC, limits["processes"])
