@@ -133,7 +133,8 @@ def _outputs(course) -> dict:
 
 @pytest.mark.slow
 def test_two_judges_give_the_same_grades_as_one(course, sample_class):
-    """Do two judge processes, and the two workers of a Dask cluster, grade as one judge does?"""
+    """Do two judge processes, and the two workers of a Dask cluster on the loopback (plain TCP, with
+    --insecure-cluster), grade as one judge does?"""
     one = classroom.grade_class("tp1", sample_class, progress=False, force=True)
     graded_by_one = _outputs(course)
     two = classroom.grade_class("tp1", sample_class, jobs=2, progress=False, force=True)
@@ -143,8 +144,9 @@ def test_two_judges_give_the_same_grades_as_one(course, sample_class):
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as local:
+        address = local.scheduler_address
         on_cluster = classroom.grade_class(
-            "tp1", sample_class, progress=False, force=True, cluster=local.scheduler_address
+            "tp1", sample_class, progress=False, force=True, cluster=address, insecure_cluster=True
         )
     assert not on_cluster.infrastructure
 
@@ -181,8 +183,9 @@ def test_an_unreachable_cluster_stops_with_its_address(course, sample_class, mon
         unused.bind(("127.0.0.1", 0))  # bound and never listening: every connection to it is refused
         address = f"tcp://127.0.0.1:{unused.getsockname()[1]}"
         code = cli.main(
-            ["grade", "tp1", "--submissions", str(sample_class), "--cluster", address, "--no-progress"]
-        )
+            ["grade", "tp1", "--submissions", str(sample_class), "--cluster", address, "--insecure-cluster",
+             "--no-progress"]
+        )  # fmt: skip
     error = capsys.readouterr().err
     assert code == 3 and f"cannot reach the Dask scheduler at {address}" in error
     assert "Traceback" not in error

@@ -16,7 +16,8 @@ def _grade(args) -> int:
         outcome = classroom.grade_class(
             args.assignment, submissions=args.submissions, students=args.student or None, jobs=args.jobs,
             json_path=args.json, html_path=args.html, force=args.force, progress=not args.no_progress,
-            profile=args.profile, cluster=args.cluster,
+            profile=args.profile, cluster=args.cluster, cluster_certs=args.cluster_certs,
+            insecure_cluster=args.insecure_cluster,
         )  # fmt: skip
     except classroom.UsageError as error:
         print(f"tpdl grade: {error}", file=sys.stderr)
@@ -32,6 +33,24 @@ def _grade(args) -> int:
         print("tpdl grade: no submission could be graded on this machine (see autograded/*/grading.log)",
               file=sys.stderr)  # fmt: skip
         return 3
+    return 0
+
+
+def _cluster_certs(args) -> int:
+    from tpdl import classroom, cluster
+
+    folder = args.folder or cluster.default_certs()
+    days = cluster.CERTIFICATE_DAYS if args.days is None else args.days
+    try:
+        until = cluster.make_certificates(folder, days)
+    except classroom.UsageError as error:
+        print(f"tpdl cluster-certs: {error}", file=sys.stderr)
+        return 2
+    print(f"{folder}: a CA of this cluster's own and its certificates, valid until {until:%Y-%m-%d}")
+    print("(the CA's private key was not kept: to add a node, copy its role's files; to renew, start again)")
+    for files, where in cluster.WHERE.items():
+        print(f"  {files:30} {where}")
+    print(f"Grade with: tpdl grade TP --cluster tls://SCHEDULER:8786 --cluster-certs {folder}")
     return 0
 
 
@@ -165,7 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=int, default=1, help="students graded in parallel (default: 1)")
     grade.add_argument(
         "--cluster", metavar="ADDRESS",
-        help="the address of a Dask scheduler (tcp://host:8786): students are graded on its workers",
+        help="the address of a Dask scheduler (tls://host:8786): students are graded on its workers, "
+             "over mutual TLS",
+    )  # fmt: skip
+    grade.add_argument(
+        "--cluster-certs", type=Path, metavar="DIR",
+        help="the folder of the judge's certificate for --cluster (ca.pem, client.pem, client.key, made by "
+             "`tpdl cluster-certs`; default: ~/.config/tpdl/cluster-certs)",
+    )  # fmt: skip
+    grade.add_argument(
+        "--insecure-cluster", action="store_true",
+        help="let --cluster be a plain tcp:// address on this machine's loopback (no TLS: for trying it out)",
     )  # fmt: skip
     grade.add_argument("--json", type=Path, metavar="FILE", help="also write the class results as JSON")
     grade.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML report here")
@@ -176,6 +205,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="write where each student's grading time went (autograded/<student>/<tp>/profile.json) and print the class's breakdown",
     )  # fmt: skip
     grade.set_defaults(run=_grade)
+
+    certificates = commands.add_parser(
+        "cluster-certs", help="make a CA and the certificates of a Dask cluster for `tpdl grade --cluster`"
+    )
+    certificates.add_argument(
+        "folder", type=Path, nargs="?", help="an empty folder (default: ~/.config/tpdl/cluster-certs)"
+    )
+    certificates.add_argument(
+        "--days", type=int, help="how many days the certificates are valid (default: 400)"
+    )
+    certificates.set_defaults(run=_cluster_certs)
 
     release = commands.add_parser("release", help="build student releases from the sources")
     release.add_argument("assignment", nargs="*")
@@ -223,12 +263,15 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(run=_samples)
 
     checking = commands.add_parser(
-        "check", help="before you hand in: the deliverables, and a quick estimate of each saved model"
+        "check",
+        help="before you hand in: the deliverables the release expects, and a quick estimate of each saved "
+        "model (loaded in the sandbox)",
     )
     checking.add_argument("assignment", help="assignment name, e.g. tp1")
     checking.add_argument(
-        "folder", nargs="?", type=Path, default=Path("."), help="your TP's folder (default: .)"
-    )
+        "folder", nargs="?", type=Path, default=Path("."),
+        help="the TP's folder (default: .): yours, or a student's hand-in (read as the judge reads it)",
+    )  # fmt: skip
     checking.set_defaults(run=_check)
 
     attempt = commands.add_parser(

@@ -19,10 +19,20 @@ replaced when it gets here. Adding a request means one class here and one handle
 
 import hashlib
 import hmac
+import json
+import math
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 MAX_MESSAGE = 600  # characters of an error message or a cell's error
 MAX_NAME = 200  # characters of a name (a function, a layer, a class, a metric)
@@ -516,3 +526,158 @@ def parse_answer(request: Request, frame, nonce: str) -> tuple[bool, Any]:
     if set(frame) != {"id", "ok", "value"}:
         raise ProtocolError("an answer holds id, ok and value only")
     return True, parse(request.answer, frame["value"], f"the answer to {request.op}")
+
+
+# --------------------------------------------------------------------------- a student graded on a cluster
+#
+# ``tpdl grade --cluster`` sends each student to a Dask worker as a sealed :class:`GradingOrder` and
+# gets back a sealed :class:`GradedAnswer`: JSON bytes after an HMAC under the grading run's own key
+# (``seal``). The judge records a result only once its seal holds, it answers the task the judge
+# sent, and it validates here; it never unpickles one.
+
+ORDER = b"tpdl-cluster-order"  # what a seal is for: an order never passes for an answer, nor the reverse
+ANSWER = b"tpdl-cluster-answer"
+MAC_HEX = 64  # characters of the HMAC-SHA256 before the sealed JSON
+MAX_SEALED = 64 * 2**20  # bytes of a sealed message
+MAX_CHECKS = 1000
+MAX_POINTS = 10_000.0  # of one check
+MAX_CHECK_MESSAGE = 20_000  # characters of a check's message to the student
+MAX_LOG = 16 * 2**20  # characters of the instructor's log of one student
+MAX_SECONDS = 1e6
+
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+StudentId = Annotated[str, Field(min_length=1, max_length=64)]
+Digest = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Points = Annotated[float, Field(ge=0.0, le=MAX_POINTS)]
+Seconds = Annotated[float, Field(ge=0.0, le=MAX_SECONDS)]
+
+
+class Unauthenticated(ProtocolError):
+    """Sealed bytes whose HMAC does not hold under the run's key (forged, altered, or of another run)."""
+
+
+class GradingOrder(Frame):
+    """The judge's order to a cluster's worker: grade this archive (its sha256) as ``task``."""
+
+    task: Text
+    assignment: Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+    student: StudentId
+    notebook: Annotated[str, Field(min_length=1, max_length=255)]
+    archive_sha256: Digest
+    judge_key: Digest  # the judge's cache key, which the worker must share
+    language: Annotated[str, Field(min_length=1, max_length=16)]
+
+
+class GradedCheck(Frame):
+    """One check of a graded student (``tpdl.grading.Check``)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+    points: Points
+    max_points: Points
+    passed: bool
+    message: Annotated[str, Field(max_length=MAX_CHECK_MESSAGE)]
+    cell: Annotated[str, Field(max_length=MAX_NAME)] | None = None
+    counted: bool = True
+
+    @model_validator(mode="after")
+    def _earned_within_reach(self):
+        if self.points > self.max_points:
+            raise ValueError(f"the check {self.name[:40]!r} earns more than it is worth")
+        if self.points and not (self.passed and self.counted):
+            raise ValueError(f"the check {self.name[:40]!r} earns points without passing")
+        return self
+
+
+class NotebookRun(Frame):
+    cells: list[CellRecord] = Field(default=[], max_length=MAX_CELLS)
+
+
+class TimeSpent(Frame):
+    count: int = Field(ge=0)
+    seconds: Seconds
+
+
+class Span(Frame):
+    check: Text
+    worker: Text
+    what: Text
+    seconds: Seconds
+
+
+class GradingProfile(Frame):
+    """Where one student's grading time went (``tpdl.profile.Profile.to_json``)."""
+
+    total_s: Seconds
+    checks_s: dict[Text, Seconds] = Field(max_length=MAX_CHECKS)
+    outside_checks_s: Seconds
+    requests: dict[Text, TimeSpent] = Field(max_length=10_000)
+    spans: list[Span] = Field(max_length=100_000)
+
+
+class GradedResult(Frame):
+    """A student's result as grading makes it (``classroom._grade_one``): its score is its checks'.
+
+    A key added to ``tpdl.grading.Result.to_json`` is declared here too, or the cluster refuses
+    every result (``tests/test_cluster_tls.py`` compares the cluster with ``--jobs 1``).
+    """
+
+    student: StudentId
+    assignment: Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+    score: Annotated[float, Field(ge=0.0, le=MAX_POINTS * MAX_CHECKS)]
+    max_score: Annotated[float, Field(ge=0.0, le=MAX_POINTS * MAX_CHECKS)]
+    checks: list[GradedCheck] = Field(max_length=MAX_CHECKS)
+    notebook: NotebookRun
+    seconds: Seconds
+    internal_errors: int = Field(ge=0, le=MAX_CHECKS)
+    infrastructure: Annotated[str, Field(max_length=300)] | None = None  # a problem of the machine's
+    profile: GradingProfile | None = None
+
+    @model_validator(mode="after")
+    def _score_is_its_checks(self):
+        earned = sum(c.points for c in self.checks)
+        reachable = sum(c.max_points for c in self.checks if c.counted)
+        if not math.isclose(self.score, earned, abs_tol=1e-6):
+            raise ValueError(f"the score {self.score} is not the sum of its checks' points ({earned})")
+        if not math.isclose(self.max_score, reachable, abs_tol=1e-6):
+            raise ValueError(f"the maximum {self.max_score} is not its counted checks' sum ({reachable})")
+        return self
+
+
+class GradedAnswer(Frame):
+    """A cluster worker's answer to one :class:`GradingOrder`: the task it answers, the result, the log."""
+
+    task: Text
+    result: GradedResult
+    log: Annotated[str, Field(max_length=MAX_LOG)]
+
+
+def _seal_mac(key: bytes, purpose: bytes, body: bytes) -> str:
+    return hmac.new(key, purpose + b"\x00" + body, hashlib.sha256).hexdigest()
+
+
+def seal(key: bytes, purpose: bytes, content: dict) -> bytes:
+    """``content`` as JSON bytes after its HMAC under ``key`` for ``purpose`` (``ORDER`` or ``ANSWER``)."""
+    body = json.dumps(content, ensure_ascii=False, allow_nan=False).encode()
+    return _seal_mac(key, purpose, body).encode() + body
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number of this protocol")
+
+
+def unseal(key: bytes, purpose: bytes, kind: type[Frame], sealed, what: str) -> Frame:
+    """The ``kind`` that ``sealed`` carries, once its HMAC holds under ``key`` for ``purpose``.
+
+    Raises :class:`Unauthenticated` when the seal does not hold, :class:`ProtocolError` when what
+    it seals is not a valid ``kind``.
+    """
+    if not isinstance(sealed, bytes) or not MAC_HEX < len(sealed) <= MAX_SEALED:
+        raise Unauthenticated(f"{what} is not a sealed message ({type(sealed).__name__})")
+    mac, body = sealed[:MAC_HEX], sealed[MAC_HEX:]
+    if not hmac.compare_digest(mac, _seal_mac(key, purpose, body).encode()):
+        raise Unauthenticated(f"{what} does not carry the HMAC of this grading run's key")
+    try:
+        content = json.loads(body.decode(), parse_constant=_no_constant)
+    except ValueError as error:
+        raise ProtocolError(f"{what} is not JSON ({str(error)[:200]})") from None
+    return parse(kind, content, what)
