@@ -19,7 +19,7 @@ help:
 	@echo "make sample-class  rewrite sample_class/{reference,untouched} from the sources"
 	@echo "make sample-runs   re-run the reference students on the full budget (MLflow stores, figures)"
 	@echo "make bench      full-data benchmarks, figures written to bench/results.md"
-	@echo "make docker-check  build, run and probe TP1's reference Docker image (MODEL=... for another model)"
+	@echo "make docker-check  prepare Docker's base images and TP1's wheelhouse; build and probe the reference in the box"
 	@echo "make lab        JupyterLab on the course, with nbgrader's extensions (and its exchange)"
 	@echo "make lock       re-resolve requirements.lock from requirements.txt"
 
@@ -69,9 +69,10 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tpdl.bench $(BENCH)
 
-# Root on Debian: installs Docker's engine and a local python:3.11-slim stand-in if missing.
+# Root on Debian: installs Docker's engine if missing, puts the base images in its store (pulled, or a
+# local python:3.11-slim stand-in) and TP1's wheelhouse in the user's cache, builds the reference in the box.
 docker-check: $(STAMP)
-	scripts/docker-check
+	PY=$(BIN)/python scripts/docker-check
 
 # nbgrader's exchange (nbgrader_config.py puts it in the course): every user may hand work in.
 EXCHANGE ?= exchange
