@@ -37,9 +37,14 @@ c.CourseDirectory.ignore = [
     "grading.log",
 ]
 
-# nbgrader's commands, and formgrader's buttons, grade and give feedback the kit's way
-# (tpdl.nbgrader_ext): collect copies no link target and no pipe; autograde runs the kit's judge
-# in its sandbox; generate_feedback writes the kit's page (checks, messages, hand grades, total).
+# nbgrader's commands, and formgrader's buttons, release, grade and give feedback the kit's way
+# (tpdl.nbgrader_ext): generate_assignment ends the release as `tpdl release` does (stubs in every
+# template, handin.json, the leak finder) or leaves none; release_assignment refuses a release the
+# leak finder faults; collect copies no link target and no pipe, and dates a submission by the last
+# change in it; autograde runs the kit's judge in its sandbox; generate_feedback writes the kit's
+# page (checks, messages, hand grades, total).
+c.GenerateAssignment.exporter_class = "tpdl.nbgrader_ext.KitRelease"
+c.ExchangeFactory.release_assignment = "tpdl.nbgrader_ext.GuardedRelease"
 c.ExchangeFactory.collect = "tpdl.nbgrader_ext.SafeCollect"
 c.Autograde.exporter_class = "tpdl.nbgrader_ext.SandboxedAutograde"
 c.GenerateFeedback.exporter_class = "tpdl.nbgrader_ext.KitFeedback"

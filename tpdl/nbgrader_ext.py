@@ -1,9 +1,15 @@
 """Additions to nbgrader, named in ``nbgrader_config.py``: nbgrader's own commands, and formgrader's
-buttons, grade and give feedback the kit's way.
+buttons, release, collect, grade and give feedback the kit's way.
 
 * :class:`ReduceTracebacks`: feedback without the hidden tests that a traceback would quote.
+* :class:`KitRelease` (``nbgrader generate_assignment`` and formgrader's *Generate* button): the
+  release is built the kit's way (:func:`tpdl.notebooks.finish_release`: stubs in every template,
+  ``handin.json``, the leak finder), or not at all.
+* :class:`GuardedRelease` (``nbgrader release_assignment`` and formgrader's *Release* button): the
+  leak finder runs on the release first; a release holding solution material, or a link, is refused.
 * :class:`SafeCollect` (``nbgrader collect``): copies what students handed in without following
-  a link or reading a pipe or a device, and keeps every deliverable (tracking stores included).
+  a link or reading a pipe or a device, keeps every deliverable (tracking stores included), and
+  dates each submission by the last change the exchange saw in it.
 * :class:`SandboxedAutograde` (``nbgrader autograde`` and formgrader's autograde button): the
   submission is graded by the kit's judge in its sandbox, never executed in the instructor's process.
 * :class:`KitFeedback` (``nbgrader generate_feedback``): the student's feedback page is the kit's,
@@ -17,10 +23,12 @@ import math
 import os
 import shutil
 import stat
+from pathlib import Path
 
 from nbconvert.exporters import HTMLExporter, NotebookExporter
 from nbgrader.converters.base import NbGraderException
 from nbgrader.exchange.default.collect import ExchangeCollect
+from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignment
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import ignore_patterns
@@ -44,18 +52,89 @@ class ReduceTracebacks(NbGraderPreprocessor):
 
 def _not_plain(folder: str, most: int = 5000) -> str | None:
     """The first entry under ``folder`` that is neither a regular file nor a folder (a link, a pipe,
-    a device), as a relative path; None if there is none (within ``most`` entries)."""
+    a device), as a relative path; None if there is none. A folder holding more than ``most``
+    entries is not looked through: it is named as a whole."""
     stack, seen = [folder], 0
-    while stack and seen < most:
+    while stack:
         current = stack.pop()
         for entry in os.scandir(current):
             seen += 1
+            if seen > most:
+                return f"more than {most} entries (not looked through)"
             mode = entry.stat(follow_symlinks=False).st_mode
             if stat.S_ISDIR(mode):
                 stack.append(entry.path)
             elif not stat.S_ISREG(mode):
                 return os.path.relpath(entry.path, folder)
     return None
+
+
+def last_change(folder: str) -> float:
+    """The latest inode change time (``st_ctime``) of ``folder`` and of every entry under it, links
+    not followed. Writing, renaming, adding or removing anything, or setting a file's times, moves
+    some entry's change time to now, and no user can set it back."""
+    latest, stack = os.lstat(folder).st_ctime, [folder]
+    while stack:
+        for entry in os.scandir(stack.pop()):
+            info = entry.stat(follow_symlinks=False)
+            latest = max(latest, info.st_ctime)
+            if stat.S_ISDIR(info.st_mode):
+                stack.append(entry.path)
+    return latest
+
+
+class KitRelease(NotebookExporter):
+    """The exporter of ``nbgrader generate_assignment`` (and of formgrader's *Generate* button,
+    which calls the same converter): nbgrader makes the release, the kit ends it.
+
+    For a TP of the kit, the notebook is first rebuilt from its text source. Once the last notebook
+    of the assignment is converted, :func:`tpdl.notebooks.finish_release` turns the solution
+    regions of every template into stubs (for a plain nbgrader assignment too), writes the kit's
+    files (``handin.json``, the release's ``nbgrader_config.py``) and runs the leak finder. Any
+    failure fails the conversion: nbgrader then removes the whole release folder and reports an
+    error, so no release holding solution material is left for *Release* to hand out.
+    """
+
+    def from_filename(self, filename, resources=None, **kw):
+        from tpdl import notebooks
+
+        info = resources["nbgrader"]
+        converter = self.parent
+        with _course(converter.coursedir.root):
+            assignment = info["assignment"]
+            if notebooks.is_kit_assignment(assignment) and info["notebook"] == assignment:
+                notebooks.build_source_notebook(assignment)
+            output, resources = super().from_filename(filename, resources, **kw)
+            if filename == converter.notebooks[-1]:  # every other file of the release is in place
+                converter.write_single_notebook(output, resources)  # nbgrader writes the same bytes again
+                try:
+                    notebooks.finish_release(assignment)
+                except notebooks.LeakError as error:
+                    self.log.error("%s", error)
+                    raise
+        return output, resources
+
+
+class GuardedRelease(ExchangeReleaseAssignment):
+    """``nbgrader release_assignment`` (and formgrader's *Release* button): before anything reaches
+    the exchange, the release folder is checked: no link, pipe or device in it (nbgrader's copy
+    would follow a link), and nothing the leak finder finds. A release failing either is refused
+    and the exchange is left as it was."""
+
+    def copy_files(self):
+        from tpdl import notebooks
+
+        assignment = self.coursedir.assignment_id
+        with _course(self.coursedir.root):
+            odd = _not_plain(self.src_path)
+            if odd is not None:
+                self.fail(f"Not releasing {assignment}: its release folder holds {odd}; a release holds regular "
+                          f"files and folders only (nbgrader's copy follows links). Rebuild it with "
+                          f"`{notebooks.rebuild_command(assignment)}`.")  # fmt: skip
+            leaks = notebooks.find_leaks(assignment, Path(self.src_path))
+            if leaks:
+                self.fail(str(notebooks.LeakError(assignment, leaks)))
+        super().copy_files()
 
 
 class SafeCollect(ExchangeCollect):
@@ -67,8 +146,10 @@ class SafeCollect(ExchangeCollect):
       its name gives is left too (nbgrader's ``check_owner`` only warns).
     * Inside a folder, regular files and folders only are copied: no link is followed, no pipe or
       device read.
-    * The collected ``timestamp.txt`` is the time the exchange received the submission (the
-      folder's inode change time, which no student can move earlier), not the student's own file.
+    * The collected ``timestamp.txt`` is the last time anything in the submission changed, as the
+      exchange saw it (:func:`last_change`, read once the copy is made): a file rewritten in place,
+      in any subfolder, after the due date makes the submission late; the student's own
+      ``timestamp.txt`` and file times count for nothing.
     * A submission that cannot be collected is an error in the log; the others are collected.
     """
 
@@ -94,7 +175,6 @@ class SafeCollect(ExchangeCollect):
             if why:
                 self.log.error("Not collecting %s: %s", intake.shown(record["filename"]), why)
             else:
-                record["received"] = datetime.datetime.fromtimestamp(info.st_ctime, datetime.UTC)
                 kept.append(record)
         self.src_records = kept
 
@@ -116,24 +196,12 @@ class SafeCollect(ExchangeCollect):
                 self.src_records = [record]
                 try:
                     super().copy_files()
-                    self._date(record)
                 except Exception as error:  # noqa: BLE001 - this student's submission only
                     self.log.error(
                         "Not collecting %s: %s: %s", record["filename"], type(error).__name__, error
                     )
         finally:
             self.src_records = records
-
-    def _date(self, record) -> None:
-        """Write the time the exchange received the submission into the collected ``timestamp.txt``."""
-        dest = self.coursedir.format_path(self.coursedir.submitted_directory, record["username"],
-                                          self.coursedir.assignment_id)  # fmt: skip
-        if os.path.isdir(dest):
-            stamp = os.path.join(dest, "timestamp.txt")
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(stamp)
-            with open(stamp, "w") as handle:
-                handle.write(record["received"].strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
 
     def do_copy(self, src, dest, log=None):
         size = self.get_size(src)
@@ -156,6 +224,28 @@ class SafeCollect(ExchangeCollect):
         if os.path.islink(src) or not os.path.isdir(src):
             raise RuntimeError("the submission is not a folder")
         shutil.copytree(src, dest, symlinks=True, ignore=ignored)
+        try:
+            self._date(src, dest)
+        except BaseException:  # an undated copy is never left to be graded
+            shutil.rmtree(dest, ignore_errors=True)
+            raise
+
+    def _date(self, src: str, dest: str) -> None:
+        """Write the last change the exchange saw in ``src``, read once it is copied (so that every
+        change the copy holds is counted), into the copy's ``timestamp.txt``."""
+        try:
+            changed = last_change(src)
+        except OSError as error:  # changed while being read: it was received no earlier than now
+            self.log.warning("Dating %s by the time of collection: %s", os.path.basename(src), error)
+            changed = datetime.datetime.now(datetime.UTC).timestamp()
+        stamp = os.path.join(dest, "timestamp.txt")
+        if os.path.isdir(stamp):  # the student's own "timestamp.txt" may be anything (the copy holds no link)
+            shutil.rmtree(stamp)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(stamp)
+        with open(stamp, "w") as handle:
+            received = datetime.datetime.fromtimestamp(changed, datetime.UTC)
+            handle.write(received.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
 
 
 @contextlib.contextmanager

@@ -3,8 +3,11 @@
 An instructor edits ``source/<tp>/<tp>.nb.py`` (a jupytext percent script). From it:
 
 * :func:`build_source_notebook` writes ``source/<tp>/<tp>.ipynb`` (generated, outputs stripped);
-* :func:`release` runs ``nbgrader generate_assignment`` and stubs the solution regions of the
-  deliverable templates (``app.py``, ``Dockerfile``...) that nbgrader copies as they are;
+* :func:`release` runs ``nbgrader generate_assignment``, which the course configures
+  (``tpdl.nbgrader_ext.KitRelease``) to end with :func:`finish_release`: the solution regions of the
+  deliverable templates (``app.py``, ``Dockerfile``...) that nbgrader copies as they are become
+  stubs, ``handin.json`` is written, and the leak finder runs. formgrader's *Generate* button runs
+  the same;
 * :func:`solutions` runs ``nbgrader generate_solution`` and executes the result on the ``ci`` budget;
 * :func:`find_leaks` lists anything in a release that holds solution material.
 """
@@ -106,26 +109,81 @@ def templates(folder: Path):
             yield path
 
 
+class LeakError(RuntimeError):
+    """A release that holds solution material."""
+
+    def __init__(self, assignment: str, leaks: list[str]):
+        self.leaks = leaks
+        super().__init__(
+            f"release/{assignment} holds solution material, so it is not released:\n"
+            + "\n".join(leaks)
+            + f"\nKeep solutions between nbgrader's solution markers in source/{assignment}/ (in files"
+            f" the kit stubs: {', '.join(sorted(TEXT_SUFFIXES - {''}))} or no suffix), then rebuild the"
+            f" release with `{rebuild_command(assignment)}`."
+        )
+
+
+def rebuild_command(assignment: str) -> str:
+    """The command that builds ``release/<assignment>/`` again."""
+    if is_kit_assignment(assignment):
+        return f"tpdl release {assignment}"
+    return f"nbgrader generate_assignment {assignment} --force"
+
+
+def is_kit_assignment(assignment: str) -> bool:
+    """Whether ``assignment`` is one of the kit's TPs (its notebook has a text source), not a plain
+    nbgrader assignment."""
+    return text_source(assignment).is_file()
+
+
 def release(assignment: str) -> Path:
-    """Build the student version of ``assignment`` under ``release/``."""
-    build_source_notebook(assignment)
+    """Build the student version of ``assignment`` under ``release/`` (nbgrader's
+    ``generate_assignment``, which ends with :func:`finish_release`)."""
+    build_source_notebook(assignment)  # nbgrader looks for the .ipynb before anything of the kit's runs
     _nbgrader("generate_assignment", assignment, "--force")
     target = paths.release(assignment)
-    for name in RUN_OUTPUTS:
-        for path in list(target.rglob(name)):
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-    (target / "nbgrader_config.py").write_text(STUDENT_CONFIG)
-    from tpdl import check  # what `tpdl check` tells the student, from the TP's manifest
-
-    (target / check.HANDIN).write_text(json.dumps(check.handin(assignment), indent=2) + "\n")
-    for path in templates(target):
-        text = path.read_text()
-        if BEGIN in text:
-            path.write_text(stub_text(text, python=path.suffix == ".py"))
     leaks = find_leaks(assignment)
     if leaks:
-        raise RuntimeError("the release holds solution material:\n" + "\n".join(leaks))
+        raise LeakError(assignment, leaks)
+    from tpdl import check
+
+    if not (target / check.HANDIN).is_file():
+        raise RuntimeError(
+            "nbgrader_config.py does not end releases the kit's way: set "
+            "c.GenerateAssignment.exporter_class = 'tpdl.nbgrader_ext.KitRelease'"
+        )
     return target
+
+
+def finish_release(assignment: str) -> Path:
+    """Make nbgrader's ``release/<a>/`` the students' own: every template's solution regions become
+    stubs and, for a TP of the kit, what running the notebook left is removed and the release's
+    ``nbgrader_config.py`` and ``handin.json`` are written. Raises :class:`LeakError` where the
+    leak finder then finds solution material."""
+    target = paths.release(assignment)
+    if is_kit_assignment(assignment):
+        for name in RUN_OUTPUTS:
+            for path in list(target.rglob(name)):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        (target / "nbgrader_config.py").write_text(STUDENT_CONFIG)
+        from tpdl import check  # what `tpdl check` tells the student, from the TP's manifest
+
+        (target / check.HANDIN).write_text(json.dumps(check.handin(assignment), indent=2) + "\n")
+    for path in templates(target):
+        text = _read_template(path)
+        if BEGIN in text:
+            path.write_text(
+                stub_text(text, python=path.suffix == ".py"), encoding="utf-8", errors="surrogateescape"
+            )
+    leaks = find_leaks(assignment)
+    if leaks:
+        raise LeakError(assignment, leaks)
+    return target
+
+
+def _read_template(path: Path) -> str:
+    """A template's text; bytes that are not UTF-8 are kept as they are (surrogate escapes)."""
+    return path.read_text(encoding="utf-8", errors="surrogateescape")
 
 
 def execute(notebook, folder: Path, budget: str, timeout_s: int = EXECUTE_TIMEOUT_S) -> None:
@@ -161,8 +219,8 @@ def solutions(assignment: str, budget: str = "ci", run: bool = True) -> Path:
 def _solution_lines(assignment: str) -> set[str]:
     """Distinctive lines of the solution regions of the source (notebook and templates)."""
     lines: set[str] = set()
-    texts = [text_source(assignment).read_text()]
-    texts += [p.read_text() for p in templates(paths.source(assignment)) if not p.name.endswith(".nb.py")]
+    texts = [text_source(assignment).read_text()] if is_kit_assignment(assignment) else []
+    texts += [_read_template(p) for p in templates(paths.source(assignment)) if not p.name.endswith(".nb.py")]
     for text in texts:
         for region in re.findall(rf"{BEGIN}[^\n]*\n(.*?)\n[^\n]*{END}", text, flags=re.S):
             for line in region.splitlines():
@@ -172,25 +230,29 @@ def _solution_lines(assignment: str) -> set[str]:
     return lines
 
 
-def find_leaks(assignment: str) -> list[str]:
-    """``file: what`` for every piece of solution material found in ``release/<tp>/``."""
+def find_leaks(assignment: str, folder: Path | None = None) -> list[str]:
+    """``file: what`` for every piece of solution material found in ``release/<tp>/`` (or ``folder``):
+    a notebook's text source, a hidden marker (in text or binary files), a line of the solutions."""
     findings = []
     solution = _solution_lines(assignment)
-    for path in sorted(paths.release(assignment).rglob("*")):
+    for path in sorted((folder or paths.release(assignment)).rglob("*")):
         if not path.is_file():
             continue
-        relative = path.relative_to(paths.course_dir())
+        relative = Path(os.path.relpath(path, paths.course_dir()))
         if path.name.endswith(".nb.py"):
             findings.append(f"{relative}: the notebook's text source")
             continue
+        data = path.read_bytes()
         try:
-            text = path.read_text()
+            text = data.decode()
         except UnicodeDecodeError:
+            findings += [f"{relative}: marker {m!r}" for m in HIDDEN_MARKERS if m.encode() in data]
             continue
-        if path.suffix == ".ipynb":
-            notebook = nbformat.reads(text, as_version=4)
-            text = "\n".join(cell.source for cell in notebook.cells)
+        lines = text
+        if path.suffix == ".ipynb":  # markers anywhere in it (outputs too); solution lines in its cells
+            lines = "\n".join(cell.source for cell in nbformat.reads(text, as_version=4).cells)
+            text += "\n" + lines
         findings += [f"{relative}: marker {m!r}" for m in HIDDEN_MARKERS if m in text]
-        stripped = {line.strip().lstrip("#").strip() for line in text.splitlines()}
+        stripped = {line.strip().lstrip("#").strip() for line in lines.splitlines()}
         findings += [f"{relative}: solution line {line!r}" for line in sorted(solution & stripped)]
     return findings

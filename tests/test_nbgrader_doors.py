@@ -1,0 +1,367 @@
+"""nbgrader's buttons and the exchange's clock, attacked where the kit meets nbgrader.
+
+*The buttons*: formgrader's *Generate* and *Release* (nbgrader's API, as formgrader calls it) and
+``nbgrader generate_assignment`` / ``release_assignment`` must never hand a student solution
+material: the release is built the kit's way or not at all, and a release holding solution
+material is refused. *The clock*: a student can keep writing into their own folder of the
+exchange's inbound after the due date; whatever they change there makes the submission late.
+"""
+
+import csv
+import datetime
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tpdl import notebooks, paths
+
+TP = "tp1"
+MARKERS = (b"BEGIN SOLUTION", b"END SOLUTION", b"BEGIN HIDDEN TESTS", b"END HIDDEN TESTS")
+BIN = Path(sys.executable).parent
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    """nbgrader's command line, run in ``course`` as an instructor runs it."""
+    env = {**os.environ, "TPDL_COURSE_DIR": str(course), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+
+
+def formgrader_api(course: Path, **settings):
+    """nbgrader's API as formgrader builds it for its buttons: the course's ``nbgrader_config.py``
+    (with ``settings``, ``{"Class.trait": value}``, laid over it)."""
+    from nbgrader.apps.api import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    for name, value in settings.items():
+        section, trait = name.split(".")
+        config[section][trait] = value
+    return NbGraderAPI(config=config)
+
+
+def solution_lines(folder: Path) -> dict[str, set[str]]:
+    """Per template of ``folder`` (not the notebook), the lines of its solution blocks."""
+    found = {}
+    for path in folder.iterdir():
+        if path.is_file() and path.suffix != ".ipynb" and not path.name.endswith(".nb.py"):
+            blocks = re.findall(
+                r"BEGIN SOLUTION[^\n]*\n(.*?)\n[^\n]*END SOLUTION", path.read_text(), flags=re.S
+            )
+            found[path.name] = {
+                line.strip() for block in blocks for line in block.splitlines() if line.strip()
+            }
+    return found
+
+
+def solution_material(folder: Path, solutions: dict[str, set[str]]) -> list[str]:
+    """What of ``solutions`` (and any hidden marker) the files of ``folder`` hold, read as bytes."""
+    held = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            held += [f"{path.name}: {marker.decode()}" for marker in MARKERS if marker in data]
+            lines = {line.strip() for line in data.decode(errors="replace").splitlines()}
+            held += [f"{path.name}: {line}" for line in sorted(solutions.get(path.name, set()) & lines)]
+    return held
+
+
+@pytest.fixture
+def kit_course(course):
+    """A scratch course whose ``source/tp1`` and ``release/`` are its own (nothing real is written)."""
+    real_source = Path(os.readlink(course / "source"))
+    for name in ("source", "release"):
+        (course / name).unlink()
+    shutil.copytree(real_source / TP, course / "source" / TP,
+                    ignore=shutil.ignore_patterns("*.ipynb", *notebooks.RUN_OUTPUTS))  # fmt: skip
+    (course / "release").mkdir()
+    notebooks.build_source_notebook(TP)  # as `tpdl release` or `make release` left it
+    return course
+
+
+def outbound(course: Path) -> Path:
+    return course / "exchange" / "tpdl" / "outbound" / TP
+
+
+# ------------------------------------------------------------------------------------------------
+# The buttons
+
+
+def test_generate_then_release_buttons_hand_out_no_solution(kit_course):
+    """formgrader's Generate then Release: the release is the kit's, and no solution reaches it or
+    the exchange, though nbgrader's own converter would copy four of app.py's solution blocks."""
+    solutions = solution_lines(kit_course / "source" / TP)
+    assert len(solutions["app.py"]) > 4 and solutions["Dockerfile"] and solutions["requirements.txt"]
+    plain = formgrader_api(
+        kit_course, **{"GenerateAssignment.exporter_class": "nbconvert.exporters.NotebookExporter"}
+    )
+    assert plain.generate_assignment(TP)["success"]
+    leaked = solution_material(kit_course / "release" / TP, solutions)
+    assert {
+        "app.py: BEGIN SOLUTION",
+        "Dockerfile: BEGIN SOLUTION",
+        "requirements.txt: BEGIN SOLUTION",
+    } <= set(leaked)
+    assert (kit_course / "release" / TP / "app.py").read_text().count("BEGIN SOLUTION") == 4  # as filed
+    assert not (kit_course / "release" / TP / "handin.json").exists()
+
+    api = formgrader_api(kit_course)
+    generated = api.generate_assignment(TP)
+    assert generated["success"], generated
+    release = kit_course / "release" / TP
+    assert solution_material(release, solutions) == []
+    assert (release / "handin.json").is_file() and (release / "nbgrader_config.py").is_file()
+    assert (release / "app.py").read_text().count("raise NotImplementedError()") == 4
+    released = api.release_assignment(TP)
+    assert released["success"], released
+    assert sorted(p.name for p in outbound(kit_course).iterdir()) == sorted(p.name for p in release.iterdir())
+    assert solution_material(outbound(kit_course), solutions) == []
+
+
+def test_generate_on_the_command_line_is_the_kits_release(kit_course):
+    done = nbgrader(kit_course, "generate_assignment", TP, "--force")
+    assert done.returncode == 0, done.stderr
+    release = kit_course / "release" / TP
+    assert (release / "handin.json").is_file()
+    assert solution_material(release, solution_lines(kit_course / "source" / TP)) == []
+    notebook = nbformat.read(release / f"{TP}.ipynb", as_version=4)
+    assert any("raise NotImplementedError()" in cell.source for cell in notebook.cells)
+
+
+def hand_edit(release: Path, source: Path) -> str:
+    """The instructor pastes the source's app.py, solutions and all, over the release's."""
+    shutil.copyfile(source / "app.py", release / "app.py")
+    return (release / "app.py").read_text()
+
+
+def test_release_refuses_a_hand_edited_release(kit_course):
+    """A release folder edited by hand to hold a solution block: release_assignment (command line
+    and formgrader's button) refuses it, and the exchange holds nothing of it."""
+    api = formgrader_api(kit_course)
+    assert api.generate_assignment(TP)["success"]
+    edited = hand_edit(kit_course / "release" / TP, kit_course / "source" / TP)
+    assert "BEGIN SOLUTION" in edited  # the attack is in place
+    done = nbgrader(kit_course, "release_assignment", TP)
+    assert done.returncode != 0 and "holds solution material" in done.stderr
+    assert "release/tp1/app.py: marker 'BEGIN SOLUTION'" in done.stderr
+    refused = api.release_assignment(TP)
+    assert not refused["success"] and "holds solution material" in refused["log"]
+    assert not outbound(kit_course).exists()
+    assert api.generate_assignment(TP)["success"]  # rebuilt, the same release goes out
+    assert api.release_assignment(TP)["success"] and (outbound(kit_course) / "app.py").is_file()
+
+
+def test_release_refuses_a_link_to_the_solutions(kit_course):
+    """A link in the release to the source: nbgrader's copy would hand out the file it points to."""
+    api = formgrader_api(kit_course)
+    assert api.generate_assignment(TP)["success"]
+    link = kit_course / "release" / TP / "reference"
+    link.symlink_to(kit_course / "source" / TP, target_is_directory=True)
+    assert (link / "app.py").read_text().count("BEGIN SOLUTION") == 4
+    refused = api.release_assignment(TP)
+    assert not refused["success"] and "holds reference; a release holds regular files" in refused["log"]
+    assert not outbound(kit_course).exists()
+
+
+LATIN1_NOTES = "Notes du corrigé\n### BEGIN SOLUTION\nreturn model.fit(x, y, epochs=5)\n### END SOLUTION\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("hints.json", b'{"answer": "### BEGIN SOLUTION model.fit(x, y) ### END SOLUTION"}'),
+        ("notes.tex", LATIN1_NOTES.encode("latin-1")),  # not UTF-8: read as bytes
+    ],
+    ids=["json", "latin-1"],
+)
+def test_generate_refuses_solution_material_it_cannot_stub(kit_course, name, content):
+    """A file of a type the kit does not stub, which nbgrader copies as it is: Generate fails and
+    leaves no release for Release to hand out."""
+    (kit_course / "source" / TP / name).write_bytes(content)
+    generated = formgrader_api(kit_course).generate_assignment(TP)
+    assert f"Copying {kit_course}/source/./{TP}/{name}" in generated["log"]  # nbgrader copied it
+    assert not generated["success"]
+    assert f"release/{TP}/{name}: marker 'BEGIN SOLUTION'" in generated["log"]
+    assert "tpdl release tp1" in generated["log"]
+    assert not (kit_course / "release" / TP).exists()
+    done = nbgrader(kit_course, "release_assignment", TP)
+    assert done.returncode != 0 and not outbound(kit_course).exists()
+
+
+def test_generate_stubs_a_template_of_a_type_it_knows(kit_course):
+    template = "[model]\n# BEGIN SOLUTION\nhidden_units = 512, 256\n# END SOLUTION\n"
+    (kit_course / "source" / TP / "settings.cfg").write_text(template)
+    generated = formgrader_api(kit_course).generate_assignment(TP)
+    assert generated["success"], generated
+    assert (kit_course / "release" / TP / "settings.cfg").read_text() == "[model]\n# YOUR CODE HERE\n"
+
+
+def plain_quiz(source: Path) -> None:
+    """An nbgrader assignment of the instructor's own, not a TP of the kit (no text source)."""
+    source.mkdir(parents=True)
+
+    def cell(code: str, **nbgrader) -> nbformat.NotebookNode:
+        metadata = {"schema_version": 3, "locked": False, "solution": False, "grade": False, "task": False}
+        return nbformat.v4.new_code_cell(code, metadata={"nbgrader": {**metadata, **nbgrader}})
+
+    quiz = nbformat.v4.new_notebook(cells=[
+        cell("def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION", grade_id="square",
+             solution=True),
+        cell("assert square(3) == 9", grade_id="square_test", grade=True, locked=True, points=1),
+    ])  # fmt: skip
+    quiz.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(quiz, source / "quiz1.ipynb")
+    (source / "helper.py").write_text(
+        "def cube(x):\n    ### BEGIN SOLUTION\n    return x * x * x\n    ### END SOLUTION\n"
+    )
+    (source / "data.csv").write_text("x,y\n1,2\n")
+
+
+def test_a_plain_nbgrader_assignment_generates_and_releases_as_nbgrader_does(kit_course):
+    """Its notebook is nbgrader's; its templates lose their solutions too; nothing of the kit's is added."""
+    plain_quiz(kit_course / "source" / "quiz1")
+    api = formgrader_api(kit_course)
+    generated = api.generate_assignment("quiz1")
+    assert generated["success"], generated
+    release = kit_course / "release" / "quiz1"
+    assert sorted(p.name for p in release.iterdir()) == ["data.csv", "helper.py", "quiz1.ipynb"]
+    assert (release / "data.csv").read_text() == "x,y\n1,2\n"
+    assert "return x * x * x" not in (release / "helper.py").read_text()
+    quiz = nbformat.read(release / "quiz1.ipynb", as_version=4)
+    assert (
+        "raise NotImplementedError()" in quiz.cells[0].source and "return x * x" not in quiz.cells[0].source
+    )
+    assert api.release_assignment("quiz1")["success"]
+
+
+# ------------------------------------------------------------------------------------------------
+# The clock
+
+HONEST = "ontime"
+SETTLE_S = 0.2  # beyond the kernel's coarse clock, which dates inode changes
+
+
+def late_edit(folder: Path) -> Path:
+    """The notebook rewritten in place (same inode) after the due date."""
+    path = folder / f"{TP}.ipynb"
+    with open(path, "r+") as handle:
+        text = handle.read()
+        handle.seek(0)
+        handle.write(text.rstrip() + "\n\n")
+    return path
+
+
+def late_subfolder(folder: Path) -> Path:
+    """A file deep in the tracking store rewritten in place: the top folder does not change."""
+    path = next(p for p in sorted((folder / "mlruns").rglob("*")) if p.is_file())
+    data = path.read_bytes()
+    with open(path, "r+b") as handle:
+        handle.write(data)
+    return path
+
+
+def late_new_file(folder: Path) -> Path:
+    """A new file added inside a subfolder after the due date."""
+    path = next(p for p in sorted((folder / "mlruns").rglob("*")) if p.is_dir()) / "notes.txt"
+    path.write_text("written after the due date\n")
+    return path
+
+
+def old_mtime(folder: Path) -> Path:
+    """app.py rewritten after the due date, its modification time then set back to 2020."""
+    path = folder / "app.py"
+    path.write_text(path.read_text() + "# improved after the due date\n")
+    os.utime(path, (1577836800, 1577836800))
+    return path
+
+
+def stamp_folder(folder: Path) -> Path:
+    """After the due date, ``timestamp.txt`` becomes a folder: nbgrader's own file is never a date."""
+    path = folder / "timestamp.txt"
+    path.unlink()
+    path.mkdir()
+    (path / "date").write_text("2026-12-01 10:00:00.000000 UTC")
+    return path
+
+
+ATTACKS = {a.__name__: a for a in (late_edit, late_subfolder, late_new_file, old_mtime, stamp_folder)}
+IN_PLACE = ("late_edit", "late_subfolder", "late_new_file", "old_mtime")  # the top folder is not changed
+
+
+@pytest.fixture(scope="module")
+def late_class(tmp_path_factory, new_course):
+    """Five submissions of TP1's reference in the exchange's inbound before the due date; four are
+    changed after it, each its own way; then nbgrader collects them all."""
+    from nbgrader.api import Gradebook
+
+    course = new_course(tmp_path_factory.mktemp("clock") / "course")
+    inbound = course / "exchange" / "tpdl" / "inbound"
+    folders = {}
+    for student in [HONEST, *ATTACKS]:
+        folders[student] = inbound / f"{student}+{TP}+2026-12-01 10:00:00.000000 UTC+{student[:6]}"
+        shutil.copytree(paths.sample_submission("reference", TP), folders[student])
+        # as nbgrader submit leaves it
+        (folders[student] / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC")
+    time.sleep(SETTLE_S)
+    due = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        gradebook.update_or_create_assignment(TP, duedate=due)
+    time.sleep(SETTLE_S)
+    changed = {student: attack(folders[student]) for student, attack in ATTACKS.items()}
+    collected = nbgrader(course, "collect", TP)
+    assert collected.returncode == 0, collected.stderr
+    return {"course": course, "due": due, "folders": folders, "changed": changed}
+
+
+def collected_at(late_class, student: str) -> datetime.datetime:
+    from nbgrader.utils import parse_utc
+
+    return parse_utc((late_class["course"] / "submitted" / student / TP / "timestamp.txt").read_text())
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_a_change_after_the_due_date_makes_the_submission_late(late_class, attack):
+    due, changed = late_class["due"], late_class["changed"][attack]
+    top = late_class["folders"][attack]
+    as_utc = lambda seconds: datetime.datetime.fromtimestamp(seconds, datetime.UTC).replace(tzinfo=None)
+    assert as_utc(changed.stat().st_ctime) > due  # the attack's change
+    if attack in IN_PLACE:
+        assert as_utc(top.stat().st_ctime) <= due
+    if attack == "old_mtime":
+        assert as_utc(changed.stat().st_mtime) < due  # its file claims to be old
+    copy = late_class["course"] / "submitted" / attack / TP / changed.relative_to(top)
+    if changed.is_file():
+        assert copy.read_bytes() == changed.read_bytes()  # what was changed late is what was collected
+    assert collected_at(late_class, attack) > due
+
+
+def test_an_untouched_submission_is_on_time(late_class):
+    assert collected_at(late_class, HONEST) <= late_class["due"]
+
+
+@pytest.mark.slow
+def test_grading_charges_each_late_change_the_penalty(late_class):
+    """``tpdl grade`` (TP1's quick checks): the same work, full marks on time, one point off late."""
+    course = late_class["course"]
+    env = {**os.environ, "TPDL_COURSE_DIR": str(course)}
+    graded = subprocess.run([str(BIN / "tpdl"), "grade", TP, "--no-progress"], cwd=course, env=env,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    with open(course / "reports" / TP / "grades.csv", newline="") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == {HONEST, *ATTACKS}
+    judged = json.loads((course / "autograded" / HONEST / TP / "results.json").read_text())
+    assert judged["score"] == judged["max_score"] > 0  # every check the judge ran, passed
+    honest = rows[HONEST]
+    assert float(honest["late_penalty"]) == 0 and float(honest["score"]) == judged["score"]
+    for attack in ATTACKS:
+        assert float(rows[attack]["late_penalty"]) == 1.0, (attack, rows[attack])
+        assert float(rows[attack]["score"]) == float(honest["score"]) - 1.0, (attack, rows[attack])
