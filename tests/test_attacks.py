@@ -3,14 +3,17 @@
 The attacks of each TP (``tests/attacks/<tp>/``, see ``tpdl.catalogue``) are graded as one class
 with honest students: after every attack that runs code in the notebook, an honest student (the
 reference), so that an attack reaching the judge, the sandbox or the next student would show; one
-more at the end for the others. Each attack leaves its proof in what grading wrote, or it fails.
+more at the end for the others. Each attack leaves its proof in what grading wrote, or it fails;
+one that runs into a worker's limit also leaves the figure the kernel kept (its peak memory, the
+bytes or files it wrote), which must show the limit reached and held.
 The instructor-facing outputs of every attacked class (the terminal table, the CSV, the HTML
 report, the feedback pages and formgrader's view of the graded notebooks) must hold no active
-content and no control characters.
+content, nothing a browser would load from outside the page, and no control characters.
 """
 
 import contextlib
 import csv
+import dataclasses
 import html.parser
 import io
 import json
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from instructor_pages import formgrader_view, outside
 
 from tpdl import catalogue, classroom, paths, sandbox
 
@@ -30,12 +34,23 @@ ATTACKS = paths.course_dir() / "tests" / "attacks"
 # Short limits: the attacks that hang cost their limits; an honest student's slowest request (TP1's
 # first MLflow run, which creates the store's tables) takes about 4 s on 2 busy cores.
 LIMITS = sandbox.Limits(memory_bytes=4 * 2**30, cpu_seconds=30, processes=32, notebook_s=10.0, request_s=10.0)
+# The attacks on a worker's limits (``limit:``) form a class of their own, whose honest students keep
+# full marks under the same smaller limits: running into them costs seconds (this machine fills
+# memory at about 1 GB/s). Each process may still map 4 GiB: the control group is what bounds memory.
+KERNEL_LIMITS = dataclasses.replace(
+    LIMITS,
+    memory_bytes=1536 * 2**20,
+    address_space_bytes=4 * 2**30,
+    scratch_bytes=256 * 2**20,
+    scratch_files=20_000,
+)
 ENTRIES = [(a.name, e) for a in sorted(ATTACKS.iterdir()) if a.is_dir() for e in catalogue.entries(a)]
 GRADED = ("cell", "edit", "class")
 CASES = [(index, tp, entry) for index, (tp, entry) in enumerate(ENTRIES) if entry.kind in GRADED]
 # The attacks of a TP are graded as one class, except that those needing more of TP1's graders than
-# its quick pilot ones form a second class: the many attacks on the notebook stay quick to grade.
-GROUPS = sorted({(tp, bool(entry.graders)) for _, tp, entry in CASES})
+# its quick pilot ones form a second class (the many attacks on the notebook stay quick to grade),
+# and those running into a worker's limits a third.
+GROUPS = sorted({(tp, bool(entry.graders), bool(entry.limit)) for _, tp, entry in CASES})
 _GRADED: dict = {}  # group -> Graded, per test process
 RERUNS = [(tp, entry) for tp, entry in ENTRIES if entry.kind == "rerun"]
 LAST_VICTIM = "zz-honest"
@@ -89,12 +104,12 @@ class Graded:
         return "\n".join(texts)
 
 
-def group_of(tp: str, entry) -> tuple[str, bool]:
-    return tp, bool(entry.graders)
+def group_of(tp: str, entry) -> tuple[str, bool, bool]:
+    return tp, bool(entry.graders), bool(entry.limit)
 
 
-def group_name(group: tuple[str, bool]) -> str:
-    return f"{group[0]}{'-deliverables' if group[1] else ''}"
+def group_name(group: tuple[str, bool, bool]) -> str:
+    return f"{group[0]}{'-deliverables' if group[1] else ''}{'-limits' if group[2] else ''}"
 
 
 def in_group(group, *values, id: str):
@@ -135,7 +150,8 @@ def grade_group(group, tmp_path_factory, new_course) -> Graded:
         shutil.copytree(reference, submissions / LAST_VICTIM / tp)
         terminal = io.StringIO()
         with contextlib.redirect_stdout(terminal):
-            outcome = classroom.grade_class(tp, submissions, progress=False, limits=LIMITS)
+            limits = KERNEL_LIMITS if group[2] else LIMITS
+            outcome = classroom.grade_class(tp, submissions, progress=False, limits=limits)
     return Graded(root, outcome, terminal.getvalue(), planted)
 
 
@@ -195,6 +211,45 @@ def test_attack_earns_nothing_and_harms_no_one(graded, index, tp, entry):
     )
 
 
+# What each worker held at most, as the sandbox writes it into the grading log (``sandbox.Worker.report``).
+HELD = re.compile(
+    r"^(?P<kind>\w+) worker: memory at most (?P<memory>\d+) bytes of (?P<memory_limit>\d+) \((?P<by>[^)]*)\), "
+    r"stopped at the memory limit (?P<stopped>\d+) times, forks refused \d+"
+    r"(?:; scratch (?P<scratch>\d+) bytes of (?P<scratch_limit>\d+), (?P<files>\d+) files of (?P<files_limit>\d+))?",
+    re.MULTILINE,
+)
+# A control group's charges may pass its limit by what a process being killed still charges; a tmpfs
+# never passes its bounds.
+SLACK = {"memory": 8 * 2**20, "scratch": 0, "files": 0}
+FULL = {"memory": 0, "scratch": 64 * 1024, "files": 0}  # how close to its bound a limit met comes
+LIMIT_PARAMS = [in_group(group_of(tp, e), i, tp, e, id=f"{tp}/{e.id}") for i, tp, e in CASES if e.limit]
+
+
+@pytest.mark.parametrize(("index", "tp", "entry"), LIMIT_PARAMS)
+def test_the_kernel_held_the_limit_the_attack_ran_into(graded, index, tp, entry):
+    graded_class = graded(group_of(tp, entry))
+    log = graded_class.root / "autograded" / attacker_id(index, entry) / tp / "grading.log"
+    figures = [m.groupdict() for m in HELD.finditer(log.read_text(encoding="utf-8"))]
+    notebook = [f for f in figures if f["kind"] == "notebook"]
+    assert notebook, f"{entry.id}: the grading log holds no figure of the notebook worker"
+    if entry.limit == "memory" and "cgroup" not in notebook[0]["by"]:
+        pytest.skip(f"no cgroup on this machine: memory is watched by {notebook[0]['by']}")
+    if entry.limit != "memory" and notebook[0]["scratch"] is None:
+        pytest.skip("the workers' scratch space is no tmpfs here (the judge is not root)")
+    used = [int(f[entry.limit]) for f in notebook]
+    bound = [int(f[f"{entry.limit}_limit"]) for f in notebook]
+    assert all(u <= b + SLACK[entry.limit] for u, b in zip(used, bound)), (
+        f"{entry.id}: a worker held more than its {entry.limit} limit: {list(zip(used, bound))}"
+    )
+    assert any(u >= b - FULL[entry.limit] for u, b in zip(used, bound)), (
+        f"{entry.id} never reached its {entry.limit} limit: {list(zip(used, bound))}"
+    )
+    if entry.limit == "memory":
+        assert any(int(f["stopped"]) for f in notebook), (
+            f"{entry.id}: nothing was stopped at the memory limit"
+        )
+
+
 GROUP_PARAMS = [in_group(group, group, id=group_name(group)) for group in GROUPS]
 
 
@@ -238,7 +293,10 @@ class ActiveContent(html.parser.HTMLParser):
         self._script: list[str] | None = None
 
     def handle_starttag(self, tag, attrs):
-        if tag in self.ACTIVE_TAGS or (tag == "meta" and any(name == "http-equiv" for name, _ in attrs)):
+        # A <meta http-equiv> acts (a refresh, a cookie), except a policy that forbids loading.
+        equivs = [(value or "").lower() for name, value in attrs if name == "http-equiv"]
+        acting = tag == "meta" and any(equiv != "content-security-policy" for equiv in equivs)
+        if tag in self.ACTIVE_TAGS or acting:
             self.found.append(f"<{tag} {sorted(attrs)}>")
         if tag == "script":
             self._script = []
@@ -266,22 +324,6 @@ def active_content(page: str) -> list[str]:
     return parser.found
 
 
-def formgrader_view(root: Path, notebook: Path) -> str:
-    """The page formgrader serves for a graded notebook: nbgrader's own exporter, template and config."""
-    from nbconvert.exporters import HTMLExporter
-    from nbgrader.server_extensions.formgrader import handlers
-    from traitlets.config.loader import PyFileConfigLoader
-
-    with course_dir(root):
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    config.HTMLExporter.template_name = "formgrade"
-    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
-    resources = {"assignment_id": "a", "notebook_id": "n", "submission_id": "s", "index": 0, "total": 1,
-                 "base_url": "", "student": "s", "last_name": None, "first_name": None, "notebook_path": "n"}  # fmt: skip
-    page, _ = HTMLExporter(config=config).from_filename(str(notebook), resources=resources)
-    return page
-
-
 @pytest.mark.parametrize("group", GROUP_PARAMS)
 def test_what_the_instructor_opens_holds_nothing_active(graded, group):
     tp, graded_class = group[0], graded(group)
@@ -303,13 +345,18 @@ def test_what_the_instructor_opens_holds_nothing_active(graded, group):
         assert not active_content(text), (
             f"{page.relative_to(root)} holds active content: {active_content(text)}"
         )
+        assert not outside(text), f"{page.relative_to(root)} loads from outside: {outside(text)}"
         assert not CONTROL.search(text), f"{page.relative_to(root)} holds control characters"
-    baseline = set(active_content(formgrader_view(root, paths.release(tp) / f"{tp}.ipynb")))
+    release_view = formgrader_view(root, paths.release(tp) / f"{tp}.ipynb")
+    baseline = set(active_content(release_view))
     notebooks = sorted((root / "autograded").glob(f"*/{tp}/{tp}.ipynb"))
     assert notebooks, "formgrader would have no notebook to show"
     for notebook in notebooks:
-        added = [item for item in active_content(formgrader_view(root, notebook)) if item not in baseline]
+        view = formgrader_view(root, notebook)
+        added = [item for item in active_content(view) if item not in baseline]
         assert not added, f"formgrader's view of {notebook.relative_to(root)} holds active content: {added}"
+        loaded = outside(view, release_view)  # formgrader's own scripts and styles are the release's too
+        assert not loaded, f"formgrader's view of {notebook.relative_to(root)} loads from outside: {loaded}"
 
 
 # --------------------------------------------------------------------------- results reused

@@ -1,4 +1,4 @@
-"""``tpdl check ASSIGNMENT [FOLDER]``: a student's pre-flight check of a hand-in, in under a minute.
+"""``tpdl check ASSIGNMENT [FOLDER]``: a pre-flight check of a hand-in, in under a minute.
 
 It lists the deliverables the TP expects and which are missing; loads each saved model safely
 (``safe_mode``: no code of the file runs) and says its size, how it was trained (the record its
@@ -6,24 +6,62 @@ training cell leaves beside it, ``tpdl.costs``), and a quick local estimate agai
 the notebook states, on the kit's small data sets. It runs outside the notebook's kernel and
 decides nothing: the hidden graders measure again, on data no one has seen.
 
-What it knows of a TP is published with the release as ``handin.json`` (from the TP's manifest:
-deliverables, the thresholds the notebook states, how each model is estimated).
+A student runs it on their own folder; an instructor may run it on anyone's. So the folder is read
+as the judge reads a submission, and nothing in it is trusted:
+
+* **what is expected** (deliverables, models, thresholds) is the release's ``handin.json``, made
+  from the TP's manifest. Where this machine holds the course (its ``graders/<tp>/manifest.toml``
+  or its ``release/<tp>/handin.json``), that is what is expected, and a ``handin.json`` in the
+  folder is ignored (the output says so when it differs). Only where there is no course here (a
+  student's copy of the release) is the folder's own ``handin.json`` read, and the output says so;
+* **the folder** is staged by the grading intake (``tpdl.intake``): opened without following a
+  link, regular files only, the judge's limits. A deliverable that is a link is missing, as it
+  would be at grading, and the output says why; every path named is a plain path inside the folder;
+* **models** are loaded in the sandbox (``tpdl.sandbox``: the judge's ``models`` worker) wherever
+  bubblewrap runs. Without it a model is loaded in this process (with ``safe_mode``, as the
+  student's own notebook loads it) only when the folder is the caller's own: not as root, not a
+  folder owned by someone else, not a submission of the course; otherwise models are not loaded;
+* **everything printed** goes through the terminal escaper (``tpdl.safe``) as Rich ``Text``.
 """
 
+import contextlib
 import json
 import math
+import os
+import re
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from tpdl import costs, manifest, paths
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tpdl import costs, intake, manifest, paths, protocol, safe, sandbox
 from tpdl.i18n import KIT as _
 
 HANDIN = "handin.json"
+HANDIN_BYTES = 64 * 1024  # the largest handin.json read from a folder
 ESTIMATE_SIZE = {"phantoms": 48, "volumes": 160}  # fresh samples drawn for a quick estimate
 # what each kind of model is estimated on, and the threshold it is held to
 THRESHOLD_OF = {"mnist": "course_accuracy", "cifar10": "course_accuracy", "phantoms": "unet_dice",
                 "volumes": "conv3d_accuracy"}  # fmt: skip
+ASSIGNMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+PRELOAD = ("numpy", "tensorflow", "keras")  # all the models worker needs
+LINE_CHARS = 400  # of one printed line
+
+
+class Handin(BaseModel):
+    """What ``tpdl check`` is told of a TP (``handin.json``): every path a plain one inside the folder."""
+
+    model_config = ConfigDict(extra="forbid")
+    assignment: str
+    deliverables: list[protocol.RelativePath] = Field(max_length=200)
+    thresholds: dict[str, float] = Field(max_length=50)
+    models: dict[protocol.RelativePath, Literal["mnist", "cifar10", "phantoms", "volumes", "load"]] = Field(
+        max_length=50
+    )
 
 
 def handin(assignment: str) -> dict:
@@ -46,16 +84,15 @@ def handin(assignment: str) -> dict:
     }
 
 
-def _published(assignment: str, folder: Path) -> dict:
-    for candidate in (folder / HANDIN, paths.release(assignment) / HANDIN):
-        if candidate.is_file():
-            info = json.loads(candidate.read_text(encoding="utf-8"))
-            if info.get("assignment") == assignment:
-                return info
-    if assignment in paths.assignments():
-        return handin(assignment)
-    raise SystemExit(_("nothing is known of {assignment} here: run tpdl check in the folder of its release",
-                       assignment=repr(assignment)))  # fmt: skip
+class Refused(Exception):
+    """The check cannot run; the message says why, for whoever runs it."""
+
+
+def _unknown(assignment: str) -> Refused:
+    return Refused(
+        _("nothing is known of {assignment} here: run tpdl check in the folder of its release",
+          assignment=repr(assignment))
+    )  # fmt: skip
 
 
 @dataclass
@@ -63,6 +100,79 @@ class Finding:
     name: str
     ok: bool
     lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    """What ``tpdl check`` found: where what is expected came from, and a finding per deliverable group or model."""
+
+    notes: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _readable(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a course folder this user may not read (graders/ on a shared machine)
+        return False
+
+
+def _course_handin(assignment: str) -> Handin | None:
+    """What the course on this machine expects of ``assignment``, or None where this machine holds
+    no course for it (a student's copy of the release)."""
+    if _readable(paths.graders(assignment) / manifest.FILE) or _readable(
+        paths.source(assignment) / f"{assignment}.nb.py"
+    ):
+        try:
+            return Handin.model_validate(handin(assignment))
+        except ValueError as error:
+            raise Refused(
+                _("the course's {file} cannot be read: {error}", file=manifest.FILE, error=error)
+            ) from None
+    published = paths.release(assignment) / HANDIN
+    if _readable(published):
+        try:
+            return Handin.model_validate_json(published.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise Refused(
+                _("the course's {file} cannot be read: {error}", file=str(published), error=error)
+            ) from None
+    return None
+
+
+def _folder_handin(staged: intake.Staged) -> tuple[dict | None, str]:
+    """The folder's own ``handin.json`` as data (None if it has none) and, if it is not one, why."""
+    path = staged.folder / HANDIN
+    if not path.is_file() or path.stat().st_size > HANDIN_BYTES:
+        return None, ""
+    try:
+        return json.loads(path.read_text(encoding="utf-8", errors="replace")), ""
+    except ValueError as error:
+        return None, str(error)
+
+
+def _expected(assignment: str, course: Handin | None, staged: intake.Staged) -> tuple[Handin, list[str]]:
+    """What is expected, and the notes that say where it came from."""
+    own, unreadable = _folder_handin(staged)
+    if course is not None:
+        if own is not None and own != course.model_dump():
+            return course, [_("this folder's {file} is not the release's: it is ignored", file=HANDIN)]
+        return course, []
+    if own is None:
+        if unreadable:
+            raise Refused(_("this folder's {file} cannot be read: {error}", file=HANDIN, error=unreadable))
+        raise _unknown(assignment)
+    try:
+        info = Handin.model_validate(own)
+    except ValidationError as error:
+        raise Refused(_("this folder's {file} is not a release's: {error}", file=HANDIN,
+                        error="; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5])
+                        )) from None  # fmt: skip
+    if info.assignment != assignment:
+        raise _unknown(assignment)
+    return info, [
+        _("no course on this machine: what is expected is read from this folder's {file}", file=HANDIN)
+    ]
 
 
 def _size(path: Path) -> int:
@@ -79,8 +189,133 @@ def _megabytes(size: int) -> str:
     )
 
 
+def _deliverables(info: Handin, staged: intake.Staged) -> Finding:
+    """Which deliverables the staged copy holds, and why the intake left out any it does not."""
+    missing = [name for name in info.deliverables if not (staged.folder / name).exists()]
+    present = [name for name in info.deliverables if name not in missing]
+    lines = [_("present: {files}", files=", ".join(present)) if present else _("present: none")]
+    if missing:
+        lines.append(_("missing: {files}", files=", ".join(missing)))
+    if staged.refused:
+        lines.append(staged.note())
+    tops = {name.split("/")[0] for name in [*info.deliverables, *info.models]}
+    lines += [f"{path}: {why}" for path, why in staged.dropped if path.rstrip("/").split("/")[0] in tops]
+    return Finding(_("deliverables"), not missing and not staged.refused, lines)
+
+
+# --------------------------------------------------------------------------- loading models
+
+
+class _LocalModel:
+    """A model loaded in this process, answering as a model of the sandbox does (``tpdl.student.Model``)."""
+
+    def __init__(self, model):
+        self._model = model
+        self.description = {"count_params": int(model.count_params())}
+
+    def predict(self, x):
+        return self._model.predict(x, verbose=0)
+
+
+class Loader:
+    """Loads the models of a staged folder: in the sandbox, or in this process, or not at all (``refusal``)."""
+
+    def __init__(self, staged: intake.Staged, notebook: str, folder_fd: int, folder: Path,
+                 zygote: sandbox.Zygote | None = None):  # fmt: skip
+        self.staged, self.notebook = staged, notebook
+        self.folder_fd, self.folder = folder_fd, folder
+        self.zygote, self._own_zygote = zygote, False
+        self._ready = zygote is not None  # a sandbox given is started; one launched here is waited for
+        self.refusal: str | None = None
+        self.in_process = False
+        self._submission = None
+
+    def start(self) -> None:
+        """Launch the sandbox (it imports TensorFlow while the rest is read), or decide without it."""
+        if self.zygote is not None:
+            return
+        try:
+            self.zygote, self._own_zygote = sandbox.Zygote(preload=PRELOAD), True
+            self.zygote.launch()
+        except (sandbox.SandboxUnavailable, OSError):
+            self._without_sandbox()
+
+    def _without_sandbox(self) -> None:
+        """Load in this process only the caller's own work (see the module's docstring)."""
+        if self._own_zygote and self.zygote is not None:
+            self.zygote.close()
+        self.zygote = None
+        if os.geteuid() == 0:
+            self.refusal = _("models are not loaded: the sandbox (bubblewrap) cannot run here, and tpdl check "
+                             "does not load a model outside it as root")  # fmt: skip
+        elif os.fstat(self.folder_fd).st_uid != os.geteuid():
+            self.refusal = _("models are not loaded: the sandbox (bubblewrap) cannot run here, and outside it "
+                             "tpdl check loads only your own work; this folder is not yours")  # fmt: skip
+        elif _in_course_submissions(self.folder):
+            self.refusal = _("models are not loaded: the sandbox (bubblewrap) cannot run here, and outside it "
+                             "tpdl check loads only your own work; this folder is a submission of the course")  # fmt: skip
+        else:
+            self.in_process = True
+
+    def _sandboxed(self):
+        """The staged folder as the graders see it (``tpdl.student.Submission``), once the sandbox is ready."""
+        from tpdl.student import Submission
+
+        if self._submission is None and self.zygote is not None:
+            if not self._ready:
+                try:
+                    self.zygote.wait_ready()  # it has imported Keras
+                except sandbox.SandboxUnavailable:
+                    self._without_sandbox()
+                    return None
+                self._ready = True
+            self._submission = Submission(self.zygote, self.staged.folder, self.notebook)
+        return self._submission
+
+    def load(self, name: str):
+        """The model ``name`` of the staged copy (``tpdl.student.Model`` or :class:`_LocalModel`);
+        raises :class:`Refused` with the reason where it is not loaded."""
+        from tpdl.student import StudentCodeError
+
+        submission = self._sandboxed()
+        if self.refusal:
+            raise Refused(self.refusal)
+        if self.in_process:
+            return self._load_here(name)
+        try:
+            return submission.saved_model(name)
+        except StudentCodeError as error:
+            raise Refused(str(error)) from None
+
+    def _load_here(self, name: str) -> _LocalModel:
+        import keras
+
+        try:
+            model = keras.saving.load_model(self.staged.folder / name, safe_mode=True, compile=False)
+        except Exception as error:  # noqa: BLE001 - any file can be handed in: say why it does not load
+            why = f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0][:200]}"
+            raise Refused(_("{file} could not be loaded safely: {why}", file=name, why=why)) from None
+        return _LocalModel(model)
+
+    def close(self) -> None:
+        if self._submission is not None:
+            self._submission.close()
+        if self._own_zygote and self.zygote is not None:
+            self.zygote.close()
+
+
+def _in_course_submissions(folder: Path) -> bool:
+    """Whether ``folder`` lies in the course's folders of students' work (nbgrader's)."""
+    where = folder.resolve()
+    return any(where.is_relative_to(root.resolve())
+               for root in (paths.submitted(), paths.autograded(), paths.feedback()))  # fmt: skip
+
+
+# --------------------------------------------------------------------------- estimates
+
+
 def _estimate(kind: str, model) -> tuple[float, str]:
-    """(the estimate, on what) for a model of ``kind``."""
+    """(the estimate, on what) for a model of ``kind`` (its ``predict`` runs where it was loaded)."""
     import secrets
 
     import numpy as np
@@ -90,35 +325,33 @@ def _estimate(kind: str, model) -> tuple[float, str]:
     if kind == "mnist":
         mnist = data.load_mnist(source="fixture")
         x = mnist.x_test.reshape(len(mnist.x_test), -1).astype("float32") / 255.0
-        accuracy = float(np.mean(model.predict(x, verbose=0).argmax(axis=1) == mnist.y_test))
+        accuracy = float(np.mean(np.asarray(model.predict(x)).argmax(axis=1) == mnist.y_test))
         return accuracy, _("the kit's {count:,} MNIST test images", count=len(x))
     if kind == "cifar10":
         cifar = data.load_cifar10(source="fixture")
-        accuracy = float(np.mean(model.predict(cifar.x_test, verbose=0).argmax(axis=1) == cifar.y_test))
+        accuracy = float(np.mean(np.asarray(model.predict(cifar.x_test)).argmax(axis=1) == cifar.y_test))
         return accuracy, _("the kit's {count:,} CIFAR-10 test images", count=len(cifar.x_test))
     seed = secrets.randbelow(2**31)
     if kind == "volumes":
         images, labels, _masks = phantoms.volumes(ESTIMATE_SIZE[kind], seed=seed)
-        accuracy = float(np.mean(model.predict(images, verbose=0).argmax(axis=1) == labels))
+        accuracy = float(np.mean(np.asarray(model.predict(images)).argmax(axis=1) == labels))
         return accuracy, _("{count} fresh volumes", count=len(labels))
     images, masks = phantoms.phantoms(ESTIMATE_SIZE[kind], seed=seed)
-    predicted = (model.predict(images, verbose=0) >= 0.5).astype("float64").reshape(len(images), -1)
+    predicted = (np.asarray(model.predict(images)) >= 0.5).astype("float64").reshape(len(images), -1)
     truth = masks.astype("float64").reshape(len(images), -1)
     dice = (2 * (predicted * truth).sum(1) + 1) / (predicted.sum(1) + truth.sum(1) + 1)
     return float(dice.mean()), _("{count} fresh phantoms (Dice)", count=len(images))
 
 
-def _model(path: Path, kind: str, thresholds: dict) -> Finding:
-    import keras
-
+def _model(name: str, kind: str, thresholds: dict, staged: intake.Staged, loader: Loader) -> Finding:
+    path = staged.folder / name
     size = _megabytes(_size(path))
     try:
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as error:  # noqa: BLE001 - any file can be handed in: say why it does not load
-        return Finding(path.name, False, [_("does not load safely: {error}: {detail}", error=type(error).__name__,
-                                            detail=str(error)[:200])])  # fmt: skip
-    finding = Finding(path.name, True, [_("{size}, {parameters:,} parameters", size=size,
-                                          parameters=model.count_params())])  # fmt: skip
+        model = loader.load(name)
+    except Refused as refusal:
+        return Finding(name, False, [str(refusal)])
+    finding = Finding(name, True, [_("{size}, {parameters:,} parameters", size=size,
+                                     parameters=model.description["count_params"])])  # fmt: skip
     record = costs.read_record(path)
     if record is None:
         finding.lines.append(_("how it was trained is not recorded (its training cell records it)"))
@@ -153,36 +386,78 @@ def _model(path: Path, kind: str, thresholds: dict) -> Finding:
     return finding
 
 
-def check(assignment: str, folder: Path) -> list[Finding]:
-    info = _published(assignment, folder)
-    findings = []
-    missing = [name for name in info["deliverables"] if not (folder / name).exists()]
-    present = [name for name in info["deliverables"] if name not in missing]
-    lines = [_("present: {files}", files=", ".join(present)) if present else _("present: none")]
-    if missing:
-        lines.append(_("missing: {files}", files=", ".join(missing)))
-    findings.append(Finding(_("deliverables"), not missing, lines))
-    for name, kind in info["models"].items():
-        if (folder / name).is_file():
-            findings.append(_model(folder / name, kind, info["thresholds"]))
-    return findings
+# --------------------------------------------------------------------------- the command
 
 
-def main(assignment: str, folder: Path, out=sys.stdout) -> int:
-    import os
+@contextlib.contextmanager
+def _staged_folder(folder: Path):
+    """``(descriptor, staged copy)`` of ``folder``, read by the grading intake; removed afterwards."""
+    try:
+        folder_fd = intake.open_folder(None, folder)
+    except OSError as error:
+        raise Refused(_("{folder} is a link or not a folder ({error})", folder=str(folder),
+                        error=error.strerror or type(error).__name__)) from None  # fmt: skip
+    scratch = Path(tempfile.mkdtemp(prefix="tpdl-check-"))
+    try:
+        yield folder_fd, intake.stage(folder_fd, scratch / "folder", sandbox.Limits())
+    finally:
+        os.close(folder_fd)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def check(assignment: str, folder: Path, zygote: sandbox.Zygote | None = None) -> Report:
+    """Check ``folder`` as a hand-in of ``assignment`` (``zygote``: a sandbox already started, else
+    one is started when there are models to load)."""
+    if not ASSIGNMENT.fullmatch(assignment):
+        raise _unknown(assignment)
+    course = _course_handin(assignment)
+    if course is None and not Path(folder).is_dir():
+        raise _unknown(assignment)
+    with _staged_folder(Path(folder)) as (folder_fd, staged):
+        info, notes = _expected(assignment, course, staged)
+        report = Report(notes=notes, findings=[_deliverables(info, staged)])
+        models = [(name, kind) for name, kind in info.models.items() if (staged.folder / name).is_file()]
+        if not models:
+            return report
+        loader = Loader(staged, f"{assignment}.ipynb", folder_fd, Path(folder), zygote)
+        try:
+            loader.start()
+            for name, kind in models:
+                report.findings.append(_model(name, kind, info.thresholds, staged, loader))
+        finally:
+            loader.close()
+        if loader.in_process:
+            report.notes.append(_("the sandbox (bubblewrap) cannot run here: your models are loaded in this "
+                                  "process, with safe_mode"))  # fmt: skip
+    return report
+
+
+def main(assignment: str, folder: Path, out=None, zygote: sandbox.Zygote | None = None) -> int:
+    """Print the check of ``folder`` (every line through the terminal escaper); 0 if ready to hand in."""
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(file=out or sys.stdout, highlight=False, markup=False, emoji=False, soft_wrap=True)
+
+    def say(line: str, indent: str = "") -> None:
+        console.print(Text(indent + safe.for_terminal(line, LINE_CHARS)))
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    findings = check(assignment, folder)
-    for finding in findings:
-        print(f"{'ok  ' if finding.ok else 'TODO'} {finding.name}", file=out)
+    try:
+        report = check(assignment, folder, zygote)
+    except Refused as refusal:
+        raise SystemExit(safe.for_terminal(str(refusal), LINE_CHARS)) from None
+    for note in report.notes:
+        say(note)
+    for finding in report.findings:
+        say(f"{'ok  ' if finding.ok else 'TODO'} {finding.name}")
         for line in finding.lines:
-            print(f"     {line}", file=out)
-    todo = [f.name for f in findings if not f.ok]
+            say(line, "     ")
+    todo = [f.name for f in report.findings if not f.ok]
     if todo:
-        print(_("{assignment}: to do before you hand in: {todo}", assignment=assignment, todo=", ".join(todo)),
-              file=out)  # fmt: skip
+        say(_("{assignment}: to do before you hand in: {todo}", assignment=assignment, todo=", ".join(todo)))
     else:
-        print(_("{assignment}: ready to hand in", assignment=assignment), file=out)
+        say(_("{assignment}: ready to hand in", assignment=assignment))
     return 1 if todo else 0
 
 

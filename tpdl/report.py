@@ -3,7 +3,8 @@
 Everything a student controls (ids, messages, cell records, their notebook) reaches each medium
 escaped for it (``tpdl.safe``): HTML through Jinja2 templates with autoescaping, the terminal as
 Rich ``Text`` (never markup), CSV cells defused, logs made printable. The notebook kept in
-``autograded/`` for formgrader is rebuilt by :func:`safe_notebook`: no output, no active content.
+``autograded/`` for formgrader is rebuilt by :func:`safe_notebook`: no output, no active content,
+nothing that the instructor's browser would load from elsewhere.
 """
 
 import contextlib
@@ -228,32 +229,73 @@ SAFE_TAGS = frozenset({
     "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table", "tbody", "td",
     "th", "thead", "tr", "ul",
 })  # fmt: skip
-SAFE_ATTRIBUTES = {"a": ["href", "title"], "img": ["src", "alt", "title"], "td": ["align"], "th": ["align"]}
-SAFE_PROTOCOLS = frozenset({"http", "https", "mailto"})
+SAFE_PROTOCOLS = frozenset({"http", "https", "mailto", "data"})  # bleach's own check, after ours
+# What an instructor's browser may load from a student's markdown: images held in the page itself,
+# nothing else. A link only navigates when clicked: it may point outside, but loads nothing.
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+INLINE_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+={0,2}")
+LINK = re.compile(r"(https?://|mailto:|#)", re.IGNORECASE)
+BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 SAFE_TAG_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MARKDOWN_PASSES = 5
 # MathJax, which formgrader loads, turns these TeX commands into links or HTML attributes.
 MATHJAX_ACTIVE = re.compile(r"\\(href|class|cssId|style|data|unicode|require)(?![A-Za-z])")
 
 
-def safe_markdown(source: str) -> str:
-    """A markdown cell's text rendered to HTML and cleaned of anything active (scripts, handlers,
-    ``javascript:`` links, frames, styles), kept as the cell's source: it renders the same, harmlessly.
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    """Whether a cleaned tag keeps an attribute: no style, no handler, and no source but an inline image."""
+    if tag == "a":
+        return name == "title" or (name == "href" and LINK.match(value) is not None)
+    if tag == "img":
+        return name in ("alt", "title") or (name == "src" and INLINE_IMAGE.fullmatch(value) is not None)
+    return tag in ("td", "th") and name == "align"
+
+
+def _base64(data) -> str | None:
+    """A mime bundle's base64 value (a string or nbformat's list of lines) without its line breaks."""
+    if isinstance(data, list) and all(isinstance(line, str) for line in data):
+        data = "".join(data)
+    if not isinstance(data, str):
+        return None
+    data = "".join(data.split())
+    return data if BASE64.fullmatch(data) else None
+
+
+def inline_images(attachments) -> dict:
+    """A cell's attachments that are raster images in base64 (what ``attachment:`` may show), as the
+    markdown renderer inlines them (``data:`` URLs); SVG and anything else are dropped."""
+    kept = {}
+    if not isinstance(attachments, dict):
+        return kept
+    for name, bundle in attachments.items():
+        if isinstance(name, str) and isinstance(bundle, dict):
+            images = {kind: _base64(bundle.get(kind)) for kind in IMAGE_TYPES}
+            if images := {kind: data for kind, data in images.items() if data}:
+                kept[name] = images
+    return kept
+
+
+def safe_markdown(source: str, attachments=None) -> str:
+    """A markdown cell's text rendered to HTML and cleaned of anything active or loaded from elsewhere
+    (scripts, handlers, ``javascript:`` links, frames, styles, images but inline ones), kept as the
+    cell's source: it renders the same, harmlessly. Its raster ``attachments`` are inlined.
 
     nbgrader's formgrade template renders markdown without nbconvert's sanitiser, and markdown that
     an HTML block hid from one rendering (``[x](javascript:...)`` after a raw ``<a>`` line) is a link
     in the next: the text is rendered and cleaned again until it no longer changes.
     """
     import bleach
-    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
     text = safe.text(source)
+    images = inline_images(attachments)
     for _rendering in range(MARKDOWN_PASSES):
         try:
-            rendered = markdown2html_mistune(text)
+            renderer = IPythonRenderer(escape=False, attachments=images)
+            rendered = MarkdownWithMath(renderer=renderer).render(text)
         except Exception:  # noqa: BLE001 - markdown the renderer chokes on (a missing attachment): plain text
             return f"<pre>{html.escape(safe.for_log(source))}</pre>"
-        cleaned = bleach.clean(rendered, tags=SAFE_TAGS, attributes=SAFE_ATTRIBUTES, protocols=SAFE_PROTOCOLS,
+        cleaned = bleach.clean(rendered, tags=SAFE_TAGS, attributes=_allowed_attribute, protocols=SAFE_PROTOCOLS,
                                strip=True)  # fmt: skip
         cleaned = MATHJAX_ACTIVE.sub(r"\\text", cleaned)
         if cleaned.strip() == text.strip():
@@ -267,7 +309,7 @@ def safe_notebook(submitted: Path, release: Path):
 
     Grade cells keep the release's nbgrader metadata by ``grade_id`` (a student cannot add points
     or grade cells), locked cells the release's source; code cells lose their outputs, markdown
-    cells anything active, raw cells become their text, escaped; other metadata is dropped, tags
+    cells anything active or loaded from elsewhere (raster attachments are inlined), raw cells become their text, escaped; other metadata is dropped, tags
     kept only when they are plain names.
     """
     import nbformat
@@ -295,7 +337,7 @@ def safe_notebook(submitted: Path, release: Path):
             if isinstance(metadata.get("nbgrader"), dict)
             else None
         )
-        kind = cell["cell_type"]
+        kind, attachments = cell["cell_type"], cell.get("attachments")
         new_metadata = {"tags": tags} if tags else {}
         if isinstance(grade_id, str) and grade_id in graded and grade_id not in used:
             used.add(grade_id)
@@ -304,11 +346,13 @@ def safe_notebook(submitted: Path, release: Path):
             if original.metadata["nbgrader"].get("locked") and not original.metadata["nbgrader"].get(
                 "solution"
             ):
-                kind, source = original.cell_type, original.source
+                kind, source, attachments = original.cell_type, original.source, original.get("attachments")
         if kind == "code":
             cells.append(nbformat.v4.new_code_cell(source, metadata=new_metadata))
         elif kind == "markdown":
-            cells.append(nbformat.v4.new_markdown_cell(safe_markdown(source), metadata=new_metadata))
+            cells.append(
+                nbformat.v4.new_markdown_cell(safe_markdown(source, attachments), metadata=new_metadata)
+            )
         else:
             cells.append(nbformat.v4.new_markdown_cell(f"<pre>{html.escape(safe.for_log(source))}</pre>",
                                                        metadata=new_metadata))  # fmt: skip
