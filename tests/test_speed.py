@@ -63,9 +63,11 @@ class _Models:
 
     def __init__(self):
         self.runs = 0
+        self.waits = []
 
-    def ask_models(self, request, failure):
+    def ask_models(self, request, failure, timeout_s=None):
         self.runs += 1
+        self.waits.append(timeout_s)
         return type("Answer", (), {"history": {"val_loss": [float(request.seed)]}})()
 
 
@@ -89,6 +91,9 @@ def test_a_reference_run_is_made_once_per_distinct_request(monkeypatch):
     other[0, 0] = 1
     submission.train_reference_mlp(config, (other, *images[1:]), 1, 2, seed=3)
     assert submission.session.runs == 3, "another seed or other data is another run"
+    assert submission.session.waits == [student.REFERENCE_RUN_S] * 3, (
+        "a reference run is not held to the request limit"
+    )
 
 
 @pytest.mark.slow

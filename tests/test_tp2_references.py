@@ -1,12 +1,13 @@
 """Are the TP2 graders' references Keras's own rules? (They are written out in NumPy so that the
 judge needs no TensorFlow; here each is run beside Keras, in float64.)"""
 
+import ast
 import importlib.util
 
 import numpy as np
 import pytest
 
-from tpdl import paths
+from tpdl import notebooks, paths
 
 
 def grader_module(name: str):
@@ -20,6 +21,7 @@ def grader_module(name: str):
 optimisers = grader_module("test_optimisers")
 batchnorm = grader_module("test_batchnorm")
 l2 = grader_module("test_l2_penalty")
+experiment = grader_module("test_experiment")
 
 
 def keras_steps(optimizer, params, grads_per_step):
@@ -140,3 +142,37 @@ def test_l2_references_follow_keras():
     assert np.isclose(l2.reference_penalty(l2.WEIGHTS, factor), float(penalty), rtol=1e-12)
     for ours, theirs in zip(l2.reference_grad(l2.WEIGHTS, factor), grads):
         np.testing.assert_allclose(ours, np.asarray(theirs), rtol=1e-12)
+
+
+def notebook_experiment() -> tuple[dict, dict, dict]:
+    """What the notebook's text sets for its experiment: its ``CONFIGS``, each budget's numbers
+    (``BUDGET.pick(full=..., ci=...)`` by the name they are given) and ``train_and_log``'s defaults."""
+    tree = ast.parse(notebooks.text_source("tp2").read_text())
+    namespace, picks, defaults = {}, {}, {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "train_and_log":
+            named = [a.arg for a in node.args.args][-len(node.args.defaults) :]
+            defaults = {name: ast.literal_eval(v) for name, v in zip(named, node.args.defaults)
+                        if isinstance(v, ast.Constant)}  # fmt: skip
+        if not isinstance(node, ast.Assign):
+            continue
+        targets = node.targets[0].elts if isinstance(node.targets[0], ast.Tuple) else node.targets
+        if [getattr(target, "id", None) for target in targets] in (["BASE"], ["CONFIGS"]):
+            exec(compile(ast.Module([node], []), "tp2.nb.py", "exec"), namespace)  # noqa: S102 - the kit's notebook
+        values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
+        for target, value in zip(targets, values):
+            if isinstance(value, ast.Call) and getattr(value.func, "attr", None) == "pick":
+                picks[target.id] = {
+                    keyword.arg: ast.literal_eval(keyword.value) for keyword in value.keywords
+                }
+    return namespace["CONFIGS"], picks, defaults
+
+
+def test_the_store_checks_expect_the_notebooks_experiment():
+    """Do the checks of the handed-in store expect the runs the notebook makes, on each budget?"""
+    configs, picks, defaults = notebook_experiment()
+    assert experiment.NOTEBOOK_CONFIGS == configs
+    assert experiment.NOTEBOOK_RUN == {"epochs": picks["EPOCHS"]["full"], "train_size": picks["n_train"]["full"],
+                                       "batch_size": defaults["batch_size"], "seed": defaults["seed"]}  # fmt: skip
+    assert experiment.NOTEBOOK_VALIDATION == picks["n_val"]["full"]
+    assert experiment.CI_RUN == {"epochs": picks["EPOCHS"]["ci"], "train_size": picks["n_train"]["ci"]}

@@ -195,10 +195,12 @@ class Session:
         if self._trusted.get("models") is not None:
             self._retire(self._trusted.pop("models"))
 
-    def ask_models(self, request: protocol.Request, failure: Callable[[str], str]):
+    def ask_models(self, request: protocol.Request, failure: Callable[[str], str],
+                   timeout_s: float | None = None):  # fmt: skip
         """The models worker's answer; ``failure(reason)`` is the student's message if its process
-        cannot answer (``reason`` says how it ended)."""
-        return self._ask_trusted("models", request, failure)
+        cannot answer (``reason`` says how it ended). ``timeout_s`` replaces the request limit for work
+        of the kit's own whose length no student input sets (a reference run)."""
+        return self._ask_trusted("models", request, failure, timeout_s=timeout_s)
 
     def ask_graphs(self, request: protocol.Request, what: str):
         """The graphs worker's answer (a graph traced from the student's ``what``)."""
@@ -209,7 +211,7 @@ class Session:
         )  # fmt: skip
 
     def _ask_trusted(self, kind: str, request: protocol.Request, failure: Callable[[str], str],
-                     refused: Callable[[str], str] = str):  # fmt: skip
+                     refused: Callable[[str], str] = str, timeout_s: float | None = None):  # fmt: skip
         """Ask the worker of ``kind`` (``models`` or ``graphs``: no student code runs in it), started
         when needed: over the staged copy and the staged files for models, over nothing for graphs.
         ``failure(reason)`` is the student's message when its process cannot answer, ``refused(message)``
@@ -223,7 +225,7 @@ class Session:
                 with self.profile.timed(kind, "start"):
                     worker = self._trusted[kind] = self.zygote.spawn(kind, tree, extra=extra)
             with self.profile.timed(kind, type(request).__name__):
-                return worker.ask(request)
+                return worker.ask(request, timeout_s)
         except sandbox.WorkerGone as gone:
             self.events.append(f"{kind} worker: {gone.reason}")
             raise StudentCodeError(failure(gone.reason)) from None
@@ -265,13 +267,14 @@ class Session:
         return self.zygote.spool / worker.token / "work"
 
     def _retire(self, worker: sandbox.Worker) -> None:
-        """Stop a worker, keeping what it printed for the instructor's log (its user is remembered:
-        whatever that user leaves running is killed when the submission is done)."""
+        """Stop a worker, keeping what it printed and what it held at most for the instructor's log
+        (its user is remembered: whatever that user leaves running is killed when the submission is done)."""
         self._all_workers.append(worker)
         printed = worker.output_excerpt()
         self.zygote.discard(worker)
         if printed.strip():
             self.events.append(f"{worker.kind} worker printed:\n{printed}")
+        self.events.append(worker.held)
 
     def close(self) -> None:
         """Stop every worker and whatever they left running in the jail."""

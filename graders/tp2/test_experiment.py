@@ -8,10 +8,13 @@ Two kinds of evidence, neither taken on trust:
   finished run with the parameters and the per-epoch metrics that the function returned, and
   those metrics are the ones the judge's own run of the same network gives (``tpdl.experiments``,
   in a worker that runs no student code);
-* the store handed in, ``mlflow.db``, holds the experiment of the notebook: a finished run for
-  every configuration, with a metric per epoch, in which Adam ends below plain SGD; the judge
-  reruns the first epoch of ``adam``, ``sgd`` and one configuration drawn now from the runs'
-  recorded settings and compares, so that a store written by hand earns nothing.
+* the store handed in, ``mlflow.db``, holds the notebook's experiment: a finished run for every
+  configuration, each recording the notebook's settings (its configuration, and the full budget's
+  epochs and images) and every metric at every epoch. The judge trains ``adam`` and ``sgd`` again,
+  every epoch, and one more configuration drawn now through an epoch drawn now; the store must
+  agree with those runs at each of their epochs, and "Adam ends below plain SGD" is decided on the
+  judge's own runs. A store written by hand, runs cut short, curves made up after the first epoch
+  or moved from one run to another earn nothing.
 """
 
 import math
@@ -29,16 +32,6 @@ lib = grading.grader_library(__file__)
 pytestmark = pytest.mark.cell("train_and_log_tests")
 
 STORE = "mlflow.db"
-CONFIGURATIONS = (
-    "sgd",
-    "momentum",
-    "nesterov",
-    "rmsprop",
-    "adam",
-    "adam-dropout",
-    "adam-l2",
-    "adam-batchnorm",
-)
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 CONFIG = {"optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.5, "nesterov": False,
           "dropout": 0.0, "l2": 0.0, "batch_norm": False}  # fmt: skip
@@ -47,12 +40,46 @@ EPOCHS, BATCH_SIZE, SEED, TRAIN, VAL = 3, 64, 3, 256, 128
 # 5 % leaves room for another order of operations (a metric averaged differently), far less than
 # what a history made up without training misses by.
 REPLICA_RTOL = 0.05
-# The handed-in runs' first epoch, rerun by the judge from their recorded settings on the same
-# MNIST images: the same software gives the same numbers, another processor differs in the
-# fourth digit. 0.5 %: a store written by hand with Adam's loss guessed at 0.25 (the truth is
-# 0.252, 0.8 % away) is caught; 2 % let it through whenever Adam was the run drawn.
-RERUN_RTOL = 0.005
-VALIDATION = {10_000: 5_000, 1_000: 500}  # the notebook's budgets: training images -> validation images
+
+# The notebook's experiment (its CONFIGS, the full budget it runs on by default, and the defaults of
+# train_and_log it is called with); the kit's tests check that the notebook says the same.
+NOTEBOOK_BASE = {"optimizer": "adam", "learning_rate": 0.001, "momentum": 0.0, "nesterov": False,
+                 "dropout": 0.0, "l2": 0.0, "batch_norm": False}  # fmt: skip
+NOTEBOOK_CONFIGS = {
+    "sgd": {**NOTEBOOK_BASE, "optimizer": "sgd", "learning_rate": 0.01},
+    "momentum": {**NOTEBOOK_BASE, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9},
+    "nesterov": {
+        **NOTEBOOK_BASE,
+        "optimizer": "sgd",
+        "learning_rate": 0.01,
+        "momentum": 0.9,
+        "nesterov": True,
+    },
+    "rmsprop": {**NOTEBOOK_BASE, "optimizer": "rmsprop"},
+    "adam": NOTEBOOK_BASE,
+    "adam-dropout": {**NOTEBOOK_BASE, "dropout": 0.3},
+    "adam-l2": {**NOTEBOOK_BASE, "l2": 1e-4},
+    "adam-batchnorm": {**NOTEBOOK_BASE, "batch_norm": True},
+}
+NOTEBOOK_RUN = {"epochs": 10, "train_size": 10_000, "batch_size": 128, "seed": 0}  # the full budget
+NOTEBOOK_VALIDATION = 5_000  # the last images of MNIST's training set
+CI_RUN = {"epochs": 2, "train_size": 1_000}  # the ci budget: the notebook's quick check, not its experiment
+ALWAYS_RERUN = ("adam", "sgd")  # every epoch: the runs of the finding
+# One more configuration is drawn at grading time, and rerun through an epoch drawn at grading time
+# (beyond the first): 2 to 10 epochs, 0.6 s each on 2 cores, where a full run costs about 6 s.
+
+# The handed-in runs against the judge's runs of the notebook's settings on the same MNIST images.
+# Measured over all 8 runs of 10 epochs: on one machine a rerun is the same to the bit whatever the
+# threads (1 or 2 intra-op threads, OMP_NUM_THREADS=1, one core). Against the sample class's store
+# (made earlier on another machine) or with TensorFlow's oneDNN kernels off, the first epoch agrees
+# to 1e-5 and later epochs drift apart as training amplifies rounding: val_loss by up to 2.3 %
+# (rmsprop and adam-l2, epochs 7 to 9), the training loss by up to 0.0026 where it nears zero,
+# accuracies by up to 0.004. The first epoch is held to hundreds of times its spread: a first epoch
+# guessed to 1 % (Adam's val_loss 0.25 for 0.252) fails it, and so does any other configuration's
+# (the closest two, momentum and Nesterov, differ by 2.6 % in their first training loss). Later
+# epochs are held to about twice the widest drift measured (5 % and 0.005).
+FIRST_EPOCH_RTOL = 0.005
+LATER_RTOL, LATER_ATOL = 0.05, 0.005
 
 
 def shuffled_images(seed: int) -> tuple:
@@ -170,37 +197,69 @@ def handed_in_runs(student) -> dict[str, dict]:
     return latest
 
 
-def recorded_config(run: dict) -> dict | None:
-    """The configuration a handed-in run records (MLflow keeps parameters as text), or None."""
-    params, config = run["params"], {}
-    try:
-        for key, default in CONFIG.items():
-            text = params[key]
-            if isinstance(default, bool):
-                if text not in ("True", "False"):
-                    return None
-                config[key] = text == "True"
-            elif isinstance(default, float):
-                config[key] = float(text)
-            else:
-                config[key] = text
-        settings = {key: int(float(params[key])) for key in ("epochs", "batch_size", "seed", "train_size")}
-    except (KeyError, ValueError):
-        return None
-    if config["optimizer"] not in ("sgd", "rmsprop", "adam") or settings["train_size"] not in VALIDATION:
-        return None
-    return {**config, **settings}
+def same_setting(recorded: str, expected) -> bool:
+    """Whether a parameter MLflow keeps as text holds the notebook's value."""
+    if isinstance(expected, (bool, str)):
+        return recorded == str(expected)
+    value = number(recorded)
+    return value is not None and math.isclose(value, expected, rel_tol=1e-9)
 
 
-def rerun_first_epoch(student, name: str, run: dict) -> None:
-    """Rerun the first epoch of a handed-in run from its recorded settings; assert it matches."""
-    recorded = recorded_config(run)
-    assert recorded is not None, _(
-        "the run {name!r} in {store} does not record the settings of one of the notebook's budgets "
-        "(its configuration, epochs, batch_size, seed and train_size)",
+def assert_notebook_run(name: str, run: dict) -> None:
+    """The run records the notebook's settings for ``name`` and holds every metric at every epoch."""
+    params = run["params"]
+    expected = {**NOTEBOOK_CONFIGS[name], **NOTEBOOK_RUN}
+    missing = sorted(key for key in expected if key not in params)
+    assert not missing, _(
+        "the run {name!r} in {store} does not record {missing}",
         name=name,
         store=STORE,
+        missing=", ".join(missing),
     )
+    on_ci_budget = all(number(params[key]) == value for key, value in CI_RUN.items())
+    assert not on_ci_budget, _(
+        "the run {name!r} in {store} was made on the ci budget ({epochs} epochs on {images} images): the "
+        "notebook's experiment trains every configuration {full_epochs} epochs on {full_images} images (the full "
+        "budget, the default); run the experiment again and hand in its store",
+        name=name,
+        store=STORE,
+        epochs=CI_RUN["epochs"],
+        images=CI_RUN["train_size"],
+        full_epochs=NOTEBOOK_RUN["epochs"],
+        full_images=NOTEBOOK_RUN["train_size"],
+    )
+    assert same_setting(params["epochs"], NOTEBOOK_RUN["epochs"]), _(
+        "the run {name!r} in {store} records {epochs} as its number of epochs: the notebook's experiment trains "
+        "every configuration {full_epochs} epochs; run the experiment again and hand in its store",
+        name=name,
+        store=STORE,
+        epochs=params["epochs"],
+        full_epochs=NOTEBOOK_RUN["epochs"],
+    )
+    differing = sorted(key for key, value in expected.items() if not same_setting(params[key], value))
+    assert not differing, _(
+        "the run {name!r} in {store} records other settings than the notebook's experiment gives it: {keys}; "
+        "run the experiment as the notebook sets it and hand in its store",
+        name=name,
+        store=STORE,
+        keys=", ".join(differing),
+    )
+    for key in METRICS:
+        series = epoch_series(run, key)
+        assert series is not None and len(series) == NOTEBOOK_RUN["epochs"], _(
+            "the run {name!r} in {store} should hold {key} once per epoch ({epochs} epochs, at steps 0, 1, 2...)",
+            name=name,
+            store=STORE,
+            key=key,
+            epochs=NOTEBOOK_RUN["epochs"],
+        )
+        assert all(math.isfinite(v) for v in series), _(
+            "the run {name!r} in {store} holds non-finite {key}", name=name, store=STORE, key=key
+        )
+
+
+def judges_run(student, name: str, epochs: int) -> dict[str, list[float]]:
+    """The judge's own run of the notebook's configuration ``name`` for ``epochs`` epochs, on the notebook's images."""
     mnist = data.load_at_hand("mnist")
     if mnist.is_fixture:
         pytest.skip(
@@ -208,63 +267,61 @@ def rerun_first_epoch(student, name: str, run: dict) -> None:
                 "not run: the grading machine lacks the MNIST training set needed to rerun the runs (not counted)"
             )
         )
-    n_train, n_val = recorded["train_size"], VALIDATION[recorded["train_size"]]
+    n_train = NOTEBOOK_RUN["train_size"]
     images = mnist.x_train.reshape(len(mnist.x_train), -1)
-    rerun_data = (images[:n_train], mnist.y_train[:n_train], images[-n_val:], mnist.y_train[-n_val:])
-    config = {key: recorded[key] for key in CONFIG}
-    rerun = student.train_reference_mlp(config, rerun_data, 1, recorded["batch_size"], recorded["seed"])
-    logged = epoch_series(run, "val_loss")
-    again = rerun["val_loss"][0]
-    assert logged and math.isclose(logged[0], again, rel_tol=RERUN_RTOL), (
-        _(
-            "the run {name!r} in {store} records a first-epoch val_loss of {logged}, but training its "
-            "configuration again from its recorded settings gives {again:.4f}: hand in the store your "
-            "experiment wrote",
-            name=name,
-            store=STORE,
-            logged=logged[0],
-            again=again,
-        )
-        if logged
-        else _(
-            "the run {name!r} in {store} records a first-epoch val_loss of nothing, but training its "
-            "configuration again from its recorded settings gives {again:.4f}: hand in the store your "
-            "experiment wrote",
-            name=name,
-            store=STORE,
-            again=again,
-        )
-    )
+    rerun_data = (images[:n_train], mnist.y_train[:n_train], images[-NOTEBOOK_VALIDATION:],
+                  mnist.y_train[-NOTEBOOK_VALIDATION:])  # fmt: skip
+    return student.train_reference_mlp(NOTEBOOK_CONFIGS[name], rerun_data, epochs, NOTEBOOK_RUN["batch_size"],
+                                       NOTEBOOK_RUN["seed"])  # fmt: skip
+
+
+def reproduced(logged: float, again: float, step: int) -> bool:
+    """Whether a value the store records is the judge's at ``step``, within the drift measured between machines."""
+    if step == 0:
+        return math.isclose(logged, again, rel_tol=FIRST_EPOCH_RTOL)
+    return math.isclose(logged, again, rel_tol=LATER_RTOL, abs_tol=LATER_ATOL)
+
+
+def assert_reproduced(
+    student, name: str, run: dict, epochs: int = NOTEBOOK_RUN["epochs"]
+) -> dict[str, list[float]]:
+    """The judge's run of ``name`` for ``epochs`` epochs, after checking that the handed-in run records
+    it at each of them (the first ``epochs`` of a run are the same whatever its length)."""
+    again = judges_run(student, name, epochs)
+    for step in range(epochs):
+        for key in METRICS:
+            logged = epoch_series(run, key)[step]
+            assert reproduced(logged, again[key][step], step), _(
+                "the run {name!r} in {store} records a {key} of {logged:.4f} at step {step}, {gap:.1%} away from "
+                "what training the notebook's {name!r} configuration again gives (runs on different machines "
+                "differ by {tolerance:.1%} at most at that step): hand in the store your experiment wrote",
+                name=name,
+                store=STORE,
+                key=key,
+                logged=logged,
+                step=step,
+                gap=abs(logged - again[key][step]) / abs(again[key][step]),
+                tolerance=FIRST_EPOCH_RTOL if step == 0 else LATER_RTOL,
+            )
+    return again
 
 
 @pytest.mark.points(1)
 def test_experiment_runs_handed_in(student):
     runs = handed_in_runs(student)
-    missing = [name for name in CONFIGURATIONS if name not in runs]
+    missing = [name for name in NOTEBOOK_CONFIGS if name not in runs]
     assert not missing, _(
         "{store} has no finished run for: {missing} (run the experiment and hand it in)",
         store=STORE,
         missing=", ".join(missing),
     )
-    for name in CONFIGURATIONS:
-        run = runs[name]
-        epochs = number(run["params"].get("epochs", ""))
-        assert epochs and epochs >= 1, _(
-            "the run {name!r} in {store} does not record its number of epochs", name=name, store=STORE
-        )
-        for key in METRICS:
-            series = epoch_series(run, key)
-            assert series is not None and len(series) == epochs, _(
-                "the run {name!r} in {store} should hold {key} once per epoch",
-                name=name,
-                store=STORE,
-                key=key,
-            )
-            assert all(math.isfinite(v) for v in series), _(
-                "the run {name!r} in {store} holds non-finite {key}", name=name, store=STORE, key=key
-            )
-    drawn = CONFIGURATIONS[secrets.randbelow(len(CONFIGURATIONS))]
-    rerun_first_epoch(student, drawn, runs[drawn])
+    for name in NOTEBOOK_CONFIGS:
+        assert_notebook_run(name, runs[name])
+    for name in ALWAYS_RERUN:
+        assert_reproduced(student, name, runs[name])
+    others = [name for name in NOTEBOOK_CONFIGS if name not in ALWAYS_RERUN]
+    drawn, through = others[secrets.randbelow(len(others))], 2 + secrets.randbelow(NOTEBOOK_RUN["epochs"] - 1)
+    assert_reproduced(student, drawn, runs[drawn], through)
 
 
 @pytest.mark.points(1)
@@ -275,12 +332,15 @@ def test_adam_ends_below_plain_sgd(student):
     )
     finals = {}
     for name in ("adam", "sgd"):
-        series = epoch_series(runs[name], "val_loss")
-        assert series, _("the run {name!r} in {store} holds no val_loss per epoch", name=name, store=STORE)
-        finals[name] = series[-1]
-    assert finals["adam"] < finals["sgd"], _(
-        "in your experiment, Adam's final validation loss is not below plain SGD's: check the runs you "
-        "handed in (same budget and seed for both)"
-    )
-    for name in ("adam", "sgd"):
-        rerun_first_epoch(student, name, runs[name])
+        assert_notebook_run(name, runs[name])
+        finals[name] = assert_reproduced(student, name, runs[name])["val_loss"][-1]
+    if finals["adam"] >= finals["sgd"]:  # the notebook's settings, not the student's runs: not counted
+        pytest.skip(
+            _(
+                "not counted: trained again as the notebook sets them, Adam's final validation loss ({adam:.4f}) is "
+                "not below plain SGD's ({sgd:.4f}) on this grading machine (a problem of the grading machine, "
+                "not of your runs)",
+                adam=finals["adam"],
+                sgd=finals["sgd"],
+            )
+        )

@@ -3,7 +3,7 @@
 kind: edit
 base: reference
 loses: experiment_runs_handed_in, adam_ends_below_plain_sgd
-proof: training its configuration again from its recorded settings gives
+proof: away from what training the notebook's 'adam' configuration again gives
 """
 
 import shutil
