@@ -125,7 +125,7 @@ def cache_key(assignment: str, limits: sandbox.Limits) -> str:
         "data": [(origin, _file_digest(p, *_identity(p))) for origin, p in data.files_at_hand()],
         "limits": repr(limits),
         "software": [sys.version, *(_version(name) for name in CACHE_PACKAGES)],
-        "docker": _docker_state(),
+        "docker": _docker_state(assignment),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -137,13 +137,12 @@ def _version(package: str) -> str:
         return f"{package} absent"
 
 
-def _docker_state() -> str:
-    """Whether TP1's Docker checks can run here: they are counted only where an engine runs."""
-    if os.environ.get("TPDL_DOCKER", "auto") == "off":
-        return "off"
+def _docker_state(assignment: str) -> str:
+    """What the Docker checks depend on here (engine, base images, package index), for the TPs that
+    hand in a Dockerfile only: an engine starting or stopping regrades no other TP."""
     from tpdl import docker_engine
 
-    return "available" if docker_engine.available() is None else "unavailable"
+    return docker_engine.state(assignment) if docker_engine.builds_images(assignment) else "no Docker checks"
 
 
 def fingerprint(key: str, staged: intake.Staged, notebook: str) -> str:
@@ -254,6 +253,8 @@ def grade_class(
     limits=None,
     profile: bool = False,
     cluster: str | None = None,
+    cluster_certs: Path | None = None,
+    insecure_cluster: bool = False,
 ) -> ClassResult:
     """Grade every submission of ``assignment``; see ``tpdl grade --help``."""
     if not paths.graders(assignment).is_dir():
@@ -269,6 +270,10 @@ def grade_class(
         raise UsageError(str(error)) from None
     if cluster is not None and jobs > 1:
         raise UsageError("--cluster and --jobs exclude each other: the cluster's workers grade side by side")
+    if cluster is not None:
+        from tpdl.cluster import Connection
+
+        connection = Connection.to(cluster, cluster_certs, insecure_cluster)
     submissions = Path(submissions or paths.submitted())
     if not submissions.is_dir():
         raise UsageError(f"no submissions folder at {submissions}")
@@ -282,6 +287,8 @@ def grade_class(
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise UsageError("another grading run is writing to autograded/; wait for it to finish") from None
+        if cluster is None and (notice := sandbox.limits_notice()):
+            report.console.print(notice, style="yellow", markup=False, highlight=False)
         # With one job: the warm pool if one answers, else a sandbox started now, importing
         # TensorFlow while this process stages the submissions.
         early = None
@@ -298,7 +305,7 @@ def grade_class(
                 if cluster is not None and todo:
                     from tpdl.cluster import grade_on_cluster
 
-                    grade_on_cluster(cluster, assignment, todo, key, record, progress, limits)
+                    grade_on_cluster(connection, assignment, todo, key, record, progress, limits)
                 elif early is not None and todo:
                     _grade_here(assignment, todo, early.wait_ready(), record, progress)
                 elif todo:
