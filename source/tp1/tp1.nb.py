@@ -321,7 +321,13 @@ print("app.py: visible tests passed")
 # `HEALTHCHECK` and gunicorn as the command; a `.dockerignore` that keeps notebooks, MLflow runs
 # and data out of the build context. The hidden tests lint it with
 # [hadolint](https://github.com/hadolint/hadolint) and read its instructions; where the grading
-# machine runs Docker, they also build the image and query it.
+# machine runs Docker, they also build the image and query it. That build has **no network**:
+# the base image must be one the grading machine holds (`python:3.11-slim`: Python 3.11, as the
+# course's environment), and `pip install` reaches only a package index of the course's pinned
+# versions (those of this notebook's environment: `flask`, `gunicorn`, `keras`, `numpy`,
+# `pillow`, `tensorflow-cpu`, and what they need). Nothing else can be downloaded while it builds
+# (no `apt-get`, no `curl`). If the machine cannot build at all (no base image, no index), the
+# two image points wait for a machine that can; a build that fails on a step of yours loses them.
 #
 # ```bash
 # hadolint Dockerfile
