@@ -2,6 +2,7 @@
 
 import os
 
+import nbgrader
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     ClearHiddenTests,
@@ -12,6 +13,7 @@ from nbgrader.preprocessors import (
     LockCells,
 )
 
+import tpdl
 from tpdl.nbgrader_ext import ReduceTracebacks
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
@@ -71,6 +73,13 @@ c.LimitOutput.max_lines = 200
 
 # Formgrader and generated feedback render students' notebooks: never their scripts or event handlers.
 c.HTMLExporter.sanitize_html = True
+# ... and load nothing from outside: nbconvert's MathJax macro (a CDN) is replaced by the kit's, which
+# loads MathJax from the course's own server (jupyter-server-mathjax). formgrader's and nbgrader's
+# feedback templates stay where nbgrader keeps them.
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(os.path.dirname(tpdl.__file__), "templates", "nbconvert"),
+    os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"),
+]
 
 # Feedback shows neither hidden tests nor the tracebacks that would quote them.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ReduceTracebacks, CSSHTMLHeaderPreprocessor]

@@ -263,7 +263,10 @@ def jupyter_lab(root: Path, env: dict):
 
 
 def signed_in(browser, base: str, token: str):
+    """A page signed in to the server at ``base``; ``page.requested`` lists every URL it asked for."""
     page = browser.new_page(viewport={"width": 1300, "height": 900})
+    page.requested = []
+    page.on("request", lambda request: page.requested.append(request.url))
     page.goto(f"{base}/login?next=%2Fapi%2Fstatus")
     page.fill("input[name=password]", token)
     page.click("#login_submit")
@@ -304,7 +307,12 @@ def test_formgrader_shows_the_kits_grades(cycle, browser):
         page.locator("a", has_text="Submission #").first.click()
         page.wait_for_selector("text=Submission 1 /", timeout=60_000)
         page.wait_for_selector("input.score", timeout=60_000)
+        page.wait_for_function("window.MathJax && window.MathJax.isReady", timeout=60_000)
         page.screenshot(path=ARTIFACTS / "formgrader-grading-view.png")
+        # Everything formgrader's pages loaded came from the course's own server, MathJax included.
+        assert any("/static/jupyter_server_mathjax/MathJax.js" in url for url in page.requested)
+        elsewhere = [url for url in page.requested if not url.startswith((f"{base}/", "data:"))]
+        assert not elsewhere, f"formgrader's pages loaded from outside the server: {elsewhere[:5]}"
         page.close()
 
 
