@@ -4,7 +4,9 @@ While the file that ``TPDL_TEST_FORGERY`` names exists, this worker answers for 
 lists with a full-marks result made without the run's key, the way it says (``altered``: the
 genuine answer with every check turned to full marks, its seal kept; ``own-key``: sealed with a
 key of the forger's; ``unsealed``: a plain ``(result, log)``, as tasks answered before results
-were sealed), and appends each forgery to the file ``TPDL_TEST_FORGERY_PROOF`` names.
+were sealed; ``pickled``: an object whose unpickling, wherever it happens, writes the file
+``TPDL_TEST_FORGERY_CANARY`` names), and appends each forgery to the file
+``TPDL_TEST_FORGERY_PROOF`` names.
 """
 
 import json
@@ -15,6 +17,16 @@ from pathlib import Path
 from tpdl import cluster, protocol
 
 genuine = cluster.grade_remotely
+
+
+class Canary:
+    """Unpickled, it writes its file: the code a worker would run in whoever unpickles it."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.path), "a worker's code ran here"))
 
 
 def _full_marks(result: dict) -> dict:
@@ -41,6 +53,8 @@ def forging(plugin: str, order: bytes, archive: bytes):
         return sealed[: protocol.MAC_HEX] + json.dumps(answer).encode()
     if plan[student] == "own-key":
         return protocol.seal(secrets.token_bytes(32), protocol.ANSWER, answer)
+    if plan[student] == "pickled":
+        return Canary(os.environ["TPDL_TEST_FORGERY_CANARY"])
     return answer["result"], answer["log"]
 
 

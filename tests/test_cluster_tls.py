@@ -251,10 +251,11 @@ def tls_cluster(tmp_path_factory, new_course):
     notebook = nbformat.read(submissions / "attacker" / "tp1" / "tp1.ipynb", as_version=4)
     notebook.cells = [c for c in notebook.cells if "tries to earn points" not in c.source]
     nbformat.write(notebook, honest / "tp1.ipynb")
+    shutil.copytree(submissions / "untouched", submissions / "pickler")  # answered with a pickle
     certs, other = make_certs(folder / "certs"), make_certs(folder / "other")
     forgery, proof = folder / "forgery.json", folder / "forged.jsonl"
     env = {**os.environ, "TPDL_COURSE_DIR": str(course), "TPDL_TEST_FORGERY": str(forgery),
-           "TPDL_TEST_FORGERY_PROOF": str(proof)}  # fmt: skip
+           "TPDL_TEST_FORGERY_PROOF": str(proof), "TPDL_TEST_FORGERY_CANARY": str(folder / "canary")}  # fmt: skip
     processes = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TPDL_COURSE_DIR", str(course))
@@ -263,7 +264,7 @@ def tls_cluster(tmp_path_factory, new_course):
             processes.append(scheduler)
             for index in range(2):
                 processes.append(_start(
-                    [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1", "--no-nanny",
+                    [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
                      "--name", f"worker-{index}", "--tls-ca-file", str(certs / "ca.pem"),
                      "--tls-cert", str(certs / "worker.pem"), "--tls-key", str(certs / "worker.key"),
                      "--preload", str(FORGER), "--local-directory", str(folder / f"worker-{index}")],
@@ -396,9 +397,10 @@ def test_a_scheduler_of_another_ca_gets_no_submission(tls_cluster):
 @pytest.mark.slow
 @pytest.mark.xdist_group("tls_cluster")
 def test_results_forged_on_a_worker_earn_nothing(tls_cluster, graded_by_one):
-    """Do results forged on a worker without the run's key (altered, sealed with another key, or
-    not sealed) become problem results at 0, while the honest students keep the grades of `--jobs 1`?"""
-    plan = {"untouched": "altered", "mistakes": "own-key", "attacker": "unsealed"}
+    """Do results forged on a worker without the run's key (altered, sealed with another key, not
+    sealed, or a pickle that would run the worker's code in the judge) become problem results at 0,
+    while the honest students keep the grades of `--jobs 1`?"""
+    plan = {"untouched": "altered", "mistakes": "own-key", "attacker": "unsealed", "pickler": "pickled"}
     tls_cluster.forgery.write_text(json.dumps(plan))
     try:
         forged = classroom.grade_class("tp1", tls_cluster.submissions, progress=False, force=True,
@@ -408,9 +410,11 @@ def test_results_forged_on_a_worker_earn_nothing(tls_cluster, graded_by_one):
     proofs = [json.loads(line) for line in tls_cluster.proof.read_text().splitlines()]
     assert {p["student"]: p["how"] for p in proofs} == plan, "every forgery ran"
     assert all(p["score"] > 0 for p in proofs), "each forged a score"
+    assert not (tls_cluster.folder / "canary").exists(), "the judge unpickled what a worker sent"
     for student in plan:
         result = forged.students[student]
-        assert result["score"] == 0 and "could not be authenticated" in result["infrastructure"], student
+        refused = "could not grade" if plan[student] == "pickled" else "could not be authenticated"
+        assert result["score"] == 0 and refused in result["infrastructure"], (student, result["infrastructure"])
         assert student in forged.infrastructure
         saved = json.loads((tls_cluster.course / "autograded" / student / "tp1" / "results.json").read_text())
         assert saved["score"] == 0 and saved["fingerprint"] == "", "graded again by the next run"

@@ -22,8 +22,11 @@ validates it. Anything else (a result forged or replayed by a task of another cl
 run, swapped between students, altered on the way, malformed) is that student's problem result.
 The key is no secret from the cluster itself: the scheduler keeps the plugin, and whoever holds a
 certificate of the CA can run code on the scheduler and the workers, and so can read it. The
-certificates are the cluster's keys; the seal makes every result recorded the work of this run's
-plugin for that student's order, and nothing from a worker is ever unpickled into a result.
+judge's client reads what the cluster sends with msgpack only (never pickle, nor Dask's own
+serialiser, whose header is a pickle), but Dask's protocol still unpickles messages it marks as
+trusted: a certificate of the CA is a key to run code in the judge too. The certificates are the
+cluster's keys; the seal makes every result recorded the work of this run's plugin for that
+student's order.
 """
 
 import asyncio
@@ -48,6 +51,7 @@ from distributed.security import Security
 from tpdl import classroom, i18n, protocol, report, sandbox
 
 CONNECT_S = 30  # to reach the scheduler
+DESERIALIZERS = ("msgpack",)  # how the judge's client may read what the cluster sends: not pickle, not "dask" (whose header is pickled)
 WORKERS_S = classroom.JUDGE_START_S  # for a first worker to join a cluster that has none
 CERTIFICATE_DAYS = 400  # a course's term and then some
 ROLES = ("scheduler", "worker", "client")  # one certificate and key each, signed by the cluster's CA
@@ -259,7 +263,10 @@ def grade_on_cluster(connection: Connection, assignment: str, todo: list, key: s
 def connect(connection: Connection) -> distributed.Client:
     """A client of the scheduler; a clear error when there is none to reach, or it is not the cluster's."""
     try:
-        return distributed.Client(connection.address, security=connection.security, timeout=CONNECT_S)
+        # Answers are sealed bytes: nothing a worker sends needs pickle, which would run its code here.
+        return distributed.Client(
+            connection.address, security=connection.security, timeout=CONNECT_S, deserializers=DESERIALIZERS
+        )
     except ValueError as error:
         problem = classroom.UsageError(
             f"{connection.address!r} is not the address of a Dask scheduler (tls://host:8786): {error}"
