@@ -51,7 +51,8 @@ from distributed.security import Security
 from tpdl import classroom, i18n, protocol, report, sandbox
 
 CONNECT_S = 30  # to reach the scheduler
-DESERIALIZERS = ("msgpack",)  # how the judge's client may read what the cluster sends: not pickle, not "dask" (whose header is pickled)
+# How the judge's client may read what the cluster sends: not pickle, nor "dask" (whose header is a pickle).
+DESERIALIZERS = ("msgpack",)
 WORKERS_S = classroom.JUDGE_START_S  # for a first worker to join a cluster that has none
 CERTIFICATE_DAYS = 400  # a course's term and then some
 ROLES = ("scheduler", "worker", "client")  # one certificate and key each, signed by the cluster's CA
