@@ -3,6 +3,7 @@
 import csv
 import html
 import io
+import re
 
 import nbformat
 import pytest
@@ -110,6 +111,21 @@ def test_markdown_that_an_html_block_hid_is_no_link_when_formgrader_renders_it_a
 def test_markdown_keeps_no_mathjax_command_that_makes_a_link():
     page = report.safe_markdown(r"Look: $\href{javascript:alert(7)}{here}$ and $\class{x}{y}$, $x^2$")
     assert "\\href" not in page and "\\class" not in page and "$x^2$" in page
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r'$$\mmlToken{mi}[style="cursor:url(http://beacon.example/x.png), auto"]{g}$$',
+        r"$\bbox[background:url(http://beacon.example/b.png)]{x}$",
+        r"$\enclose{circle}[style=background:url(http://beacon.example/e.png)]{x}$",
+    ],
+)
+def test_markdown_keeps_no_mathjax_command_that_styles_a_formula(formula):
+    """Is a MathJax command that gives a formula a style (a CSS url() the instructor's browser
+    would load) written out as text?"""
+    page = report.safe_markdown(f"Look: {formula}, and $x^2$")
+    assert not re.search(r"\\(mmlToken|bbox|enclose)\b", page) and "$x^2$" in page
 
 
 @pytest.mark.parametrize("assignment", paths.assignments())

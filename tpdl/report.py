@@ -239,7 +239,10 @@ BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 SAFE_TAG_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MARKDOWN_PASSES = 5
 # MathJax, which formgrader loads, turns these TeX commands into links or HTML attributes.
-MATHJAX_ACTIVE = re.compile(r"\\(href|class|cssId|style|data|unicode|require)(?![A-Za-z])")
+# MathJax commands that attach a link, a class, an id, a style (a CSS url() loads) or a module to a formula.
+MATHJAX_ACTIVE = re.compile(
+    r"\\(href|class|cssId|style|data|unicode|require|mmlToken|bbox|enclose)(?![A-Za-z])"
+)
 
 
 def _allowed_attribute(tag: str, name: str, value: str) -> bool:
