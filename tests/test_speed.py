@@ -7,7 +7,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from tpdl import profile, student
+from tpdl import profile, protocol, student
 from tpdl.session import write_new_file
 
 
@@ -58,42 +58,65 @@ def test_the_judge_creates_a_file_for_a_call_and_never_through_a_link(tmp_path):
     assert oct(os.stat(work / "store.db").st_mode & 0o777) == "0o600"
 
 
-class _Models:
+class _References:
     """Stands in for a submission's session: counts the reference runs it is asked to make."""
 
     def __init__(self):
         self.runs = 0
         self.waits = []
 
-    def ask_models(self, request, failure, timeout_s=None):
+    def ask_reference(self, request, failure, timeout_s):
         self.runs += 1
         self.waits.append(timeout_s)
-        return type("Answer", (), {"history": {"val_loss": [float(request.seed)]}})()
+        return protocol.History(history={"val_loss": [float(request.seed)]}, epoch=[0])
+
+
+IMAGES = (
+    np.zeros((4, 784), np.uint8),
+    np.zeros(4, np.uint8),
+    np.zeros((2, 784), np.uint8),
+    np.zeros(2, np.uint8),
+)
+
+
+def submission_making_references() -> student.Submission:
+    submission = student.Submission.__new__(student.Submission)
+    submission.session = _References()
+    return submission
 
 
 def test_a_reference_run_is_made_once_per_distinct_request(monkeypatch):
     monkeypatch.setattr(student, "REFERENCE_RUNS", {})
-    submission = student.Submission.__new__(student.Submission)
-    submission.session = _Models()
-    images = (
-        np.zeros((4, 784), np.uint8),
-        np.zeros(4, np.uint8),
-        np.zeros((2, 784), np.uint8),
-        np.zeros(2, np.uint8),
-    )
+    submission = submission_making_references()
     config = {"optimizer": "sgd"}
-    first = submission.train_reference_mlp(config, images, 1, 2, seed=3)
+    first = submission.train_reference_mlp(config, IMAGES, 1, 2, seed=3)
     first["val_loss"].append("changed by a grader")  # a copy: the remembered run is untouched
-    assert submission.train_reference_mlp(config, images, 1, 2, seed=3) == {"val_loss": [3.0]}
+    assert submission.train_reference_mlp(config, IMAGES, 1, 2, seed=3) == {"val_loss": [3.0]}
     assert submission.session.runs == 1
-    submission.train_reference_mlp(config, images, 1, 2, seed=4)
-    other = images[0].copy()
+    submission.train_reference_mlp(config, IMAGES, 1, 2, seed=4)
+    other = IMAGES[0].copy()
     other[0, 0] = 1
-    submission.train_reference_mlp(config, (other, *images[1:]), 1, 2, seed=3)
+    submission.train_reference_mlp(config, (other, *IMAGES[1:]), 1, 2, seed=3)
     assert submission.session.runs == 3, "another seed or other data is another run"
     assert submission.session.waits == [student.REFERENCE_RUN_S] * 3, (
         "a reference run is not held to the request limit"
     )
+
+
+def test_a_kept_reference_run_is_made_once_per_machine(monkeypatch, tmp_path):
+    """Is a run kept (every grading asks for it alike) read back by a later judge process, and is
+    one not kept made again?"""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(student, "REFERENCE_RUNS", {})
+    submission = submission_making_references()
+    config = {"optimizer": "adam"}
+    submission.train_reference_mlp(config, IMAGES, 1, 2, seed=3, keep=True)
+    submission.train_reference_mlp(config, IMAGES, 1, 2, seed=4)
+    student.REFERENCE_RUNS.clear()  # a later judge process
+    assert submission.train_reference_mlp(config, IMAGES, 1, 2, seed=3, keep=True) == {"val_loss": [3.0]}
+    assert submission.session.runs == 2
+    submission.train_reference_mlp(config, IMAGES, 1, 2, seed=4)
+    assert submission.session.runs == 3, "a run not kept is made again by each judge process"
 
 
 @pytest.mark.slow

@@ -144,9 +144,10 @@ def test_l2_references_follow_keras():
         np.testing.assert_allclose(ours, np.asarray(theirs), rtol=1e-12)
 
 
-def notebook_experiment() -> tuple[dict, dict, dict]:
-    """What the notebook's text sets for its experiment: its ``CONFIGS``, each budget's numbers
-    (``BUDGET.pick(full=..., ci=...)`` by the name they are given) and ``train_and_log``'s defaults."""
+def notebook_experiment() -> tuple[str, dict, dict, dict]:
+    """What the notebook's text sets for its experiment: its name (``EXPERIMENT``), its ``CONFIGS``, each
+    budget's numbers (``BUDGET.pick(full=..., ci=...)`` by the name they are given) and ``train_and_log``'s
+    defaults."""
     tree = ast.parse(notebooks.text_source("tp2").read_text())
     namespace, picks, defaults = {}, {}, {}
     for node in tree.body:
@@ -157,7 +158,7 @@ def notebook_experiment() -> tuple[dict, dict, dict]:
         if not isinstance(node, ast.Assign):
             continue
         targets = node.targets[0].elts if isinstance(node.targets[0], ast.Tuple) else node.targets
-        if [getattr(target, "id", None) for target in targets] in (["BASE"], ["CONFIGS"]):
+        if [getattr(target, "id", None) for target in targets] in (["EXPERIMENT"], ["BASE"], ["CONFIGS"]):
             exec(compile(ast.Module([node], []), "tp2.nb.py", "exec"), namespace)  # noqa: S102 - the kit's notebook
         values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
         for target, value in zip(targets, values):
@@ -165,12 +166,13 @@ def notebook_experiment() -> tuple[dict, dict, dict]:
                 picks[target.id] = {
                     keyword.arg: ast.literal_eval(keyword.value) for keyword in value.keywords
                 }
-    return namespace["CONFIGS"], picks, defaults
+    return namespace["EXPERIMENT"], namespace["CONFIGS"], picks, defaults
 
 
 def test_the_store_checks_expect_the_notebooks_experiment():
     """Do the checks of the handed-in store expect the runs the notebook makes, on each budget?"""
-    configs, picks, defaults = notebook_experiment()
+    name, configs, picks, defaults = notebook_experiment()
+    assert experiment.NOTEBOOK_EXPERIMENT == name
     assert experiment.NOTEBOOK_CONFIGS == configs
     assert experiment.NOTEBOOK_RUN == {"epochs": picks["EPOCHS"]["full"], "train_size": picks["n_train"]["full"],
                                        "batch_size": defaults["batch_size"], "seed": defaults["seed"]}  # fmt: skip

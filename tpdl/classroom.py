@@ -12,29 +12,25 @@ note on that student's result; every other student is graded and every output wr
 
 import contextlib
 import fcntl
-import functools
 import hashlib
-import importlib.metadata
 import json
 import multiprocessing
 import os
 import queue
 import signal
-import sys
 import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tpdl import gradebook, i18n, intake, paths, pool, report, sandbox
+from tpdl import gradebook, i18n, ingredients, intake, paths, pool, report, sandbox
 
 _ = i18n.KIT  # what the students are told
 RESULTS = "results.json"
 PROFILE = "profile.json"  # with --profile: where the grading time went
 JUDGE_START_S = 300  # for a judge process to start its sandbox
 STUDENT_S = 1800  # the most one student may keep a judge process busy before it is stopped
-CACHE_PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "h5py", "nbgrader", "mlflow", "gunicorn")
 
 
 class UsageError(Exception):
@@ -83,58 +79,20 @@ def _contract(check: dict) -> dict:
 # --------------------------------------------------------------------------- what a result depends on
 
 
-def tree_digest(folder: Path) -> str:
-    """A hash of every regular file under ``folder`` (names, sizes, contents), bytecode left out."""
-    digest = hashlib.sha256()
-    if not folder.is_dir():
-        return digest.hexdigest()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
-        if "__pycache__" in path.parts or path.suffix == ".pyc":
-            continue
-        name = os.fsencode(path.relative_to(folder))
-        digest.update(len(name).to_bytes(8, "big") + name + path.stat().st_size.to_bytes(8, "big"))
-        digest.update(_file_digest(path, *_identity(path)).encode())
-    return digest.hexdigest()
-
-
-def _identity(path: Path) -> tuple:
-    info = path.stat()
-    return info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev
-
-
-@functools.lru_cache(maxsize=512)
-def _file_digest(path: Path, *identity) -> str:
-    """The sha256 of a file, computed once per process for each (size, time, inode) it has had."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cache_key(assignment: str, limits: sandbox.Limits) -> str:
     """Everything besides the submission that can change a grade, hashed: upgrading any of it regrades."""
-    from tpdl import data
-
     parts = {
-        "kit": tree_digest(paths.PACKAGE),  # its code, templates and fixtures
-        "graders": tree_digest(paths.graders(assignment)),
-        "graders' library": [_file_digest(p, *_identity(p)) for p in sorted(paths.graders().glob("*.py"))],
-        "its messages": tree_digest(paths.graders() / "locale"),
+        "kit": ingredients.tree_digest(paths.PACKAGE),  # its code, templates and fixtures
+        "graders": ingredients.tree_digest(paths.graders(assignment)),
+        "graders' library": [ingredients.file_digest(p) for p in sorted(paths.graders().glob("*.py"))],
+        "its messages": ingredients.tree_digest(paths.graders() / "locale"),
         "language": i18n.language(),  # results hold the messages in the students' language
-        "data": [(origin, _file_digest(p, *_identity(p))) for origin, p in data.files_at_hand()],
+        "data": ingredients.data_at_hand(),
         "limits": repr(limits),
-        "software": [sys.version, *(_version(name) for name in CACHE_PACKAGES)],
+        "software": ingredients.software(),
         "docker": _docker_state(assignment),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-
-def _version(package: str) -> str:
-    try:
-        return f"{package}=={importlib.metadata.version(package)}"
-    except importlib.metadata.PackageNotFoundError:
-        return f"{package} absent"
 
 
 def _docker_state(assignment: str) -> str:

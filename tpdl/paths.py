@@ -59,6 +59,12 @@ def sample_submission(student: str, assignment: str) -> Path:
     return sample_class() / student / assignment
 
 
+def user_cache() -> Path:
+    """The kit's folder in the user's cache (``XDG_CACHE_HOME`` or ``~/.cache``): what the judge makes
+    once per machine, never in the course's repository."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tpdl"
+
+
 def gradebook_url() -> str:
     return f"sqlite:///{course_dir() / 'gradebook.db'}"
 

@@ -2,9 +2,10 @@
 
 A :class:`Session` starts each kind of worker when a check first needs it, over the staged copy
 of the submission (``tpdl.intake``): the ``notebook`` worker (the student's code), the ``models``
-worker (saved models, tracking stores, HTTP, the kit's reference runs; no student code), the
-``graphs`` worker (graphs traced from the student's functions; no student Python) and one
-``service`` worker per web application served. It restarts a notebook worker that died, a
+worker (saved models, tracking stores, HTTP; no student code), the ``graphs`` worker (graphs
+traced from the student's functions; no student Python) and one ``service`` worker per web
+application served; a reference run of the kit's gets a models worker of its own, over nothing of
+the submission. It restarts a notebook worker that died, a
 bounded number of times; renews the models worker when a file it must see was staged; keeps the
 end of each worker's output for the instructor's log; and stops everything at the end.
 
@@ -195,12 +196,28 @@ class Session:
         if self._trusted.get("models") is not None:
             self._retire(self._trusted.pop("models"))
 
-    def ask_models(self, request: protocol.Request, failure: Callable[[str], str],
-                   timeout_s: float | None = None):  # fmt: skip
+    def ask_models(self, request: protocol.Request, failure: Callable[[str], str]):
         """The models worker's answer; ``failure(reason)`` is the student's message if its process
-        cannot answer (``reason`` says how it ended). ``timeout_s`` replaces the request limit for work
-        of the kit's own whose length no student input sets (a reference run)."""
-        return self._ask_trusted("models", request, failure, timeout_s=timeout_s)
+        cannot answer (``reason`` says how it ended)."""
+        return self._ask_trusted("models", request, failure)
+
+    def ask_reference(self, request: protocol.Request, failure: Callable[[str], str], timeout_s: float):
+        """The answer of a models worker of its own, over nothing of the submission and stopped after
+        it: the kit's reference run ``request`` depends on no file of the student's. ``timeout_s``
+        replaces the request limit (the run's length is the graders', not the student's)."""
+        try:
+            with self.profile.timed("reference", "start"):
+                worker = self.zygote.spawn("models", None)
+            try:
+                with self.profile.timed("reference", type(request).__name__):
+                    return worker.ask(request, timeout_s)
+            finally:
+                self._retire(worker)
+        except sandbox.WorkerGone as gone:
+            self.events.append(f"reference worker: {gone.reason}")
+            raise StudentCodeError(failure(gone.reason)) from None
+        except sandbox.WorkerError as error:
+            raise StudentCodeError(error.message) from None
 
     def ask_graphs(self, request: protocol.Request, what: str):
         """The graphs worker's answer (a graph traced from the student's ``what``)."""
@@ -211,7 +228,7 @@ class Session:
         )  # fmt: skip
 
     def _ask_trusted(self, kind: str, request: protocol.Request, failure: Callable[[str], str],
-                     refused: Callable[[str], str] = str, timeout_s: float | None = None):  # fmt: skip
+                     refused: Callable[[str], str] = str):  # fmt: skip
         """Ask the worker of ``kind`` (``models`` or ``graphs``: no student code runs in it), started
         when needed: over the staged copy and the staged files for models, over nothing for graphs.
         ``failure(reason)`` is the student's message when its process cannot answer, ``refused(message)``
@@ -225,7 +242,7 @@ class Session:
                 with self.profile.timed(kind, "start"):
                     worker = self._trusted[kind] = self.zygote.spawn(kind, tree, extra=extra)
             with self.profile.timed(kind, type(request).__name__):
-                return worker.ask(request, timeout_s)
+                return worker.ask(request)
         except sandbox.WorkerGone as gone:
             self.events.append(f"{kind} worker: {gone.reason}")
             raise StudentCodeError(failure(gone.reason)) from None

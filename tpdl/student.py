@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tpdl import protocol, sandbox, wire
+from tpdl import protocol, reference_runs, sandbox, wire
 from tpdl.i18n import KIT as _
 from tpdl.session import MAX_DELIVERABLE_BYTES, MODELS_DIR, Session, StudentCodeError, read_regular_file
 
@@ -29,6 +29,20 @@ MAX_REFERENCE_RUNS = 64
 REFERENCE_RUN_S = 120.0
 
 __all__ = ["Model", "Service", "StudentCodeError", "Submission"]
+
+
+def _digest(request: protocol.Request) -> str:
+    """The digest of ``request``: its arrays by dtype, shape and bytes (hashed where they lie, not
+    encoded first), its other fields as the wire writes them."""
+    digest = hashlib.sha256(type(request).__name__.encode())
+    for name, value in request.model_dump().items():
+        if isinstance(value, np.ndarray):
+            array = np.ascontiguousarray(value)
+            digest.update(wire.dumps([name, array.dtype.name, list(array.shape)]))
+            digest.update(array.data)
+        else:
+            digest.update(wire.dumps([name, value]))
+    return digest.hexdigest()
 
 
 def _failure(name: str, error: sandbox.WorkerError) -> StudentCodeError:
@@ -285,24 +299,30 @@ class Submission:
         answer = self.session.ask_graphs(request, loss or ", ".join(metrics))
         return dict(answer.history), list(answer.weights)
 
-    def train_reference_mlp(self, config: dict, data: tuple, epochs: int, batch_size: int, seed: int) -> dict:
+    def train_reference_mlp(self, config: dict, data: tuple, epochs: int, batch_size: int, seed: int,
+                            keep: bool = False) -> dict:  # fmt: skip
         """The kit's own run of TP2's MLP (``tpdl.experiments``) on ``data`` = (x_train, y_train,
         x_val, y_val), images as uint8 (N, 784) and labels (N,): ``history.history``.
 
-        The run depends on nothing of the student's but the settings asked for: a judge process
-        makes each distinct run once (the students of a class hand in the same budgets) and
-        answers it again from memory (:data:`REFERENCE_RUNS`).
+        The run depends on nothing of the student's but the settings asked for, and is made in a
+        worker that sees nothing of the submission: a judge process makes each distinct run once
+        and answers it again from memory (:data:`REFERENCE_RUNS`). With ``keep`` (a run that every
+        grading asks for alike, such as the notebook's pinned experiment), the machine keeps it for
+        later grading runs too (``tpdl.reference_runs``).
         """
         x_train, y_train, x_val, y_val = (np.asarray(a) for a in data)
         request = protocol.TrainMLP(config=dict(config), x_train=x_train, y_train=y_train, x_val=x_val,
                                     y_val=y_val, epochs=epochs, batch_size=batch_size, seed=seed)  # fmt: skip
-        key = hashlib.sha256(wire.dumps(request.model_dump())).hexdigest()
+        key = _digest(request)
         if key not in REFERENCE_RUNS:
-            answer = self.session.ask_models(
-                request,
-                lambda reason: _("The reference run could not be made: its process {reason}.", reason=reason),
-                timeout_s=REFERENCE_RUN_S,
-            )
+
+            def failure(reason: str) -> str:
+                return _("The reference run could not be made: its process {reason}.", reason=reason)
+
+            def make() -> protocol.History:
+                return self.session.ask_reference(request, failure, timeout_s=REFERENCE_RUN_S)
+
+            answer = reference_runs.kept(key, make) if keep else make()
             history = dict(answer.history)
             while len(REFERENCE_RUNS) >= MAX_REFERENCE_RUNS:
                 REFERENCE_RUNS.pop(next(iter(REFERENCE_RUNS)))  # the oldest first

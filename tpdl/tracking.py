@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tpdl import paths
+
 _MAKE = """
 import sys, mlflow
 mlflow.set_tracking_uri("sqlite:///" + sys.argv[1])
@@ -23,16 +25,11 @@ mlflow.MlflowClient().search_experiments()  # creates and upgrades the tables
 """
 
 
-def cache_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "tpdl"
-
-
 @functools.cache
 def empty_store() -> bytes:
     """The bytes of an empty SQLite tracking store of the installed MLflow (made on first use)."""
     version = importlib.metadata.version("mlflow")
-    folder = cache_dir()
+    folder = paths.user_cache()
     folder.mkdir(parents=True, exist_ok=True)
     store = folder / f"empty-mlflow-{version}.db"
     with open(folder / "empty-mlflow.lock", "w") as lock:

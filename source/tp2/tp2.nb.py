@@ -375,11 +375,13 @@ print("batchnorm_backward: visible tests passed")
 # ## The experiment: optimisers and regularisers on MNIST, tracked with MLflow
 #
 # The same small MLP is trained with each configuration below on an MNIST subset, with the same
-# seed; every run is logged to an MLflow store, `mlflow.db` (SQLite) beside this notebook. Hand it
-# in with the notebook, made on the full budget (the default: 10 epochs of each configuration on
-# 10,000 images) with the settings below unchanged: the grader trains `adam` and `sgd` again, and
-# the first epochs of another configuration, and compares every epoch with your runs. A store made
-# on the ci budget, or with other settings, earns none of the store's points. To browse the runs:
+# seed; every run is logged to an MLflow store, `mlflow.db` (SQLite) beside this notebook, in the
+# experiment `tp2-optimisers`. Hand it in with the notebook, made on the full budget (the default:
+# 10 epochs of each configuration on 10,000 images) with the settings below unchanged: the grader
+# trains every configuration again and compares each epoch of each with your runs of that
+# experiment (runs you make in another experiment, to try things out, are not counted). A store
+# made on the ci budget, with other settings, or whose runs differ from what training gives, earns
+# none of the store's points. To browse the runs:
 #
 # ```bash
 # mlflow ui --backend-store-uri sqlite:///mlflow.db   # then open http://127.0.0.1:5000

@@ -3,7 +3,7 @@
 kind: edit
 base: reference
 loses: experiment_runs_handed_in, adam_ends_below_plain_sgd
-proof: away from what training the notebook's 'adam' configuration again gives
+proof: away from what training the notebook's 'sgd' configuration again gives
 """
 
 import shutil
