@@ -7,8 +7,10 @@ material is refused. *The clock*: a student can keep writing into their own fold
 exchange's inbound after the due date; whatever they change there makes the submission late.
 """
 
+import base64
 import csv
 import datetime
+import gzip
 import json
 import os
 import re
@@ -204,6 +206,122 @@ def test_generate_stubs_a_template_of_a_type_it_knows(kit_course):
     assert (kit_course / "release" / TP / "settings.cfg").read_text() == "[model]\n# YOUR CODE HERE\n"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+def test_generate_refuses_a_template_that_is_not_utf8(kit_course, encoding):
+    """app.py saved as UTF-16 or UTF-32 (a Windows editor): its solution regions are not found by a
+    UTF-8 reading, so nothing would stub them; Generate refuses it, naming the file and its encoding."""
+    app = kit_course / "source" / TP / "app.py"
+    app.write_bytes(app.read_text().encode(encoding))
+    assert app.read_bytes().decode(encoding).count("BEGIN SOLUTION") == 4  # the solutions, in that encoding
+    generated = formgrader_api(kit_course).generate_assignment(TP)
+    assert f"Copying {kit_course}/source/./{TP}/app.py" in generated["log"]  # nbgrader copied it as it is
+    assert not generated["success"]
+    assert f"release/{TP}/app.py is not UTF-8 text (it looks like utf_{encoding[4:6]}" in generated["log"]
+    assert f"Save source/{TP}/app.py as UTF-8" in generated["log"]
+    assert not (kit_course / "release" / TP).exists()
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_release_finds_markers_in_any_unicode_encoding(kit_course, encoding):
+    """A release edited by hand to hold app.py in another encoding than UTF-8: Release refuses it."""
+    api = formgrader_api(kit_course)
+    assert api.generate_assignment(TP)["success"]
+    released_app = kit_course / "release" / TP / "app.py"
+    released_app.write_bytes((kit_course / "source" / TP / "app.py").read_text().encode(encoding))
+    assert b"BEGIN SOLUTION" not in released_app.read_bytes()  # invisible to a UTF-8 reading
+    refused = api.release_assignment(TP)
+    assert not refused["success"]
+    assert f"release/{TP}/app.py: marker 'BEGIN SOLUTION' ({encoding[:6].upper()})" in refused["log"]
+    assert not outbound(kit_course).exists()
+
+
+# What running tp1.ipynb writes in its folder.
+RUN_LEFT = ("mnist_dense.keras", "learning_curves.png", "mlflow.db", "mlruns")
+
+
+def test_what_a_run_of_the_notebook_leaves_in_source_is_never_released(kit_course):
+    """The instructor ran the notebook in source/tp1: its trained model, figure and tracking store
+    are there. Generate leaves them out (nbgrader copies them); Release refuses them if put back."""
+    reference = paths.sample_submission("reference", TP)
+    for name in RUN_LEFT:
+        copy = shutil.copytree if (reference / name).is_dir() else shutil.copyfile
+        copy(reference / name, kit_course / "source" / TP / name)
+    api = formgrader_api(kit_course)
+    generated = api.generate_assignment(TP)
+    assert generated["success"], generated
+    release = kit_course / "release" / TP
+    for name in ("mnist_dense.keras", "learning_curves.png", "mlflow.db"):
+        assert f"Copying {kit_course}/source/./{TP}/{name}" in generated["log"]  # nbgrader put it there
+        assert f"Left out of the release: release/{TP}/{name}" in generated["log"]
+    assert not {p.name for p in release.rglob("*")} & {*RUN_LEFT, "model.keras"}  # mlruns holds one
+    (release / "weights").mkdir()
+    shutil.copyfile(reference / "mnist_dense.keras", release / "weights" / "best.h5")  # put back by hand
+    refused = api.release_assignment(TP)
+    assert not refused["success"]
+    assert f"release/{TP}/weights/best.h5: what a run of the notebook writes" in refused["log"]
+    assert not outbound(kit_course).exists()
+    (release / "weights" / "best.h5").unlink()
+    assert api.release_assignment(TP)["success"]
+    assert not {p.name for p in outbound(kit_course).rglob("*")} & {*RUN_LEFT, "best.h5"}
+
+
+SECRET_LINE = "hidden_units = (512, 256)  # the course's answer"
+
+
+def extra_notebook(folder: Path, where: str) -> None:
+    """A second notebook of the assignment whose solution also sits in a cell's metadata or in an
+    attachment, which nbgrader's ClearSolutions leaves as they are."""
+    solution = f"### BEGIN SOLUTION\n{SECRET_LINE}\n### END SOLUTION"
+    metadata = {"nbgrader": {"schema_version": 3, "grade_id": "extra", "solution": True, "grade": False,
+                             "locked": False, "task": False}}  # fmt: skip
+    cell = nbformat.v4.new_code_cell(solution, metadata=metadata)
+    notes = nbformat.v4.new_markdown_cell("Notes: ![notes](attachment:notes.txt)")
+    if where == "metadata":
+        cell.metadata["notes"] = {"answer": SECRET_LINE}
+    else:
+        notes.attachments = {"notes.txt": {"text/plain": base64.b64encode(solution.encode()).decode()}}
+    notebook = nbformat.v4.new_notebook(cells=[notes, cell])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, folder / "extra.ipynb")
+
+
+@pytest.mark.parametrize(
+    ("where", "finding"),
+    [
+        ("metadata", f"release/{TP}/extra.ipynb: solution line {SECRET_LINE!r}"),
+        ("attachment", f"release/{TP}/extra.ipynb: marker 'BEGIN SOLUTION'"),
+        ("gzip", f"release/{TP}/notes.txt.gz: a compressed archive (gzip): the leak finder cannot read it"),
+    ],
+    ids=["metadata", "attachment", "gzip"],
+)
+def test_generate_refuses_solution_material_hidden_from_a_plain_reading(kit_course, where, finding):
+    """An extra notebook's solution in its metadata or an attachment (base64), or notes compressed:
+    nbgrader releases them as they are; the leak finder reads them (or refuses the archive)."""
+    source = kit_course / "source" / TP
+    if where == "gzip":
+        (source / "notes.txt.gz").write_bytes(gzip.compress(f"### BEGIN SOLUTION\n{SECRET_LINE}\n".encode()))
+    else:
+        extra_notebook(source, where)
+        plain = formgrader_api(
+            kit_course, **{"GenerateAssignment.exporter_class": "nbconvert.exporters.NotebookExporter"}
+        )
+        assert plain.generate_assignment(TP)["success"]
+        released = (kit_course / "release" / TP / "extra.ipynb").read_text()
+        stubbed = nbformat.reads(released, as_version=4).cells[1].source
+        assert SECRET_LINE not in stubbed and "raise NotImplementedError()" in stubbed  # nbgrader's stub
+        if where == "attachment":  # nbformat keeps an attachment's base64 as a list of lines
+            released = base64.b64decode(
+                "".join(json.loads(released)["cells"][0]["attachments"]["notes.txt"]["text/plain"])
+            ).decode()
+        assert SECRET_LINE in released
+    generated = formgrader_api(kit_course).generate_assignment(TP)
+    if where == "gzip":
+        assert f"Copying {kit_course}/source/./{TP}/notes.txt.gz" in generated["log"]
+    assert not generated["success"]
+    assert finding in generated["log"], generated["log"]
+    assert not (kit_course / "release" / TP).exists()
+
+
 def plain_quiz(source: Path) -> None:
     """An nbgrader assignment of the instructor's own, not a TP of the kit (no text source)."""
     source.mkdir(parents=True)
@@ -365,3 +483,157 @@ def test_grading_charges_each_late_change_the_penalty(late_class):
     for attack in ATTACKS:
         assert float(rows[attack]["late_penalty"]) == 1.0, (attack, rows[attack])
         assert float(rows[attack]["score"]) == float(honest["score"]) - 1.0, (attack, rows[attack])
+
+
+# ------------------------------------------------------------------------------------------------
+# The exchange's copy: what a student changes while nbgrader collect copies their folder
+
+FORGED = "2020-01-01 00:00:00.000000 UTC"
+
+
+def handed_in(course: Path, student: str, folders: int = 0) -> Path:
+    """``student``'s submission of TP1's reference in the inbound, with its own, early, date and
+    ``folders`` extra folders (``d1``, ``d2``...) holding a file each."""
+    now = datetime.datetime.now(datetime.UTC)  # as nbgrader submit names it
+    folder = course / "exchange" / "tpdl" / "inbound" / f"{student}+{TP}+{now:%Y-%m-%d %H:%M:%S.%f} UTC+x"
+    shutil.copytree(paths.sample_submission("reference", TP), folder)
+    (folder / "timestamp.txt").write_text(FORGED)
+    for number in range(1, folders + 1):
+        (folder / f"d{number}").mkdir()
+        (folder / f"d{number}" / "notes.txt").write_text("my notes\n")
+    return folder
+
+
+def utc(seconds: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).replace(tzinfo=None)
+
+
+def stamp(course: Path, student: str) -> datetime.datetime:
+    from nbgrader.utils import parse_utc
+
+    return parse_utc((course / "submitted" / student / TP / "timestamp.txt").read_text())
+
+
+def held(folder: Path, text: str) -> list[str]:
+    """The files under ``folder`` that hold ``text``."""
+    return [str(p) for p in folder.rglob("*") if p.is_file() and text.encode() in p.read_bytes()]
+
+
+def test_collect_follows_no_folder_swapped_for_a_link_while_it_copies(course, tmp_path, monkeypatch):
+    """Once collect has listed the second of the folders ``d1``-``d3`` as a folder, and copied the
+    first, the student swaps it for a link to a folder only the instructor reads. The copy stops,
+    nothing of it is left in submitted/, and the next collect leaves the link out and dates the
+    submission by the swap."""
+    from tpdl import intake
+
+    secret = tmp_path / "instructor_only"
+    secret.mkdir(mode=0o700)
+    (secret / "secret.txt").write_text("TOP-SECRET\n")
+    submission = handed_in(course, "trudy", folders=3)
+    opened, swapped, open_folder = [], [], intake.open_folder
+
+    def swap_then_open(parent_fd, name):
+        if re.fullmatch(r"d\d", name):
+            opened.append(name)
+        if len(opened) == 2 and not swapped:  # listed as a folder, not yet opened
+            partial = next((course / "submitted" / "trudy").glob(f".{TP}.collecting-*"))
+            assert (partial / opened[0] / "notes.txt").is_file()  # the copy is under way
+            (submission / name).rename(submission / f".{name}")
+            (submission / name).symlink_to(secret, target_is_directory=True)
+            swapped.append(name)
+        return open_folder(parent_fd, name)
+
+    monkeypatch.setattr(intake, "open_folder", swap_then_open)
+    api = formgrader_api(course)
+    refused = api.collect(TP)
+    assert len(swapped) == 1, "the student's swap ran"
+    name = swapped[0]
+    assert (submission / name / "secret.txt").read_text() == "TOP-SECRET\n"  # the link leads there
+    assert "Not collecting trudy+tp1+" in refused["log"]
+    assert f"it could not be read ({name}: Not a directory)" in refused["log"]
+    assert not (course / "submitted" / "trudy").exists(), "a partial copy was left in submitted/"
+
+    monkeypatch.setattr(intake, "open_folder", open_folder)
+    collected = api.collect(TP)
+    assert collected["success"] and f"Leaving out {name} of trudy+tp1+" in collected["log"]
+    copy = course / "submitted" / "trudy" / TP
+    assert {p.name for p in copy.glob("d*")} == {"d1", "d2", "d3"} - {name}
+    assert held(course / "submitted", "TOP-SECRET") == []
+    assert stamp(course, "trudy") >= utc(submission.lstat().st_ctime)  # the swap's time, not FORGED
+
+
+def test_collect_dates_a_submission_whose_files_vanish_while_it_copies(course, monkeypatch):
+    """After the due date, the student empties ``z/`` as soon as collect opens its first file (what
+    stopped nbgrader's copy part-way, leaving the student's own early timestamp.txt): the rest is
+    collected, dated by that change, so late."""
+    from nbgrader.api import Gradebook
+
+    from tpdl import intake
+
+    submission = handed_in(course, "mallory")
+    (submission / "z").mkdir()
+    for number in range(20):
+        (submission / "z" / f"f{number}").write_text(f"{number}\n")
+    time.sleep(SETTLE_S)
+    due = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        gradebook.update_or_create_assignment(TP, duedate=due)
+    time.sleep(SETTLE_S)
+    emptied, copy_file = [], intake._copy_file
+
+    def empty_then_copy(folder_fd, name, target, rules):
+        if target.parent.name == "z" and not emptied:
+            emptied.extend(sorted(p.name for p in (submission / "z").iterdir() if p.name != name))
+            for other in emptied:
+                (submission / "z" / other).unlink()
+        return copy_file(folder_fd, name, target, rules)
+
+    monkeypatch.setattr(intake, "_copy_file", empty_then_copy)
+    collected = formgrader_api(course).collect(TP)
+    assert len(emptied) == 19 and not set(emptied) & {p.name for p in (submission / "z").iterdir()}
+    assert collected["success"] and "it changed or vanished while it was read" in collected["log"]
+    copy = course / "submitted" / "mallory" / TP
+    assert len(list((copy / "z").iterdir())) == 1 and (copy / f"{TP}.ipynb").is_file()
+    assert stamp(course, "mallory") >= utc((submission / "z").stat().st_ctime) > due  # late, not FORGED
+
+
+def test_a_copy_over_max_dir_size_stops_part_way_and_leaves_nothing(course, monkeypatch):
+    """nbgrader's bound on a submission's bytes holds while the copy runs: the copy that crosses it
+    stops part-way, nothing is left in submitted/, and collect takes it once the bound allows it."""
+    from tpdl import intake
+
+    handed_in(course, "oscar")
+    copied, copy_file = [], intake._copy_file
+
+    def counted(folder_fd, name, target, rules):
+        copied.append(name)
+        return copy_file(folder_fd, name, target, rules)
+
+    monkeypatch.setattr(intake, "_copy_file", counted)
+    refused = formgrader_api(course, **{"CourseDirectory.max_dir_size": 1000}).collect(TP)  # 1 MB
+    assert copied, "the copy had begun"
+    assert "Not collecting oscar+tp1+" in refused["log"] and "more than 1,000,000 bytes" in refused["log"]
+    assert not (course / "submitted" / "oscar").exists()
+    collected = formgrader_api(course).collect(TP, update=False)
+    assert collected["success"] and "Submission already exists" not in collected["log"]
+    assert (course / "submitted" / "oscar" / TP / "mnist_dense.keras").is_file()
+
+
+def test_update_replaces_an_older_copy_by_the_newer_submission_only(course):
+    """nbgrader's rules for a copy already collected: kept without ``--update``, replaced by a
+    newer submission with it, and nothing left beside it."""
+    handed_in(course, "alice")
+    api = formgrader_api(course)
+    assert api.collect(TP, update=False)["success"]
+    dated = stamp(course, "alice")
+    time.sleep(SETTLE_S)
+    newer = handed_in(course, "alice")
+    (newer / "app.py").write_text("# the second submission\n")
+    kept = api.collect(TP, update=False)
+    assert "Submission already exists, use --update to update" in kept["log"]
+    assert stamp(course, "alice") == dated
+    updated = api.collect(TP, update=True)
+    assert updated["success"] and "Updating submission: alice tp1" in updated["log"]
+    assert (course / "submitted" / "alice" / TP / "app.py").read_text() == "# the second submission\n"
+    assert stamp(course, "alice") > dated
+    assert sorted(p.name for p in (course / "submitted" / "alice").iterdir()) == [TP]

@@ -15,9 +15,11 @@ into a folder of the judge's (the *staged copy*):
   ``Limits.intake_depth``, or holding more than ``Limits.intake_files`` entries or
   ``Limits.intake_bytes`` bytes in all, is refused as a whole.
 
-Each file is opened relative to its folder's descriptor with ``O_NOFOLLOW``, so that nothing swapped
-in during the walk is followed; the digest of what was staged (names, sizes, contents) comes out
-of the same pass. Student ids are checked here too (:data:`STUDENT_ID`).
+Each folder and file is opened relative to its folder's descriptor with ``O_NOFOLLOW``, so that
+nothing swapped in during the walk is followed; the digest of what was staged (names, sizes,
+contents) comes out of the same pass. That walk, :func:`copy_tree`, is also how ``nbgrader collect``
+copies a submission out of the exchange (:class:`tpdl.nbgrader_ext.SafeCollect`, with nbgrader's
+rules). Student ids are checked here too (:data:`STUDENT_ID`).
 """
 
 import hashlib
@@ -26,6 +28,7 @@ import re
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +66,8 @@ class Refused(Exception):
 
 @dataclass
 class Staged:
-    """A submission as the judge will grade it: its staged copy, digest and what was left out."""
+    """A submission as the judge will grade it (or a tree :func:`copy_tree` copied): its copy,
+    digest and what was left out."""
 
     folder: Path  # the staged copy: regular files and folders of the judge's only
     digest: str = ""
@@ -71,6 +75,8 @@ class Staged:
     bytes: int = 0
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (relative path, why)
     refused: str | None = None
+    entries: list[tuple[str, int, str]] = field(default_factory=list)  # (relative path, size, sha256) copied
+    changed: float = 0.0  # the latest inode change time over what was copied (see copy_tree)
 
     def note(self) -> str:
         """What the student should know about the intake, in a sentence or two ("" when nothing)."""
@@ -89,16 +95,39 @@ class Staged:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _why_dropped(name: str, is_dir: bool, folder_fd: int) -> str | None:
+@dataclass(frozen=True)
+class Listed:
+    """An entry the walk found: its name, its path from the top, and the descriptor of its folder."""
+
+    name: str
+    path: str
+    is_dir: bool
+    folder_fd: int
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What :func:`copy_tree` takes of a tree, and the modes of its copy."""
+
+    depth: int  # folders within folders (a deeper tree is refused)
+    entries: int  # files and folders in all (more is refused)
+    total_bytes: int  # bytes of the files copied, together (more is refused)
+    file_bytes: int  # bytes of one file (a larger one is left out)
+    left_out: Callable[[Listed], str | None]  # why a regular file or folder is left out, or None
+    mode: Callable[[int, bool], int]  # the copy's mode, from the source's mode and whether it is a folder
+
+
+def _why_dropped(entry: Listed) -> str | None:
+    name = entry.name
     if name in NEVER_GRADED:
         return (
             _("bytecode is never graded")
             if name == "__pycache__"
             else _("notebook checkpoints are not graded")
         )
-    if is_dir:
+    if entry.is_dir:
         try:
-            os.stat(f"{name}.py", dir_fd=folder_fd, follow_symlinks=False)
+            os.stat(f"{name}.py", dir_fd=entry.folder_fd, follow_symlinks=False)
         except OSError:
             return None
         return _("a package folder would be imported instead of {file}", file=f"{name}.py")
@@ -107,6 +136,11 @@ def _why_dropped(name: str, is_dir: bool, folder_fd: int) -> str | None:
     if name in IMPORT_HOOKS:
         return _("Python runs this file at start-up: it is never graded")
     return None
+
+
+def _graded_mode(_mode: int, is_dir: bool) -> int:
+    """The staged copy is the judge's: folders 0755, files 0644."""
+    return 0o755 if is_dir else 0o644
 
 
 def open_folder(parent_fd: int | None, name: str | os.PathLike) -> int:
@@ -118,12 +152,14 @@ def open_folder(parent_fd: int | None, name: str | os.PathLike) -> int:
     return fd
 
 
-def _take(
-    fd: int, name: str, relative: str, depth: int, limits, staged: "Staged", entries: list, stack: list
-) -> None:
-    """Stage one entry of the folder open as ``fd`` (a folder goes onto ``stack``), or note why not."""
+def _take(fd: int, name: str, relative: str, depth: int, rules: Rules, staged: "Staged") -> int | None:
+    """Copy one entry of the folder open as ``fd``, or note why not; a folder's descriptor, to enter."""
     path = f"{relative}{name}"
-    info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+    try:
+        info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
+        staged.dropped.append((shown(path), _("it changed or vanished while it was read")))
+        return None
     is_dir = stat.S_ISDIR(info.st_mode)
     if not is_dir and not stat.S_ISREG(info.st_mode):
         why = (
@@ -132,72 +168,110 @@ def _take(
             else _("not a regular file: only regular files are graded")
         )
         staged.dropped.append((shown(path), why))
-        return
-    why = _why_dropped(name, is_dir, fd)
+        return None
+    why = rules.left_out(Listed(name, path, is_dir, fd))
     if why:
         staged.dropped.append((shown(path + ("/" if is_dir else "")), why))
-        return
+        return None
     if is_dir:
-        if depth + 1 > limits.intake_depth:
-            raise Refused(_("its folders are nested more than {depth} deep", depth=limits.intake_depth))
-        (staged.folder / path).mkdir(mode=0o755)
-        stack.append((open_folder(fd, name), f"{path}/", depth + 1))
-        return
-    if info.st_size > limits.intake_file_bytes:
+        if depth + 1 > rules.depth:
+            raise Refused(_("its folders are nested more than {depth} deep", depth=rules.depth))
+        folder_fd = open_folder(fd, name)
+        try:
+            (staged.folder / path).mkdir(mode=0o700)
+            os.chmod(staged.folder / path, rules.mode(os.fstat(folder_fd).st_mode, True))
+        except BaseException:
+            os.close(folder_fd)
+            raise
+        return folder_fd
+    if info.st_size > rules.file_bytes:
         staged.dropped.append((shown(path), _("{size:,} bytes: files over {limit:,} are not graded",
-                                              size=info.st_size, limit=limits.intake_file_bytes)))  # fmt: skip
-        return
-    size, digest = _copy_file(fd, name, staged.folder / path, limits.intake_file_bytes)
-    if size is None:
+                                              size=info.st_size, limit=rules.file_bytes)))  # fmt: skip
+        return None
+    copied = _copy_file(fd, name, staged.folder / path, rules)
+    if copied is None:
         staged.dropped.append((shown(path), _("it changed or vanished while it was read")))
-        return
+        return None
+    size, digest, changed = copied
     staged.files += 1
     staged.bytes += size
-    if staged.bytes > limits.intake_bytes:
-        raise Refused(_("it holds more than {limit:,} bytes", limit=limits.intake_bytes))
-    entries.append((path, size, digest))
+    staged.changed = max(staged.changed, changed)
+    if staged.bytes > rules.total_bytes:
+        raise Refused(_("it holds more than {limit:,} bytes", limit=rules.total_bytes))
+    staged.entries.append((path, size, digest))
+    return None
 
 
-def stage(source_fd: int, target: Path, limits) -> Staged:
-    """Copy what will be graded of the folder open as ``source_fd`` into ``target`` (created here).
+def copy_tree(source_fd: int, target: Path, rules: Rules) -> "Staged":
+    """Copy what ``rules`` take of the folder open as ``source_fd`` into ``target`` (created here).
 
-    ``limits`` is a ``sandbox.Limits``. The walk holds one descriptor per folder on its stack, so
-    the depth limit also bounds the descriptors it keeps open.
+    Depth first, without recursion and without following a single link: each folder is opened
+    relative to its parent's descriptor with ``O_NOFOLLOW`` (one open per level, so the depth limit
+    bounds the descriptors held), each file likewise and copied only if it is a regular file once
+    open. ``changed`` is the latest inode change time over what was copied, each read after its
+    copy: a file's once read, a folder's once listed. A refused copy is removed (``target`` too).
     """
     staged = Staged(Path(target))
-    target.mkdir(mode=0o755)
-    entries: list[tuple[str, int, str]] = []  # (relative path, size, sha256) of every staged file
-    stack: list[tuple[int, str, int]] = [(os.dup(source_fd), "", 0)]  # (descriptor, relative path, depth)
+    target.mkdir(mode=0o700)
+    os.chmod(target, rules.mode(os.fstat(source_fd).st_mode, True))
+    levels: list[tuple[int, Iterator[os.DirEntry], str, int]] = []  # (descriptor, listing, path, depth)
     seen = 0
     try:
-        while stack:
-            fd, relative, depth = stack.pop()
-            try:
-                with os.scandir(fd) as listing:  # read entry by entry: a huge folder stops at the limit
-                    for entry in listing:
-                        seen += 1
-                        if seen > limits.intake_files:
-                            raise Refused(
-                                _("it holds more than {limit:,} files and folders", limit=limits.intake_files)
-                            )
-                        _take(fd, entry.name, relative, depth, limits, staged, entries, stack)
-            finally:
+        levels.append(_listed(os.dup(source_fd), "", 0))
+        while levels:
+            fd, listing, relative, depth = levels[-1]
+            entry = next(listing, None)  # read entry by entry: a huge folder stops at the limit
+            if entry is None:
+                staged.changed = max(staged.changed, os.fstat(fd).st_ctime)
+                levels.pop()
+                listing.close()
                 os.close(fd)
+                continue
+            seen += 1
+            if seen > rules.entries:
+                raise Refused(_("it holds more than {limit:,} files and folders", limit=rules.entries))
+            try:
+                folder_fd = _take(fd, entry.name, relative, depth, rules, staged)
+            except OSError as error:
+                where = f"{shown(relative + entry.name)}: {error.strerror or type(error).__name__}"
+                raise Refused(_("it could not be read ({error})", error=where)) from error
+            if folder_fd is not None:
+                levels.append(_listed(folder_fd, f"{relative}{entry.name}/", depth + 1))
     except Refused as refusal:
         staged.refused = str(refusal)
     except OSError as error:
         staged.refused = _("it could not be read ({error})", error=error.strerror or type(error).__name__)
     finally:
-        for fd, _relative, _depth in stack:
+        for fd, listing, _relative, _depth in levels:
+            listing.close()
             os.close(fd)
     staged.dropped.sort()
     if staged.refused:
         shutil.rmtree(staged.folder, ignore_errors=True)
-        staged.folder.mkdir(mode=0o755)
         staged.files = staged.bytes = 0
-        entries = []
+        staged.entries = []
+    return staged
+
+
+def _listed(fd: int, relative: str, depth: int) -> tuple[int, Iterator[os.DirEntry], str, int]:
+    """A folder to walk: its descriptor (closed here if it cannot be listed) and its listing."""
+    try:
+        return fd, os.scandir(fd), relative, depth
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def stage(source_fd: int, target: Path, limits) -> Staged:
+    """Copy what will be graded of the folder open as ``source_fd`` into ``target`` (created here;
+    empty if the submission is refused). ``limits`` is a ``sandbox.Limits``."""
+    rules = Rules(depth=limits.intake_depth, entries=limits.intake_files, total_bytes=limits.intake_bytes,
+                  file_bytes=limits.intake_file_bytes, left_out=_why_dropped, mode=_graded_mode)  # fmt: skip
+    staged = copy_tree(source_fd, target, rules)
+    if staged.refused:
+        staged.folder.mkdir(mode=0o755)
     digest = hashlib.sha256()
-    for path, size, file_digest in sorted(entries):
+    for path, size, file_digest in sorted(staged.entries):
         name = os.fsencode(path)
         digest.update(
             len(name).to_bytes(8, "big") + name + size.to_bytes(8, "big") + bytes.fromhex(file_digest)
@@ -207,29 +281,32 @@ def stage(source_fd: int, target: Path, limits) -> Staged:
     return staged
 
 
-def _copy_file(folder_fd: int, name: str, target: Path, max_bytes: int) -> tuple[int | None, str]:
-    """Copy one regular file (opened without following links); its size and digest, or None if it
-    turned out not to be a regular file or to grow past ``max_bytes`` while it was read."""
+def _copy_file(folder_fd: int, name: str, target: Path, rules: Rules) -> tuple[int, str, float] | None:
+    """Copy one regular file (opened without following links): its size, digest and change time read
+    once it is copied; None if it turned out not to be a regular file or to grow past the rules'
+    limit while it was read."""
     try:
         fd = os.open(name, _FILE_FLAGS, dir_fd=folder_fd)
     except OSError:
-        return None, ""
+        return None
     digest, size = hashlib.sha256(), 0
     with os.fdopen(fd, "rb") as source:
-        if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
-            return None, ""
+        info = os.fstat(source.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return None
         with open(target, "xb") as copy:
             while block := source.read(COPY_CHUNK):
                 size += len(block)
-                if size > max_bytes:
+                if size > rules.file_bytes:
                     break
                 digest.update(block)
                 copy.write(block)
-    if size > max_bytes:
+        changed = os.fstat(source.fileno()).st_ctime
+    if size > rules.file_bytes:
         target.unlink()
-        return None, ""
-    os.chmod(target, 0o644)
-    return size, digest.hexdigest()
+        return None
+    os.chmod(target, rules.mode(info.st_mode, False))
+    return size, digest.hexdigest(), changed
 
 
 @dataclass

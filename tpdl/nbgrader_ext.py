@@ -7,9 +7,10 @@ buttons, release, collect, grade and give feedback the kit's way.
   ``handin.json``, the leak finder), or not at all.
 * :class:`GuardedRelease` (``nbgrader release_assignment`` and formgrader's *Release* button): the
   leak finder runs on the release first; a release holding solution material, or a link, is refused.
-* :class:`SafeCollect` (``nbgrader collect``): copies what students handed in without following
-  a link or reading a pipe or a device, keeps every deliverable (tracking stores included), and
-  dates each submission by the last change the exchange saw in it.
+* :class:`SafeCollect` (``nbgrader collect``): copies what students handed in through file
+  descriptors (the intake's walk), without following a link or reading a pipe or a device, keeps
+  every deliverable (tracking stores included), dates each submission by the last change the
+  exchange saw in it, and puts it in place only once it is wholly copied and dated.
 * :class:`SandboxedAutograde` (``nbgrader autograde`` and formgrader's autograde button): the
   submission is graded by the kit's judge in its sandbox, never executed in the instructor's process.
 * :class:`KitFeedback` (``nbgrader generate_feedback``): the student's feedback page is the kit's,
@@ -19,8 +20,11 @@ buttons, release, collect, grade and give feedback the kit's way.
 
 import contextlib
 import datetime
+import fnmatch
+import logging
 import math
 import os
+import secrets
 import shutil
 import stat
 from pathlib import Path
@@ -31,7 +35,6 @@ from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignment
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.preprocessors import NbGraderPreprocessor
-from nbgrader.utils import ignore_patterns
 from traitlets import Float
 
 
@@ -69,30 +72,18 @@ def _not_plain(folder: str, most: int = 5000) -> str | None:
     return None
 
 
-def last_change(folder: str) -> float:
-    """The latest inode change time (``st_ctime``) of ``folder`` and of every entry under it, links
-    not followed. Writing, renaming, adding or removing anything, or setting a file's times, moves
-    some entry's change time to now, and no user can set it back."""
-    latest, stack = os.lstat(folder).st_ctime, [folder]
-    while stack:
-        for entry in os.scandir(stack.pop()):
-            info = entry.stat(follow_symlinks=False)
-            latest = max(latest, info.st_ctime)
-            if stat.S_ISDIR(info.st_mode):
-                stack.append(entry.path)
-    return latest
-
-
 class KitRelease(NotebookExporter):
     """The exporter of ``nbgrader generate_assignment`` (and of formgrader's *Generate* button,
     which calls the same converter): nbgrader makes the release, the kit ends it.
 
     For a TP of the kit, the notebook is first rebuilt from its text source. Once the last notebook
-    of the assignment is converted, :func:`tpdl.notebooks.finish_release` turns the solution
-    regions of every template into stubs (for a plain nbgrader assignment too), writes the kit's
-    files (``handin.json``, the release's ``nbgrader_config.py``) and runs the leak finder. Any
-    failure fails the conversion: nbgrader then removes the whole release folder and reports an
-    error, so no release holding solution material is left for *Release* to hand out.
+    of the assignment is converted, :func:`tpdl.notebooks.finish_release` removes what a run of the
+    notebook left (models, tracking stores, the TP's figures), turns the solution regions of every
+    template into stubs (for a plain nbgrader assignment too; a template that is not UTF-8 is
+    refused), writes the kit's files (``handin.json``, the release's ``nbgrader_config.py``) and runs
+    the leak finder. Any failure fails the conversion: nbgrader then removes the whole release
+    folder and reports an error, so no release holding solution material is left for *Release* to
+    hand out.
     """
 
     def from_filename(self, filename, resources=None, **kw):
@@ -108,18 +99,21 @@ class KitRelease(NotebookExporter):
             if filename == converter.notebooks[-1]:  # every other file of the release is in place
                 converter.write_single_notebook(output, resources)  # nbgrader writes the same bytes again
                 try:
-                    notebooks.finish_release(assignment)
-                except notebooks.LeakError as error:
+                    removed = notebooks.finish_release(assignment)
+                except notebooks.ReleaseError as error:
                     self.log.error("%s", error)
                     raise
+                for path in removed:
+                    self.log.warning("Left out of the release: %s (what a run of the notebook writes)", path)
         return output, resources
 
 
 class GuardedRelease(ExchangeReleaseAssignment):
     """``nbgrader release_assignment`` (and formgrader's *Release* button): before anything reaches
     the exchange, the release folder is checked: no link, pipe or device in it (nbgrader's copy
-    would follow a link), and nothing the leak finder finds. A release failing either is refused
-    and the exchange is left as it was."""
+    would follow a link), and nothing the leak finder finds (solution material, a compressed
+    archive, what a run of the notebook writes). A release failing either is refused and the
+    exchange is left as it was."""
 
     def copy_files(self):
         from tpdl import notebooks
@@ -137,6 +131,21 @@ class GuardedRelease(ExchangeReleaseAssignment):
         super().copy_files()
 
 
+class NotCollected(Exception):
+    """A submission that is not collected; the message says why (for the instructor's log)."""
+
+
+# A submission that `nbgrader collect` copies: at most so many folders deep (one descriptor held per
+# level) and so many files and folders (the judge grades up to `Limits.intake_files`; it tells the
+# student what it refuses). Its bytes are bounded by nbgrader's `CourseDirectory.max_dir_size`.
+COLLECT_DEPTH = 32
+COLLECT_ENTRIES = 20_000
+# Why an entry is left out of a collected copy, quietly (nbgrader logs these at debug level).
+DATED = "the exchange dates the submission: its own timestamp.txt is not collected"
+EXCLUDED = "excluded by CourseDirectory.ignore"
+NOT_INCLUDED = "not included by CourseDirectory.include"
+
+
 class SafeCollect(ExchangeCollect):
     """``nbgrader collect`` for an exchange whose inbound folder every student can write to.
 
@@ -144,11 +153,18 @@ class SafeCollect(ExchangeCollect):
       plain file is left in the exchange, as is one whose name holds no valid student id or date.
     * Where students have accounts of their own, a folder owned by another student than the one
       its name gives is left too (nbgrader's ``check_owner`` only warns).
-    * Inside a folder, regular files and folders only are copied: no link is followed, no pipe or
-      device read.
-    * The collected ``timestamp.txt`` is the last time anything in the submission changed, as the
-      exchange saw it (:func:`last_change`, read once the copy is made): a file rewritten in place,
-      in any subfolder, after the due date makes the submission late; the student's own
+    * A submission is copied by the intake's walk (:func:`tpdl.intake.copy_tree`): every folder
+      and file opened relative to its folder's descriptor with ``O_NOFOLLOW``, a file copied only
+      if it is a regular file once open, so no link is followed (not even a folder swapped for a
+      link while the copy runs) and no pipe or device read. nbgrader's ``CourseDirectory.ignore``,
+      ``include`` and ``max_file_size`` leave entries out as nbgrader's copy does;
+      ``max_dir_size`` bounds the bytes copied.
+    * The copy is made in a hidden folder beside ``submitted/<student>/<assignment>``, dated, and
+      only then renamed into place: a copy that fails part-way leaves nothing in ``submitted/``
+      (the log says why), and the next ``nbgrader collect`` collects the submission afresh.
+    * The collected ``timestamp.txt`` is the last time anything copied changed, as the exchange saw
+      it (the latest inode change time, each read once its copy is made): a file rewritten in
+      place, in any subfolder, after the due date makes the submission late; the student's own
       ``timestamp.txt`` and file times count for nothing.
     * A submission that cannot be collected is an error in the log; the others are collected.
     """
@@ -190,62 +206,94 @@ class SafeCollect(ExchangeCollect):
             return True
 
     def copy_files(self):
+        from tpdl import intake
+
         records = self.src_records
         try:
             for record in records:
                 self.src_records = [record]
                 try:
                     super().copy_files()
+                except NotCollected as error:
+                    self.log.error("Not collecting %s: %s", intake.shown(record["filename"]), error)
                 except Exception as error:  # noqa: BLE001 - this student's submission only
-                    self.log.error(
-                        "Not collecting %s: %s: %s", record["filename"], type(error).__name__, error
-                    )
+                    self.log.error("Not collecting %s: %s: %s", intake.shown(record["filename"]),
+                                   type(error).__name__, error)  # fmt: skip
         finally:
             self.src_records = records
 
     def do_copy(self, src, dest, log=None):
-        size = self.get_size(src)
-        if size > 1000 * self.coursedir.max_dir_size:
-            raise RuntimeError(f"the submission holds {size} bytes, more than CourseDirectory.max_dir_size")
-        by_name = ignore_patterns(exclude=self.coursedir.ignore, include=self.coursedir.include,
-                                  max_file_size=self.coursedir.max_file_size, log=self.log)  # fmt: skip
+        """Copy the submission ``src`` into ``dest`` (which does not exist), dated; or leave nothing."""
+        from tpdl import intake
 
-        def ignored(directory, names):
-            kept_out = set(by_name(directory, names))
-            for name in names:
-                mode = os.lstat(os.path.join(directory, name)).st_mode
-                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                    self.log.warning(
-                        "Leaving out %s: a link, a pipe or a device", os.path.join(directory, name)
-                    )
-                    kept_out.add(name)
-            return kept_out
-
-        if os.path.islink(src) or not os.path.isdir(src):
-            raise RuntimeError("the submission is not a folder")
-        shutil.copytree(src, dest, symlinks=True, ignore=ignored)
+        inbound, name = os.path.split(src)
+        student = self._path_to_record(src)["username"]
+        inbound_fd = os.open(inbound, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            self._date(src, dest)
-        except BaseException:  # an undated copy is never left to be graded
-            shutil.rmtree(dest, ignore_errors=True)
+            source_fd = intake.open_folder(inbound_fd, name)
+        except OSError as error:
+            raise NotCollected(
+                f"it is no longer a folder ({error.strerror or type(error).__name__})"
+            ) from error
+        finally:
+            os.close(inbound_fd)
+        parent = os.path.dirname(dest)
+        partial = Path(parent) / f".{os.path.basename(dest)}.collecting-{secrets.token_hex(6)}"
+        try:
+            if self._owned_by_another_student(os.fstat(source_fd).st_uid, student):  # swapped since listed
+                raise NotCollected("it belongs to another user than the student its name gives")
+            copied = intake.copy_tree(source_fd, partial, self._rules())
+        finally:
+            os.close(source_fd)
+        for path, why in copied.dropped:
+            level = logging.DEBUG if why in (DATED, EXCLUDED, NOT_INCLUDED) else logging.WARNING
+            self.log.log(level, "Leaving out %s of %s: %s", path, intake.shown(name), why)
+        try:
+            if copied.refused:
+                raise NotCollected(copied.refused)
+            self._date(partial, copied.changed)
+            os.rename(partial, dest)
+        except BaseException:  # nothing of a submission that is not wholly collected and dated stays
+            shutil.rmtree(partial, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                os.rmdir(parent)  # the student's folder, if nbgrader has just made it for this copy
             raise
 
-    def _date(self, src: str, dest: str) -> None:
-        """Write the last change the exchange saw in ``src``, read once it is copied (so that every
-        change the copy holds is counted), into the copy's ``timestamp.txt``."""
-        try:
-            changed = last_change(src)
-        except OSError as error:  # changed while being read: it was received no earlier than now
-            self.log.warning("Dating %s by the time of collection: %s", os.path.basename(src), error)
-            changed = datetime.datetime.now(datetime.UTC).timestamp()
-        stamp = os.path.join(dest, "timestamp.txt")
-        if os.path.isdir(stamp):  # the student's own "timestamp.txt" may be anything (the copy holds no link)
-            shutil.rmtree(stamp)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(stamp)
-        with open(stamp, "w") as handle:
-            received = datetime.datetime.fromtimestamp(changed, datetime.UTC)
+    def _rules(self):
+        """nbgrader's rules for what a copy takes, kept by the intake's walk."""
+        from tpdl import intake
+
+        directory = self.coursedir
+
+        def left_out(entry: intake.Listed) -> str | None:
+            if entry.path == "timestamp.txt":
+                return DATED
+            if any(fnmatch.fnmatch(entry.name, pattern) for pattern in directory.ignore):
+                return EXCLUDED
+            if not entry.is_dir and directory.include:
+                if not any(fnmatch.fnmatch(entry.name, pattern) for pattern in directory.include):
+                    return NOT_INCLUDED
+            return None
+
+        return intake.Rules(depth=COLLECT_DEPTH, entries=COLLECT_ENTRIES, total_bytes=1000 * directory.max_dir_size,
+                            file_bytes=1000 * directory.max_file_size, left_out=left_out, mode=self._mode)  # fmt: skip
+
+    def _mode(self, mode: int, is_dir: bool) -> int:
+        """The source's permissions, as nbgrader's copy keeps them, without set-id or sticky bits;
+        always the instructor's to read and write (and the group's, in a groupshared course)."""
+        kept = (stat.S_IMODE(mode) & 0o777) | (0o700 if is_dir else 0o600)
+        if self.coursedir.groupshared:
+            kept |= 0o2770 if is_dir else 0o660
+        return kept
+
+    @staticmethod
+    def _date(copy: Path, changed: float) -> None:
+        """Write ``changed``, the last change the exchange saw in what was copied, as the copy's
+        ``timestamp.txt`` (the student's own was left out)."""
+        received = datetime.datetime.fromtimestamp(changed, datetime.UTC)
+        with open(copy / "timestamp.txt", "x") as handle:
             handle.write(received.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+        os.chmod(copy / "timestamp.txt", 0o644)
 
 
 @contextlib.contextmanager

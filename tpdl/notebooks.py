@@ -12,27 +12,43 @@ An instructor edits ``source/<tp>/<tp>.nb.py`` (a jupytext percent script). From
 * :func:`find_leaks` lists anything in a release that holds solution material.
 """
 
+import base64
+import binascii
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import jupytext
 import nbformat
 
-from tpdl import paths
+from tpdl import manifest, paths
 
 BEGIN, END = "BEGIN SOLUTION", "END SOLUTION"
 HIDDEN_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+# The forms a marker takes in a file's bytes, besides UTF-8 (a template saved by a Windows editor);
+# a marker in UTF-16-BE text is also found as UTF-16-LE one byte off: both are named UTF-16.
+WIDE_ENCODINGS = {"utf-16-le": "UTF-16", "utf-16-be": "UTF-16", "utf-32-le": "UTF-32", "utf-32-be": "UTF-32"}
+# Compressed archives, by their first bytes (zip files are found by `zipfile`): the leak finder
+# cannot read inside them, so a release holds none.
+ARCHIVES = {b"\x1f\x8b": "gzip", b"\xfd7zXZ\x00": "xz", b"(\xb5/\xfd": "zstd", b"7z\xbc\xaf'\x1c": "7z",
+            b"Rar!\x1a\x07": "rar"}  # fmt: skip
 TEXT_SUFFIXES = {".py", ".txt", ".cfg", ".toml", ".yml", ".yaml", ".md", ".sh", ""}
 PY_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 TEXT_STUB = ("# YOUR CODE HERE",)
 EXECUTE_TIMEOUT_S = 1200
-# What running a notebook in source/ leaves behind: never part of a release (students hand it in).
+# What running a notebook in source/ leaves behind is never part of a release (students hand it in;
+# the instructor's run holds the solution): these names, the TP manifest's `run_outputs` (its models
+# and figures), every saved model and every database, by suffix, and a TensorFlow SavedModel folder.
 RUN_OUTPUTS = ("mlflow.db", "mlruns", "mlartifacts", ".ipynb_checkpoints")
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".pb", ".tflite", ".onnx", ".pt", ".pth", ".ckpt", ".safetensors",
+                  ".pkl", ".pickle", ".joblib")  # fmt: skip
+STORE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 # A release's own nbgrader settings, for `nbgrader validate` run in the student's folder anywhere.
 STUDENT_CONFIG = """\
 \"\"\"nbgrader settings for validating this assignment in its own folder (`nbgrader validate`).\"\"\"
@@ -109,7 +125,11 @@ def templates(folder: Path):
             yield path
 
 
-class LeakError(RuntimeError):
+class ReleaseError(RuntimeError):
+    """A release the kit refuses to hand out; the message says why and how to rebuild it."""
+
+
+class LeakError(ReleaseError):
     """A release that holds solution material."""
 
     def __init__(self, assignment: str, leaks: list[str]):
@@ -155,34 +175,77 @@ def release(assignment: str) -> Path:
     return target
 
 
-def finish_release(assignment: str) -> Path:
-    """Make nbgrader's ``release/<a>/`` the students' own: every template's solution regions become
-    stubs and, for a TP of the kit, what running the notebook left is removed and the release's
-    ``nbgrader_config.py`` and ``handin.json`` are written. Raises :class:`LeakError` where the
-    leak finder then finds solution material."""
+def finish_release(assignment: str) -> list[str]:
+    """Make nbgrader's ``release/<a>/`` the students' own: what running a notebook left
+    (:func:`run_outputs`) is removed, every template's solution regions become stubs and, for a TP
+    of the kit, the release's ``nbgrader_config.py`` and ``handin.json`` are written. Raises
+    :class:`ReleaseError` for a template that is not UTF-8 (it could not be stubbed) and
+    :class:`LeakError` where the leak finder then finds solution material. Returns what was removed,
+    as paths from the course."""
     target = paths.release(assignment)
+    removed = []
+    for path in run_outputs(assignment, target):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+        removed.append(os.path.relpath(path, paths.course_dir()))
     if is_kit_assignment(assignment):
-        for name in RUN_OUTPUTS:
-            for path in list(target.rglob(name)):
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
         (target / "nbgrader_config.py").write_text(STUDENT_CONFIG)
         from tpdl import check  # what `tpdl check` tells the student, from the TP's manifest
 
         (target / check.HANDIN).write_text(json.dumps(check.handin(assignment), indent=2) + "\n")
-    for path in templates(target):
-        text = _read_template(path)
+    texts = {path: _utf8_template(assignment, path) for path in templates(target)}
+    for path, text in texts.items():
         if BEGIN in text:
-            path.write_text(
-                stub_text(text, python=path.suffix == ".py"), encoding="utf-8", errors="surrogateescape"
-            )
+            path.write_text(stub_text(text, python=path.suffix == ".py"), encoding="utf-8")
     leaks = find_leaks(assignment)
     if leaks:
         raise LeakError(assignment, leaks)
-    return target
+    return removed
+
+
+def _utf8_template(assignment: str, path: Path) -> str:
+    """The text of a template of the release, which must be UTF-8: the kit finds and stubs its
+    solution regions only in UTF-8 text."""
+    data = path.read_bytes()
+    if b"\0" not in data:  # NUL is valid UTF-8, but no text template holds one (UTF-16 text does)
+        with contextlib.suppress(UnicodeDecodeError):
+            return data.decode("utf-8")
+    import charset_normalizer
+
+    guess = charset_normalizer.from_bytes(data).best()
+    relative = path.relative_to(paths.release(assignment))
+    raise ReleaseError(
+        f"release/{assignment}/{relative} is not UTF-8 text (it looks like "
+        f"{guess.encoding if guess else 'binary data'}): the kit stubs solution regions in UTF-8 templates "
+        f"only, so {assignment} is not released. Save source/{assignment}/{relative} as UTF-8, then rebuild "
+        f"the release with `{rebuild_command(assignment)}`."
+    )
+
+
+def run_outputs(assignment: str, folder: Path) -> list[Path]:
+    """What running a notebook left in ``folder`` (a release), which no release holds: the names of
+    :data:`RUN_OUTPUTS` and of the TP manifest's ``run_outputs``, anything ending in one of
+    :data:`MODEL_SUFFIXES` or :data:`STORE_SUFFIXES`, and a folder holding ``saved_model.pb``."""
+    names = set(RUN_OUTPUTS)
+    listed = paths.graders(assignment) / manifest.FILE
+    if listed.is_file():
+        names |= set(manifest.read(listed).run_outputs)
+    found = []
+    for root, folders, files in os.walk(folder):
+        for name in folders + files:
+            path = Path(root) / name
+            if (
+                name in names
+                or path.relative_to(folder).as_posix() in names
+                or name.lower().endswith(MODEL_SUFFIXES + STORE_SUFFIXES)
+                or (name in folders and (path / "saved_model.pb").is_file())
+            ):
+                found.append(path)
+        folders[:] = [name for name in folders if Path(root) / name not in found]
+    return sorted(found)
 
 
 def _read_template(path: Path) -> str:
-    """A template's text; bytes that are not UTF-8 are kept as they are (surrogate escapes)."""
+    """A source template's text; bytes that are not UTF-8 are kept as they are (surrogate escapes)."""
     return path.read_text(encoding="utf-8", errors="surrogateescape")
 
 
@@ -217,10 +280,14 @@ def solutions(assignment: str, budget: str = "ci", run: bool = True) -> Path:
 
 
 def _solution_lines(assignment: str) -> set[str]:
-    """Distinctive lines of the solution regions of the source (notebook and templates)."""
+    """Distinctive lines of the solution regions of the source (notebooks and templates)."""
     lines: set[str] = set()
+    source = paths.source(assignment)
     texts = [text_source(assignment).read_text()] if is_kit_assignment(assignment) else []
-    texts += [_read_template(p) for p in templates(paths.source(assignment)) if not p.name.endswith(".nb.py")]
+    texts += [_read_template(p) for p in templates(source) if not p.name.endswith(".nb.py")]
+    for path in sorted(source.rglob("*.ipynb")):  # the TP's notebook, and any other of the assignment
+        if ".ipynb_checkpoints" not in path.parts:
+            texts += [cell.source for cell in nbformat.read(path, as_version=4).cells]
     for text in texts:
         for region in re.findall(rf"{BEGIN}[^\n]*\n(.*?)\n[^\n]*{END}", text, flags=re.S):
             for line in region.splitlines():
@@ -232,27 +299,89 @@ def _solution_lines(assignment: str) -> set[str]:
 
 def find_leaks(assignment: str, folder: Path | None = None) -> list[str]:
     """``file: what`` for every piece of solution material found in ``release/<tp>/`` (or ``folder``):
-    a notebook's text source, a hidden marker (in text or binary files), a line of the solutions."""
+    a notebook's text source, what running a notebook leaves (:func:`run_outputs`), a compressed
+    archive (which it cannot read), a hidden marker (in any file's bytes, as UTF-8, UTF-16 or
+    UTF-32; in a notebook's raw JSON, cells, metadata and attachments), a line of the solutions."""
     findings = []
     solution = _solution_lines(assignment)
-    for path in sorted((folder or paths.release(assignment)).rglob("*")):
-        if not path.is_file():
-            continue
+    folder = folder or paths.release(assignment)
+    outputs = run_outputs(assignment, folder)
+    for path in sorted(folder.rglob("*")):
         relative = Path(os.path.relpath(path, paths.course_dir()))
+        if path in outputs:
+            findings.append(f"{relative}: what a run of the notebook writes (a model, a store, a figure)")
+            continue
+        if not path.is_file() or any(path.is_relative_to(output) for output in outputs):
+            continue
         if path.name.endswith(".nb.py"):
             findings.append(f"{relative}: the notebook's text source")
             continue
         data = path.read_bytes()
-        try:
-            text = data.decode()
-        except UnicodeDecodeError:
-            findings += [f"{relative}: marker {m!r}" for m in HIDDEN_MARKERS if m.encode() in data]
+        archive = _archive(path, data)
+        if archive:
+            findings.append(f"{relative}: a compressed archive ({archive}): the leak finder cannot read it")
             continue
-        lines = text
-        if path.suffix == ".ipynb":  # markers anywhere in it (outputs too); solution lines in its cells
-            lines = "\n".join(cell.source for cell in nbformat.reads(text, as_version=4).cells)
+        text, blobs = data.decode(errors="replace"), [data]
+        lines = text if b"\0" not in data else ""
+        if path.suffix == ".ipynb" and lines:
+            lines, attachments = _notebook_material(lines)
             text += "\n" + lines
-        findings += [f"{relative}: marker {m!r}" for m in HIDDEN_MARKERS if m in text]
+            blobs += attachments
+        findings += [f"{relative}: {marker}" for marker in _markers(text, blobs)]
         stripped = {line.strip().lstrip("#").strip() for line in lines.splitlines()}
         findings += [f"{relative}: solution line {line!r}" for line in sorted(solution & stripped)]
     return findings
+
+
+def _archive(path: Path, data: bytes) -> str | None:
+    """The kind of compressed archive ``data`` is, by its first bytes; None if it is none."""
+    for magic, kind in ARCHIVES.items():
+        if data.startswith(magic):
+            return kind
+    if data.startswith(b"BZh") and data[4:10] == b"1AY&SY":
+        return "bzip2"
+    return "zip" if zipfile.is_zipfile(path) else None
+
+
+def _markers(text: str, blobs: list[bytes]) -> list[str]:
+    """``marker 'X'`` for each hidden marker in ``text``, or ``marker 'X' (UTF-16)`` for one only
+    found in another encoding in one of ``blobs``."""
+    found = []
+    for marker in HIDDEN_MARKERS:
+        if marker in text:
+            found.append(f"marker {marker!r}")
+            continue
+        wide = [name for code, name in WIDE_ENCODINGS.items() if any(marker.encode(code) in b for b in blobs)]
+        if wide:
+            found.append(f"marker {marker!r} ({wide[0]})")
+    return found
+
+
+def _notebook_material(text: str) -> tuple[str, list[bytes]]:
+    """What a student reads of a notebook besides its raw JSON: the text of its cells and of every
+    string in its metadata and its cells' (one per line), and its cells' attachments, decoded."""
+    notebook = nbformat.reads(text, as_version=4)
+    strings, attachments = [], []
+
+    def collect(value) -> None:
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    collect(notebook.metadata)
+    for cell in notebook.cells:
+        strings.append(cell.source)
+        collect(cell.metadata)
+        for bundle in cell.get("attachments", {}).values():
+            for encoded in bundle.values():
+                try:
+                    attachments.append(base64.b64decode("".join(encoded), validate=False))
+                except (binascii.Error, TypeError):
+                    attachments.append("".join(encoded).encode())
+    decoded = [blob.decode(errors="replace") for blob in attachments if b"\0" not in blob]
+    return "\n".join(strings + decoded), attachments
