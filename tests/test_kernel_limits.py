@@ -1,4 +1,4 @@
-"""Does the kernel hold each worker to its limits: memory, processes, scratch space?
+"""Does the kernel hold each worker to its limits: memory (TCP buffers too), processes, scratch space?
 
 The detection of what a machine offers is tested on made-up ``/proc`` and ``/sys`` texts (cgroup v2
 among them); the groups, the tmpfs and the judge's watch are tested for real, in a jail whose zygote
@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tpdl import cgroups, sandbox, scratch
+from tpdl import cgroups, sandbox, scratch, seccomp
 
 ROOT = os.geteuid() == 0
 KERNEL, WHY = cgroups.detect() if ROOT else (None, "")
@@ -156,7 +156,19 @@ def test_cgroups_off_chooses_the_judges_watch(monkeypatch):
 @needs_root
 @needs_cgroups
 def test_grading_here_needs_no_notice():
+    assert seccomp.unavailable() is None, seccomp.unavailable()
     assert sandbox.limits_notice() is None
+
+
+def test_where_libseccomp_is_missing_grading_says_that_system_calls_are_not_filtered(monkeypatch):
+    monkeypatch.setattr(seccomp, "LIBRARY", "libseccomp-absent.so.0")
+    seccomp._library.cache_clear()
+    try:
+        notice = sandbox.limits_notice()
+    finally:
+        seccomp._library.cache_clear()  # found again once the name is restored
+    assert notice is not None
+    assert "system calls cannot be filtered here (libseccomp-absent.so.0 is not installed" in notice
 
 
 # --------------------------------------------------------------------------- the kernel's groups, for real
@@ -218,6 +230,45 @@ def test_a_group_refuses_forks_beyond_its_process_limit_and_kills_every_member()
         assert group.members() == set()
     finally:
         parent.remove()
+
+
+TCP_FILL = """
+import socket
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(16)
+queued, pairs = 0, []
+for _ in range(12):  # each end may queue 8 MiB and its peer receive as much: 300 MiB unbounded
+    client = socket.create_connection(server.getsockname())
+    pairs.append((client, server.accept()[0]))
+    for end in pairs[-1]:
+        end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * 2**20)
+        end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 2**20)
+        end.setblocking(False)
+        try:
+            while True:
+                queued += end.send(b"x" * 2**16)
+        except BlockingIOError:
+            pass
+print("queued", queued)
+"""
+
+
+@needs_root
+@needs_cgroups
+def test_a_cgroup_v1_group_bounds_the_tcp_buffers_it_counts_apart(monkeypatch):
+    if KERNEL.name != "cgroup v1":
+        pytest.skip(f"{KERNEL.name} counts socket buffers in the group's memory")
+    monkeypatch.setattr(cgroups, "TCP_BUFFER_BYTES", 16 * MiB)
+    parent = KERNEL.parent()
+    try:
+        group = parent.group("tcp", 256 * MiB, 16)
+        queued = int(run_in(group, TCP_FILL).stdout.split()[-1])
+        peak = int((group.memory / "memory.kmem.tcp.max_usage_in_bytes").read_text())
+    finally:
+        parent.remove()
+    # the kernel charges past the limit the few buffers a socket must keep (an acknowledgement's)
+    assert 8 * MiB < peak <= 17 * MiB and queued <= 16 * MiB, (peak, queued)
 
 
 # --------------------------------------------------------------------------- tmpfs

@@ -9,7 +9,7 @@ bounded. :func:`detect` finds what this machine offers, in this order:
   group moves into a leaf of its own, ``tpdl-judge``, so that the group may hand its controllers
   down);
 * **cgroup v1**, where the ``memory`` hierarchy (and, if writable, ``pids``) lets us make groups
-  under our own;
+  under our own (its TCP buffers, which v1 counts apart, bounded on their own);
 * else **the judge's watch** (:class:`Watchdog`): a thread of the judge sums the memory of each
   worker's processes from ``/proc`` and kills the worker at its limit. ``TPDL_CGROUPS=off`` chooses
   it on any machine.
@@ -37,6 +37,9 @@ PREFIX = "tpdl-"  # the groups a sandbox makes: tpdl-<pid of its judge>-<random>
 JUDGE_LEAF = "tpdl-judge"  # on cgroup v2, where a judge alone in its delegated group moves itself
 KILL_ROUNDS = 200  # rounds of SIGKILL to every member, for members forked while the last round ran
 WATCH_PERIOD_S = 0.2
+# cgroup v1 counts a group's TCP buffers on their own, and bounds them only when told to (cgroup v2
+# counts them in the group's memory). Loopback HTTP between two workers needs a few MiB.
+TCP_BUFFER_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,9 @@ class V1Group(Group):
         else:
             with contextlib.suppress(OSError):
                 (self.memory / "memory.swappiness").write_text("0")
+        tcp = self.memory / "memory.kmem.tcp.limit_in_bytes"
+        if tcp.exists():  # counted apart from memory.limit_in_bytes, and only once bounded
+            tcp.write_text(str(min(TCP_BUFFER_BYTES, memory_bytes)))
         if self.pids:
             (self.pids / "pids.max").write_text(str(processes))
 

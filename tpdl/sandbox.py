@@ -12,7 +12,8 @@ Each worker, with everything it forks, lives in a control group of its own (``tp
 bounds the memory it holds and its processes; where none can be made, the judge watches it. The
 judge places the worker in its group before the worker runs anything: the forked process waits
 for the judge's go-ahead. Where the judge runs as root, the worker's tree is a tmpfs of its own,
-bounded in bytes and files (``tpdl.scratch``).
+bounded in bytes and files (``tpdl.scratch``). Each worker also filters its own system calls
+(``tpdl.seccomp``), and no process of the jail holds the judge's session keyring.
 """
 
 import fcntl
@@ -34,7 +35,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tpdl import cgroups, i18n, protocol, scratch, wire
+from tpdl import cgroups, i18n, protocol, scratch, seccomp, wire
 from tpdl.paths import PACKAGE
 from tpdl.worker import PLACED
 
@@ -107,6 +108,7 @@ WORKER_ENV = {
     "NBGRADER_EXECUTION": "autograde",
     "OMP_NUM_THREADS": "1",
     "KERAS_BACKEND": "tensorflow",
+    "MLFLOW_DISABLE_TELEMETRY": "true",  # no thread looking up a server the jail cannot reach
     # Inside the jail the notebook's data cells read the small fixtures shipped with the kit.
     "TPDL_DATA_DIR": str(PACKAGE / "fixtures"),
 }
@@ -133,17 +135,25 @@ class WorkerGone(RuntimeError):
 
 
 def limits_notice() -> str | None:
-    """One line for the instructor where the kernel does not keep a worker's limits here, else None."""
+    """A line for the instructor per limit the kernel does not keep here (memory, disk, system calls), else None."""
     hierarchy, why = cgroups.detect()
     on_disk = os.geteuid() != 0
-    if hierarchy.enforced and not on_disk:
-        return None
-    if hierarchy.enforced:
-        return "note: the judge is not root: the workers' scratch space is on this machine's disk, bounded per file only"
-    return (
-        f"note: no cgroup can be made here ({why}): the judge watches the workers' memory itself and kills "
-        f"a worker at its limit{'; their scratch space is on the disk, bounded per file only' if on_disk else ''}"
-    )
+    notes = []
+    if hierarchy.enforced and on_disk:
+        notes.append(
+            "note: the judge is not root: the workers' scratch space is on this machine's disk, bounded per file only"
+        )
+    elif not hierarchy.enforced:
+        notes.append(
+            f"note: no cgroup can be made here ({why}): the judge watches the workers' memory itself and kills "
+            f"a worker at its limit{'; their scratch space is on the disk, bounded per file only' if on_disk else ''}"
+        )
+    if unfiltered := seccomp.unavailable():
+        notes.append(
+            f"note: the workers' system calls cannot be filtered here ({unfiltered}): students' code reaches "
+            "the judge's keyring, System V IPC, netlink and UDP sockets, namespaces and io_uring"
+        )
+    return "\n".join(notes) or None
 
 
 def _remove_dead_spools() -> None:

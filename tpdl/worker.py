@@ -1,10 +1,10 @@
 """The code that runs inside the sandbox: a zygote and the workers it forks.
 
 The zygote imports the heavy libraries once (TensorFlow, Keras), runs no TensorFlow operation,
-and forks one fresh worker per request of the judge. Each worker drops to its own unprivileged
-user, sets its resource limits, connects back to the judge over a Unix socket in its control
-folder, waits until the judge has placed it in its control group, proves who it is
-(``tpdl.protocol.Hello``) and then is one of:
+and forks one fresh worker per request of the judge. Each worker connects back to the judge over
+a Unix socket in its control folder, waits until the judge has placed it in its control group,
+drops to its own unprivileged user, installs its system-call filter (``tpdl.seccomp``), sets its
+resource limits, proves who it is (``tpdl.protocol.Hello``) and then is one of:
 
 * ``notebook``: executes the student's notebook (code cells not tagged to be skipped at grading,
   going on past cells that fail) and answers calls of the student's functions;
@@ -36,7 +36,7 @@ import tempfile
 import time
 import traceback
 
-from tpdl import protocol
+from tpdl import protocol, seccomp
 from tpdl.i18n import KIT as _
 
 SKIP_TAG = "skip-grading"
@@ -94,6 +94,8 @@ def enter_worker(spec: dict) -> socket.socket:
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    if seccomp.unavailable() is None:  # else the judge said so when it started
+        seccomp.confine(spec["kind"])  # what it may ask of the kernel, before anything of the student's runs
     limits = spec["limits"]
     _limit(resource.RLIMIT_AS, limits["address_space_bytes"])  # behind the control group's memory limit
     _limit(resource.RLIMIT_CPU, limits["cpu_seconds"])
@@ -968,6 +970,7 @@ def zygote(preload: list[str]) -> None:
     with contextlib.suppress(Exception):
         _.translate("")
     _prctl(PR_SET_DUMPABLE, 0)  # workers cannot read or trace the zygote
+    seccomp.leave_session_keyring()  # no worker ever holds the judge's keys
     children: dict[str, int] = {}
     control_out.write(json.dumps({"ready": True, "import_s": round(time.monotonic() - started, 2)}) + "\n")
     for line in sys.stdin:
