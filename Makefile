@@ -5,15 +5,17 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+FORMGRADER := $(VENV)/etc/jupyter/jupyter_server_config.d/tpdl.formgrader.json
 TPDL := $(BIN)/tpdl
 ASSIGNMENTS := $(patsubst source/%/,%,$(dir $(wildcard source/*/*.nb.py)))
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup release solutions sample-class sample-runs demo test test-fast bench docker-check exchange lab lock clean
+.PHONY: help setup release solutions sample-class sample-runs demo test test-fast test-nbgrader bench docker-check exchange lab lock clean
 
 help:
-	@echo "make demo       set up, build the releases, grade the sample class, print the table"
+	@echo "make demo       set up, build the releases, grade the sample class into reports/<tp>/sample_class/, print the table"
 	@echo "make test       set up if needed, run the kit's tests"
+	@echo "make test-nbgrader  nbgrader's own tests of its commands, on courses with the kit's settings"
 	@echo "make release    build release/<tp>/ from source/<tp>/"
 	@echo "make solutions  build and execute solutions/<tp>/ on the ci budget"
 	@echo "make sample-class  rewrite sample_class/{reference,untouched} from the sources"
@@ -23,7 +25,7 @@ help:
 	@echo "make lab        JupyterLab on the course, with nbgrader's extensions (and its exchange)"
 	@echo "make lock       re-resolve requirements.lock from requirements.txt"
 
-setup: $(STAMP)
+setup: $(STAMP) $(FORMGRADER)
 
 # A virtual environment with the locked dependencies, the kit installed in it, and the sandbox tool.
 $(STAMP): requirements.lock pyproject.toml
@@ -35,6 +37,11 @@ $(STAMP): requirements.lock pyproject.toml
 	@command -v bwrap >/dev/null || scripts/install-bubblewrap
 	@command -v chromium >/dev/null || scripts/install-chromium
 	touch $@
+
+# formgrader's pages give the total nbgrader export gives, net of the late penalty (tpdl/formgrader.py): the
+# kit's server extension loads nbgrader's formgrader in place of nbgrader's own entry, which would answer first.
+$(FORMGRADER): jupyter-config/jupyter_server_config.d/tpdl.formgrader.json $(STAMP)
+	install -D -m 644 $< $@
 
 release: $(STAMP)
 	$(TPDL) release $(ASSIGNMENTS)
@@ -50,9 +57,11 @@ sample-class: release
 sample-runs: release
 	$(TPDL) samples --run  # the TPs whose graders/<tp>/manifest.toml says sample_run
 
+# The sample class is graded apart from the class: everything it writes is in reports/<tp>/sample_class/
+# (the course's gradebook, autograded/, feedback/ and reports/<tp>/grades.csv stay the class's).
 demo: release
 	@for a in $(ASSIGNMENTS); do \
-	  $(TPDL) grade $$a --submissions sample_class --force --json reports/$$a-demo.json || exit $$?; \
+	  $(TPDL) grade $$a --submissions sample_class --force --json reports/$$a/sample_class/class.json || exit $$?; \
 	done
 
 # Grading waits on its sandboxed workers about half of the time: two pytest-xdist workers keep both
@@ -60,11 +69,17 @@ demo: release
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
-test: $(STAMP)
+test: $(STAMP) $(FORMGRADER)
 	$(PYTEST)
 
 test-fast: $(STAMP)
 	$(PYTEST) -m "not slow"
+
+# nbgrader's tests of collect, autograde, generate_feedback, release_feedback, export, validate and
+# submit, from the installed package, each course laid over the kit's nbgrader_config.py
+# (tests/nbgrader_contract/conftest.py). `make test` collects them with the kit's tests, on the same workers.
+test-nbgrader: $(STAMP)
+	$(PYTEST) tests/nbgrader_contract
 
 bench: $(STAMP)
 	$(BIN)/python -m tpdl.bench $(BENCH)
@@ -79,8 +94,9 @@ EXCHANGE ?= exchange
 exchange:
 	mkdir -p $(EXCHANGE) && chmod 777 $(EXCHANGE)
 
-lab: release exchange
-	$(BIN)/jupyter lab --notebook-dir=.
+# JupyterLab refuses to start as root unless told: a course machine's instructor may well be root.
+lab: release exchange $(FORMGRADER)
+	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lock:
 	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 requirements.txt -o requirements.lock

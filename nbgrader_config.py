@@ -56,6 +56,11 @@ c.GenerateFeedback.exporter_class = "tpdl.nbgrader_ext.KitFeedback"
 c.AssignLatePenalties.plugin_class = "tpdl.nbgrader_ext.PenaltyPerHour"
 c.PenaltyPerHour.points_per_hour = 1.0
 
+# The students' language ("en" or "fr"): the feedback pages and the judge's messages, from `tpdl grade`,
+# `nbgrader autograde`, `nbgrader generate_feedback` and formgrader's buttons alike (tpdl.config).
+# `TPDL_LANG=fr` overrides it for one command.
+c.Kit.language = "en"
+
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 

@@ -89,6 +89,61 @@ def test_the_sample_class_is_graded_with_every_output(course, sample_class):
     assert {r["student"]: r["score"] for r in rows_after} == {r["student"]: r["score"] for r in rows}
 
 
+def _files(*folders) -> dict:
+    """Every file under ``folders``, with its bytes."""
+    return {path: path.read_bytes() for folder in folders for path in folder.rglob("*") if path.is_file()}
+
+
+@pytest.mark.slow
+def test_another_folder_is_graded_apart_from_the_class(course, sample_class, tmp_path):
+    """Does grading a folder other than submitted/ (the sample class, a folder of clones) write
+    under a folder of its own, named in the output, and leave the class's gradebook, autograded/,
+    feedback/ and reports/<tp>/ as they were?"""
+    from nbgrader.api import Gradebook
+
+    done = run_tpdl("grade", "tp1", "--student", "reference", "--no-progress", course=course)
+    assert done.returncode == 0, done.stderr
+    class_files = _files(course / "autograded", course / "feedback", course / "reports")
+    with Gradebook(paths.gradebook_url()) as gradebook:
+        before = {(s.student.id, s.score) for s in gradebook.assignment_submissions("tp1")}
+    clones = tmp_path / "git clones"
+    for student in ("untouched", "newcomer"):
+        shutil.copytree(paths.sample_submission("reference" if student == "newcomer" else student, "tp1"),
+                        clones / student / "tp1")  # fmt: skip
+    done = run_tpdl("grade", "tp1", "--submissions", str(clones), "--no-progress", course=course)
+    assert done.returncode == 0, done.stderr
+    apart = course / "reports" / "tp1" / "git_clones"
+    assert f"graded apart from the class: results, feedback and reports in {apart}/" in done.stdout
+    rows = {r["student"]: float(r["score"]) for r in csv.DictReader((apart / "grades.csv").open())}
+    assert rows == {"untouched": 0, "newcomer": 7}
+    assert "<svg" in (apart / "report.html").read_text()
+    for student in rows:
+        saved = json.loads((apart / "autograded" / student / "tp1" / "results.json").read_text())
+        assert saved["student"] == student and saved["fingerprint"]
+        assert (apart / "feedback" / student / "tp1" / "tp1.html").is_file()
+    everything_now = _files(course / "autograded", course / "feedback", course / "reports")
+    assert {p: b for p, b in everything_now.items() if not p.is_relative_to(apart)} == class_files
+    with Gradebook(paths.gradebook_url()) as gradebook:
+        assert {(s.student.id, s.score) for s in gradebook.assignment_submissions("tp1")} == before
+        assert [s.id for s in gradebook.students] == ["reference"]
+
+
+def test_the_outputs_of_a_folder_graded_apart_are_never_the_class(tmp_path, monkeypatch):
+    monkeypatch.setenv("TPDL_COURSE_DIR", str(tmp_path))
+    assert classroom.outputs_for("tp1", tmp_path / "submitted", None).apart is None
+    outputs = classroom.outputs_for("tp1", tmp_path / "elsewhere" / "Sample class!", None)
+    assert outputs.apart == tmp_path / "reports" / "tp1" / "Sample_class"
+    assert outputs.graded("bob") == outputs.apart / "autograded" / "bob" / "tp1"
+    assert outputs.feedback_of("bob") == outputs.apart / "feedback" / "bob" / "tp1"
+    assert outputs.reports == outputs.apart
+    assert classroom.outputs_for("tp1", tmp_path / "x", tmp_path / "mine").apart == tmp_path / "mine"
+    with pytest.raises(classroom.UsageError, match="--out is for a folder graded apart from the class"):
+        classroom.outputs_for("tp1", tmp_path / "submitted", tmp_path / "mine")
+    for held in ("", "autograded", "feedback/bob", "reports", "reports/tp1", "exchange/tpdl/outbound"):
+        with pytest.raises(classroom.UsageError, match="the class's own folder"):
+            classroom.outputs_for("tp1", tmp_path / "x", tmp_path / held)
+
+
 @pytest.mark.slow
 def test_a_class_killed_mid_run_is_finished_by_running_again(course, sample_class):
     for copy in range(6):
@@ -111,7 +166,7 @@ def test_a_class_killed_mid_run_is_finished_by_running_again(course, sample_clas
     assert all(students[f"clone-{c}"]["score"] == 7 for c in range(6))
     rows = list(csv.DictReader((course / "reports" / "tp1" / "grades.csv").open()))
     assert len(rows) == len(students), "a student was lost or counted twice"
-    assert done.stdout.count("unchanged since last run") == len(first)
+    assert sum("unchanged since last run" in row["note"] for row in rows) == len(first)
 
 
 # Written where a submission has none: the time of grading and a fresh secret, different every run.

@@ -2,7 +2,10 @@
 is built from translated fragments (``tpdl.i18n``, ``tpdl.messages``)."""
 
 import html
+import os
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +119,55 @@ def test_the_feedback_page_speaks_french(french):
     assert [w for w in ("Score:", ">passed<", "feedback for", "<th>check") if w in text] == [], (
         "no English left"
     )
+
+
+@pytest.fixture
+def french_course(tmp_path, monkeypatch):
+    """A course whose ``nbgrader_config.py`` says its students speak French; ``TPDL_LANG`` unset."""
+    config = (paths.course_dir() / "nbgrader_config.py").read_text()
+    assert config.count('c.Kit.language = "en"') == 1, "the kit's course sets the option"
+    french = config.replace('c.Kit.language = "en"', 'c.Kit.language = "fr"')
+    (tmp_path / "nbgrader_config.py").write_text(french)
+    monkeypatch.setenv("TPDL_COURSE_DIR", str(tmp_path))
+    monkeypatch.delenv(i18n.ENV, raising=False)
+    return tmp_path
+
+
+def test_the_course_sets_the_language_and_tpdl_lang_overrides_it_for_one_command(french_course, monkeypatch):
+    assert i18n.language() == "fr"
+    assert '<html lang="fr">' in report.feedback_html({"assignment": "tp4", "student": "alice", "score": 0.0,
+                                                       "max_score": 0.0, "checks": []})  # fmt: skip
+    monkeypatch.setenv(i18n.ENV, "en")
+    assert i18n.language() == "en"
+    monkeypatch.delenv(i18n.ENV)
+    config = french_course / "nbgrader_config.py"
+    config.write_text(config.read_text().replace('c.Kit.language = "fr"', 'c.Kit.language = "de"'))
+    with pytest.raises(ValueError, match=r"nbgrader_config.py: .*'language'.* any of \['en', 'fr'\]"):
+        i18n.language()
+
+
+def test_nbgraders_feedback_speaks_the_language_of_the_course_it_runs_in(french_course, monkeypatch):
+    """``nbgrader generate_feedback`` (and formgrader's button) writes the kit's page through
+    ``KitFeedback``, in the course nbgrader runs in, whatever course the environment names."""
+    import json
+    from types import SimpleNamespace
+
+    import nbformat
+    from traitlets.config import Configurable
+
+    from tpdl.nbgrader_ext import KitFeedback
+
+    monkeypatch.setenv("TPDL_COURSE_DIR", str(paths.PACKAGE.parent))  # the kit's own course: English
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")  # nbgrader runs alembic
+    saved = french_course / "autograded" / "alice" / "tp4" / "results.json"
+    saved.parent.mkdir(parents=True)
+    saved.write_text(json.dumps({"assignment": "tp4", "student": "alice", "score": 0.0, "max_score": 0.0,
+                                 "checks": []}))  # fmt: skip
+
+    class GenerateFeedback(Configurable):  # what nbgrader's converter gives its exporter
+        coursedir = SimpleNamespace(root=str(french_course))
+
+    exporter = KitFeedback(parent=GenerateFeedback())
+    page, _resources = exporter.from_notebook_node(nbformat.v4.new_notebook(),
+                                                   {"nbgrader": {"student": "alice", "assignment": "tp4"}})  # fmt: skip
+    assert '<html lang="fr">' in page and "retour pour alice" in html.unescape(page)

@@ -98,7 +98,7 @@ def cycle(tmp_path_factory, new_course):
         course,
     )
     step("export", [*nbgrader, "export", "--to", "export.csv"], course)
-    step("generate_feedback", [*nbgrader, "generate_feedback", TP, "--force"], course)
+    feedback = step("generate_feedback", [*nbgrader, "generate_feedback", TP, "--force"], course)
     step("release_feedback", [*nbgrader, "release_feedback", TP], course)
     for name, home in homes.items():
         step("fetch_feedback", [*nbgrader, "fetch_feedback", TP, f"--student={name}", *student_side], home)
@@ -107,7 +107,7 @@ def cycle(tmp_path_factory, new_course):
         for name, home in homes.items()
     }
     return {"course": course, "homes": homes, "env": env, "steps": steps, "grading": grading,
-            "fetched": fetched, "student_side": student_side}  # fmt: skip
+            "feedback": feedback, "fetched": fetched, "student_side": student_side}  # fmt: skip
 
 
 def result_of(cycle, student: str) -> dict:
@@ -184,6 +184,13 @@ def test_students_fetch_the_kits_feedback(cycle):
                           for message in failed[:3])  # fmt: skip
     released = cycle["course"] / "feedback" / "alice" / TP
     assert not {"results.json", "grading.log"} & {p.name for p in released.iterdir()}
+
+
+def test_generate_feedback_is_offered_no_setting_it_ignores(cycle):
+    """Does ``generate_feedback`` run without traitlets' "Config option ... not recognized" warning?"""
+    logged = cycle["feedback"].stdout + cycle["feedback"].stderr
+    assert "Generating feedback for" in logged or "Converting notebook" in logged, logged[-2000:]
+    assert "not recognized" not in logged, logged[-2000:]
 
 
 def test_nbgrader_autograde_runs_the_judge(cycle):
@@ -263,10 +270,12 @@ def jupyter_lab(root: Path, env: dict):
 
 
 def signed_in(browser, base: str, token: str):
-    """A page signed in to the server at ``base``; ``page.requested`` lists every URL it asked for."""
+    """A page signed in to the server at ``base``; ``page.requested`` lists every URL it asked for,
+    ``page.failed`` those answered with an error."""
     page = browser.new_page(viewport={"width": 1300, "height": 900})
-    page.requested = []
+    page.requested, page.failed = [], []
     page.on("request", lambda request: page.requested.append(request.url))
+    page.on("response", lambda response: response.status >= 400 and page.failed.append(response.url))
     page.goto(f"{base}/login?next=%2Fapi%2Fstatus")
     page.fill("input[name=password]", token)
     page.click("#login_submit")
@@ -276,17 +285,22 @@ def signed_in(browser, base: str, token: str):
 
 @pytest.mark.browser
 def test_formgrader_shows_the_kits_grades(cycle, browser):
-    with jupyter_lab(cycle["course"], cycle["env"]) as (base, token):
+    """Do formgrader's pages give the total of ``nbgrader export`` (late penalty and hand grades
+    included), the judge's messages under each test cell, and the notebook's math typeset?"""
+    course = cycle["course"]
+    exported = rows(course / "export.csv")
+    totals = json.loads((course / "class.json").read_text())["students"]
+    late = float(exported["carol"]["late_submission_penalty"])
+    assert late > 0 and float(exported["carol"]["raw_score"]) > float(exported["carol"]["score"])
+    with jupyter_lab(course, cycle["env"]) as (base, token):
         page = signed_in(browser, base, token)
         page.goto(f"{base}/formgrader/manage_submissions/{TP}")
         page.wait_for_selector("td:has-text('carol')", timeout=60_000)
         table = page.inner_text("table")
         page.screenshot(path=ARTIFACTS / "formgrader-manage-submissions.png", full_page=True)
-        exported = rows(cycle["course"] / "export.csv")
-        totals = json.loads((cycle["course"] / "class.json").read_text())["students"]
         for student, row in exported.items():
             line = next(line for line in table.splitlines() if f"\t{student}\t" in line)
-            assert f"{float(row['raw_score']):g} / {float(row['max_score']):g}" in line, line
+            assert f"\t{float(row['score']):g} / {float(row['max_score']):g}\t" in line, line
             waits = bool(totals[student]["totals"]["waiting"])  # hand grading, or checks not run here
             assert ("needs manual grading" if waits else "graded") in line, line
 
@@ -299,8 +313,12 @@ def test_formgrader_shows_the_kits_grades(cycle, browser):
 
         page.goto(f"{base}/formgrader/manage_students")
         page.wait_for_selector("td:has-text('carol')", timeout=60_000)
-        assert "not autograded" not in page.inner_text("table")
+        table = page.inner_text("table")
+        assert "not autograded" not in table
         page.screenshot(path=ARTIFACTS / "formgrader-manage-students.png", full_page=True)
+        for student, row in exported.items():  # TP2 is the only assignment handed in
+            line = next(line for line in table.splitlines() if f"\t{student}\t" in line)
+            assert f"\t{float(row['score']):g} / " in line, line
 
         page.goto(f"{base}/formgrader/gradebook/{TP}/{TP}")
         page.wait_for_selector("a:has-text('Submission #')", timeout=60_000)
@@ -311,8 +329,46 @@ def test_formgrader_shows_the_kits_grades(cycle, browser):
         page.screenshot(path=ARTIFACTS / "formgrader-grading-view.png")
         # Everything formgrader's pages loaded came from the course's own server, MathJax included.
         assert any("/static/jupyter_server_mathjax/MathJax.js" in url for url in page.requested)
-        elsewhere = [url for url in page.requested if not url.startswith((f"{base}/", "data:"))]
+        # (about:blank: MathJax's blank test font, a request that reaches nothing)
+        elsewhere = [
+            url for url in page.requested if not url.startswith((f"{base}/", "data:", "about:blank"))
+        ]
         assert not elsewhere, f"formgrader's pages loaded from outside the server: {elsewhere[:5]}"
+
+        # bob's untouched notebook: under each test cell, its checks with their points and messages.
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+            notebook_id = gradebook.find_submission_notebook(TP, TP, "bob").id
+        page.goto(f"{base}/formgrader/submissions/{notebook_id}/")
+        page.wait_for_selector("input.score", timeout=60_000)
+        page.wait_for_function("window.MathJax && window.MathJax.isReady", timeout=60_000)
+        checks = result_of(cycle, "bob")["checks"]
+        failed = [c for c in checks if c["counted"] and not c["passed"]]
+        assert failed
+        shown = set()
+        for grade_id in dict.fromkeys(c["cell"] for c in failed):
+            cell = page.locator("div.cell", has=page.locator(f"input.score[id='{grade_id}']"))
+            output = cell.locator(".output_area pre").inner_text()
+            for check in (c for c in checks if c["cell"] == grade_id):
+                assert check["message"] in output, (grade_id, check["message"], output)
+                assert f"{check['points']:g} / {check['max_points']:g}" in output
+                shown.add(check["name"])
+        assert "Traceback" not in page.inner_text("body")
+        first = page.locator("div.cell", has=page.locator(f"input.score[id='{failed[0]['cell']}']"))
+        first.scroll_into_view_if_needed()
+        first.screenshot(path=ARTIFACTS / "formgrader-grading-view-checks.png")
+        # The notebook's math is typeset by MathJax, not left as TeX.
+        math = page.locator("div.text_cell_render", has_text="Inverted dropout").first
+        page.wait_for_function(
+            "document.querySelectorAll('.MathJax, .MathJax_CHTML').length > 0", timeout=60_000
+        )
+        math.scroll_into_view_if_needed()
+        math.screenshot(path=ARTIFACTS / "formgrader-grading-view-math.png")
+        assert math.locator(".MathJax, .MathJax_CHTML").count() > 0
+        assert "$r$" not in math.inner_text()
+        assert not [url for url in page.failed if "mathjax" in url.lower()], page.failed
+        print(f"formgrader showed {len(shown)} of bob's checks under their cells")
         page.close()
 
 

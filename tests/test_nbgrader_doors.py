@@ -5,12 +5,16 @@
 material: the release is built the kit's way or not at all, and a release holding solution
 material is refused. *The clock*: a student can keep writing into their own folder of the
 exchange's inbound after the due date; whatever they change there makes the submission late.
+*The totals*: the late penalty follows nbgrader's ``penalty_method`` or is refused, and every
+score formgrader's pages read is the total ``nbgrader export`` gives; its grading view shows the
+judge's checks under their cells.
 """
 
 import base64
 import csv
 import datetime
 import gzip
+import html
 import json
 import os
 import re
@@ -637,3 +641,204 @@ def test_update_replaces_an_older_copy_by_the_newer_submission_only(course):
     assert (course / "submitted" / "alice" / TP / "app.py").read_text() == "# the second submission\n"
     assert stamp(course, "alice") > dated
     assert sorted(p.name for p in (course / "submitted" / "alice").iterdir()) == [TP]
+
+
+def test_groupshared_collect_leaves_every_copy_to_the_group(course):
+    """With ``CourseDirectory.groupshared``, is every folder collected the group's (set-gid,
+    rwx) and every file, ``timestamp.txt`` included, the group's to read and write, as nbgrader's
+    copy leaves them?"""
+    handed_in(course, "alice", folders=1)
+    collected = formgrader_api(course, **{"CourseDirectory.groupshared": True}).collect(TP)
+    assert collected["success"], collected["log"]
+    copy = course / "submitted" / "alice" / TP
+    modes = {str(p.relative_to(copy)): p.stat().st_mode for p in [copy, *copy.rglob("*")]}
+    assert "timestamp.txt" in modes and "d1/notes.txt" in modes
+    for name, mode in modes.items():
+        wanted = 0o2770 if name == "." or (copy / name).is_dir() else 0o660
+        assert mode & wanted == wanted, (name, oct(mode))
+
+
+# ------------------------------------------------------------------------------------------------
+# The late penalty, and one total on formgrader's pages
+
+LATE_BY = datetime.timedelta(minutes=90)  # two started hours
+
+
+def grade_by_hand(course: Path, due: datetime.datetime, handed_in_at: dict[str, datetime.datetime]) -> float:
+    """Full marks for each student's autograded cells of TP1, recorded with their submission time as
+    ``tpdl grade`` records the judge's results (the submission's folders in place, as after
+    ``collect`` and grading); the points the judge gives."""
+    from nbgrader.api import Gradebook
+
+    from tpdl import gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as book:
+        book.update_or_create_assignment(TP, duedate=due)
+    release = nbformat.read(course / "release" / TP / f"{TP}.ipynb", as_version=4)
+    checks = [
+        {"name": f"check_{meta['grade_id']}", "cell": meta["grade_id"], "points": float(meta["points"]),
+         "max_points": float(meta["points"]), "passed": True, "counted": True, "message": ""}
+        for meta in (c.metadata.get("nbgrader", {}) for c in release.cells)
+        if meta.get("grade") and not meta.get("solution") and meta.get("points")
+    ]  # fmt: skip
+    results = {}
+    for student, moment in handed_in_at.items():
+        stamp = f"{moment:%Y-%m-%d %H:%M:%S.%f} UTC"
+        for folder in ("submitted", "autograded"):
+            (course / folder / student / TP).mkdir(parents=True)
+            (course / folder / student / TP / "timestamp.txt").write_text(stamp)
+            nbformat.write(release, course / folder / student / TP / f"{TP}.ipynb")
+        results[student] = {"student": student, "assignment": TP, "checks": checks, "timestamp": moment.isoformat(),
+                            "score": sum(c["points"] for c in checks)}  # fmt: skip
+    notes, _totals = gradebook.record(TP, results)
+    assert not notes, notes
+    return sum(c["points"] for c in checks)
+
+
+@pytest.mark.parametrize("method", [None, "per_hour", "zero", "none"])
+def test_the_late_penalty_follows_nbgrader_penalty_method(course, method):
+    """Does the kit's plugin honour nbgrader's ``LateSubmissionPlugin.penalty_method`` (its own
+    ``'per_hour'`` by default: a point per started hour), for the late student only?"""
+    from tpdl import gradebook
+
+    if method is not None:
+        with open(course / "nbgrader_config.py", "a") as config:
+            config.write(f"\nc.LateSubmissionPlugin.penalty_method = {method!r}\n")
+    due = datetime.datetime(2026, 12, 1, 10, 0)
+    earned = grade_by_hand(course, due, {"olivia": due, "lena": due + LATE_BY})
+    expected = {None: 2.0, "per_hour": 2.0, "zero": earned, "none": 0.0}[method]
+    on_time, late = gradebook.current_totals(TP, "olivia"), gradebook.current_totals(TP, "lena")
+    assert (on_time.late_penalty, on_time.score) == (0.0, earned)
+    assert (late.late_penalty, late.score) == (expected, earned - expected)
+
+
+@pytest.mark.parametrize(
+    "setting, refusal",
+    [
+        ("c.LateSubmissionPlugin.penalty_method = 'half'", "expected any of ['per_hour', 'none', 'zero']"),
+        (
+            "c.AssignLatePenalties.penalty_method = 'zero'",
+            "nbgrader has no AssignLatePenalties.penalty_method",
+        ),
+    ],
+)
+def test_a_late_penalty_the_kit_does_not_honour_is_refused_before_grading(course, setting, refusal):
+    """Is a late-penalty setting that the kit's plugin does not honour refused by ``tpdl grade``,
+    with what to change, rather than ignored?"""
+    from traitlets import TraitError
+
+    from tpdl import gradebook
+
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write(f"\n{setting}\n")
+    with pytest.raises(TraitError, match=re.escape(refusal)):
+        gradebook.late_penalties()
+    (course / "submitted").mkdir()
+    env = {**os.environ, "TPDL_COURSE_DIR": str(course)}
+    graded = subprocess.run([str(BIN / "tpdl"), "grade", TP, "--no-progress"], cwd=course, env=env,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert graded.returncode == 2, graded.stdout + graded.stderr
+    assert graded.stderr.startswith("tpdl grade: nbgrader_config.py: ") and refusal in graded.stderr, (
+        graded.stderr
+    )
+
+
+def test_formgrader_api_gives_the_total_of_nbgrader_export(course):
+    """Does every score formgrader's pages read (submissions, students, a student's assignments and
+    notebooks, a notebook's submissions, the averages) match ``nbgrader export``, late penalty off?"""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from tpdl.formgrader import KitGraderAPI
+
+    due = datetime.datetime(2026, 12, 1, 10, 0)
+    earned = grade_by_hand(course, due, {"olivia": due, "lena": due + LATE_BY})
+    exported = nbgrader(course, "export", "--to", "export.csv")
+    assert exported.returncode == 0, exported.stderr
+    with open(course / "export.csv", newline="") as handle:
+        totals = {
+            row["student_id"]: float(row["score"])
+            for row in csv.DictReader(handle)
+            if row["assignment"] == TP
+        }
+    assert totals == {"olivia": earned, "lena": earned - 2.0}
+    api = KitGraderAPI(config=PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config())
+    assert {s["student"]: s["score"] for s in api.get_submissions(TP)} == totals
+    assert {s["id"]: s["score"] for s in api.get_students()} == totals
+    for student, total in totals.items():
+        assert api.get_student(student)["score"] == total
+        assert [s["score"] for s in api.get_student_submissions(student) if s["name"] == TP] == [total]
+        assert [n["score"] for n in api.get_student_notebook_submissions(student, TP)] == [total]
+    assert sorted(n["score"] for n in api.get_notebook_submissions(TP, TP)) == sorted(totals.values())
+    average = sum(totals.values()) / 2
+    assert api.get_assignment(TP)["average_score"] == average
+    assert [n["average_score"] for n in api.get_notebooks(TP)] == [average]
+
+
+def test_the_grading_view_shows_each_check_under_its_cell_escaped(course, tmp_path):
+    """Does formgrader's view of a graded notebook show, under each test cell, that cell's checks
+    with their points and messages, as text (a message quoting the student's markup or TeX stays
+    text: escaped, in ``<pre>``, which MathJax leaves alone)?"""
+    from instructor_pages import formgrader_view, outside
+
+    from tpdl import report
+
+    release = course / "release" / TP / f"{TP}.ipynb"
+    cells = [c.metadata["nbgrader"]["grade_id"] for c in nbformat.read(release, as_version=4).cells
+             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")]  # fmt: skip
+    hostile = "got <img src=x onerror=alert(1)> and $\\href{https://example.org}{x}$"
+    checks = [
+        {"name": "shapes", "cell": cells[0], "points": 1.0, "max_points": 1.0, "passed": True, "counted": True,
+         "message": ""},
+        {"name": "values", "cell": cells[0], "points": 0.0, "max_points": 2.0, "passed": False, "counted": True,
+         "message": hostile},
+        {"name": "later", "cell": cells[1], "points": 0.0, "max_points": 3.0, "passed": False, "counted": False,
+         "message": "not measured here"},
+    ]  # fmt: skip
+    notebook = report.safe_notebook(release, release)
+    report.show_checks(notebook, {"assignment": TP, "checks": checks})
+    graded = tmp_path / f"{TP}.ipynb"
+    nbformat.write(notebook, graded)
+    view = formgrader_view(course, graded)
+    outputs = re.findall(r'class="[^"]*output_stream[^"]*">\s*<pre>(.*?)</pre>', view, flags=re.S)
+    first = next(o for o in outputs if "values" in o)
+    assert "shapes" in first and "1 / 1" in first and "0 / 2" in first
+    assert html.escape(hostile, quote=False) in first or html.escape(hostile) in first, first
+    assert "<img" not in view.split("<body", 1)[1].replace('<img src="data:', "")
+    assert not outside(view, formgrader_view(course, release))
+    second = next(o for o in outputs if "later" in o)
+    assert "not measured here" in second and "values" not in second
+    untested = [c for c in notebook.cells if c.cell_type == "code" and c.outputs]
+    assert len(untested) == 2  # the two cells the checks count towards, no other
+
+
+@pytest.mark.slow
+def test_a_resubmission_replaces_the_collected_copy_with_update(course, tmp_path):
+    """A student submits with ``nbgrader submit``, the instructor collects, the student submits
+    again with a file changed and one added: ``collect`` keeps the first copy and its date,
+    ``collect --update`` replaces it by the second, files and date."""
+    exchange = course / "exchange"
+    exchange.mkdir(mode=0o777)
+    student = ["--student=alice", "--CourseDirectory.course_id=tpdl", f"--Exchange.root={exchange}"]
+    home = tmp_path / "alice"
+    home.mkdir()
+    for command, where in (
+        (["release_assignment", TP, "--force"], course),
+        (["fetch_assignment", TP, *student], home),
+    ):
+        assert nbgrader(where, *command).returncode == 0
+    (home / TP / "app.py").write_text("# first\n")
+    assert nbgrader(home, "submit", TP, *student).returncode == 0
+    assert nbgrader(course, "collect", TP).returncode == 0
+    first = stamp(course, "alice")
+    time.sleep(SETTLE_S)
+    (home / TP / "app.py").write_text("# second\n")
+    (home / TP / "notes.md").write_text("added\n")
+    assert nbgrader(home, "submit", TP, *student).returncode == 0
+    kept = nbgrader(course, "collect", TP)
+    assert "Submission already exists, use --update to update: alice" in kept.stderr
+    copy = course / "submitted" / "alice" / TP
+    assert (copy / "app.py").read_text() == "# first\n" and stamp(course, "alice") == first
+    updated = nbgrader(course, "collect", TP, "--update")
+    assert "Updating submission: alice" in updated.stderr
+    assert (copy / "app.py").read_text() == "# second\n" and (copy / "notes.md").is_file()
+    assert stamp(course, "alice") > first

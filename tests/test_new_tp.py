@@ -54,9 +54,14 @@ def test_a_new_tp_is_released_sampled_and_graded_by_the_makefile(new_course):
     assert f"tpdl release {TP}" in done.stdout  # the Makefile found the TP by its source folder
     release = new_course / "release" / TP / f"{TP}.ipynb"
     assert "raise NotImplementedError" in release.read_text() and "2.0 * array" not in release.read_text()
-    outcome = json.loads((new_course / "reports" / f"{TP}-demo.json").read_text())
+    demo = new_course / "reports" / TP / "sample_class"
+    outcome = json.loads((demo / "class.json").read_text())
     scores = {sid: (s["score"], s["max_score"]) for sid, s in outcome["students"].items()}
     assert scores["reference"] == (2, 2) and scores["untouched"] == (0, 2), scores
+    assert (demo / "grades.csv").is_file() and (demo / "feedback" / "reference" / TP / f"{TP}.html").is_file()
+    for class_folder in ("autograded", "feedback"):  # the sample class is not the class
+        assert not (new_course / class_folder).exists(), f"the demo wrote into the class's {class_folder}/"
+    assert not (new_course / "reports" / TP / "grades.csv").exists()
 
 
 @pytest.mark.slow

@@ -35,6 +35,7 @@ REQUESTS = [
         batch_size=2,
         seed=0,
     ),  # fmt: skip
+    protocol.RunCell(source="x = 6 * 7\nx"),
 ]
 
 
@@ -103,6 +104,30 @@ def test_an_answer_is_checked_against_its_request():
     ):
         with pytest.raises(protocol.ProtocolError):
             protocol.parse_answer(load, answer(wrong), "n1")
+
+
+def test_a_cells_outputs_are_checked_as_nbformat_shapes_them():
+    run = protocol.RunCell(source="print(1)")
+    shown = {
+        "output_type": "execute_result",
+        "data": {"text/plain": "42"},
+        "metadata": {},
+        "execution_count": 1,
+    }
+    cell = {"outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}, shown], "execution_count": 1,
+            "status": "ok"}  # fmt: skip
+    ok, value = protocol.parse_answer(run, answer(cell), "n1")
+    assert ok and [o.output_type for o in value.outputs] == ["stream", "execute_result"]
+    for wrong in (
+        {"output_type": "stream", "name": "stdin", "text": "x"},  # no such stream
+        {"output_type": "stream", "name": "stdout", "text": "x", "ename": "E"},  # a field of another output
+        {**shown, "data": {"not a mime type": "x"}},
+        {**shown, "data": {}},  # a display of nothing
+        {"output_type": "error", "ename": "E", "evalue": "", "traceback": ["line"] * 5000},
+        {"output_type": "update_display_data", "data": {"text/plain": "x"}},  # not an output a cell keeps
+    ):
+        with pytest.raises(protocol.ProtocolError):
+            protocol.parse_answer(run, answer({**cell, "outputs": [wrong]}), "n1")
 
 
 @pytest.mark.parametrize(

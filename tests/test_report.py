@@ -147,11 +147,73 @@ def test_feedback_lists_checks_under_their_exercises_in_notebook_order(released,
     for section in sections:
         if not any(cell in cells for cell in section.cells):
             continue
-        heading = page.index(section.heading)
+        heading = page.index(html.unescape(report.heading_html(section.heading)))
         assert all(heading < page.index(f"check_of_{cell}") for cell in section.cells if cell in cells)
     numbered = [s for s in sections if s.number]
     assert numbered and all(f"{s.number} — " in page for s in numbered)
     assert "Other checks" not in page
+    assert "`" not in "".join(re.findall(r"<h3>(.*?)</h3>", page)), "a heading shows its markdown"
+
+
+def test_a_heading_renders_its_inline_markdown_and_nothing_active():
+    heading = "Exercise 1 — `sgd_step` and *x* <script>alert(1)</script> [l](javascript:x)"
+    rendered = report.heading_html(heading)
+    assert rendered.startswith("Exercise 1 — <code>sgd_step</code> and <em>x</em>")
+    assert "<script" not in rendered and "<a" not in rendered and "javascript:" not in rendered
+    assert rendered.endswith(" alert(1) l"), "what a tag or a link held is kept as text"
+
+
+def graded_class(assignment: str):
+    """A class of three whose checks come in the reverse of the notebook's order; its grade cells."""
+    import nbformat
+
+    notebook = nbformat.read(paths.release(assignment) / f"{assignment}.ipynb", as_version=4)
+    cells = [c.metadata["nbgrader"]["grade_id"] for c in notebook.cells
+             if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]  # fmt: skip
+    checks = [{"name": f"check_of_{cell}", "cell": cell, "points": 1.0, "max_points": 1.0, "passed": True,
+               "message": ""} for cell in reversed(cells)]  # fmt: skip
+    outcome = classroom.ClassResult(assignment)
+    for student in ("alice", "bob", "carol"):
+        outcome.students[student] = {"student": student, "assignment": assignment, "score": len(cells),
+                                     "max_score": len(cells), "checks": checks, "notebook": {"cells": []}}  # fmt: skip
+        outcome.graded_now.append(student)
+    return outcome, cells
+
+
+def test_the_class_report_and_csv_list_checks_in_notebook_order(released):
+    outcome, cells = graded_class("tp2")
+    expected = [f"check_of_{cell}" for cell in cells]
+    assert report.check_names(outcome) == expected
+    header = next(csv.reader(io.StringIO(report.class_csv(outcome))))
+    assert [name for name in header if name.startswith("check_of_")] == expected
+    page = report.class_html(outcome)
+    assert sorted(expected, key=page.index) == expected
+
+
+def test_the_table_the_report_and_the_csv_say_what_to_act_on(released, capsys, monkeypatch):
+    from tpdl import gradebook
+
+    outcome, _cells = graded_class("tp2")
+    outcome.students["alice"].update(internal_errors=2)
+    outcome.students["bob"].update(missing_files=["mlflow.db"])
+    outcome.totals["carol"] = gradebook.Totals(
+        automatic=3.0, late_penalty=2.0, score=1.0, max_score=6.0,
+        waiting=[gradebook.Waiting("analysis", 3.0, "graded by hand")],
+    )  # fmt: skip
+    expected = {
+        "alice": "internal error of the graders in 2 check(s)",
+        "bob": "missing deliverable: mlflow.db",
+        "carol": "late: 2 points off; 3 points wait for grading in formgrader: analysis (3)",
+    }
+    monkeypatch.setattr(report.console, "width", 300)  # one line a student
+    report.print_table(outcome)
+    table = {line.split()[1]: line for line in capsys.readouterr().out.splitlines() if line.startswith("│ ")}
+    rows = {row["student"]: row["note"] for row in csv.DictReader(io.StringIO(report.class_csv(outcome)))}
+    page = html.unescape(report.class_html(outcome))
+    for student, note in expected.items():
+        assert note in rows[student], f"the CSV's note for {student}: {rows[student]!r}"
+        assert note in page, f"the report's note for {student}"
+        assert note in table[student], f"the table's note for {student}: {table[student]!r}"
 
 
 def test_exercises_are_read_from_the_headings():

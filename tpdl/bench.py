@@ -352,10 +352,12 @@ def grading_profile() -> dict:
                 paths.sample_submission("reference", assignment), course / "one" / "s1" / assignment
             )
             grade = [sys.executable, "-m", "tpdl.cli", "grade", assignment, "--submissions", str(course / "one"),
-                     "--force", "--no-progress", "--profile"]  # fmt: skip
+                     "--out", str(course / "graded"), "--force", "--no-progress", "--profile"]  # fmt: skip
             for _ in range(2):
                 _timed(grade, env, course)
-            measured = json.loads((course / "autograded" / "s1" / assignment / "profile.json").read_text())
+            measured = json.loads(
+                (course / "graded" / "autograded" / "s1" / assignment / "profile.json").read_text()
+            )
             figures[f"{assignment}_student_s"] = measured["total_s"]
             figures[f"{assignment}_profile"] = profile.table(profile.summarise([measured]))
     return figures
@@ -382,11 +384,11 @@ def _class_of(assignment: str, size: int, into: Path) -> dict[str, int]:
     return kinds
 
 
-def _graded(course: Path, assignment: str) -> dict[str, dict]:
-    """The results of a class run, by student (what a run wrote in ``autograded/``)."""
+def _graded(autograded: Path, assignment: str) -> dict[str, dict]:
+    """The results of a class run, by student (what a run wrote in ``autograded``)."""
     return {
         path.parent.parent.name: json.loads(path.read_text())
-        for path in sorted((course / "autograded").glob(f"*/{assignment}/results.json"))
+        for path in sorted(autograded.glob(f"*/{assignment}/results.json"))
     }
 
 
@@ -426,12 +428,13 @@ def class_scale(
                    "PATH": f"{bin_dir}:{os.environ['PATH']}"}  # fmt: skip
             kinds = _class_of(assignment, size, course / "class")
             figures[f"{assignment}_mix"] = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+            autograded = course / "graded" / "autograded"  # the class is graded apart (--out)
             grade = [sys.executable, "-m", "tpdl.cli", "grade", assignment, "--submissions", str(course / "class"),
-                     "--force", "--no-progress"]  # fmt: skip
+                     "--out", str(course / "graded"), "--force", "--no-progress"]  # fmt: skip
             runs = {"jobs1": ["--profile"], "jobs2": ["--jobs", "2"], "cluster": None}
             decided = {}
             for name, extra in runs.items():
-                shutil.rmtree(course / "autograded", ignore_errors=True)
+                shutil.rmtree(autograded, ignore_errors=True)
                 if extra is None:
                     saved = {key: os.environ.get(key) for key in env}
                     os.environ.update(env)  # the cluster's worker processes inherit the course
@@ -448,7 +451,7 @@ def class_scale(
                                 os.environ[key] = value
                 else:
                     wall = _timed([*grade, *extra], env, course)
-                results = _graded(course, assignment)
+                results = _graded(autograded, assignment)
                 seconds = [r["seconds"] for r in results.values()]
                 figures[f"{assignment}_{name}_wall_s"] = round(wall, 1)
                 figures[f"{assignment}_{name}_median_student_s"] = round(statistics.median(seconds), 2)
@@ -456,8 +459,7 @@ def class_scale(
                 decided[name] = _verdicts(results)
                 if name == "jobs1":
                     profiles = [
-                        json.loads(p.read_text())
-                        for p in (course / "autograded").glob(f"*/{assignment}/profile.json")
+                        json.loads(p.read_text()) for p in autograded.glob(f"*/{assignment}/profile.json")
                     ]
                     figures[f"{assignment}_profile"] = profile.table(profile.summarise(profiles))
             figures[f"{assignment}_cluster_decides_as_jobs1"] = decided["cluster"] == decided["jobs1"]

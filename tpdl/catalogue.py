@@ -63,6 +63,8 @@ from pathlib import Path
 
 import nbformat
 
+from tpdl import paths
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -177,6 +179,26 @@ def entries(folder: Path) -> list[Entry]:
         if folder.is_dir()
         else []
     )
+
+
+class NotReady(Exception):
+    """An entry that cannot be tried yet; the message says what to do first."""
+
+
+def reference_for(file: Path) -> tuple[str, Path]:
+    """``(assignment, the sample class's reference submission)`` on which the entry ``file``
+    (``tests/catalogue/<assignment>/<entry>.py``) is tried; NotReady where either is missing."""
+    assignment = file.resolve().parent.name
+    if not file.is_file():
+        raise NotReady(f"{file}: no such catalogue entry")
+    if not paths.source().is_dir() or assignment not in paths.assignments():
+        raise NotReady(f"{file}: a catalogue entry lives in tests/catalogue/<assignment>/, and {assignment!r} "
+                       f"is not an assignment of the course at {paths.course_dir()}")  # fmt: skip
+    reference = paths.sample_submission("reference", assignment)
+    if not (reference / f"{assignment}.ipynb").is_file():
+        raise NotReady(f"{file}: the sample class has no reference submission of {assignment} yet "
+                       f"({reference}); write it with `tpdl samples {assignment}`")  # fmt: skip
+    return assignment, reference
 
 
 def _cell(notebook, grade_id: str):

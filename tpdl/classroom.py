@@ -8,6 +8,11 @@ not graded again; any other is graded from the staged copy, and its result is wr
 it is known (atomically), so that a run interrupted even by ``kill -9`` is finished by running it
 again. One student's failure anywhere (staging, grading, recording, a judge process dying) is a
 note on that student's result; every other student is graded and every output written.
+
+A folder other than the course's ``submitted/`` (the sample class, a folder of clones) is graded
+apart from the class (:class:`tpdl.report.Outputs`): its results, feedback and reports go to a
+folder of their own, ``reports/<tp>/<folder's name>/`` unless ``out`` names another, and the
+class's gradebook, ``autograded/``, ``feedback/`` and ``reports/<tp>/`` stay as they were.
 """
 
 import contextlib
@@ -17,6 +22,7 @@ import json
 import multiprocessing
 import os
 import queue
+import re
 import signal
 import tempfile
 import time
@@ -24,7 +30,9 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tpdl import gradebook, i18n, ingredients, intake, paths, pool, report, sandbox
+from traitlets import TraitError
+
+from tpdl import gradebook, i18n, ingredients, intake, manifest, paths, pool, report, sandbox
 
 _ = i18n.KIT  # what the students are told
 RESULTS = "results.json"
@@ -51,6 +59,10 @@ class ClassResult:
     infrastructure: list[str] = field(default_factory=list)  # students whose grading hit a problem of ours
     totals: dict = field(default_factory=dict)  # id -> tpdl.gradebook.Totals, hand grades included
     profiles: dict[str, dict] = field(default_factory=dict)  # id -> tpdl.profile, students graded now
+    outputs: report.Outputs | None = None  # where the run writes (None: the class's folders)
+
+    def __post_init__(self):
+        self.outputs = self.outputs or report.Outputs(self.assignment)
 
     def to_json(self) -> dict:
         return {
@@ -153,6 +165,18 @@ class Task:
     notebook: str
     submitted_at: str = ""  # from the submission's timestamp.txt (ISO), "" when undated
     notes: list[str] = field(default_factory=list)
+    missing_files: list[str] = field(default_factory=list)  # deliverables of the manifest not handed in
+
+
+def missing_deliverables(assignment: str, folder: Path, notebook: str) -> list[str]:
+    """The deliverables of the TP's manifest that the staged submission ``folder`` lacks (the
+    notebook graded in place of ``<tp>.ipynb`` stands for it); none for a TP without a manifest."""
+    try:
+        expected = manifest.load(assignment).deliverables
+    except FileNotFoundError:
+        return []
+    present = {f"{assignment}.ipynb"} if (folder / notebook).is_file() else set()
+    return [name for name in expected if name not in present and not (folder / name).exists()]
 
 
 def _grade_one(zygote, assignment: str, student: str, folder: Path, notebook: str) -> tuple[dict, str]:
@@ -213,13 +237,18 @@ def grade_class(
     cluster: str | None = None,
     cluster_certs: Path | None = None,
     insecure_cluster: bool = False,
+    out: Path | None = None,
 ) -> ClassResult:
-    """Grade every submission of ``assignment``; see ``tpdl grade --help``."""
+    """Grade every submission of ``assignment``; see ``tpdl grade --help``. A ``submissions`` folder
+    other than the course's ``submitted/`` is graded apart from the class, into ``out``."""
     if not paths.graders(assignment).is_dir():
-        known = sorted(
-            p.name for p in paths.graders().iterdir() if p.is_dir() and not p.name.startswith(("_", "."))
-        )
-        raise UsageError(f"unknown assignment {assignment!r}: graders exist for {', '.join(known) or 'none'}")
+        from tpdl import plain
+
+        if plain.is_plain(assignment):  # nbgrader's autograde grades it, its notebooks run in the sandbox
+            return plain.grade_class(assignment, students, force, json_path, html_path, submissions, jobs, cluster,
+                                     profile)  # fmt: skip
+        known = ", ".join(paths.course_assignments()) or "none"
+        raise UsageError(f"unknown assignment {assignment!r}: the course's assignments (source/) are {known}")
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
     try:
@@ -235,16 +264,17 @@ def grade_class(
     submissions = Path(submissions or paths.submitted())
     if not submissions.is_dir():
         raise UsageError(f"no submissions folder at {submissions}")
+    outputs = outputs_for(assignment, submissions, out)
     limits = limits or sandbox.Limits()
     found = intake.discover(assignment, submissions, students)
-    autograded = paths.autograded()
+    autograded = outputs.autograded
     autograded.mkdir(parents=True, exist_ok=True)
-    outcome = ClassResult(assignment, refused=dict(found.refused))
+    outcome = ClassResult(assignment, refused=dict(found.refused), outputs=outputs)
     with open(autograded / ".grading.lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise UsageError("another grading run is writing to autograded/; wait for it to finish") from None
+            raise UsageError(f"another grading run is writing to {autograded}; wait for it to end") from None
         if cluster is None and (notice := sandbox.limits_notice()):
             report.console.print(notice, style="yellow", markup=False, highlight=False)
         # With one job: the warm pool if one answers, else a sandbox started now, importing
@@ -259,6 +289,10 @@ def grade_class(
                     assignment, submissions, found.folders, key, force, limits, Path(scratch), outcome
                 )
                 report.prepare()
+                try:  # before anything is graded: a late-penalty setting the course's plugin does not honour
+                    gradebook.late_penalties()
+                except TraitError as error:
+                    raise UsageError(f"nbgrader_config.py: {error}") from None
                 record = _recorder(assignment, outcome, on_result, profile)
                 if cluster is not None and todo:
                     from tpdl.cluster import grade_on_cluster
@@ -279,13 +313,36 @@ def grade_class(
     return outcome
 
 
+# Where a folder graded apart from the class never writes: the class's own folders.
+CLASS_FOLDERS = "autograded feedback submitted source release solutions graders exchange".split()
+
+
+def outputs_for(assignment: str, submissions: Path, out: Path | None) -> report.Outputs:
+    """The class's outputs for the course's ``submitted/``; for any other folder, ``out`` or
+    ``reports/<tp>/<the folder's name>/``, never one of the class's folders."""
+    if submissions.resolve() == paths.submitted().resolve():
+        if out is not None:
+            raise UsageError("--out is for a folder graded apart from the class (--submissions DIR): the class's "
+                             "results go to autograded/, feedback/, reports/ and the gradebook")  # fmt: skip
+        return report.Outputs(assignment)
+    if out is None:
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", submissions.resolve().name).strip("._") or "submissions"
+        out = paths.reports() / assignment / name
+    where, course = Path(out).resolve(), paths.course_dir()
+    if where in (course, paths.reports().resolve(), (paths.reports() / assignment).resolve()) or any(
+        where.is_relative_to((course / name).resolve()) for name in CLASS_FOLDERS
+    ):
+        raise UsageError(f"--out {out}: the class's own folder; name a folder of this grading's own")
+    return report.Outputs(assignment, where)
+
+
 def _keep_the_others(assignment: str, submissions: Path, outcome: ClassResult) -> None:
     """With ``--student``: the class outputs keep every other student's last result."""
     others = intake.discover(assignment, submissions)
     for student in others.folders:
         if student in outcome.students:
             continue
-        saved = paths.autograded() / student / assignment / RESULTS
+        saved = outcome.outputs.graded(student) / RESULTS
         with contextlib.suppress(ValueError, OSError):
             outcome.students[student] = json.loads(saved.read_text(encoding="utf-8"))
             outcome.reused.append(student)
@@ -297,7 +354,7 @@ def _to_grade(assignment, submissions, folders, key, force, limits, scratch, out
     """Stage every student's submission; the tasks of those to grade now (the others go into ``outcome``)."""
     todo = []
     for student, folder in folders.items():
-        target = paths.autograded() / student / assignment / RESULTS
+        target = outcome.outputs.graded(student) / RESULTS
         if folder is None:
             outcome.students[student] = _empty_result(student, assignment, missing=_("no submission found"))
             _write_json_atomically(target, outcome.students[student])
@@ -328,7 +385,8 @@ def _to_grade(assignment, submissions, folders, key, force, limits, scratch, out
                     outcome.reused.append(student)
                     staged.remove()
                     continue
-        todo.append(Task(student, staged, stamp, notebook, submitted_at, [dating] if dating else []))
+        todo.append(Task(student, staged, stamp, notebook, submitted_at, [dating] if dating else [],
+                         missing_deliverables(assignment, staged.folder, notebook)))  # fmt: skip
     return todo
 
 
@@ -345,11 +403,12 @@ def _recorder(assignment: str, outcome: ClassResult, on_result, profile: bool = 
         if task.staged.note():
             result["notes"].append(task.staged.note())
         result["notes"] += task.notes
+        result["missing_files"] = task.missing_files
         result["timestamp"] = task.submitted_at
         # A result spoilt by a problem of ours (an internal error of the graders) is graded again next run.
         problem = result.get("internal_errors") or result.get("infrastructure")
         result["fingerprint"] = "" if problem else task.stamp
-        target = paths.autograded() / student / assignment
+        target = outcome.outputs.graded(student)
         try:
             report.write_student(result, task.staged.folder, target, log)
         except Exception:  # noqa: BLE001 - the feedback could not be written: the result still is

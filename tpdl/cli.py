@@ -17,7 +17,7 @@ def _grade(args) -> int:
             args.assignment, submissions=args.submissions, students=args.student or None, jobs=args.jobs,
             json_path=args.json, html_path=args.html, force=args.force, progress=not args.no_progress,
             profile=args.profile, cluster=args.cluster, cluster_certs=args.cluster_certs,
-            insecure_cluster=args.insecure_cluster,
+            insecure_cluster=args.insecure_cluster, out=args.out,
         )  # fmt: skip
     except classroom.UsageError as error:
         print(f"tpdl grade: {error}", file=sys.stderr)
@@ -30,8 +30,8 @@ def _grade(args) -> int:
 
         print(profile.table(profile.summarise(list(outcome.profiles.values()))), file=sys.stderr)
     if outcome.graded_now and set(outcome.graded_now) <= set(outcome.infrastructure):
-        print("tpdl grade: no submission could be graded on this machine (see autograded/*/grading.log)",
-              file=sys.stderr)  # fmt: skip
+        print(f"tpdl grade: no submission could be graded on this machine (see {outcome.outputs.autograded}"
+              f"/*/{outcome.assignment}/grading.log)", file=sys.stderr)  # fmt: skip
         return 3
     return 0
 
@@ -87,10 +87,19 @@ def _samples(args) -> int:
     from tpdl import manifest, paths, samples
 
     everyone = paths.assignments()
+    unknown = [a for a in args.assignment if a not in everyone]
+    if unknown:
+        print(f"tpdl samples: no assignment {', '.join(map(repr, unknown))} in {paths.source()} "
+              f"(there: {', '.join(everyone) or 'none'})", file=sys.stderr)  # fmt: skip
+        return 2
     if args.execute and not args.assignment:  # the TPs whose manifest asks for a reference run
         everyone = [a for a in everyone if manifest.load(a).sample_run]
     for assignment in args.assignment or everyone:
-        samples.write(assignment)
+        try:
+            samples.write(assignment)
+        except samples.NotReleased as error:
+            print(f"tpdl samples: {error}", file=sys.stderr)
+            return 2
         print(f"sample_class/{{reference,untouched}}/{assignment}: rewritten")
         if args.execute:
             started = time.monotonic()
@@ -102,19 +111,21 @@ def _samples(args) -> int:
 
 
 def _try(args) -> int:
-    """Grade catalogue entries as the kit's tests do, and print every check."""
+    """Grade catalogue entries as the kit's tests do, and print every check (and the graders'
+    traceback of every internal error)."""
     import tempfile
 
-    from tpdl import catalogue, grading, paths, safe, sandbox
+    from tpdl import catalogue, grading, safe, sandbox
 
+    try:
+        located = [(file, *catalogue.reference_for(file)) for file in args.entry]
+    except catalogue.NotReady as error:
+        print(f"tpdl try: {error}", file=sys.stderr)
+        return 2
     failures = 0
     with sandbox.Zygote() as jail, tempfile.TemporaryDirectory(prefix="tpdl-try-") as scratch:
-        for file in args.entry:
+        for file, assignment, reference in located:
             entry = catalogue.load(file)
-            assignment = file.resolve().parent.name
-            if assignment not in paths.assignments():
-                raise SystemExit(f"{file}: a catalogue entry lives in tests/catalogue/<assignment>/")
-            reference = paths.sample_submission("reference", assignment)
             submission = catalogue.build(
                 entry, reference, Path(scratch) / entry.id / assignment, f"{assignment}.ipynb"
             )
@@ -124,9 +135,11 @@ def _try(args) -> int:
             for check in result.checks:
                 mark = "-" if not check.counted else ("ok" if check.passed else "LOST")
                 print(f"  {mark:4} {check.name}: {safe.for_terminal(check.message)}")
+            for traceback in result.tracebacks:
+                print(f"internal error of the graders in {safe.for_log(traceback)}", file=sys.stderr)
             lost = {c.name for c in result.checks if c.counted and not c.passed}
             wrong = bool(lost) if entry.expect == "pass" else not set(entry.loses) <= lost
-            failures += wrong
+            failures += wrong or bool(result.tracebacks)
     return 1 if failures else 0
 
 
@@ -138,17 +151,25 @@ def _check(args) -> int:
 
 def _messages(args) -> int:
     """Extract the students' messages of the code, bring the catalogues up to date (or, with
-    ``--check``, only say what is missing) and print what is left to translate."""
+    ``--check``, only say what is missing) and print what is left to translate. The kit's own
+    catalogues are updated only from the kit's checkout (where its package lies in the course)."""
     from tpdl import i18n, messages
 
+    try:
+        domains = messages.domains()
+    except messages.NotACourse as error:
+        print(f"tpdl messages: {error}", file=sys.stderr)
+        return 2
     left = []
-    for domain in messages.domains():
+    for domain in domains:
         found = messages.problems(domain)
-        if not args.check:
+        if not args.check and domain.in_course:
             messages.update(domain)
         missing = [line for lang in i18n.LANGUAGES for line in messages.untranslated(domain, lang)]
         count = len(messages.extract(domain))
-        print(f"{domain.name}: {count} messages, {len(missing)} left to translate, {len(found)} problems")
+        kept = "" if domain.in_course else f" (the kit's own, in {domain.folder}: checked, not updated here)"
+        counts = f"{count} messages, {len(missing)} left to translate, {len(found)} problems"
+        print(f"{domain.name}: {counts}{kept}")
         left += found + missing
     for line in left:
         print(f"  {line}")
@@ -176,8 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser("grade", help="grade every submission of an assignment in a sandbox")
     grade.add_argument("assignment", help="assignment name, e.g. tp1")
     grade.add_argument(
-        "--submissions", type=Path, help="folder of <student>/<assignment>/ (default: submitted/)"
-    )
+        "--submissions", type=Path, metavar="DIR",
+        help="folder of <student>/<assignment>/ (default: submitted/, the class); any other folder is graded "
+             "apart from the class: the gradebook, autograded/, feedback/ and reports/<assignment>/ are not "
+             "touched, its results go to --out",
+    )  # fmt: skip
+    grade.add_argument(
+        "--out", type=Path, metavar="DIR",
+        help="with --submissions DIR: where its results, feedback, CSV and report go "
+             "(default: reports/<assignment>/<the name of DIR>/)",
+    )  # fmt: skip
     grade.add_argument(
         "--student", action="append", metavar="ID", help="grade only this student (repeatable)"
     )

@@ -135,6 +135,7 @@ def record(assignment: str, students: dict[str, dict]) -> tuple[list[str], dict[
 
     notes: list[str] = []
     totals: dict[str, Totals] = {}
+    penalties = late_penalties()  # a setting the course's plugin does not honour stops here, for all
     with warnings.catch_warnings(), Gradebook(paths.gradebook_url()) as gradebook:
         warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy warnings when it adds a submission
         try:
@@ -149,7 +150,7 @@ def record(assignment: str, students: dict[str, dict]) -> tuple[list[str], dict[
             try:
                 _record_student(gradebook, assignment, student, result)
                 gradebook.db.commit()
-                _assign_late_penalty(assignment, student)
+                _assign_late_penalty(penalties, assignment, student)
                 totals[student] = read_totals(gradebook, assignment, student)
             except Exception as error:  # noqa: BLE001 - one student's row failing never loses the others'
                 gradebook.db.rollback()
@@ -177,15 +178,24 @@ def _record_student(gradebook, assignment: str, student: str, result: dict) -> N
                 grade.needs_manual_grade = grade.manual_score is None
 
 
-def _assign_late_penalty(assignment: str, student: str) -> None:
+def late_penalties():
+    """nbgrader's ``AssignLatePenalties`` with the plugin the course configures, its settings checked:
+    one the plugin does not honour (``LateSubmissionPlugin.penalty_method``, say) raises
+    ``traitlets.TraitError`` here, never ignored."""
+    from nbgrader.preprocessors import AssignLatePenalties
+
+    penalties = AssignLatePenalties(config=settings())
+    penalties.init_plugin()
+    return penalties
+
+
+def _assign_late_penalty(penalties, assignment: str, student: str) -> None:
     """nbgrader's late penalty, by the plugin the course configures (``AssignLatePenalties.plugin_class``)."""
     import nbformat
     from nbgrader.api import Gradebook
-    from nbgrader.preprocessors import AssignLatePenalties
 
     with Gradebook(paths.gradebook_url()) as gradebook:
         names = [n.name for n in gradebook.find_assignment(assignment).notebooks]
-    penalties = AssignLatePenalties(config=settings())
     for name in names:
         resources = {"nbgrader": {"notebook": name, "assignment": assignment, "student": student,
                                   "db_url": paths.gradebook_url()}}  # fmt: skip

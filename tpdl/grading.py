@@ -53,6 +53,7 @@ class Result:
     seconds: float = 0.0
     internal_errors: int = 0
     profile: dict = field(default_factory=dict)  # where the time went (tpdl.profile); not in to_json
+    tracebacks: list[str] = field(default_factory=list)  # each internal error's check and traceback
 
     @property
     def score(self) -> float:
@@ -90,6 +91,14 @@ def _message(excinfo) -> tuple[str, bool]:
         "The grader could not complete this check (an internal error, not your fault); "
         "your instructor has the details."
     ), True
+
+
+def _graders_traceback(error: BaseException, grader: Path) -> str:
+    """The traceback of an internal error from the grader's own frame on (pytest's frames left out)."""
+    frame = error.__traceback__
+    while frame is not None and Path(frame.tb_frame.f_code.co_filename) != grader:
+        frame = frame.tb_next
+    return "".join(traceback.format_exception(type(error), error, frame or error.__traceback__))
 
 
 class GradingPlugin:
@@ -141,9 +150,7 @@ class GradingPlugin:
         if report.failed and check.passed:
             message, internal = _message(call.excinfo)
             if internal:
-                self.internal.append(
-                    f"{item.nodeid}\n{''.join(traceback.format_exception(call.excinfo.value))}"
-                )
+                self.internal.append(f"{item.nodeid}\n{_graders_traceback(call.excinfo.value, item.path)}")
             check.passed, check.points, check.message = False, 0.0, message
         elif report.skipped and check.passed:
             # A check that cannot run on this machine (no Docker engine, say) is not counted.
@@ -183,6 +190,7 @@ def grade_submission(
     result = Result(student, assignment, list(plugin.checks.values()))
     result.notebook = {"cells": submission.cells}
     result.internal_errors = len(plugin.internal)
+    result.tracebacks = plugin.internal
     result.seconds = time.monotonic() - started
     result.profile = submission.session.profile.finish().to_json()
     log = "\n\n".join(submission.events + plugin.internal)

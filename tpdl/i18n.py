@@ -16,9 +16,10 @@ calls get, the budget and data errors of the notebooks, the feedback page) are t
 travel with them. The names of the checks, shown on the feedback page, are messages too, in the
 context :data:`CHECK_CONTEXT` of their TP's catalogue.
 
-``TPDL_LANG`` chooses the language (``en`` or ``fr``, a locale such as ``fr_FR.UTF-8`` works as
-well); English when it is unset. ``tpdl messages`` extracts the messages of the code and brings every
-catalogue up to date (``tpdl.messages``).
+The course sets the students' language once, in its ``nbgrader_config.py`` (``c.Kit.language =
+"fr"``, read by ``tpdl.config``); ``TPDL_LANG`` overrides it for one command (``en`` or ``fr``, a
+locale such as ``fr_FR.UTF-8`` works as well); English where neither says. ``tpdl messages``
+extracts the messages of the code and brings every catalogue up to date (``tpdl.messages``).
 """
 
 import os
@@ -34,10 +35,13 @@ CHECK_CONTEXT = "check"  # the catalogue entries naming a TP's checks (its test 
 
 
 def language() -> str:
-    """The language students are spoken to in: ``TPDL_LANG`` (``en`` or ``fr``), English by default."""
+    """The language students are spoken to in: ``TPDL_LANG`` (``en`` or ``fr``), else the course's
+    ``c.Kit.language``, else English. Raises ValueError for a language the kit does not speak."""
     chosen = os.environ.get(ENV, "").strip()
     if not chosen:
-        return DEFAULT
+        from tpdl import config
+
+        return config.kit().language
     code = chosen.split(".")[0].split("_")[0].split("-")[0].lower()
     if code not in LANGUAGES:
         raise ValueError(

@@ -37,12 +37,25 @@ class Domain:
     graders: bool = False  # held to the graders' rule: no English outside ``_``
 
     @property
+    def in_course(self) -> bool:
+        """Whether the domain's folder lies in the course (the kit's package does in the kit's checkout)."""
+        return self.folder.is_relative_to(paths.course_dir())
+
+    @property
     def name(self) -> str:
-        return self.folder.relative_to(paths.course_dir()).as_posix()
+        return self.folder.relative_to(paths.course_dir()).as_posix() if self.in_course else self.folder.name
+
+
+class NotACourse(Exception):
+    """The course folder holds no course; the message says where the kit looked."""
 
 
 def domains() -> list[Domain]:
     """Every domain of the course: the kit, the graders' library, each TP's graders."""
+    course = paths.course_dir()
+    if not paths.source().is_dir() or not paths.graders().is_dir():
+        raise NotACourse(f"{course} is not a course folder (it has no source/ or no graders/): set TPDL_COURSE_DIR "
+                         "to the course's folder, the one holding nbgrader_config.py")  # fmt: skip
     kit = Path(i18n.__file__).parent
     found = [Domain(kit, tuple(sorted(kit.glob("*.py")) + sorted((kit / "templates").glob("*.j2"))))]
     library = paths.graders()

@@ -12,10 +12,13 @@ buttons, release, collect, grade and give feedback the kit's way.
   every deliverable (tracking stores included), dates each submission by the last change the
   exchange saw in it, and puts it in place only once it is wholly copied and dated.
 * :class:`SandboxedAutograde` (``nbgrader autograde`` and formgrader's autograde button): the
-  submission is graded by the kit's judge in its sandbox, never executed in the instructor's process.
+  submission is graded by the kit's judge in its sandbox, never executed in the instructor's process;
+  a plain nbgrader assignment is graded by nbgrader's own preprocessors, its cells run in the sandbox
+  (``tpdl.plain``).
 * :class:`KitFeedback` (``nbgrader generate_feedback``): the student's feedback page is the kit's,
   with each check's message, the hand-graded points and the total.
-* :class:`PenaltyPerHour`: the late penalty, so many points per started hour late.
+* :class:`PenaltyPerHour`: the late penalty, so many points per started hour late (or nbgrader's
+  ``penalty_method``).
 """
 
 import contextlib
@@ -30,12 +33,11 @@ import stat
 from pathlib import Path
 
 from nbconvert.exporters import HTMLExporter, NotebookExporter
-from nbgrader.converters.base import NbGraderException
 from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignment
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float
+from traitlets import Enum, Float, TraitError
 
 
 class ReduceTracebacks(NbGraderPreprocessor):
@@ -286,14 +288,13 @@ class SafeCollect(ExchangeCollect):
             kept |= 0o2770 if is_dir else 0o660
         return kept
 
-    @staticmethod
-    def _date(copy: Path, changed: float) -> None:
+    def _date(self, copy: Path, changed: float) -> None:
         """Write ``changed``, the last change the exchange saw in what was copied, as the copy's
         ``timestamp.txt`` (the student's own was left out)."""
         received = datetime.datetime.fromtimestamp(changed, datetime.UTC)
         with open(copy / "timestamp.txt", "x") as handle:
             handle.write(received.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
-        os.chmod(copy / "timestamp.txt", 0o644)
+        os.chmod(copy / "timestamp.txt", self._mode(0o644, False))
 
 
 @contextlib.contextmanager
@@ -311,26 +312,51 @@ def _course(root: str):
 
 
 class SandboxedAutograde(NotebookExporter):
-    """The exporter of ``nbgrader autograde``: it grades the submission with the kit's judge.
+    """The exporter of ``nbgrader autograde``: no student's code runs in this process, nor in a
+    Jupyter kernel of the instructor's.
 
     nbgrader's autograde converts each submitted notebook twice (a sanitising pass from
-    ``submitted/``, then an executing pass in ``autograded/``). Here the first pass runs
-    ``tpdl grade`` for that student, in the sandbox, and both passes return the graded notebook
-    the judge wrote (no outputs, nothing active): the student's code never runs in this process,
-    and the scores in the gradebook are the judge's.
+    ``submitted/``, then an executing pass in ``autograded/``). For a TP of the kit, the first pass
+    runs ``tpdl grade`` for that student, in the sandbox, and both passes return the graded
+    notebook the judge wrote (no outputs, nothing active): the scores in the gradebook are the
+    judge's. A plain nbgrader assignment (no ``graders/<name>/``) goes through nbgrader's own
+    preprocessors and gradebook, except that nbgrader's ``Execute`` (any preprocessor that would
+    start a kernel) is replaced by :class:`tpdl.plain.SandboxedExecute`, which runs the cells in
+    the sandbox.
     """
 
     def __init__(self, *args, **kwargs):
+        from tpdl import paths
+
         super().__init__(*args, **kwargs)
         # nbgrader copies a submission's files (following links) before any exporter sees it: a
-        # submission holding a link, a pipe or a device is left to `tpdl grade`, whose intake drops them.
+        # submission holding a link, a pipe or a device is not autograded (`tpdl grade` grades a TP's,
+        # its intake leaving them out).
         submissions = getattr(self.parent, "assignments", None)
         for folder in list(submissions or {}):
             odd = _not_plain(folder)
             if odd is not None:
+                with _course(self.parent.coursedir.root):
+                    judged = paths.graders(os.path.basename(folder)).is_dir()
+                after = "`tpdl grade` grades it, leaving that out" if judged else "remove it to autograde it"
                 self.log.error("Not autograding %s: it holds %s, a link, a pipe or a device, which nbgrader would "
-                               "follow while copying; `tpdl grade` grades it and leaves that out", folder, odd)  # fmt: skip
+                               "follow while copying; %s", folder, odd, after)  # fmt: skip
                 del submissions[folder]
+
+    def register_preprocessor(self, preprocessor, enabled=False):
+        """Register ``preprocessor``; one that would start a Jupyter kernel (nbgrader's ``Execute``)
+        is replaced by the kit's :class:`tpdl.plain.SandboxedExecute`."""
+        from nbconvert.preprocessors import ExecutePreprocessor
+        from traitlets.utils.importstring import import_item
+
+        from tpdl.plain import SandboxedExecute
+
+        if isinstance(preprocessor, str):
+            preprocessor = import_item(preprocessor)
+        kind = preprocessor if isinstance(preprocessor, type) else type(preprocessor)
+        if issubclass(kind, ExecutePreprocessor) and not issubclass(kind, SandboxedExecute):
+            preprocessor = SandboxedExecute
+        return super().register_preprocessor(preprocessor, enabled)
 
     def from_filename(self, filename, resources=None, **kw):
         from tpdl import classroom, paths
@@ -339,13 +365,8 @@ class SandboxedAutograde(NotebookExporter):
         student, assignment, name = info["student"], info["assignment"], info["notebook"]
         root = self.parent.coursedir.root if self.parent is not None else os.getcwd()
         with _course(root):
-            if not paths.graders(assignment).is_dir():
-                message = (
-                    f"the kit has no graders for {assignment!r} (graders/{assignment}/): it does not grade it. "
-                    "nbgrader's own autograding runs students' code in this process; the kit does not use it"
-                )
-                self.log.error(message)
-                raise NbGraderException(message)
+            if not paths.graders(assignment).is_dir():  # a plain nbgrader assignment: nbgrader's way
+                return super().from_filename(filename, resources, **kw)
             graded = paths.autograded() / student / assignment / f"{name}.ipynb"
             if os.path.realpath(filename).startswith(str(paths.submitted().resolve()) + os.sep):
                 self.log.info("Grading %s's %s with the kit's judge, in its sandbox", student, assignment)
@@ -373,6 +394,18 @@ class KitFeedback(HTMLExporter):
     ``results.json`` and the gradebook as it is now. A submission the judge has not graded gets
     nbgrader's own page."""
 
+    @property
+    def default_config(self):
+        """nbconvert's HTML settings, with its order of preferred output types given to the one
+        filter that reads it: set for every nbconvert class, it also reached nbgrader's
+        preprocessors in the feedback's chain, which do not take it ("Config option
+        `display_data_priority` not recognized by `ClearHiddenTests`" on every run)."""
+        config = super().default_config
+        priority = config.NbConvertBase.pop("display_data_priority", None)
+        if priority is not None:
+            config.WidgetsDataTypeFilter.display_data_priority = priority
+        return config
+
     def from_notebook_node(self, nb, resources=None, **kw):
         import json
 
@@ -393,12 +426,29 @@ class KitFeedback(HTMLExporter):
 
 
 class PenaltyPerHour(LateSubmissionPlugin):
-    """``points_per_hour`` points off for each started hour after the due date (nbgrader caps the
-    penalty at the notebook's score)."""
+    """The late penalty by nbgrader's ``LateSubmissionPlugin.penalty_method``: the kit's
+    ``'per_hour'`` takes ``points_per_hour`` points off for each started hour after the due date,
+    nbgrader's ``'zero'`` the whole score and ``'none'`` nothing (nbgrader caps a penalty at the
+    notebook's score). Any other method is refused when the plugin is made, never ignored."""
 
+    penalty_method = Enum(
+        ("per_hour", "none", "zero"),
+        default_value="per_hour",
+        help="'per_hour': points_per_hour points off per started hour late; 'zero': the whole score; 'none'.",
+    ).tag(config=True)
     points_per_hour = Float(1.0, help="Points taken off per started hour late.").tag(config=True)
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        if "penalty_method" in self.config.get("AssignLatePenalties", {}):
+            raise TraitError(
+                "nbgrader has no AssignLatePenalties.penalty_method: set LateSubmissionPlugin.penalty_method "
+                "('per_hour', 'zero' or 'none') in nbgrader_config.py"
+            )
+
     def late_submission_penalty(self, student_id, score, total_seconds_late):
+        if self.penalty_method != "per_hour":
+            return super().late_submission_penalty(student_id, score, total_seconds_late)
         if total_seconds_late <= 0:
             return None
         return math.ceil(total_seconds_late / 3600) * self.points_per_hour

@@ -73,3 +73,11 @@ def assignments() -> list[str]:
     """Assignment names, one per folder of ``source/`` holding a notebook source."""
     root = source()
     return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / f"{p.name}.nb.py").exists())
+
+
+def course_assignments() -> list[str]:
+    """Every assignment of the course, the kit's TPs and plain nbgrader ones: the folders of ``source/``."""
+    root = source()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
@@ -29,6 +30,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     TypeAdapter,
     ValidationError,
     model_validator,
@@ -439,10 +441,69 @@ class GraphFit(Request):
     seed: int = Field(default=0, ge=0, le=2**31)
 
 
+# --------------------------------------------------------------------------- a plain nbgrader notebook
+#
+# The ``cells`` worker (``tpdl.cells``) runs a notebook cell by cell as a Jupyter kernel would; each
+# answer holds one cell's outputs in nbformat's shapes, which nbgrader grades.
+
+MAX_OUTPUTS = 1000  # outputs of one cell
+MAX_OUTPUT_TEXT = 4 * 2**20  # characters of one cell's source, or of its outputs together
+MAX_TRACEBACK = 1000  # lines of a traceback
+MIME_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
+OutputText = Annotated[str, Field(max_length=MAX_OUTPUT_TEXT)]
+MimeType = Annotated[str, Field(pattern=MIME_TYPE.pattern)]
+
+
+class StreamOutput(Frame):
+    output_type: Literal["stream"]
+    name: Literal["stdout", "stderr"]
+    text: OutputText
+
+
+class DisplayOutput(Frame):
+    """A rich display (``display_data``) or the shown value of a cell's last expression (``execute_result``)."""
+
+    output_type: Literal["display_data", "execute_result"]
+    data: dict[MimeType, JsonValue] = Field(min_length=1, max_length=64)
+    metadata: dict[Annotated[str, Field(max_length=MAX_NAME)], JsonValue] = Field(default={}, max_length=64)
+    execution_count: int | None = Field(default=None, ge=0)
+
+
+class ErrorOutput(Frame):
+    output_type: Literal["error"]
+    ename: Label
+    evalue: OutputText
+    traceback: list[OutputText] = Field(max_length=MAX_TRACEBACK)
+
+
+CellOutput = Annotated[StreamOutput | DisplayOutput | ErrorOutput, Field(discriminator="output_type")]
+
+
+class CellRun(Frame):
+    """What one cell did, as a Jupyter kernel tells it: its outputs, and its reply (``ok``, or the
+    error it raised, whether the shell showed it or not)."""
+
+    outputs: list[CellOutput] = Field(max_length=MAX_OUTPUTS)
+    execution_count: int = Field(ge=0)
+    status: Literal["ok", "error"]
+    ename: Label = ""
+    evalue: OutputText = ""
+    traceback: list[OutputText] = Field(default=[], max_length=MAX_TRACEBACK)
+
+
+class RunCell(Request):
+    """Run one cell's code in the notebook's namespace (the cells before it have run there)."""
+
+    op: ClassVar[str] = "run_cell"
+    served_by: ClassVar[tuple[str, ...]] = ("cells",)
+    answer: ClassVar[Any] = CellRun
+    source: OutputText
+
+
 REQUESTS: dict[str, type[Request]] = {
     cls.op: cls
     for cls in (Call, BuildModel, TrainModel, LayerCall, DescribeFigure, ExportGraph, LoadModel, Predict,
-                GetWeights, SetWeights, TrackingRuns, Http, TrainMLP, GraphGradient, GraphFit)
+                GetWeights, SetWeights, TrackingRuns, Http, TrainMLP, GraphGradient, GraphFit, RunCell)
 }  # fmt: skip
 _ADAPTERS: dict[Any, TypeAdapter] = {}
 

@@ -17,9 +17,11 @@ import os
 import re
 import secrets
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -35,6 +37,41 @@ TEMPLATES = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
 TEMPLATES.globals["_"] = _  # the feedback page's own words, in the students' language
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where one grading run writes.
+
+    The class's run (``apart`` is None) writes the course's ``autograded/``, ``feedback/``,
+    ``reports/<tp>/`` and its gradebook. A folder graded apart from the class (``tpdl grade
+    --submissions DIR``: the sample class, a folder of clones) writes ``autograded/``, ``feedback/``,
+    ``grades.csv`` and ``report.html`` under ``apart``, and never the class's folders or gradebook.
+    """
+
+    assignment: str
+    apart: Path | None = None
+
+    @property
+    def autograded(self) -> Path:
+        return self.apart / "autograded" if self.apart else paths.autograded()
+
+    @property
+    def feedback(self) -> Path:
+        return self.apart / "feedback" if self.apart else paths.feedback()
+
+    @property
+    def reports(self) -> Path:
+        """The folder of the CSV and the HTML report."""
+        return self.apart or paths.reports() / self.assignment
+
+    def graded(self, student: str) -> Path:
+        """``autograded/<student>/<tp>/``: the student's results, log and graded notebook."""
+        return self.autograded / student / self.assignment
+
+    def feedback_of(self, student: str) -> Path:
+        """``feedback/<student>/<tp>/``: the student's feedback page."""
+        return self.feedback / student / self.assignment
 
 
 def prepare() -> None:
@@ -121,7 +158,7 @@ def exercise_sections(result: dict) -> list[dict]:
         placed.update(id(c) for c in mine)
         counted = [c for c in mine if c.get("counted", True)]
         sections.append({
-            "heading": safe.for_log(exercise.heading),
+            "heading": heading_html(exercise.heading),
             "points": f"{sum(c['points'] for c in counted):g} / {sum(c['max_points'] for c in counted):g}",
             "checks": [_check_row(c, names) for c in mine],
         })  # fmt: skip
@@ -129,11 +166,23 @@ def exercise_sections(result: dict) -> list[dict]:
     if rest:
         counted = [c for c in rest if c.get("counted", True)]
         sections.append({
-            "heading": _("Other checks") if sections else _("Checks"),
+            "heading": escape(_("Other checks") if sections else _("Checks")),
             "points": f"{sum(c['points'] for c in counted):g} / {sum(c['max_points'] for c in counted):g}",
             "checks": [_check_row(c, names) for c in rest],
         })  # fmt: skip
     return sections
+
+
+INLINE_TAGS = frozenset({"code", "em", "strong", "sub", "sup"})
+
+
+def heading_html(text: str) -> Markup:
+    """A heading of the notebook's as HTML: its inline markdown rendered (code, emphasis), anything
+    else (links, images, HTML) left as escaped text."""
+    import bleach
+
+    rendered = safe_markdown(text).strip().removeprefix("<p>").removesuffix("</p>")
+    return Markup(bleach.clean(rendered, tags=INLINE_TAGS, attributes={}, strip=True))
 
 
 def feedback_html(result: dict, totals=None) -> str:
@@ -189,6 +238,7 @@ def write_student(result: dict, staged: Path | None, target: Path, log: str) -> 
         if notebook is not None:
             import nbformat
 
+            show_checks(notebook, result)
             write_text_atomically(target / notebook_name, nbformat.writes(notebook))
     write_text_atomically(target / "grading.log", safe.for_log(log or ""))
     # nbgrader's release_feedback stops for the whole class at a page without both files: where
@@ -203,17 +253,15 @@ def write_student(result: dict, staged: Path | None, target: Path, log: str) -> 
         write_text_atomically(target / name, files[name])
 
 
-def feedback_folder(student: str, assignment: str) -> Path:
-    return paths.feedback() / student / assignment
-
-
-def write_feedback(result: dict, totals=None) -> Path:
-    """``feedback/<student>/<tp>/<tp>.html``, the page nbgrader's ``release_feedback`` hands out, with
-    the submission's timestamp and secret that it needs beside it."""
-    folder = feedback_folder(result["student"], result["assignment"])
+def write_feedback(result: dict, totals=None, outputs: Outputs | None = None) -> Path:
+    """``feedback/<student>/<tp>/<tp>.html`` (the class's, unless ``outputs`` says otherwise), the
+    page nbgrader's ``release_feedback`` hands out, with the submission's timestamp and secret that
+    it needs beside it."""
+    outputs = outputs or Outputs(result["assignment"])
+    folder = outputs.feedback_of(result["student"])
     page = folder / f"{result['assignment']}.html"
     write_text_atomically(page, feedback_html(result, totals))
-    graded = paths.autograded() / result["student"] / result["assignment"]
+    graded = outputs.graded(result["student"])
     for name in gradebook.SUBMISSION_FILES:
         text = gradebook.read_small_file(graded, name)
         if text is not None:
@@ -307,6 +355,23 @@ def safe_markdown(source: str, attachments=None) -> str:
     return f"<pre>{html.escape(safe.for_log(source))}</pre>"
 
 
+def show_checks(notebook, result: dict) -> None:
+    """Under each code cell of the graded notebook that the judge's checks count towards, those
+    checks as the feedback gives them (name, points, message), one line each, in a plain-text
+    output: formgrader's grading view shows it escaped, out of MathJax's reach (text in ``<pre>``)."""
+    import nbformat
+
+    names = i18n.domain(paths.graders(result["assignment"]))
+    rows: dict[str, list[dict]] = {}
+    for check in (c for c in result.get("checks", []) if c.get("cell")):
+        rows.setdefault(check["cell"], []).append(_check_row(check, names))
+    for cell in (c for c in notebook.cells if c.cell_type == "code"):
+        lines = [f"{'✓' if r['passed'] else '✗'} {r['points']}  {r['name']}: {r['message']}\n"
+                 for r in rows.get(cell.metadata.get("nbgrader", {}).get("grade_id"), [])]  # fmt: skip
+        if lines:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="".join(lines))]
+
+
 def safe_notebook(submitted: Path, release: Path):
     """The student's notebook as formgrader may render it, or None if it cannot be read.
 
@@ -365,16 +430,48 @@ def safe_notebook(submitted: Path, release: Path):
 # --------------------------------------------------------------------------- the class
 
 
-def _note(student: str, result: dict, outcome) -> str:
+def instructor_notes(student: str, result: dict, outcome) -> list[str]:
+    """What the instructor should act on for one student (the table's, the report's and the CSV's
+    note): a problem of the grading machine or of the graders, a missing deliverable, a late
+    penalty, points waiting for grading in formgrader."""
     if result.get("missing"):
-        return result["missing"]
+        return [result["missing"]]
     if result.get("refused"):
-        return f"refused: {result['refused']}"
+        return [f"refused: {result['refused']}"]
+    found = []
     if result.get("infrastructure"):
-        return "grading incomplete: a problem on the grading machine (see its log)"
+        found.append("grading incomplete: a problem on the grading machine (see its grading.log)")
+    if result.get("internal_errors"):
+        found.append(f"internal error of the graders in {result['internal_errors']} check(s): "
+                     "see its grading.log; graded again next run")  # fmt: skip
+    if result.get("missing_files"):
+        found.append(f"missing deliverable: {', '.join(result['missing_files'])}")
+    totals = outcome.totals.get(student)
+    if totals is not None and totals.late_penalty:
+        found.append(f"late: {totals.late_penalty:g} points off")
+    if totals is not None and totals.waiting:
+        waiting = ", ".join(f"{w.cell} ({w.max_points:g})" for w in totals.waiting)
+        found.append(f"{sum(w.max_points for w in totals.waiting):g} points wait for grading in formgrader: "
+                     f"{waiting}")  # fmt: skip
     if student not in outcome.graded_now:
-        return "unchanged since last run"
-    return ""
+        found.append("unchanged since last run")
+    return found
+
+
+def _note(student: str, result: dict, outcome) -> str:
+    return "; ".join(instructor_notes(student, result, outcome))
+
+
+def check_names(outcome) -> list[str]:
+    """The names of the class's checks, in the order of their grade cells in the notebook (checks
+    of one cell in the graders' order; a check of no known cell last)."""
+    in_notebook = [cell for part in exercises.of_assignment(outcome.assignment) for cell in part.cells]
+    order = {cell: index for index, cell in enumerate(in_notebook)}
+    cells: dict[str, str | None] = {}
+    for result in outcome.students.values():
+        for check in result["checks"]:
+            cells.setdefault(check["name"], check.get("cell"))
+    return sorted(cells, key=lambda name: order.get(cells[name], len(order)))
 
 
 def _total(student: str, result: dict, outcome) -> tuple[float, float]:
@@ -388,11 +485,7 @@ def _total(student: str, result: dict, outcome) -> tuple[float, float]:
 
 def class_csv(outcome) -> str:
     """One row per student: the total that ``nbgrader export`` gives too, its parts, each check's points."""
-    names: list[str] = []
-    for result in outcome.students.values():
-        for check in result["checks"]:
-            if check["name"] not in names:
-                names.append(check["name"])
+    names = check_names(outcome)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     header = [
@@ -443,8 +536,6 @@ def _histogram_svg(scores: list[float], max_score: float) -> str:
 
 
 def class_html(outcome) -> str:
-    from markupsafe import Markup
-
     students = sorted(outcome.students.items())
     totals = {s: _total(s, r, outcome) for s, r in students}
     max_score = max((totals[s][1] for s, _result in students), default=0.0)
@@ -455,10 +546,10 @@ def class_html(outcome) -> str:
          "note": safe.for_log(_note(s, r, outcome))}
         for s, r in students
     ]  # fmt: skip
-    rates: dict[str, list[bool]] = {}
+    rates: dict[str, list[bool]] = {name: [] for name in check_names(outcome)}
     for _name, result in students:
         for check in result["checks"]:
-            rates.setdefault(check["name"], []).append(check["passed"])
+            rates[check["name"]].append(check["passed"])
     return TEMPLATES.get_template("report.html.j2").render(
         assignment=outcome.assignment, students=rows, max_score=f"{max_score:g}",
         mean=f"{sum(scores) / max(len(scores), 1):.2f}",
@@ -480,7 +571,7 @@ def print_table(outcome) -> None:
             Text(safe.for_terminal(student, 64)),
             Text(f"{score:g} / {max_score:g}"),
             Text(f"{passed} / {len(result['checks'])}"),
-            Text(safe.for_terminal(_note(student, result, outcome), 120)),
+            Text(safe.for_terminal(_note(student, result, outcome), 300)),
         )
     console.print(table)
     for name, why in sorted(outcome.refused.items()):
@@ -488,11 +579,13 @@ def print_table(outcome) -> None:
 
 
 def write_all(outcome, submissions: Path, json_path: Path | None, html_path: Path | None) -> None:
-    """The class-level outputs: gradebook, feedback, CSV, HTML, optional JSON, and the printed table.
+    """The class-level outputs: gradebook, feedback, CSV, HTML, optional JSON, and the printed table
+    (where ``outcome.outputs`` says: a folder graded apart from the class has no gradebook).
 
     Each is written on its own: one that fails is reported and the others are still written.
     """
-    folder = paths.reports() / outcome.assignment
+    outputs = outcome.outputs
+    folder = outputs.reports
     folder.mkdir(parents=True, exist_ok=True)
     notes = []
 
@@ -508,12 +601,12 @@ def write_all(outcome, submissions: Path, json_path: Path | None, html_path: Pat
         written, outcome.totals = gradebook.record(outcome.assignment, outcome.students)
         notes.extend(written)
 
-    attempt("the gradebook", record_in_gradebook)
+    if outputs.apart is None:
+        attempt("the gradebook", record_in_gradebook)
     for student, result in sorted(outcome.students.items()):
         if not result.get("missing"):
-            attempt(
-                f"{student}'s feedback", lambda r=result, s=student: write_feedback(r, outcome.totals.get(s))
-            )
+            attempt(f"{student}'s feedback",
+                    lambda r=result, s=student: write_feedback(r, outcome.totals.get(s), outputs))  # fmt: skip
     attempt("the class CSV", lambda: write_text_atomically(folder / "grades.csv", class_csv(outcome)))
 
     def write_html():
@@ -528,12 +621,17 @@ def write_all(outcome, submissions: Path, json_path: Path | None, html_path: Pat
             "the JSON results", lambda: Path(json_path).write_text(json.dumps(outcome.to_json(), indent=2))
         )
     attempt("the table", lambda: print_table(outcome))
-    if Path(submissions).resolve() == paths.submitted().resolve():
+    if outputs.apart is None:
         attempt("the check of the exchange", lambda: notes.extend(
             gradebook.missing_after_collect(outcome.assignment, Path(submissions))))  # fmt: skip
     for student in outcome.infrastructure:
         notes.append(f"{student}: grading incomplete (a problem on the grading machine; see its grading.log)")
     for note in notes:
         console.print(Text(f"note: {safe.for_terminal(note, 400)}", style="yellow"))
-    console.print(Text(f"class CSV: {folder / 'grades.csv'}"))
-    console.print(Text(f"report:    {html_path or folder / 'report.html'}"))
+    if outputs.apart is not None:
+        class_folder = paths.reports() / outcome.assignment
+        console.print(Text(f"graded apart from the class: results, feedback and reports in {outputs.apart}/; the "
+                           f"class's gradebook, autograded/, feedback/ and {class_folder}/grades.csv and report.html "
+                           "are untouched"), soft_wrap=True)  # fmt: skip
+    console.print(Text(f"class CSV: {folder / 'grades.csv'}"), soft_wrap=True)  # a path, never wrapped
+    console.print(Text(f"report:    {html_path or folder / 'report.html'}"), soft_wrap=True)

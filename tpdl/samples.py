@@ -21,6 +21,10 @@ from tpdl import manifest, notebooks, paths
 MARKER = re.compile(r"^[ \t]*#+ (BEGIN|END) SOLUTION[^\n]*\n", flags=re.M)
 
 
+class NotReleased(Exception):
+    """The sample class is written from the release: the message says how to build it."""
+
+
 def _by_grade_id(notebook) -> dict:
     return {
         c.metadata["nbgrader"]["grade_id"]: c
@@ -48,6 +52,10 @@ def write(assignment: str) -> None:
     (markers removed) for the reference, the release's stubs for the untouched student.
     """
     release = paths.release(assignment) / f"{assignment}.ipynb"
+    built = paths.source(assignment) / f"{assignment}.ipynb"
+    if not release.is_file() or not built.is_file():
+        raise NotReleased(f"{assignment} is not released yet ({release} is missing): run `tpdl release {assignment}` "
+                          "first")  # fmt: skip
     for student, notebook in (
         ("reference", reference_notebook(assignment)),
         ("untouched", nbformat.read(release, as_version=4)),

@@ -256,9 +256,14 @@ class Worker:
     given: scratch.Space | None = None  # what that tmpfs held when the worker started: its copy
     held: str = ""  # once discarded: what it held at most, for the instructor's log
 
-    def ask(self, request: protocol.Request, timeout_s: float | None = None):
+    def ask(self, request: protocol.Request, timeout_s: float | None = None,
+            interrupt_after_s: float | None = None):  # fmt: skip
         """Send ``request``; its answer, checked against the protocol. Raises :class:`WorkerError`
-        when the worker answers with an error, :class:`WorkerGone` when it cannot answer."""
+        when the worker answers with an error, :class:`WorkerGone` when it cannot answer. A worker
+        that has not answered ``interrupt_after_s`` after the request gets ``SIGINT`` (as Jupyter
+        interrupts a kernel) and may still answer until ``timeout_s``."""
+        import select
+
         if self.gone:
             raise WorkerGone(self.gone)
         limit = timeout_s or self.limits.request_s
@@ -267,6 +272,8 @@ class Worker:
         try:
             self.conn.settimeout(max(0.01, deadline - time.monotonic()))
             wire.send(self.conn, protocol.request_frame(request, nonce))
+            if interrupt_after_s is not None and not select.select([self.conn], [], [], interrupt_after_s)[0]:
+                os.kill(self.pid, signal.SIGINT)
             ok, value = protocol.parse_answer(request, wire.recv(self.conn, deadline), nonce)
         except TimeoutError:
             self.kill(_("did not answer within {limit:.0f} s", limit=limit))
@@ -382,6 +389,7 @@ READY = {
     "models": protocol.Ready,
     "graphs": protocol.Ready,
     "service": protocol.ServiceReady,
+    "cells": protocol.Ready,
 }
 
 

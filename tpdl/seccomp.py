@@ -45,7 +45,7 @@ DENIED = {
 # gunicorn) also speak TCP on the jail's loopback. Nothing else: netlink queues and UDP buffers
 # are memory no cgroup v1 group counts, and no worker needs them.
 UNIX, TCP = "unix", "unix and tcp"
-SOCKETS = {"notebook": UNIX, "graphs": UNIX, "models": TCP, "service": TCP}
+SOCKETS = {"notebook": UNIX, "cells": UNIX, "graphs": UNIX, "models": TCP, "service": TCP}
 CLONE_NEW = {  # clone's flags that make new namespaces (CLONE_NEWTIME is clone3's and unshare's)
     "CLONE_NEWNS": 0x00020000, "CLONE_NEWCGROUP": 0x02000000, "CLONE_NEWUTS": 0x04000000,
     "CLONE_NEWIPC": 0x08000000, "CLONE_NEWUSER": 0x10000000, "CLONE_NEWPID": 0x20000000,

@@ -15,6 +15,8 @@ resource limits, proves who it is (``tpdl.protocol.Hello``) and then is one of:
 * ``graphs``: runs no student Python either; it evaluates and differentiates TensorFlow graphs
   traced from a student's functions by the notebook worker, and trains a probe with them in the
   kit's own loop, so that no patched ``GradientTape`` or ``fit`` of the student's can answer;
+* ``cells``: runs a plain nbgrader notebook (an assignment without graders of the kit's) cell by
+  cell, as a Jupyter kernel would, and answers each cell's outputs (``tpdl.cells``);
 * ``service``: serves the student's web application (a WSGI app from their ``app.py``) with
   gunicorn on a free port of the jail's loopback interface, until the judge stops it.
 
@@ -123,7 +125,7 @@ def enter_worker(spec: dict) -> socket.socket:
     work = spec["work"]
     os.environ.clear()
     os.environ.update(spec["env"], HOME=work, PWD=work)
-    if spec["kind"] == "notebook":
+    if spec["kind"] in ("notebook", "cells"):
         sys.path.insert(0, work)  # as in a kernel, the notebook's folder is importable
     tempfile.tempdir = None  # forget a temporary folder chosen before the environment changed
     os.chdir(work)
@@ -861,6 +863,18 @@ def graphs_worker(sock, spec: dict) -> None:
     serve(sock, "graphs", {protocol.GraphGradient: graph_gradient, protocol.GraphFit: graph_fit})
 
 
+# --------------------------------------------------------------------------- cells worker
+
+
+def cells_worker(sock, spec: dict) -> None:
+    """Run a plain nbgrader notebook's cells one by one, as a Jupyter kernel would (``tpdl.cells``)."""
+    from tpdl import cells, wire
+
+    run_cell = cells.start()
+    wire.send(sock, protocol.plain(protocol.Ready()))
+    serve(sock, "cells", {protocol.RunCell: run_cell})
+
+
 # --------------------------------------------------------------------------- service worker
 
 
@@ -904,6 +918,7 @@ WORKERS = {
     "models": models_worker,
     "graphs": graphs_worker,
     "service": service_worker,
+    "cells": cells_worker,
 }
 
 

@@ -1,0 +1,1 @@
+"""nbgrader's own app tests, run on kit courses (see conftest.py)."""
