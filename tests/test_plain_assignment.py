@@ -11,6 +11,7 @@ button, generates feedback and exports.
 """
 
 import csv
+import datetime
 import html
 import json
 import os
@@ -76,6 +77,19 @@ with open("new-timestamp.txt", "w") as stamp:
     stamp.write("2000-01-01 00:00:00.000000 UTC")
 os.replace("new-timestamp.txt", "timestamp.txt")
 print("PROBES " + json.dumps(probes))
+"""
+
+
+# mallory's cell after the test cells: what of the hidden tests can her code still find, once they ran?
+LOOK_FOR_HIDDEN = """
+import glob, json, linecache
+needle = "squares(1" + "0)"  # the hidden test, written so that this cell's own source does not hold it
+found = [h for h in In if needle in h] + [k for k, v in globals().items() if k.startswith("_i") and needle in str(v)]
+found += [k for k, v in linecache.cache.items() if needle in "".join(v[2] if len(v) > 2 else [])]
+found += [path for path in glob.glob("*.ipynb") if needle in open(path).read()]
+with open("extra.ipynb", "w") as notebook:  # nbgrader would take a notebook kept here for one of the quiz's
+    notebook.write(open("side-effect.txt").read())
+print("LEAKS " + json.dumps(found))
 """
 
 
@@ -185,6 +199,9 @@ def cycle(tmp_path_factory, new_course):
     answer(homes["alice"] / QUIZ / f"{QUIZ}.ipynb", RIGHT, "Each one adds an odd number.")
     answer(homes["bob"] / QUIZ / f"{QUIZ}.ipynb", WRONG, "They just do.")
     answer(homes["mallory"] / QUIZ / f"{QUIZ}.ipynb", ATTACK.format(course=str(course)), "")
+    added = nbformat.read(homes["mallory"] / QUIZ / f"{QUIZ}.ipynb", as_version=4)
+    added.cells.append(nbformat.v4.new_code_cell(LOOK_FOR_HIDDEN))
+    nbformat.write(added, homes["mallory"] / QUIZ / f"{QUIZ}.ipynb")
     for name, home in homes.items():
         for assignment in (TP, QUIZ) if name != "mallory" else (QUIZ,):
             step("submit", [*nbgrader, "submit", assignment, f"--student={name}", *student_side], home)
@@ -212,6 +229,13 @@ def cycle(tmp_path_factory, new_course):
         step("generate_feedback", [*nbgrader, "generate_feedback", assignment, "--force"])
     step("export", [*nbgrader, "export", "--to", "export.csv"])
     step("unknown assignment", [str(BIN / "tpdl"), "grade", "quiz9"], check=False)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:  # a due date set after grading
+        bob = gradebook.find_submission(QUIZ, "bob").timestamp
+        gradebook.update_or_create_assignment(QUIZ, duedate=bob - datetime.timedelta(minutes=30))
+    step(
+        "tpdl grade quiz1, due date moved",
+        [str(BIN / "tpdl"), "grade", QUIZ, "--no-progress", "--json", "late.json"],
+    )
     return {"course": course, "steps": steps, "outputs": outputs, "autograded": autograded, "button": button}
 
 
@@ -314,6 +338,25 @@ def test_the_quizs_code_cannot_reach_the_instructor(cycle):
     assert (graded(cycle, "mallory") / "timestamp.txt").read_text() == stamp
     assert "forged-page" not in text_of(course / "feedback" / "mallory" / QUIZ / f"{QUIZ}.html")
     assert sum(scores(course, QUIZ)["mallory"].values()) == 0
+
+
+def test_the_hidden_tests_leave_no_trace_for_a_later_cell(cycle):
+    """Once the test cells ran, can a cell of mallory's after them print the hidden tests into her feedback?"""
+    course = cycle["course"]
+    cells = nbformat.read(graded(cycle, "mallory") / f"{QUIZ}.ipynb", as_version=4).cells
+    printed = "".join(o.get("text", "") for o in cells[-1].outputs)
+    assert json.loads(printed.split("LEAKS ", 1)[1]) == []
+    assert "squares(10)" not in text_of(course / "feedback" / "mallory" / QUIZ / f"{QUIZ}.html")
+    assert not (graded(cycle, "mallory") / "extra.ipynb").exists()  # its feedback was generated all the same
+
+
+def test_a_due_date_set_after_grading_costs_the_late_students(cycle):
+    kit = json.loads((cycle["course"] / "late.json").read_text())["students"]
+    assert (
+        kit["alice"]["totals"]["late_penalty"] == 1.0
+        and kit["alice"]["totals"]["score"] == 3 + HAND_GRADE - 1
+    )
+    assert kit["bob"]["totals"]["late_penalty"] == 1.0 and kit["bob"]["totals"]["score"] == 0.0
     print(
         f"steps of the plain quiz's cycle (s): {json.dumps({k: round(v, 1) for k, v in cycle['steps'].items()})}"
     )

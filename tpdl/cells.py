@@ -13,6 +13,7 @@ interrupts a kernel: only a running cell gets the ``KeyboardInterrupt``.
 
 import io
 import json
+import linecache
 import os
 import signal
 from collections.abc import Callable
@@ -164,6 +165,22 @@ def make_shell(outputs: Outputs):
     return shell
 
 
+def _forget(shell, count: int, cached: set[str]) -> None:
+    """Leave no trace of cell ``count``'s source where later cells could read it: the shell's
+    history (``In``, ``_ih``, ``_i``...) and the line cache its tracebacks are made from. A test
+    cell's hidden tests are not for the student's code to print into the graded notebook."""
+    history = shell.history_manager
+    for hist in (history.input_hist_parsed, history.input_hist_raw):
+        if count < len(hist):
+            hist[count] = ""
+    for name in ("_i", "_ii", "_iii", f"_i{count}"):
+        shell.user_ns.pop(name, None)
+    for name in ("_i00", "_i", "_ii", "_iii"):  # what the next cells' ``_i``, ``_ii``, ``_iii`` are made of
+        setattr(history, name, "")
+    for name in set(linecache.cache) - cached:
+        linecache.cache.pop(name, None)
+
+
 def start() -> Callable[[protocol.RunCell], protocol.CellRun]:
     """Make this worker a kernel's stand-in; the handler of :class:`tpdl.protocol.RunCell` (one cell
     after the other, in one namespace)."""
@@ -189,6 +206,7 @@ def start() -> Callable[[protocol.RunCell], protocol.CellRun]:
         count = shell.execution_count
         streams = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = _Stream(outputs, "stdout"), _Stream(outputs, "stderr")
+        cached = set(linecache.cache)
         try:
             running[0] = True
             result = shell.run_cell(request.source, store_history=True)
@@ -199,6 +217,8 @@ def start() -> Callable[[protocol.RunCell], protocol.CellRun]:
             error = problem
         finally:
             sys.stdout, sys.stderr = streams
+            if request.forget:
+                _forget(shell, count, cached)
         shown = [o for o in outputs.items if o["output_type"] == "error"]
         return protocol.CellRun(
             outputs=outputs.items, execution_count=count, status="ok" if error is None else "error",

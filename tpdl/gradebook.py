@@ -150,7 +150,7 @@ def record(assignment: str, students: dict[str, dict]) -> tuple[list[str], dict[
             try:
                 _record_student(gradebook, assignment, student, result)
                 gradebook.db.commit()
-                _assign_late_penalty(penalties, assignment, student)
+                assign_late_penalty(penalties, assignment, student)
                 totals[student] = read_totals(gradebook, assignment, student)
             except Exception as error:  # noqa: BLE001 - one student's row failing never loses the others'
                 gradebook.db.rollback()
@@ -189,7 +189,7 @@ def late_penalties():
     return penalties
 
 
-def _assign_late_penalty(penalties, assignment: str, student: str) -> None:
+def assign_late_penalty(penalties, assignment: str, student: str) -> None:
     """nbgrader's late penalty, by the plugin the course configures (``AssignLatePenalties.plugin_class``)."""
     import nbformat
     from nbgrader.api import Gradebook

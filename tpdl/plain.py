@@ -11,6 +11,7 @@ writes back what a kernel would have sent. :func:`grade_class` is ``tpdl grade``
 assignment: nbgrader's autograde, then the kit's table, CSV and report from the gradebook.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient.exceptions import CellTimeoutError
+from nbgrader.api import MissingEntry
 from nbgrader.preprocessors import Execute
 
 from tpdl import classroom, gradebook, i18n, intake, paths, protocol, report, safe, sandbox
@@ -77,6 +79,10 @@ class SandboxedExecute(Execute):
             sandbox.Zygote(limits, PRELOAD) as jail,
         ):
             staged = self._stage(folder, Path(scratch) / "staged", limits)
+            # The notebook as nbgrader restored it holds the hidden tests: not for the student's code.
+            notebook = resources.get("nbgrader", {}).get("notebook")
+            if notebook:
+                (staged.folder / f"{notebook}.ipynb").unlink(missing_ok=True)
             worker = jail.spawn("cells", staged.folder)
             try:
                 if worker.gone:
@@ -132,14 +138,13 @@ class SandboxedExecute(Execute):
                 ]
                 continue
             timeout = self._get_timeout(cell) or limits.notebook_s
+            request = protocol.RunCell(source=cell.source, forget=_is_test(cell))
             started = time.monotonic()
             try:
                 if self.interrupt_on_timeout:
-                    run = worker.ask(
-                        protocol.RunCell(source=cell.source), timeout + INTERRUPT_GRACE_S, timeout
-                    )
+                    run = worker.ask(request, timeout + INTERRUPT_GRACE_S, timeout)
                 else:
-                    run = worker.ask(protocol.RunCell(source=cell.source), timeout)
+                    run = worker.ask(request, timeout)
             except sandbox.WorkerGone as gone:
                 if time.monotonic() - started >= timeout and not self.interrupt_on_timeout:
                     raise CellTimeoutError.error_from_timeout_and_cell(
@@ -185,6 +190,8 @@ class SandboxedExecute(Execute):
                 return "excluded by CourseDirectory.ignore"
             if entry.path in NOT_KEPT:
                 return "a file of the grading's own"
+            if not entry.is_dir and entry.name.endswith(".ipynb"):
+                return "a notebook (nbgrader would take it for one of the assignment's)"
             if not entry.is_dir and os.path.lexists(folder / entry.path):
                 return "the graded folder already holds it"
             return None
@@ -209,6 +216,12 @@ class SandboxedExecute(Execute):
 
 
 # --------------------------------------------------------------------------- tpdl grade
+
+
+def _is_test(cell) -> bool:
+    """Whether ``cell`` is one of nbgrader's autograder tests (its hidden tests restored)."""
+    meta = cell.metadata.get("nbgrader", {})
+    return bool(meta.get("grade")) and not meta.get("solution")
 
 
 def grade_class(assignment: str, students: list[str] | None = None, force: bool = False, json_path: Path | None = None,
@@ -243,6 +256,12 @@ def grade_class(assignment: str, students: list[str] | None = None, force: bool 
             done = subprocess.run(run, cwd=paths.course_dir(), stdout=log, stderr=subprocess.STDOUT, check=False,
                                   env={**os.environ, "TPDL_COURSE_DIR": str(paths.course_dir())})  # fmt: skip
             failed += done.returncode != 0
+    # nbgrader sets the late penalty only when it grades; a due date set or moved since must count too.
+    penalties = gradebook.late_penalties()
+    for student, submitted in found.folders.items():
+        if submitted is not None:
+            with contextlib.suppress(MissingEntry):
+                gradebook.assign_late_penalty(penalties, assignment, student)
     outcome = classroom.ClassResult(assignment, refused=dict(found.refused))
     _read_gradebook(outcome, found, before, folder / LOG)
     _write_reports(outcome, folder, json_path, html_path)
@@ -337,5 +356,6 @@ def _write_reports(
         Path(json_path).write_text(json.dumps(outcome.to_json(), indent=2), encoding="utf-8")
     report.print_table(outcome)
     for line in (f"class CSV: {folder / 'grades.csv'}", f"report:    {html_path or folder / 'report.html'}",
-                 f"feedback:  nbgrader generate_feedback {safe.for_terminal(outcome.assignment, 64)} (nbgrader's page)"):  # fmt: skip
+                 f"feedback:  nbgrader generate_feedback --force {safe.for_terminal(outcome.assignment, 64)} "
+                 "(nbgrader's page; --force rewrites pages made before a hand grade)"):  # fmt: skip
         report.console.print(line, markup=False, highlight=False)

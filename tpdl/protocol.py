@@ -498,6 +498,7 @@ class RunCell(Request):
     served_by: ClassVar[tuple[str, ...]] = ("cells",)
     answer: ClassVar[Any] = CellRun
     source: OutputText
+    forget: bool = False  # once run, the cell's source leaves the shell's history and line cache
 
 
 REQUESTS: dict[str, type[Request]] = {
