@@ -97,6 +97,9 @@ def released(copy_file, course: str):
 @pytest.fixture(autouse=True)
 def kit_layer(kit_settings, course_dir, monkeypatch):
     """Make the test's course a kit course (the environment's tools, such as alembic, on PATH)."""
+    # nbgrader's run_nbgrader replaces os.environ by a plain copy of it and leaves that copy behind:
+    # the process's own mapping is put back after the test, so that nothing set here outlives it.
+    monkeypatch.setattr(os, "environ", os.environ)
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(kit_settings))
     monkeypatch.setenv("TPDL_COURSE_DIR", course_dir)
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
