@@ -12,6 +12,7 @@ the release as a student receives it.
 
 import ast
 import csv
+import importlib.util
 import io
 import json
 import os
@@ -20,17 +21,19 @@ import subprocess
 import sys
 import textwrap
 import tokenize
+from itertools import combinations
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from tpdl import cli, paths, similarity
+from tpdl import cli, normalise, paths, similarity
 
 ASSIGNMENT = "tp2"
 STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()"
 HOSTILE_SCRIPT = "=cmd|'calc'!A0.py"  # a file name holds no slash
-HOSTILE_LINE = "    # <script>alert('pwned')</script> =cmd|' /C calc'!A0"
+HOSTILE_LINE = "    print(\"<script>alert('pwned')</script> =cmd|' /C calc'!A0\")"
+POISON = "lone \ud800 surrogate \x1b[31m red \x07 bell"
 
 # Names of the reference's solution cells and what the disguised copy calls them instead.
 RENAMED = {
@@ -383,6 +386,22 @@ def course(tmp_path_factory) -> Path:
     with open(hostile / "huge.py", "wb") as huge:  # sparse: nothing is written, only its size
         huge.truncate(similarity.LIMITS.intake_file_bytes + 1)
     (classroom / "mirror").symlink_to(classroom / "reference", target_is_directory=True)
+
+    poisoned = nbformat.from_dict(reference)  # a lone surrogate and escape sequences: not text
+    first = solution_cells(poisoned)[0]
+    last = next(node for node in ast.parse(first.source).body if isinstance(node, ast.FunctionDef)).body[-1]
+    lines = first.source.split("\n")
+    indent = " " * last.col_offset
+    lines[last.lineno - 1 : last.lineno - 1] = [f"{indent}# {POISON}", f'{indent}print("{POISON}")']
+    first.source = "\n".join(lines)  # in the middle of copied code: a region shows it
+    answer = next(
+        c
+        for c in poisoned.cells
+        if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")
+    )
+    answer.source += f"\n\n{POISON}"
+    (classroom / "poisoned" / ASSIGNMENT).mkdir(parents=True)
+    (classroom / "poisoned" / ASSIGNMENT / notebook_name).write_text(json.dumps(poisoned))  # \ud800 escaped
     return root
 
 
@@ -401,8 +420,8 @@ def share(comparison, first: str, second: str) -> float:
 
 def test_a_disguised_copy_ranks_at_the_top(comparison):
     top = comparison.pairs[0]
-    assert {top.a, top.b} == {"disguised", "reference"}
-    assert min(top.a_to_b, top.b_to_a) > 0.9
+    assert {top.a, top.b} < {"disguised", "reference", "poisoned"}  # the poisoned copy is the reference too
+    assert min(top.a_to_b, top.b_to_a) > 0.9 and share(comparison, "disguised", "reference") > 0.9
     assert top.regions and all(region.code_a[1] and region.code_b[1] for region in top.regions)
 
 
@@ -433,7 +452,8 @@ def test_the_html_escapes_student_code_and_follows_no_link(comparison):
 
 def test_the_csv_neutralises_formulas(comparison):
     rows = list(csv.reader(io.StringIO(similarity.similarity_csv(comparison))))
-    assert rows[0] == list(similarity.CSV_HEADER) and len(rows) == len(comparison.pairs) + 1
+    assert rows[0] == list(similarity.CSV_HEADER)
+    assert len(rows) == sum(len(cluster.pairs) for cluster in comparison.clusters) + 1
     cells = [cell for row in rows[1:] for cell in row]
     assert any(cell.startswith("'=cmd|") for cell in cells)
     assert not any(cell.startswith(("=", "+", "@", "|")) for cell in cells)
@@ -464,13 +484,18 @@ def test_odd_nbgrader_metadata_falls_back_to_every_code_cell(tmp_path):
     assert similarity.notebook_code(tmp_path / "tp2.ipynb") == [("tp2.ipynb cell 1", "x = 1")]
 
 
-def test_a_long_submission_is_cut(monkeypatch):
-    monkeypatch.setattr(similarity, "MAX_CHARS", 1000)
-    document = similarity.Document("verbose")
-    document.add("a.py", "x = 1\n" * 1000)
-    document.add("b.py", "y = 2\n")
-    assert len(document.text) < 1100 and "b.py" not in document.text
-    assert document.notes == ["its code was cut at 1,000 characters"]
+def test_the_budget_counts_normalised_tokens_and_flags_a_cut(monkeypatch):
+    monkeypatch.setattr(similarity, "MAX_TOKENS", 50)
+    padded = similarity.Document("padded")
+    padded.add("a.py", "# " + "x" * 100_000 + "\nvalue = compute(1, 2)\n")
+    assert padded.tokens == ["V", "=", "V", "(", "N", ",", "N", ")", ";"] and not padded.cut
+    verbose = similarity.Document("verbose")
+    verbose.add("a.py", "x = 1\n" * 1000)
+    verbose.add("b.py", "y = 2\n")
+    assert len(verbose.tokens) == 50 + 4 and "b.py, statements" in verbose.text
+    assert verbose.cut and verbose.notes == [
+        "a.py: cut at 50 normalised tokens of a piece (100,000 of a submission): for a manual look"
+    ]
 
 
 def test_the_command_writes_both_reports(course, monkeypatch, capsys):
@@ -481,7 +506,8 @@ def test_the_command_writes_both_reports(course, monkeypatch, capsys):
     page = (course / "reports" / f"{ASSIGNMENT}-similarity.html").read_text()
     assert "independent_a" not in page.split("<h2>Notes")[0]
     rows = list(csv.reader((course / "reports" / f"{ASSIGNMENT}-similarity.csv").open()))
-    assert set(rows[1][1:3]) == {"reference", "disguised"} and all(float(row[3]) >= 0.6 for row in rows[1:])
+    assert {"reference", "disguised"} <= set(rows[1][1].split())
+    assert all(max(float(row[4]), float(row[5] or 0), float(row[6] or 0)) >= 0.4 for row in rows[1:])
     assert cli.main(["similarity", "tp9"]) == 2
     assert "tpdl release tp9" in capsys.readouterr().err
 
@@ -496,3 +522,163 @@ def test_the_installed_command_runs(course, tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "&lt;script&gt;" in html.read_text() and "disguised" in table.read_text()
+
+
+def test_a_poisoned_submission_is_noted_and_the_report_is_whole(course, comparison, tmp_path):
+    said = " ".join(comparison.notes["poisoned"])
+    assert "lone surrogates" in said and "replaced" in said
+    assert share(comparison, "poisoned", "reference") > 0.9  # still compared, with the rest of the class
+    html, table = tmp_path / "out.html", tmp_path / "out.csv"
+    assert similarity.main(ASSIGNMENT, course / "submitted", html, table, 0.6) == 0  # no UnicodeEncodeError
+    page = html.read_text(encoding="utf-8")
+    assert "poisoned" in page and "\x1b" not in page and "\\x1b" in page and "\ud800" not in page
+
+
+def test_one_pair_that_fails_is_a_note(course, monkeypatch):
+    real = similarity.compare_pair
+
+    def failing(first, second, prints, texts, threshold):
+        if {first.student, second.student} == {"mistakes", "reference"}:
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        return real(first, second, prints, texts, threshold)
+
+    monkeypatch.setattr(similarity, "compare_pair", failing)
+    found = similarity.compare_class(ASSIGNMENT, course / "submitted", 0.6, course / "release" / ASSIGNMENT)
+    assert found.notes["mistakes and reference"] == ["not compared: UnicodeEncodeError"]
+    assert share(found, "disguised", "reference") > 0.9 and share(found, "mistakes", "disguised") > 0.6
+
+
+def test_copies_of_one_source_are_one_cluster(comparison):
+    reported = [p for p in comparison.pairs if p.score >= 0.6]
+    copies = {"reference", "disguised", "mistakes", "mallory", "poisoned"}
+    group = next(c for c in similarity.clusters(reported) if "reference" in c.members)
+    assert set(group.members) == copies and len(group.pairs) == len(copies) - 1
+
+
+def test_normalising_undoes_mechanical_rewrites():
+    plain = "def step(p, g, lr):\n    d = lr * g\n    q = p * 2\n    return p - d + q\n"
+    rewritten = (
+        'def step(w, dw, eta):  # moved, renamed, padded\n    """Docs."""\n    pass\n    tmp = 0\n'
+        "    q = (w) * (3)\n    if False:\n        print(w)\n    d = ((eta) * (dw))\n    return (w) - (d) + (q)\n"
+    )
+    assert [u.tokens for u in normalise.normalise(plain).units] == [
+        u.tokens for u in normalise.normalise(rewritten).units
+    ]
+    assert not normalise.normalise("def broken(:\n    x = (1)\n").parsed
+    document = similarity.Document("broken")
+    document.add("cell 3", "def broken(:\n    x = (1)  # a comment\n")
+    assert document.notes == ["cell 3: not Python that parses, compared token by token as written"]
+    assert "(" in document.tokens and "a comment" not in " ".join(document.tokens)
+
+
+def _disguises():
+    spec = importlib.util.spec_from_file_location(
+        "disguises", Path(__file__).with_name("similarity") / "disguises.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CATALOGUE = Path(__file__).with_name("catalogue")
+ANALYSES = Path(__file__).with_name("similarity") / "analyses"  # <tp>--<whole solution>.md, written apart
+DISGUISED_TPS = ("tp1", "tp2", "tp3", "tp4", "tp5")
+
+
+def answer(folder: Path, assignment: str, text: str) -> None:
+    """Write ``text`` as the answer of the notebook's written (markdown solution) cell."""
+    path = folder / f"{assignment}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    cell = next(
+        c
+        for c in notebook.cells
+        if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")
+    )
+    cell.source = cell.source.replace("YOUR ANSWER HERE", text)
+    nbformat.write(notebook, path)
+
+
+@pytest.fixture(scope="module")
+def disguised_classes(tmp_path_factory) -> dict:
+    """For each TP: its independent whole solutions (with independent written answers where it has
+    a written question) and the disguised copies of its reference, compared as one class."""
+    disguises = _disguises()
+    found = {}
+    for assignment in DISGUISED_TPS:
+        root = tmp_path_factory.mktemp(f"disguised-{assignment}")
+        independent = similarity.whole_solutions(assignment, CATALOGUE / assignment, root)
+        for written in sorted(ANALYSES.glob(f"{assignment}--*.md")):
+            answer(root / written.stem.split("--", 1)[1] / assignment, assignment, written.read_text())
+        reference = root / "reference" / assignment
+        copies = {}
+        for name, disguise in disguises.DISGUISES.items():
+            student = name.replace(" ", "_")
+            shutil.copytree(reference, root / student / assignment)
+            assert disguise(root / student / assignment, assignment)
+            copies[name] = student
+        analysis = root / "copied_analysis" / assignment
+        shutil.copytree(root / independent[-1] / assignment, analysis)
+        if disguises.copied_analysis(analysis, assignment, reference):
+            copies["copied analysis"] = "copied_analysis"
+        else:
+            shutil.rmtree(analysis.parent)
+        release = paths.sample_submission("untouched", assignment)
+        found[assignment] = (independent, copies, similarity.compare_class(assignment, root, 0.0, release))
+    return found
+
+
+def _shares(pair) -> str:
+    code = f"{max(pair.a_to_b, pair.b_to_a):.0%}" if pair else "0%"
+    text = f"{max(pair.text_a_to_b, pair.text_b_to_a):.0%}" if pair and pair.text_a_to_b is not None else "-"
+    return f"{code} | {text} | {pair.score if pair else 0:.0%}"
+
+
+def test_every_disguised_copy_ranks_above_every_independent_pair(disguised_classes):
+    lines = []
+    failures = []
+    for assignment, (independent, copies, found) in disguised_classes.items():
+        pair_of = {frozenset((p.a, p.b)): p for p in found.pairs}
+        threshold, how = similarity.settings(assignment)
+        lines += [f"## {assignment}: code threshold {threshold:.0%} ({how})", "",
+                  "| pair | code | written answers | score |", "| --- | --- | --- | --- |"]  # fmt: skip
+        apart = [pair_of.get(frozenset((a, b))) for a, b in combinations(independent, 2)]
+        highest = max(p.score if p else 0.0 for p in apart)
+        for name, student in copies.items():
+            copied = pair_of.get(frozenset((student, "reference")))
+            lines.append(f"| copy: {name} ~ reference | {_shares(copied)} |")
+            if (
+                copied is None
+                or copied.score <= highest
+                or copied.score < min(threshold, similarity.TEXT_THRESHOLD)
+            ):
+                failures.append((assignment, name, copied and copied.score, highest, threshold))
+        for (a, b), pair in zip(combinations(independent, 2), apart):
+            lines.append(f"| independent: {a} ~ {b} | {_shares(pair)} |")
+        lines.append("")
+        reported = [
+            p for p in found.pairs
+            if max(p.a_to_b, p.b_to_a) >= threshold or max(p.text_a_to_b or 0, p.text_b_to_a or 0) >= similarity.TEXT_THRESHOLD
+        ]  # fmt: skip
+        group = next(c for c in similarity.clusters(reported) if "reference" in c.members)
+        whose_code = {independent[-1]} if "copied analysis" in copies else set()  # its code is theirs
+        assert set(group.members) == {"reference", *copies.values(), *whose_code}, assignment
+    artefacts = paths.course_dir() / "test-artifacts"
+    artefacts.mkdir(exist_ok=True)
+    (artefacts / "similarity_matrix.md").write_text("\n".join(lines))
+    assert not failures, failures
+    assert {"tp2", "tp5"} <= {
+        tp for tp, (_, copies, _) in disguised_classes.items() if "copied analysis" in copies
+    }
+
+
+@pytest.mark.parametrize("assignment", DISGUISED_TPS)
+def test_each_tps_threshold_is_the_catalogues(assignment):
+    calibration = similarity.calibrate(assignment, CATALOGUE / assignment)
+    stored = similarity.tomllib.loads((paths.graders(assignment) / "manifest.toml").read_text())["similarity"]
+    expected = {
+        "threshold": calibration.threshold,
+        "independent_highest": calibration.highest,
+        "margin": similarity.MARGIN,
+    }
+    assert stored == expected, f"graders/{assignment}/manifest.toml [similarity] is stale: write {expected}"
+    assert len(calibration.shares) == 6  # the reference and three independent whole solutions
