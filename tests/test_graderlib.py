@@ -54,3 +54,16 @@ def test_assertions_say_what_is_wrong():
     assert lib.as_scalar(np.float32(2.5), "loss") == 2.5
     with pytest.raises(AssertionError, match="single number"):
         lib.as_scalar(np.zeros(2), "loss")
+
+
+def test_a_service_is_compared_only_with_a_model_that_answers_clearly():
+    from tpdl import fresh
+
+    logits = RNG.normal(size=(200, 10)) * 5
+    clear = fresh.own_answers(lib.softmax(logits))
+    lib.assert_clear(clear, "model.keras")
+    # Logits scaled down until every image is a near tie: argmax unchanged, nothing left to compare.
+    hesitant = fresh.own_answers(lib.softmax(logits * 1e-6))
+    assert (hesitant == -1).all()
+    with pytest.raises(AssertionError, match="hesitates between its two most probable classes on 200 of 200"):
+        lib.assert_clear(hesitant, "model.keras")

@@ -4,15 +4,13 @@ import functools
 
 import numpy as np
 import pytest
-from scipy.stats import hypergeom
+from scipy.stats import binom, hypergeom
 
 from tpdl import catalogue, data, manifest, paths, sequential
-from tpdl.phantoms import volumes
 
 LIB_THRESHOLDS = [  # (set size, threshold): each TP's test sets, whole and the kit's fixtures
     (10_000, manifest.load("tp3").thresholds["course_accuracy"]),
     (500, manifest.load("tp3").thresholds["course_accuracy"]),
-    (400, manifest.load("tp4").thresholds["conv3d_accuracy"]),
     (10_000, manifest.load("tp1").thresholds["course_accuracy"]),
 ]
 PERMUTATIONS = 20
@@ -115,7 +113,7 @@ def test_the_student_reads_a_bound_and_how_it_was_decided():
 
 # --------------------------------------------------------------------------- the catalogue's models
 
-MODELS = {"tp3": "cifar10_cnn.keras", "tp4": "conv3d.keras"}  # the graders that decide sequentially
+MODELS = {"tp3": "cifar10_cnn.keras"}  # the graders that decide on part of a finite set
 
 
 def catalogue_models():
@@ -128,26 +126,20 @@ def catalogue_models():
 
 @functools.cache
 def judged_set(assignment: str):
-    """The set the grader measures, its questions, as the grader builds them (fixed seeds here)."""
-    from tpdl import fresh
-
-    if assignment == "tp3":
-        thresholds = manifest.load("tp3").thresholds
-        cifar = data.load_at_hand("cifar10")
-        sample = fresh.cifar_images(cifar, seed=7)
-        return cifar.x_test, cifar.y_test, (sample.images, sample.labels), thresholds
-    images, labels, _ = volumes(400, seed=7)
-    return images, labels, None, manifest.load("tp4").thresholds
+    """The set the grader measures on part of it, and its questions, as the grader asks them."""
+    cifar = data.load_at_hand("cifar10")
+    return (
+        cifar.x_test,
+        cifar.y_test,
+        [sequential.at_least(manifest.load("tp3").thresholds["course_accuracy"])],
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("assignment", "entry"), catalogue_models())
+@pytest.mark.parametrize(("assignment", "entry"), list(catalogue_models()))
 def test_every_catalogue_model_gets_the_whole_sets_verdict(tmp_path, assignment, entry):
     import keras
 
-    from tpdl import grading
-
-    lib = grading.grader_library()
     reference = paths.sample_submission("reference", assignment)
     folder = (
         reference
@@ -155,16 +147,56 @@ def test_every_catalogue_model_gets_the_whole_sets_verdict(tmp_path, assignment,
         else catalogue.build(entry, reference, tmp_path / assignment, f"{assignment}.ipynb")
     )
     model = keras.saving.load_model(folder / MODELS[assignment], safe_mode=True)
-    x, labels, fresh_set, thresholds = judged_set(assignment)
+    x, labels, questions = judged_set(assignment)
     right = model.predict(x, batch_size=256, verbose=0).argmax(axis=1) == labels
-    if fresh_set is not None:
-        fresh_right = model.predict(fresh_set[0], batch_size=256, verbose=0).argmax(axis=1) == fresh_set[1]
-        fresh = sequential.decide(lambda i: fresh_right[i], len(fresh_right), [], "fresh")
-        questions = lib.generalisation_questions(
-            fresh, course=thresholds["course_accuracy"], most_gap=thresholds["max_gap"]
-        )
-    else:
-        questions = [sequential.at_least(thresholds["conv3d_accuracy"])]
     expected = whole(right, questions)
     for answer, _ in verdicts(right, questions, seeds=range(100)):
         assert answer == expected
+
+
+# --------------------------------------------------------------------------- fresh draws
+
+PLANS = [  # (threshold, looks, margin): a single look and several
+    (0.97, (10_000,), 0.014),
+    (0.6, (500, 1000, 2000, 4000, 8000), 0.045),
+    (0.95, (50, 100, 200), 0.1),
+]
+
+
+@pytest.mark.parametrize(("threshold", "looks", "margin"), PLANS)
+def test_a_drawn_accuracys_floor_is_the_largest_count_the_error_rate_allows(threshold, looks, margin):
+    check = sequential.DrawnAccuracy("x", threshold, looks, margin, reference=1.0)
+    alpha = check.error_rate / len(looks)
+    for seen in looks:
+        floor = check.floor(seen)
+        assert binom.cdf(floor - 1, seen, threshold) <= alpha < binom.cdf(floor, seen, threshold)
+    assert check.reject_probability(threshold) <= check.error_rate
+
+
+def test_a_single_look_rejects_with_the_binomial_tail():
+    check = sequential.DrawnAccuracy("x", 0.97, (2000,), 0.03, reference=1.0)
+    for truth in (0.9, 0.95, 0.97, 0.99):
+        assert check.reject_probability(truth) == pytest.approx(binom.cdf(check.floor(2000) - 1, 2000, truth))
+
+
+@pytest.mark.parametrize("truth", [0.86, 0.9, 0.95])
+def test_the_exact_reject_probability_is_what_drawing_gives(truth):
+    """Simulated gradings of a model right with probability ``truth``, through :meth:`decide`."""
+    check = sequential.DrawnAccuracy("x", 0.95, (50, 100, 200), 0.1, reference=1.0, error_rate=0.05)
+    rng = np.random.default_rng(int(truth * 100))
+    runs = 4000
+    rejected = sum(
+        not check.decide(lambda i: rng.random(len(i)) < truth, "draws").passed for _ in range(runs)
+    )
+    expected = check.reject_probability(truth)
+    assert abs(rejected / runs - expected) <= 4 * np.sqrt(expected * (1 - expected) / runs) + 1e-3
+
+
+def test_a_model_far_above_the_threshold_is_decided_at_the_first_look():
+    check = sequential.DrawnAccuracy("x", 0.6, (500, 1000, 2000, 4000, 8000), 0.045, reference=0.89)
+    drawn = check.decide(lambda i: np.arange(len(i)) % 10 != 0, "draws")  # 90 % right
+    assert drawn.passed and drawn.seen == 500
+    assert check.expected_seen(0.89) == pytest.approx(500)
+    assert check.expected_seen(0.6) > 2000
+    with pytest.raises(ValueError, match="increasing"):
+        sequential.DrawnAccuracy("x", 0.6, (500, 500), 0.045, reference=0.89)

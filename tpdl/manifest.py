@@ -3,6 +3,8 @@
 * ``[points]``: the points of each grade cell (the notebook's nbgrader metadata and the graders'
   markers are checked against them by the kit's tests);
 * ``[thresholds]``: what the graders require (the course's published results, calibrated limits);
+* ``[samples]``: how the graders sample what they measure at grading time (how many items, at which
+  looks, the margin of a stated false accept), the numbers the notebooks state (``tests/test_one_story.py``);
 * ``[files]``: ``deliverables`` (what the student hands in) and ``run_outputs`` (what a full run of
   the notebook writes, which ``make sample-runs`` clears and rewrites);
 * ``[handin]``: what ``tpdl check`` tells a student before the deadline (published with the
@@ -36,6 +38,7 @@ class Manifest:
     pilot: tuple[str, ...]
     public_thresholds: tuple[str, ...] = ()
     models: dict[str, str] = None  # saved model -> how tpdl check estimates it
+    samples: dict = None  # name -> a number or a list of numbers (looks)
 
     @property
     def max_score(self) -> float:
@@ -57,6 +60,7 @@ def read(path: Path) -> Manifest:
         pilot=tuple(tests.get("pilot", ())),
         public_thresholds=tuple(handin.get("thresholds", ())),
         models=dict(handin.get("models", {})),
+        samples=dict(content.get("samples", {})),
     )
 
 

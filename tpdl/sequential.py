@@ -21,10 +21,12 @@ exact. A model close to a threshold is therefore always measured on every item.
 
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Protocol
 
 import numpy as np
-from scipy.stats import hypergeom
+from scipy.stats import binom, hypergeom
 
 from tpdl.i18n import KIT as _
 
@@ -175,3 +177,183 @@ def at_most(threshold: float) -> Predicate:
 
     predicate.__qualname__ = f"at_most({threshold})"
     return predicate
+
+
+# --------------------------------------------------------------------------- fresh draws
+
+ACCEPT_RATE = 1e-3  # the most a model a stated margin below a threshold may pass, where a check states it
+
+
+class StatedCheck(Protocol):
+    """A threshold decided on a sample, with its error rates stated: what the kit's tests tabulate."""
+
+    name: str  # what is checked, in words
+    threshold: float
+    sample: str  # the sample it is decided on, in words (with its size)
+    margin: float  # how far on the wrong side of the threshold a false accept is stated
+    # (a check of a figure that must stay at most its threshold also has ``at_most = True``)
+    reference: float  # the reference solution's figure (and where it comes from, in ``name`` or ``sample``)
+
+    def reject_probability(self, truth: float) -> float:
+        """The probability that the check fails when the true figure is ``truth``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """What a classifier did on items drawn afresh: ``correct`` of the ``seen`` ones, and whether
+    that settles its accuracy on their distribution at ``threshold`` or above."""
+
+    correct: int
+    seen: int
+    threshold: float
+    passed: bool
+    where: str  # the items, in words ("fresh digits (training digits with noise of 0.05, seed 7)")
+
+    @property
+    def value(self) -> float:
+        return self.correct / self.seen if self.seen else 0.0
+
+    def described(self) -> str:
+        return _("{correct:,} of {seen:,} {where} ({value:.2%})", correct=self.correct, seen=self.seen,
+                 where=self.where, value=self.value)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DrawnAccuracy:
+    """Is a classifier's accuracy ``p`` on a distribution at least ``threshold``? Decided on items
+    drawn from it afresh (independently, each right with probability ``p``), at the cumulative
+    counts ``looks``: the check fails only on strong evidence that ``p`` is below.
+
+    At each look, ``k`` right of ``n`` fails when ``P(Binomial(n, threshold) <= k)`` is at most
+    ``error_rate / len(looks)`` (Bonferroni: a model exactly at the threshold fails with probability
+    at most ``error_rate``); before the last look, it passes when ``P(Binomial(n, threshold - margin)
+    >= k)`` is at most ``accept_rate / len(looks)``; otherwise it draws more. The last look passes
+    whatever did not fail. :meth:`reject_probability` is exact (dynamic programming over the looks).
+    """
+
+    name: str
+    threshold: float
+    looks: tuple[int, ...]
+    margin: float
+    reference: float
+    sample: str = ""
+    error_rate: float = ERROR_RATE
+    accept_rate: float = ACCEPT_RATE
+
+    def __post_init__(self):
+        if not self.looks or any(b <= a for a, b in zip((0, *self.looks), self.looks)):
+            raise ValueError(f"looks must be increasing counts, not {self.looks}")
+        if not self.sample:
+            count = self.looks[-1]
+            described = (
+                f"{count:,} fresh items" if len(self.looks) == 1
+                else f"{self.looks[0]:,} to {count:,} fresh items, looks at {', '.join(f'{n:,}' for n in self.looks)}"
+            )  # fmt: skip
+            object.__setattr__(self, "sample", described)
+
+    def at(self, threshold: float, name: str) -> "DrawnAccuracy":
+        """The same sampling plan at another threshold."""
+        return replace(self, threshold=threshold, name=name)
+
+    def floor(self, seen: int) -> int:
+        """The fewest right of ``seen`` that do not fail: the largest ``c`` with
+        ``P(Binomial(seen, threshold) < c) <= error_rate / len(looks)``."""
+        alpha = self.error_rate / len(self.looks)
+        count = int(binom.ppf(alpha, seen, self.threshold))
+        while count >= 0 and binom.cdf(count, seen, self.threshold) > alpha:
+            count -= 1
+        while count < seen and binom.cdf(count + 1, seen, self.threshold) <= alpha:
+            count += 1
+        return count + 1
+
+    def ceiling(self, seen: int) -> int:
+        """The fewest right of ``seen`` that pass at a look before the last: the smallest ``a`` with
+        ``P(Binomial(seen, threshold - margin) >= a) <= accept_rate / len(looks)``."""
+        beta = self.accept_rate / len(self.looks)
+        below = max(0.0, self.threshold - self.margin)
+        count = int(binom.isf(beta, seen, below))
+        while count > 0 and binom.sf(count - 2, seen, below) <= beta:
+            count -= 1
+        while count <= seen and binom.sf(count - 1, seen, below) > beta:
+            count += 1
+        return count
+
+    @cached_property
+    def bounds(self) -> dict[int, tuple[int, int]]:
+        """Each look's (floor, ceiling): fewer right than the floor fail, as many as the ceiling pass
+        (at the last look, every count from the floor up)."""
+        last = self.looks[-1]
+        return {n: (self.floor(n), self.floor(n) if n == last else self.ceiling(n)) for n in self.looks}
+
+    def verdict(self, correct: int, seen: int) -> bool | None:
+        """True (passes), False (fails) or None (draw more) after ``correct`` right of ``seen``."""
+        if seen not in self.bounds:
+            raise ValueError(f"{seen} is not one of the looks {self.looks}")
+        floor, ceiling = self.bounds[seen]
+        if correct < floor:
+            return False
+        return True if correct >= ceiling else None
+
+    def decide(self, correct_of: Callable[[np.ndarray], np.ndarray], where: str) -> Drawn:
+        """Ask ``correct_of(indices)`` whether each of the items drawn (numbered in the order drawn)
+        is classified right, look by look, until the question is settled."""
+        correct, seen = 0, 0
+        for size in self.looks:
+            right = np.asarray(correct_of(np.arange(seen, size)), dtype=bool)
+            if right.shape != (size - seen,):
+                raise ValueError(f"correct_of answered {right.shape} for {size - seen} items")
+            correct, seen = correct + int(right.sum()), size
+            passed = self.verdict(correct, seen)
+            if passed is not None:
+                return Drawn(correct, seen, self.threshold, passed, where)
+        raise AssertionError("the last look always settles")  # pragma: no cover
+
+    def reject_probability(self, truth: float) -> float:
+        """The exact probability that the check fails when each item is right with probability ``truth``."""
+        undecided, rejected, seen = np.ones(1), 0.0, 0  # P(k right so far, not yet settled), k = 0..seen
+        for size in self.looks:
+            undecided = np.convolve(undecided, binom.pmf(np.arange(size - seen + 1), size - seen, truth))
+            seen, (floor, ceiling) = size, self.bounds[size]
+            rejected += float(undecided[:floor].sum())
+            undecided[:floor] = 0.0
+            undecided[ceiling:] = 0.0
+        return min(1.0, rejected)
+
+    def expected_seen(self, truth: float) -> float:
+        """How many items a model of accuracy ``truth`` is asked on average."""
+        undecided, seen, expected = np.ones(1), 0, 0.0
+        for size in self.looks:
+            expected += float(undecided.sum()) * (size - seen)
+            undecided = np.convolve(undecided, binom.pmf(np.arange(size - seen + 1), size - seen, truth))
+            seen, (floor, ceiling) = size, self.bounds[size]
+            undecided[:floor] = 0.0
+            undecided[ceiling:] = 0.0
+        return expected
+
+
+@dataclass(frozen=True)
+class ShareWithin:
+    """Does a share of ``count`` independent draws, each a success with probability ``truth``, fall
+    in ``[low, high]``? The check of a random mechanism's rate (``threshold``: the rate it should
+    have), which fails a correct mechanism with the binomial tails' probability."""
+
+    name: str
+    threshold: float
+    count: int
+    low: float
+    high: float
+    margin: float
+    reference: float
+    sample: str = ""
+
+    def within(self, share: float) -> bool:
+        return self.low <= share <= self.high
+
+    def reject_probability(self, truth: float) -> float:
+        """The exact probability that the share falls outside ``[low, high]``."""
+        counts = np.arange(self.count + 1)
+        inside = counts[(counts / self.count >= self.low) & (counts / self.count <= self.high)]
+        if not len(inside):
+            return 1.0
+        return float(binom.cdf(inside[0] - 1, self.count, truth) + binom.sf(inside[-1], self.count, truth))

@@ -21,10 +21,23 @@ COUNT_SEEDS = range(100, 130)
 
 
 def kept_fraction_bounds(rate: float, count: int, sigmas: float = 6.0) -> tuple[float, float]:
-    """Where the fraction of kept values falls but once in a billion draws (binomial, normal bound)."""
+    """Where the fraction of kept values falls but once in a billion draws (binomial, normal bound;
+    :data:`STATED_CHECKS` states the exact figure)."""
     keep = 1.0 - rate
     spread = sigmas * np.sqrt(keep * rate / count)
     return keep - spread, keep + spread
+
+
+TRAINING_RATES = ((0.3, 3), (0.8, 4))  # (rate, seed) of the training calls
+# A correct dropout keeps a binomial share of X; one whose rate is off by 1.4 points is caught.
+STATED_CHECKS = [
+    lib.sequential.ShareWithin(
+        name=f"TP2 dropout at rate {rate}: share of values kept", threshold=1.0 - rate, count=X.size,
+        low=kept_fraction_bounds(rate, X.size)[0], high=kept_fraction_bounds(rate, X.size)[1], margin=0.014,
+        reference=1.0 - rate, sample=f"the {X.size:,} values of one call",
+    )
+    for rate, __ in TRAINING_RATES
+]  # fmt: skip
 
 
 @pytest.mark.points(1)
@@ -42,15 +55,14 @@ def test_dropout_identity_at_inference(student):
 
 @pytest.mark.points(1)
 def test_dropout_training_drops_and_rescales(student):
-    for rate, seed in ((0.3, 3), (0.8, 4)):
+    for (rate, seed), kept_share in zip(TRAINING_RATES, STATED_CHECKS):
         answer, (x_after, *__), __ = student.call_and_inputs("dropout", X, rate, True, Rng(seed))
         y = as_array(answer, _("the output of dropout"), X.shape)
         assert np.array_equal(np.asarray(x_after), X), _(
             "dropout changed the array x it was given: return a new one"
         )
         kept = y != 0
-        low, high = kept_fraction_bounds(rate, X.size)
-        assert low <= kept.mean() <= high, _(
+        assert kept_share.within(kept.mean()), _(
             "at rate {rate}, dropout kept {share:.1%} of the values; each value should be dropped "
             "with probability {rate}",
             rate=rate,
