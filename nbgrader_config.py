@@ -14,6 +14,7 @@ from nbgrader.preprocessors import (
 )
 
 import tpdl
+from tpdl import judge_state
 from tpdl.nbgrader_ext import ReduceTracebacks
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
@@ -72,6 +73,9 @@ c.IgnorePattern.pattern = (
     r"|Unable to register cu|TF-TRT Warning|computation placer already registered"
     r"|mlflow\.store|alembic\.runtime|Creating initial MLflow database)"
 )
+# The Validate button and `nbgrader validate` also run the notebook as the judge does (its cells
+# tagged skip-grading skipped), and fail the grade cell of a function that needs a skipped cell.
+c.Validator.Execute.on_cell_start = judge_state.on_cell_start
 c.Execute.timeout = 600
 c.Execute.interrupt_on_timeout = True
 c.LimitOutput.max_lines = 200

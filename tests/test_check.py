@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import shutil
 from unittest import mock
 
@@ -21,12 +22,17 @@ def run(assignment, folder, zygote=None) -> tuple[int, str]:
 def test_the_reference_is_ready_to_hand_in(released, zygote):
     code, text = run("tp4", paths.sample_submission("reference", "tp4"), zygote)
     assert code == 0 and "ready to hand in" in text
+    assert "ok   the notebook as it is graded" in text  # run as the judge runs it: nothing fails
     assert "unet.keras" in text and "parameters" in text and "0.900 is needed" in text
 
 
-def test_the_untouched_student_is_told_what_is_missing(released):
-    code, text = run("tp1", paths.sample_submission("untouched", "tp1"))
+def test_the_untouched_student_is_told_what_is_missing(released, zygote):
+    code, text = run("tp1", paths.sample_submission("untouched", "tp1"), zygote)
     assert code == 1 and "missing: mnist_dense.keras, mlflow.db, mlruns" in text
+    assert (
+        "cell 4 (`preprocess_tests`) fails when the notebook is run as at grading: NotImplementedError"
+        in text
+    )
 
 
 def test_a_model_trained_on_ci_or_below_the_threshold_is_flagged(released, zygote, tmp_path):
@@ -70,24 +76,24 @@ def test_an_unknown_assignment_is_refused_with_a_message(tmp_path, folder):
         check.main("tp99", tmp_path / folder)
 
 
-def test_where_the_course_is_known_the_release_decides_what_is_expected(released, tmp_path):
+def test_where_the_course_is_known_the_release_decides_what_is_expected(released, zygote, tmp_path):
     folder = tmp_path / "tp2"
     shutil.copytree(paths.sample_submission("untouched", "tp2"), folder)
     (folder / check.HANDIN).write_text(json.dumps(check.handin("tp2")))
-    code, text = run("tp2", folder)
+    code, text = run("tp2", folder, zygote)
     assert "handin.json" not in text, "the release's own copy is no news"
     assert code == 1 and "missing: mlflow.db" in text
     (folder / check.HANDIN).write_text(json.dumps({**check.handin("tp2"), "deliverables": ["tp2.ipynb"]}))
-    code, text = run("tp2", folder)
+    code, text = run("tp2", folder, zygote)
     assert "this folder's handin.json is not the release's: it is ignored" in text
     assert code == 1 and "missing: mlflow.db" in text
 
 
-def test_without_a_course_the_folders_own_release_is_read_and_said(released, tmp_path, monkeypatch):
+def test_without_a_course_the_folders_own_release_is_read_and_said(released, zygote, tmp_path, monkeypatch):
     folder = tmp_path / "tp2"
     shutil.copytree(paths.release("tp2"), folder)
     monkeypatch.setenv("TPDL_COURSE_DIR", str(tmp_path / "no-course"))
-    code, text = run("tp2", folder)
+    code, text = run("tp2", folder, zygote)
     assert "no course on this machine: what is expected is read from this folder's handin.json" in text
     assert code == 1 and "missing: mlflow.db" in text
     (folder / check.HANDIN).write_text('{"assignment": "tp2", "deliverables": [1]}')
@@ -127,3 +133,27 @@ def test_without_the_sandbox_as_root_no_model_is_loaded(released, tmp_path, monk
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     code, text = run("tp4", paths.sample_submission("reference", "tp4"))
     assert code == 1 and "does not load a model outside it as root" in text and "parameters" not in text
+    assert "the notebook is not run as at grading" in text and "never as root" in text
+
+
+def test_without_the_sandbox_the_callers_own_notebook_runs_apart_as_the_judge_runs_it(released, tmp_path,
+                                                                                       monkeypatch):  # fmt: skip
+    """Without bubblewrap, a student's own folder is run in a separate process, and still told of
+    the function that needs a skipped cell."""
+
+    def unavailable(*args, **kwargs):
+        raise sandbox.SandboxUnavailable("no bubblewrap here")
+
+    entry = catalogue.load(CATALOGUE / "tp1" / "log_training--fail--module-imported-by-the-training-cell.py")
+    folder = catalogue.build(
+        entry, paths.sample_submission("reference", "tp1"), tmp_path / "tp1", "tp1.ipynb"
+    )
+    student = 1000
+    if os.geteuid() == 0:
+        os.chown(folder, student, student)
+    monkeypatch.setattr(check.sandbox, "Zygote", unavailable)
+    monkeypatch.setattr(os, "geteuid", lambda: os.stat(folder).st_uid)
+    code, text = run("tp1", folder)
+    assert code == 1 and "TODO the notebook as it is graded" in text
+    assert re.search(r"`log_training` uses `time`, which only cell \d+ \(`import time`\) imports", text), text
+    assert "your models are loaded in this process" in text

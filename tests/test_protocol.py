@@ -24,6 +24,7 @@ REQUESTS = [
     protocol.GetWeights(key="k1"),
     protocol.SetWeights(key="k1", weights=[np.zeros(3)]),
     protocol.TrackingRuns(path="mlflow.db"),
+    protocol.Unbound(functions=["log_training", "preprocess"]),
     protocol.Http(port=8080, exchanges=[protocol.HttpExchange(method="POST", path="/predict", body="{}")]),
     protocol.TrainMLP(
         config={"optimizer": "sgd"},

@@ -21,6 +21,9 @@ as the judge reads a submission, and nothing in it is trusted:
   bubblewrap runs. Without it a model is loaded in this process (with ``safe_mode``, as the
   student's own notebook loads it) only when the folder is the caller's own: not as root, not a
   folder owned by someone else, not a submission of the course; otherwise models are not loaded;
+* **the notebook** is run as the judge runs it (``tpdl.judge_state``: its cells tagged
+  ``skip-grading`` skipped), in the sandbox's notebook worker, under the same rule as models: without
+  the sandbox, only the caller's own folder is run, in a separate process;
 * **everything printed** goes through the terminal escaper (``tpdl.safe``) as Rich ``Text``.
 """
 
@@ -38,7 +41,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tpdl import costs, intake, manifest, paths, protocol, safe, sandbox
+from tpdl import costs, intake, judge_state, manifest, paths, protocol, safe, sandbox
 from tpdl.i18n import KIT as _
 
 HANDIN = "handin.json"
@@ -287,6 +290,28 @@ class Loader:
         except StudentCodeError as error:
             raise Refused(str(error)) from None
 
+    def judge_state(self, notebook: dict) -> list[judge_state.Problem]:
+        """What the judge's run of the staged notebook (``notebook``: its JSON) shows; raises
+        :class:`Refused` where it is not run."""
+        from tpdl.student import StudentCodeError
+
+        submission = self._sandboxed()
+        if self.refusal:
+            raise Refused(_("the notebook is not run as at grading: the sandbox (bubblewrap) cannot run here, and "
+                            "outside it tpdl check runs only your own work, never as root"))  # fmt: skip
+        cells = judge_state.code_cells(notebook)
+        if self.in_process:
+            return judge_state.Apart(self.staged.folder, notebook).problems()
+        request = protocol.Unbound(functions=judge_state.solution_functions(cells))
+        try:
+            submission.session.notebook_worker()
+            names = submission.session.ask_notebook(request, _("the notebook as at grading")).names
+        except StudentCodeError as error:
+            raise Refused(str(error)) from None
+        except sandbox.WorkerError as error:
+            raise Refused(error.message) from None
+        return judge_state.problems(cells, submission.cells, names)
+
     def _load_here(self, name: str) -> _LocalModel:
         import keras
 
@@ -386,6 +411,24 @@ def _model(name: str, kind: str, thresholds: dict, staged: intake.Staged, loader
     return finding
 
 
+def _judged_run(path: Path, loader: Loader) -> Finding:
+    """The notebook run as the judge runs it: the cells that fail, the names only a skipped cell gives."""
+    name = _("the notebook as it is graded")
+    try:
+        notebook = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+        if not isinstance(notebook, dict):
+            raise ValueError(_("the file is not a notebook (no list of cells)"))
+        found = loader.judge_state(notebook)
+    except ValueError as error:
+        return Finding(name, False, [_("{file} cannot be read: {error}", file=path.name, error=error)])
+    except Refused as refusal:
+        return Finding(name, False, [str(refusal)])
+    if not found:
+        return Finding(name, True, [_("run with the cells tagged skip-grading skipped, as at grading: no cell "
+                                      "fails, and no function needs a skipped cell")])  # fmt: skip
+    return Finding(name, False, [problem.message for problem in found])
+
+
 # --------------------------------------------------------------------------- the command
 
 
@@ -417,16 +460,19 @@ def check(assignment: str, folder: Path, zygote: sandbox.Zygote | None = None) -
         info, notes = _expected(assignment, course, staged)
         report = Report(notes=notes, findings=[_deliverables(info, staged)])
         models = [(name, kind) for name, kind in info.models.items() if (staged.folder / name).is_file()]
-        if not models:
+        notebook = staged.folder / f"{assignment}.ipynb"
+        if not models and not notebook.is_file():
             return report
-        loader = Loader(staged, f"{assignment}.ipynb", folder_fd, Path(folder), zygote)
+        loader = Loader(staged, notebook.name, folder_fd, Path(folder), zygote)
         try:
             loader.start()
+            if notebook.is_file():
+                report.findings.append(_judged_run(notebook, loader))
             for name, kind in models:
                 report.findings.append(_model(name, kind, info.thresholds, staged, loader))
         finally:
             loader.close()
-        if loader.in_process:
+        if loader.in_process and models:
             report.notes.append(_("the sandbox (bubblewrap) cannot run here: your models are loaded in this "
                                   "process, with safe_mode"))  # fmt: skip
     return report

@@ -42,6 +42,8 @@ MAX_TEXT = 2000  # characters of a label, a tick, an HTTP header value
 MAX_BODY = 2 * 2**20  # characters of an HTTP body read back
 MAX_LAYERS = 5000
 MAX_CELLS = 5000
+MAX_FUNCTIONS = 200  # functions of a notebook asked about at once
+MAX_UNBOUND = 50  # names one function lacks, reported
 MAX_RUNS = 200
 ERROR_KINDS = ("raised", "missing", "type", "protocol", "unsendable", "unreadable")
 
@@ -155,6 +157,15 @@ class CallValue(Frame):
     value: Plain = None
     args: list[Plain] | None = None
     kwargs: dict[str, Plain] | None = None
+
+
+class UnboundNames(Frame):
+    """For each function asked about, the global names it (or a function of the notebook it calls) reads
+    that the notebook's namespace lacks."""
+
+    names: dict[Name, Annotated[list[Name], Field(max_length=MAX_UNBOUND)]] = Field(
+        default={}, max_length=MAX_FUNCTIONS
+    )
 
 
 class Graph(Frame):
@@ -491,6 +502,16 @@ class CellRun(Frame):
     traceback: list[OutputText] = Field(default=[], max_length=MAX_TRACEBACK)
 
 
+class Unbound(Request):
+    """Which global names the student's functions ``functions`` read that the notebook's run lacks
+    (``tpdl.judge_state.unbound``): names only a cell skipped at grading binds."""
+
+    op: ClassVar[str] = "unbound"
+    served_by: ClassVar[tuple[str, ...]] = ("notebook",)
+    answer: ClassVar[Any] = UnboundNames
+    functions: list[Name] = Field(max_length=MAX_FUNCTIONS)
+
+
 class RunCell(Request):
     """Run one cell's code in the notebook's namespace (the cells before it have run there)."""
 
@@ -504,7 +525,8 @@ class RunCell(Request):
 REQUESTS: dict[str, type[Request]] = {
     cls.op: cls
     for cls in (Call, BuildModel, TrainModel, LayerCall, DescribeFigure, ExportGraph, LoadModel, Predict,
-                GetWeights, SetWeights, TrackingRuns, Http, TrainMLP, GraphGradient, GraphFit, RunCell)
+                GetWeights, SetWeights, TrackingRuns, Http, TrainMLP, GraphGradient, GraphFit, RunCell,
+                Unbound)
 }  # fmt: skip
 _ADAPTERS: dict[Any, TypeAdapter] = {}
 

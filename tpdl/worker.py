@@ -393,6 +393,11 @@ def notebook_worker(sock, spec: dict) -> None:
             return protocol.CallValue(value=value, args=args, kwargs=kwargs)
         return protocol.CallValue(value=value)
 
+    def unbound(request: protocol.Unbound) -> protocol.UnboundNames:
+        from tpdl import judge_state
+
+        return protocol.UnboundNames(names=judge_state.unbound(namespace, request.functions))
+
     def build_model(request: protocol.BuildModel) -> str:
         function = _function(namespace, request.name)
         args, kwargs = _arguments(namespace, request)
@@ -475,7 +480,7 @@ def notebook_worker(sock, spec: dict) -> None:
     serve(sock, "notebook", {
         protocol.Call: call, protocol.BuildModel: build_model, protocol.TrainModel: train_model,
         protocol.LayerCall: layer_call, protocol.DescribeFigure: describe_figure,
-        protocol.ExportGraph: export_graph,
+        protocol.ExportGraph: export_graph, protocol.Unbound: unbound,
     })  # fmt: skip
 
 
