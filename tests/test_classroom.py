@@ -48,7 +48,7 @@ def test_the_sample_class_is_graded_with_every_output(course, sample_class):
     assert report["refused"] == {}
     students = report["students"]
     for entry in students.values():
-        assert set(entry) == {"score", "max_score", "checks", "totals"}
+        assert set(entry) == {"score", "max_score", "not_counted", "checks", "totals"}
         assert entry["totals"]["automatic"] == entry["score"] and entry["totals"]["manual"] == 0
         for check in entry["checks"]:
             assert set(check) == {"name", "points", "max_points", "passed", "message"}

@@ -229,3 +229,60 @@ def test_exercises_are_read_from_the_headings():
     ])  # fmt: skip
     found = [(e.number, e.title, e.cells, e.points) for e in exercises.of_notebook(notebook)]
     assert found == [("Exercise 2", "`dice`", ["dice_tests"], 5.0), ("", "The saved model", ["a", "b"], 3.0)]
+
+
+def docker_not_run_class() -> classroom.ClassResult:
+    """TP1's judged results as the judge makes them where no Docker engine runs (its two Docker
+    checks skipped, so not counted): one student graded apart (no gradebook), one recorded in the
+    gradebook, where a cell's check could not run and so waits to be graded."""
+    from tpdl import gradebook, protocol
+
+    def check(name: str, cell: str, points: float, counted: bool = True) -> dict:
+        return {"name": name, "cell": cell, "points": points if counted else 0.0, "max_points": 1.0,
+                "passed": counted and points == 1.0, "message": "" if counted else "not run (not counted)",
+                "counted": counted}  # fmt: skip
+
+    checks = [check("app_health", "app_tests", 1.0), check("app_predicts_one_image", "app_tests", 0.0),
+              check("docker_image_builds", "docker_tests", 0.0, counted=False),
+              check("docker_image_serves_as_a_non_root_user", "docker_tests", 0.0, counted=False)]  # fmt: skip
+    outcome = classroom.ClassResult("tp1")
+    for student in ("alice", "bob"):
+        result = {"student": student, "assignment": "tp1", "score": 1.0, "max_score": 2.0, "checks": checks,
+                  "notebook": {"cells": []}, "seconds": 1.0, "internal_errors": 0}  # fmt: skip
+        protocol.GradedResult.model_validate(result)  # the judge's own result, as the cluster checks it
+        outcome.students[student] = result
+    outcome.totals["bob"] = gradebook.Totals(
+        automatic=1.0, score=1.0, max_score=7.0,
+        waiting=[gradebook.Waiting("docker_tests", 2.0, "not measured on the grading machine"),
+                 gradebook.Waiting("analysis", 3.0, "graded by hand")],
+    )  # fmt: skip
+    return outcome
+
+
+def test_the_json_the_csv_the_table_and_the_feedback_agree_on_the_maximum(capsys, monkeypatch):
+    """Do the four outputs give one maximum and the same points not counted, shown apart?"""
+    from tpdl import gradebook
+
+    outcome = docker_not_run_class()
+    expected = {"alice": (4.0, 2.0), "bob": (7.0, 5.0)}  # (max_score, not counted)
+    for student, (most, apart) in expected.items():
+        assert gradebook.maximum(outcome.students[student], outcome.totals.get(student)) == (
+            gradebook.Maximum(most, apart)
+        )
+    as_json = outcome.to_json()["students"]
+    rows = {row["student"]: row for row in csv.DictReader(io.StringIO(report.class_csv(outcome)))}
+    monkeypatch.setattr(report.console, "width", 300)
+    report.print_table(outcome)
+    table = {line.split()[1]: line for line in capsys.readouterr().out.splitlines() if line.startswith("│ ")}
+    page = html.unescape(report.class_html(outcome))
+    for student, (most, apart) in expected.items():
+        assert (as_json[student]["max_score"], as_json[student]["not_counted"]) == (most, apart), student
+        assert (float(rows[student]["max_score"]), float(rows[student]["not_counted"])) == (most, apart)
+        assert f"1 / {most:g} ({apart:g} not counted)" in table[student], table[student]
+        assert f"1 / {most:g} ({apart:g} not counted)" in page
+        feedback = html.unescape(report.feedback_html(outcome.students[student], outcome.totals.get(student)))
+        headline = "Total" if student in outcome.totals else "Score"
+        assert f"{headline}: 1 / {most:g}" in feedback, feedback
+        assert f"{apart:g} points" in feedback and "not counted" in feedback
+    bob = html.unescape(report.feedback_html(outcome.students["bob"], outcome.totals["bob"]))
+    assert "Checks graded by the judge: 1 / 4" in bob, "the judge's part, out of all its checks too"

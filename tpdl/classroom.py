@@ -67,17 +67,18 @@ class ClassResult:
     def to_json(self) -> dict:
         return {
             "assignment": self.assignment,
-            "students": {
-                sid: {
-                    "score": r["score"],
-                    "max_score": r["max_score"],
-                    "checks": [_contract(c) for c in r["checks"]],
-                    **({"totals": self.totals[sid].to_json()} if sid in self.totals else {}),
-                }
-                for sid, r in sorted(self.students.items())
-            },
+            "students": {sid: self._student_json(sid, r) for sid, r in sorted(self.students.items())},
             "refused": dict(sorted(self.refused.items())),
         }
+
+    def _student_json(self, student: str, result: dict) -> dict:
+        """A student's entry: the judge's score, out of the one maximum (``gradebook.maximum``)."""
+        most = gradebook.maximum(result, self.totals.get(student))
+        return {
+            "score": result["score"], "max_score": most.max_score, "not_counted": most.not_counted,
+            "checks": [_contract(c) for c in result["checks"]],
+            **({"totals": self.totals[student].to_json()} if student in self.totals else {}),
+        }  # fmt: skip
 
 
 CHECK_KEYS = ("name", "points", "max_points", "passed", "message")

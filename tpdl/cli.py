@@ -115,7 +115,7 @@ def _try(args) -> int:
     traceback of every internal error)."""
     import tempfile
 
-    from tpdl import catalogue, grading, safe, sandbox
+    from tpdl import catalogue, gradebook, grading, safe, sandbox
 
     try:
         located = [(file, *catalogue.reference_for(file)) for file in args.entry]
@@ -131,7 +131,10 @@ def _try(args) -> int:
             )
             cells = catalogue.graded_cells(entry, reference / f"{assignment}.ipynb")
             result, _ = grading.grade_submission(jail, assignment, submission, cells=cells)
-            print(f"{entry.id} ({entry.expect}): {result.score:g}/{result.max_score:g}")
+            most = gradebook.maximum(result.to_json())
+            print(
+                f"{entry.id} ({entry.expect}): {result.score:g}/{most.max_score:g}, {most.not_counted:g} not counted"
+            )
             for check in result.checks:
                 mark = "-" if not check.counted else ("ok" if check.passed else "LOST")
                 print(f"  {mark:4} {check.name}: {safe.for_terminal(check.message)}")
@@ -293,8 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     checking = commands.add_parser(
         "check",
-        help="before you hand in: the deliverables the release expects, and a quick estimate of each saved "
-        "model (loaded in the sandbox)",
+        help="before you hand in: the deliverables the release expects, the notebook run as the judge runs "
+        "it (cells tagged skip-grading skipped), and a quick estimate of each saved model (in the sandbox)",
     )
     checking.add_argument("assignment", help="assignment name, e.g. tp1")
     checking.add_argument(
@@ -310,7 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     attempt.set_defaults(run=_try)
 
     alike = commands.add_parser(
-        "similarity", help="rank the pairs of submissions whose code looks alike (HTML and CSV report)"
+        "similarity",
+        help="group the submissions whose code or written answers look alike (HTML and CSV report)",
     )
     alike.add_argument("assignment", help="assignment name, e.g. tp2")
     alike.add_argument(
@@ -323,8 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--csv", type=Path, metavar="FILE", help="default: reports/<assignment>-similarity.csv"
     )
     alike.add_argument(
-        "--threshold", type=float, default=0.5,
-        help="report a pair when this share of one's code is found in the other's (default: 0.5)",
+        "--threshold", type=float,
+        help="report a pair when this share of one's code is found in the other's "
+        "(default: the TP's, [similarity] in its manifest, else 0.5)",
     )  # fmt: skip
     alike.set_defaults(run=_similarity)
     return parser

@@ -4,18 +4,25 @@ A training cell first times a few steps of the student's design and extrapolates
 
     estimate = costs.preflight(model, x_train, y_train, epochs=EPOCHS, batch_size=128,
                                limit=costs.Limit(parameters=1_500_000, epoch_s=30))
-    print(estimate)  # 669,706 parameters; about 11 s an epoch, 2.2 min for 12 epochs
+    print(estimate)  # 669,706 parameters; 22 s of CPU time an epoch: ... 11 s to 22 s an epoch, ...
 
-and warns (a ``CostWarning``, printed in the notebook) when the design is above the TP's budget,
-before minutes are spent. Then ``costs.callbacks("unet.keras", BUDGET)`` tells the time left
-after each epoch, saves the best model so far as training goes (an interrupted run still leaves
-a deliverable) and records how it was trained beside it (``unet.keras.training.json``: the
-budget, epochs, seconds), which ``tpdl check`` reads; ``costs.write_record`` records a training
-that ran without these callbacks.
+The steps are timed in CPU time: the seconds the process's threads (TensorFlow's included) spend
+computing, which other programs on the machine do not change, where the clock's time grows with
+them. On this machine's free cores an epoch takes between its CPU-seconds shared out over all of
+them and the CPU-seconds themselves (one core at a time). A :class:`Limit` is the course's plan:
+seconds an epoch on the 2 cores the references were measured on (``REFERENCE_CORES``; the figures
+each notebook states come from ``make bench``), so a design is compared with it by its
+CPU-seconds over 2 (the least it can take there), whatever the machine, and warned of (a
+``CostWarning``, printed in the notebook) above the plan, before minutes are spent. Then
+``costs.callbacks("unet.keras", BUDGET)`` tells the time left after each epoch, saves the best
+model so far as training goes (an interrupted run still leaves a deliverable) and records how it
+was trained beside it (``unet.keras.training.json``: the budget, epochs, seconds), which ``tpdl
+check`` reads; ``costs.write_record`` records a training that ran without these callbacks.
 """
 
 import json
 import math
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -25,6 +32,7 @@ from tpdl.i18n import KIT as _
 
 RECORD_SUFFIX = ".training.json"
 TIMED_STEPS = 3  # after one untimed step, which traces the model
+REFERENCE_CORES = 2  # the references' costs, and so every Limit, were measured on 2 cores
 
 
 class CostWarning(UserWarning):
@@ -33,27 +41,49 @@ class CostWarning(UserWarning):
 
 @dataclass(frozen=True)
 class Limit:
-    """A TP's budget for one design on 2 cores: its parameters and the seconds an epoch may take."""
+    """A TP's budget for one design: its parameters and the seconds an epoch may take on the
+    references' 2 free cores (``REFERENCE_CORES``)."""
 
     parameters: int
     epoch_s: float
 
 
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity outside Linux
+        return max(1, os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class Estimate:
     parameters: int
-    step_s: float  # one training step of ``batch_size`` examples
+    step_cpu_s: float  # CPU-seconds of one training step of ``batch_size`` examples, all threads
     steps_per_epoch: int
     epochs: int
     limit: Limit | None = None
+    cores: int = REFERENCE_CORES  # this machine's, that the wall-clock figures assume free
+    step_wall_s: float = 0.0  # the same step on the clock, other programs' load included: not used
 
     @property
-    def epoch_s(self) -> float:
-        return self.step_s * self.steps_per_epoch
+    def epoch_cpu_s(self) -> float:
+        return self.step_cpu_s * self.steps_per_epoch
 
     @property
-    def total_s(self) -> float:
-        return self.epoch_s * self.epochs
+    def total_cpu_s(self) -> float:
+        return self.epoch_cpu_s * self.epochs
+
+    @property
+    def epoch_s(self) -> tuple[float, float]:
+        """An epoch's seconds on this machine's cores, free: from all of them at work (the CPU time
+        shared out) to one at a time (the CPU time itself)."""
+        return self.epoch_cpu_s / self.cores, self.epoch_cpu_s
+
+    @property
+    def planned_epoch_s(self) -> float:
+        """The fewest seconds an epoch can take on the references' free cores: what is compared with the limit."""
+        return self.epoch_cpu_s / REFERENCE_CORES
 
     @property
     def problems(self) -> list[str]:
@@ -64,27 +94,31 @@ class Estimate:
         if self.parameters > self.limit.parameters:
             found.append(_("{parameters:,} parameters, above the {planned:,} planned", parameters=self.parameters,
                            planned=self.limit.parameters))  # fmt: skip
-        if self.epoch_s > self.limit.epoch_s:
-            found.append(_("about {epoch} an epoch, above the {planned} planned", epoch=_duration(self.epoch_s),
+        if self.planned_epoch_s > self.limit.epoch_s:
+            found.append(_("at least {epoch} an epoch on {cores} cores, above the {planned} planned",
+                           epoch=_duration(self.planned_epoch_s), cores=REFERENCE_CORES,
                            planned=_duration(self.limit.epoch_s)))  # fmt: skip
         return found
 
     def __str__(self) -> str:
-        epoch, total, epochs = _duration(self.epoch_s), _duration(self.total_s), self.epochs
-        if self.limit is None and epochs == 1:
-            return _("{parameters:,} parameters; about {epoch} an epoch, {total} for {epochs} epoch",
-                     parameters=self.parameters, epoch=epoch, total=total, epochs=epochs)  # fmt: skip
-        if self.limit is None:
-            return _("{parameters:,} parameters; about {epoch} an epoch, {total} for {epochs} epochs",
-                     parameters=self.parameters, epoch=epoch, total=total, epochs=epochs)  # fmt: skip
-        planned, planned_epoch = self.limit.parameters, _duration(self.limit.epoch_s)
+        (fastest, slowest), epochs = self.epoch_s, self.epochs
+        cpu = _duration(self.epoch_cpu_s)
+        least, most = _duration(fastest * epochs), _duration(slowest * epochs)
         if epochs == 1:
-            return _("{parameters:,} parameters; about {epoch} an epoch, {total} for {epochs} epoch (planned: at "
-                     "most {planned:,} parameters and {planned_epoch} an epoch)", parameters=self.parameters,
-                     epoch=epoch, total=total, epochs=epochs, planned=planned, planned_epoch=planned_epoch)  # fmt: skip
-        return _("{parameters:,} parameters; about {epoch} an epoch, {total} for {epochs} epochs (planned: at "
-                 "most {planned:,} parameters and {planned_epoch} an epoch)", parameters=self.parameters,
-                 epoch=epoch, total=total, epochs=epochs, planned=planned, planned_epoch=planned_epoch)  # fmt: skip
+            line = _("{parameters:,} parameters; {cpu} of CPU time an epoch: on this machine's {cores} cores, when "
+                     "nothing else runs, {fastest} to {slowest} an epoch, {least} to {most} for {epochs} epoch",
+                     parameters=self.parameters, cpu=cpu, cores=self.cores, fastest=_duration(fastest),
+                     slowest=_duration(slowest), least=least, most=most, epochs=epochs)  # fmt: skip
+        else:
+            line = _("{parameters:,} parameters; {cpu} of CPU time an epoch: on this machine's {cores} cores, when "
+                     "nothing else runs, {fastest} to {slowest} an epoch, {least} to {most} for {epochs} epochs",
+                     parameters=self.parameters, cpu=cpu, cores=self.cores, fastest=_duration(fastest),
+                     slowest=_duration(slowest), least=least, most=most, epochs=epochs)  # fmt: skip
+        if self.limit is None:
+            return line
+        return _("{estimate} (planned: at most {planned:,} parameters and {planned_epoch} an epoch on the "
+                 "reference's {cores} cores)", estimate=line, planned=self.limit.parameters,
+                 planned_epoch=_duration(self.limit.epoch_s), cores=REFERENCE_CORES)  # fmt: skip
 
 
 def _duration(seconds: float) -> str:
@@ -97,9 +131,9 @@ def _duration(seconds: float) -> str:
 
 def preflight(model, x, y, *, epochs: int, batch_size: int, limit: Limit | None = None,
               validation_split: float = 0.0, examples: int | None = None) -> Estimate:  # fmt: skip
-    """Time ``TIMED_STEPS`` training steps of the compiled ``model`` on batches of ``x``, ``y`` and
-    extrapolate to ``epochs`` epochs of ``examples`` (default: all of ``x``); the model's weights
-    and its optimiser's state are restored afterwards. Warns with
+    """Time ``TIMED_STEPS`` training steps of the compiled ``model`` on batches of ``x``, ``y`` in
+    CPU time and extrapolate to ``epochs`` epochs of ``examples`` (default: all of ``x``); the
+    model's weights and its optimiser's state are restored afterwards. Warns with
     :class:`CostWarning` above ``limit``."""
     if not getattr(model, "optimizer", None) or not getattr(model, "compiled", True):
         raise ValueError(_("compile the model before estimating what training it costs"))
@@ -122,18 +156,19 @@ def preflight(model, x, y, *, epochs: int, batch_size: int, limit: Limit | None 
     state = [v.numpy() for v in getattr(optimizer, "variables", [])]
     try:
         model.train_on_batch(*batch(0))  # traces the step: not timed
-        times = []
+        cpu, wall = [], []
         for i in range(1, TIMED_STEPS + 1):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()  # every thread of the process
             model.train_on_batch(*batch(i))
-            times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
+            wall.append(time.perf_counter() - started)
     finally:
         model.set_weights(weights)
         for variable, value in zip(getattr(optimizer, "variables", []), state):
             variable.assign(value)
     trained = math.ceil((examples or count) * (1.0 - validation_split))
-    estimate = Estimate(model.count_params(), sorted(times)[len(times) // 2], math.ceil(trained / batch_size),
-                        epochs, limit)  # fmt: skip
+    estimate = Estimate(model.count_params(), sorted(cpu)[len(cpu) // 2], math.ceil(trained / batch_size), epochs,
+                        limit, usable_cores(), sorted(wall)[len(wall) // 2])  # fmt: skip
     for problem in estimate.problems:
         warnings.warn(_("this design is costly to train: {problem}; consider a smaller one first "
                         "(pooling early, fewer filters or units)", problem=problem), CostWarning, stacklevel=2)  # fmt: skip

@@ -56,6 +56,26 @@ class Totals:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Maximum:
+    """What a student's score is out of, as every output shows it: all the points (nbgrader's
+    ``max_score``), of which ``not_counted`` are not counted yet (a check not run on this machine,
+    an answer waiting for a hand grade)."""
+
+    max_score: float
+    not_counted: float
+
+
+def maximum(result: dict, totals: Totals | None = None) -> Maximum:
+    """The one maximum of a student's score: the gradebook's where it holds the student (every
+    grade cell, as ``nbgrader export`` gives it), else the judge's checks, counted or not; with
+    the points not counted yet apart."""
+    if totals is not None:
+        return Maximum(round(totals.max_score, 6), round(sum(w.max_points for w in totals.waiting), 6))
+    uncounted = sum(c["max_points"] for c in result.get("checks", []) if not c.get("counted", True))
+    return Maximum(round(result.get("max_score", 0.0) + uncounted, 6), round(uncounted, 6))
+
+
 @functools.lru_cache(maxsize=4)
 def _settings(course: str):
     from traitlets.config.loader import PyFileConfigLoader

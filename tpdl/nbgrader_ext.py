@@ -359,7 +359,7 @@ class SandboxedAutograde(NotebookExporter):
         return super().register_preprocessor(preprocessor, enabled)
 
     def from_filename(self, filename, resources=None, **kw):
-        from tpdl import classroom, paths
+        from tpdl import classroom, gradebook, paths
 
         info = resources["nbgrader"]
         student, assignment, name = info["student"], info["assignment"], info["notebook"]
@@ -372,9 +372,9 @@ class SandboxedAutograde(NotebookExporter):
                 self.log.info("Grading %s's %s with the kit's judge, in its sandbox", student, assignment)
                 outcome = classroom.grade_class(assignment, students=[student], force=True, progress=False)
                 result = outcome.students.get(student, {})
-                self.log.info(
-                    "%s: %s / %s (the kit's judge)", student, result.get("score"), result.get("max_score")
-                )
+                most = gradebook.maximum(result, outcome.totals.get(student))
+                self.log.info("%s: %s / %s, %s not counted (the kit's judge)", student, result.get("score"),
+                              most.max_score, most.not_counted)  # fmt: skip
             text = graded.read_text(encoding="utf-8") if graded.is_file() else _empty_notebook()
         resources = resources or {}
         resources["output_extension"] = ".ipynb"

@@ -103,7 +103,7 @@ class _Bar:
 
     def advance(self, student: str, result: dict) -> None:
         if self.progress:
-            score = f"{result.get('score', 0):g}/{result.get('max_score', 0):g}"
+            score = f"{result.get('score', 0):g}/{gradebook.maximum(result).max_score:g}"
             self.progress.update(
                 self.task, advance=1, description=f"{safe.for_terminal(student, 64)}: {score}"
             )
@@ -156,21 +156,27 @@ def exercise_sections(result: dict) -> list[dict]:
         if not mine:
             continue
         placed.update(id(c) for c in mine)
-        counted = [c for c in mine if c.get("counted", True)]
         sections.append({
-            "heading": heading_html(exercise.heading),
-            "points": f"{sum(c['points'] for c in counted):g} / {sum(c['max_points'] for c in counted):g}",
+            "heading": heading_html(exercise.heading), "points": _section_points(mine),
             "checks": [_check_row(c, names) for c in mine],
         })  # fmt: skip
     rest = [c for c in checks if id(c) not in placed]
     if rest:
-        counted = [c for c in rest if c.get("counted", True)]
         sections.append({
-            "heading": escape(_("Other checks") if sections else _("Checks")),
-            "points": f"{sum(c['points'] for c in counted):g} / {sum(c['max_points'] for c in counted):g}",
+            "heading": escape(_("Other checks") if sections else _("Checks")), "points": _section_points(rest),
             "checks": [_check_row(c, names) for c in rest],
         })  # fmt: skip
     return sections
+
+
+def _section_points(checks: list[dict]) -> str:
+    """A part's points out of all its checks' (``gradebook.maximum``'s way), those not counted apart."""
+    earned, most = sum(c["points"] for c in checks), sum(c["max_points"] for c in checks)
+    uncounted = sum(c["max_points"] for c in checks if not c.get("counted", True))
+    if uncounted:
+        return _("{score} / {max_score} ({not_counted} not counted)", score=f"{earned:g}", max_score=f"{most:g}",
+                 not_counted=f"{uncounted:g}")  # fmt: skip
+    return f"{earned:g} / {most:g}"
 
 
 INLINE_TAGS = frozenset({"code", "em", "strong", "sub", "sup"})
@@ -190,6 +196,7 @@ def feedback_html(result: dict, totals=None) -> str:
     with ``totals`` (:class:`tpdl.gradebook.Totals`), the hand-graded points, the late penalty and
     the total that the gradebook holds, and what still waits for grading."""
     sections = exercise_sections(result)
+    judged = gradebook.maximum(result)
     failing = [
         {"cell": int(c.get("cell", 0)), "message": safe.for_log(c.get("message", ""))}
         for c in result.get("notebook", {}).get("cells", [])
@@ -200,14 +207,16 @@ def feedback_html(result: dict, totals=None) -> str:
         summary = {
             "automatic": f"{totals.automatic:g}", "manual": f"{totals.manual:g}",
             "late_penalty": f"{totals.late_penalty:g}", "score": f"{totals.score:g}",
-            "max_score": f"{totals.max_score:g}",
+            "max_score": f"{gradebook.maximum(result, totals).max_score:g}",
+            "not_counted": f"{gradebook.maximum(result, totals).not_counted:g}",
             "waiting": [(safe.for_log(w.cell), f"{w.max_points:g}", w.why) for w in totals.waiting],
             "comments": [(safe.for_log(cell), safe.for_log(text)) for cell, text in totals.comments],
         }  # fmt: skip
     return TEMPLATES.get_template("feedback.html.j2").render(
         assignment=safe.for_log(result["assignment"]), student=safe.for_log(result["student"]),
-        notes=student_notes(result), score=f"{result['score']:g}", max_score=f"{result['max_score']:g}",
-        sections=sections, failing_cells=failing, totals=summary, lang=i18n.language(),
+        notes=student_notes(result), score=f"{result['score']:g}", max_score=f"{judged.max_score:g}",
+        not_counted=f"{judged.not_counted:g}" if judged.not_counted else "", sections=sections,
+        failing_cells=failing, totals=summary, lang=i18n.language(),
     )  # fmt: skip
 
 
@@ -474,13 +483,12 @@ def check_names(outcome) -> list[str]:
     return sorted(cells, key=lambda name: order.get(cells[name], len(order)))
 
 
-def _total(student: str, result: dict, outcome) -> tuple[float, float]:
-    """``(score, max_score)``: the gradebook's total (hand grades and late penalty included) where it
-    has one, else the judge's own."""
+def _total(student: str, result: dict, outcome) -> tuple[float, gradebook.Maximum]:
+    """``(score, maximum)``: the gradebook's total (hand grades and late penalty included) where it
+    has one, else the judge's own; out of :func:`tpdl.gradebook.maximum`."""
     totals = outcome.totals.get(student)
-    if totals is None:
-        return result["score"], result["max_score"]
-    return totals.score, totals.max_score
+    score = result["score"] if totals is None else totals.score
+    return score, gradebook.maximum(result, totals)
 
 
 def class_csv(outcome) -> str:
@@ -495,7 +503,7 @@ def class_csv(outcome) -> str:
         "automatic",
         "manual",
         "late_penalty",
-        "waiting",
+        "not_counted",
         *names,
         "note",
     ]
@@ -503,13 +511,13 @@ def class_csv(outcome) -> str:
     for student, result in sorted(outcome.students.items()):
         points = {c["name"]: c["points"] for c in result["checks"]}
         totals = outcome.totals.get(student)
-        score, max_score = _total(student, result, outcome)
+        score, most = _total(student, result, outcome)
         parts = (
-            [totals.automatic, totals.manual, totals.late_penalty, sum(w.max_points for w in totals.waiting)]
+            [totals.automatic, totals.manual, totals.late_penalty]
             if totals is not None
-            else [result["score"], 0, 0, 0]
+            else [result["score"], 0, 0]
         )
-        row = [student, score, max_score, *parts, *(points.get(n, 0) for n in names),
+        row = [student, score, most.max_score, *parts, most.not_counted, *(points.get(n, 0) for n in names),
                _note(student, result, outcome)]  # fmt: skip
         writer.writerow([safe.for_csv(cell) for cell in row])
     return buffer.getvalue()
@@ -538,10 +546,11 @@ def _histogram_svg(scores: list[float], max_score: float) -> str:
 def class_html(outcome) -> str:
     students = sorted(outcome.students.items())
     totals = {s: _total(s, r, outcome) for s, r in students}
-    max_score = max((totals[s][1] for s, _result in students), default=0.0)
+    max_score = max((totals[s][1].max_score for s, _result in students), default=0.0)
     scores = [totals[s][0] for s, _result in students]
     rows = [
-        {"student": safe.for_log(s), "score": f"{totals[s][0]:g}", "max_score": f"{totals[s][1]:g}",
+        {"student": safe.for_log(s), "score": f"{totals[s][0]:g}", "max_score": f"{totals[s][1].max_score:g}",
+         "not_counted": f"{totals[s][1].not_counted:g}" if totals[s][1].not_counted else "",
          "passed": sum(c["passed"] for c in r["checks"]), "checks": len(r["checks"]),
          "note": safe.for_log(_note(s, r, outcome))}
         for s, r in students
@@ -566,10 +575,13 @@ def print_table(outcome) -> None:
         table.add_column(column)
     for student, result in sorted(outcome.students.items()):
         passed = sum(c["passed"] for c in result["checks"])
-        score, max_score = _total(student, result, outcome)
+        score, most = _total(student, result, outcome)
         table.add_row(
             Text(safe.for_terminal(student, 64)),
-            Text(f"{score:g} / {max_score:g}"),
+            Text(
+                f"{score:g} / {most.max_score:g}"
+                + (f" ({most.not_counted:g} not counted)" if most.not_counted else "")
+            ),
             Text(f"{passed} / {len(result['checks'])}"),
             Text(safe.for_terminal(_note(student, result, outcome), 300)),
         )
