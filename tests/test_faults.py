@@ -93,6 +93,22 @@ def test_a_missing_deliverable_is_named(zygote, tmp_path):
         submission.read_file("app.py")
 
 
+def test_a_handed_in_model_outlives_the_models_worker(zygote, tmp_path):
+    """A model another check builds replaces the models worker; the handed-in one is loaded again."""
+    folder = tmp_path / "tp1"
+    shutil.copytree(paths.sample_submission("reference", "tp1"), folder)
+    submission = grading.Submission(zygote, folder, "tp1.ipynb")
+    model = submission.saved_model("mnist_dense.keras")
+    x = np.random.default_rng(0).uniform(size=(8, 784)).astype(np.float32)
+    before = model.predict(x)
+    submission.session.renew_models()
+    np.testing.assert_array_equal(model.predict(x), before)
+    model.set_weights(model.get_weights())
+    submission.session.renew_models()
+    with pytest.raises(RuntimeError, match="the judge's weights were lost"):
+        model.predict(x)
+
+
 def test_a_symlink_in_a_submission_is_not_followed(course, faulty):
     outcome = classroom.grade_class("tp1", faulty, students=["symlink-to-graders", "nobody"], progress=False)
     assert outcome.students["symlink-to-graders"]["score"] == 0

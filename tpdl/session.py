@@ -93,6 +93,7 @@ class Session:
         self.events: list[str] = []  # for the instructor's log
         self._notebook: sandbox.Worker | None = None
         self._trusted: dict[str, sandbox.Worker] = {}  # the models and graphs workers
+        self.models_ended = 0  # models workers stopped or lost so far: a model loaded in one of them is gone
         self._services: list[sandbox.Worker] = []
         self._restarts = 0
         self._fatal: str | None = None
@@ -195,6 +196,7 @@ class Session:
         """Stop the models worker, so that the next one sees the current files (a model just staged)."""
         if self._trusted.get("models") is not None:
             self._retire(self._trusted.pop("models"))
+            self.models_ended += 1
 
     def ask_models(self, request: protocol.Request, failure: Callable[[str], str]):
         """The models worker's answer; ``failure(reason)`` is the student's message if its process
@@ -238,6 +240,7 @@ class Session:
             if worker is None or worker.gone:
                 if worker is not None:
                     self._retire(worker)
+                    self.models_ended += kind == "models"
                 tree, extra = (self.path, self._staged) if kind == "models" else (None, None)
                 with self.profile.timed(kind, "start"):
                     worker = self._trusted[kind] = self.zygote.spawn(kind, tree, extra=extra)

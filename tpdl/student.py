@@ -57,20 +57,38 @@ def _failure(name: str, error: sandbox.WorkerError) -> StudentCodeError:
 
 
 class Model:
-    """A Keras model loaded with ``safe_mode=True`` in a worker that runs no student code."""
+    """A Keras model loaded with ``safe_mode=True`` in a worker that runs no student code.
 
-    def __init__(self, submission: "Submission", key: str, description: dict, worker_path: str | None = None):
+    The models worker is replaced whenever a file is staged for it (a model another check built);
+    a model whose weights the judge did not change is then loaded again from its file, the same
+    bytes, on its next use.
+    """
+
+    def __init__(self, submission: "Submission", key: str, description: dict, path: str,
+                 worker_path: str | None = None):  # fmt: skip
         self._submission = submission
         self.key = key
         self.description = description  # plain data, checked as ``protocol.ModelDescription``
+        self.path = path  # the staged file it was loaded from
         self.worker_path = worker_path  # where the notebook worker saved it, for a model built by a call
+        self._loaded_in = submission.session.models_ended  # the models worker that holds it
+        self._weights_set = False
 
     @property
     def layer_classes(self) -> list[str]:
         return [layer["class_name"] for layer in self.description["layers"]]
 
     def _ask(self, request: protocol.Request):
-        return self._submission.session.ask_models(
+        session = self._submission.session
+        if session.models_ended != self._loaded_in:
+            if self._weights_set:
+                raise RuntimeError(f"{self.path}: the judge's weights were lost with the models worker")
+            session.ask_models(  # the same file, under the same key, in the current worker
+                protocol.LoadModel(path=self.path, key=self.key),
+                lambda reason: _("Loading failed: its process {reason}.", reason=reason),
+            )
+            self._loaded_in = session.models_ended
+        return session.ask_models(
             request, lambda reason: _("Using your model failed: its process {reason}.", reason=reason)
         )
 
@@ -103,6 +121,7 @@ class Model:
     def set_weights(self, weights: list) -> None:
         """Give the model the judge's weights (same shapes, same order as :meth:`get_weights`)."""
         self._ask(protocol.SetWeights(key=self.key, weights=[np.asarray(w) for w in weights]))
+        self._weights_set = True
 
     def layers_of(self, *class_names: str) -> list[dict]:
         """The descriptions of the layers of these classes, in the model's order."""
@@ -341,7 +360,7 @@ class Submission:
             )
         except StudentCodeError as error:
             raise StudentCodeError(unloadable(str(error))) from None
-        return Model(self, key, protocol.plain(description))
+        return Model(self, key, protocol.plain(description), relative)
 
     def _model_from(self, request: protocol.Request, function: str) -> Model:
         """Make ``request`` (it saves the model the student's function returns), load it safely."""
