@@ -46,7 +46,9 @@ def test_variant_is_graded_as_catalogued(zygote, tmp_path, assignment, entry):
 def test_the_reference_earns_every_point_of_every_grader(zygote, tmp_path, assignment):
     """The reference, graded whole (every grader, in the order the judge runs them): a check that
     disturbs another (a worker it replaces, a fixture it shares) shows here and not on one cell."""
-    result, __ = grading.grade_submission(zygote, assignment, paths.sample_submission("reference", assignment))
+    result, __ = grading.grade_submission(
+        zygote, assignment, paths.sample_submission("reference", assignment)
+    )
     failed = {c.name: c.message for c in result.checks if not c.passed and c.counted}
     assert not failed, f"the reference lost points: {failed}"
     assert result.score == result.max_score > 0
