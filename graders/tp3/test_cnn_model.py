@@ -45,8 +45,11 @@ FRESH = lib.sequential.DrawnAccuracy(
 )
 STATED_CHECKS = [
     FRESH,
-    FRESH.at(REFERENCE_TEST - MAX_GAP, f"TP3 {MODEL}: fresh images at least the test set's less max_gap "
-             f"(for the reference's {REFERENCE_TEST:.2%})"),
+    # The gap's floor is the test set's *lower bound* less G: exact where every test image was seen;
+    # a strong model is measured on as few as 250 of them, and then held to a lower floor (the
+    # reference: 0.60 to 0.70 instead of 0.73), a weaker check of a lookup that does not fail it.
+    FRESH.at(REFERENCE_TEST - MAX_GAP, f"TP3 {MODEL}: fresh images at least the test set's lower bound less "
+             f"max_gap (for a bound of {REFERENCE_TEST:.2%}: every test image seen)"),
 ]  # fmt: skip
 
 

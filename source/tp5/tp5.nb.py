@@ -737,10 +737,11 @@ print({name: round(seconds, 1) for name, seconds in training_seconds.items()}, "
 # frame), that H-TAP's MSE over horizons 11-20 is at most **0.9 times** TAP's, that H-TAP's far
 # predictions change when only the oldest context frames change (it uses the long history), and
 # that the numbers of your report are what your models give on your report's videos. Each ratio
-# is decided video by video (a one-sided Student t test on the per-video differences): a model
-# exactly at the limit fails about once in fifty thousand gradings; one 0.09 above TAP's limit
-# passes at most about once in a thousand, and so does an H-TAP 1.02 above its limit (its errors
-# vary much more from one video to the next).
+# is compared video by video, and must hold on at least 50 % of the videos a model could be given:
+# a sign test, which counts the videos where it holds and ignores by how much. When 256 videos
+# do not settle it, the tests draw more, 512 videos in all, then 1,024 videos. A model whose
+# ratio holds on exactly half the videos fails less than once in ten thousand gradings; one whose
+# ratio holds on 12 points fewer passes less than once in a thousand.
 
 # %% tags=["skip-grading"]
 REPORT_SEED, REPORT_VIDEOS = SEED + 1, 100
