@@ -8,18 +8,24 @@ code is parsed with :mod:`ast` and never compiled.
 :func:`tpdl.intake.discover` and copied by :func:`tpdl.intake.stage_submission`, the intake that
 grading uses for hostile input: no link is followed, student ids are checked, and sizes, depth and
 number of files are bounded (:data:`LIMITS`: a single file over 16 MiB is left out). Of the staged
-copy, the report reads the code cells of the assignment's notebook (its nbgrader *solution* cells,
-or every code cell when none is marked), every ``.py`` file, and the written answers (the markdown
-solution cells, or every markdown cell when none is marked). Every text read goes through
-:func:`tpdl.safe.text` first: a lone surrogate is replaced, and noted.
+copy, the report reads every code cell of the assignment's notebook (a cell the student adds
+carries no nbgrader marking: the release's own cells are taken out by their fingerprints), every
+``.py`` file, and the written answers (every markdown cell). Every text read goes through
+:func:`tpdl.safe.text` first: a lone surrogate is replaced, and noted. Code that runs code held as
+data (``exec`` of a string, ``runpy``, a module loaded from a file that is not ``.py``) hides it
+from any comparison: the submission is flagged for a manual look.
 
 **Normalising.** Each cell or file (a *piece*) is put in canonical form by :mod:`tpdl.normalise`:
 comments, docstrings, layout, redundant parentheses and dead statements are gone, independent
-statements and functions are in one canonical order, and names, numbers and strings are the tokens
-``V``, ``N``, ``S``. Renaming, wrapping names in parentheses, reordering, inserting dead code or
-padding with comments change nothing. A piece that does not parse is cut into tokens as written,
-and noted. At most :data:`MAX_TOKENS` normalised tokens of a piece (and :data:`MAX_STUDENT_TOKENS` of
+statements and functions are in one canonical order, the operands of commutative operators are
+sorted, comparisons face one way, ``map`` and ``append`` loops are comprehensions, and names, numbers
+and strings are the tokens ``V``, ``N``, ``S``. Renaming, wrapping names in parentheses, reordering,
+swapping operands, inserting dead code or identity calls, or padding with comments change nothing.
+A piece that does not parse is cut into tokens as written, and noted. At most :data:`MAX_TOKENS` normalised tokens of a piece (and :data:`MAX_STUDENT_TOKENS` of
 a student) are compared: comments cost nothing, and a submission cut is flagged for a manual look.
+The budget bounds the work before it is done: a piece is counted in tokens as written first, and
+only its first ``SOURCE_TOKENS_PER_TOKEN`` times the budget are parsed; a block too large to
+reorder keeps its order; both are flagged too.
 
 **Fingerprinting.** Every run of ``k`` = :data:`NOISE` consecutive tokens of a unit (a *k-gram*) is
 hashed (BLAKE2b: the same in every process, so a report is reproducible); of each window of
@@ -70,6 +76,7 @@ WINDOW = 6  # hashes of which winnowing keeps the smallest: matches of NOISE + W
 SHINGLE_WORDS = 4  # words of a written answer's shingle
 MIN_SHINGLES = 8  # a written answer with fewer (about a dozen words of its own) is not compared
 MAX_TOKENS = 20_000  # normalised tokens of one piece: the rest is not compared, and flagged
+SOURCE_TOKENS_PER_TOKEN = 2  # tokens as written parsed at all, per normalised token of the budget
 MAX_STUDENT_TOKENS = 100_000  # of one student
 MAX_PIECE_CHARS = 2_000_000  # characters of one piece read at all (comments and all)
 MAX_PROSE_CHARS = 200_000  # characters of one student's written answers
@@ -110,7 +117,8 @@ class Document:
     breaks: list[int] = field(default_factory=list)
     prose: str = ""  # the written answers, one after the other
     notes: list[str] = field(default_factory=list)  # what was left out, cut or could not be read
-    cut: bool = False  # a budget cut it: for a manual look
+    cut: bool = False  # a budget cut it, or it runs code held as data: for a manual look
+    identities: set[str] = field(default_factory=set)  # its identity helpers (``def f(x): return x``)
 
     def add(self, label: str, source: str) -> None:
         """Append the canonical units of ``source``, as many tokens as the budgets leave room for."""
@@ -120,10 +128,26 @@ class Document:
         clean = safe.text(source)
         if clean != source:
             self.notes.append(f"{label}: characters that are not text (lone surrogates) were replaced")
-        normalised = normalise.normalise(clean)
+        room = min(MAX_TOKENS, MAX_STUDENT_TOKENS - len(self.tokens))
+        if room <= 0:
+            self._cut(
+                f"{label}: not read, the submission's {MAX_STUDENT_TOKENS:,} normalised tokens are reached"
+            )
+            return
+        normalised = normalise.normalise(clean, SOURCE_TOKENS_PER_TOKEN * room, self.identities)
+        self.identities = normalised.identities
         if not normalised.parsed:
             self.notes.append(f"{label}: not Python that parses, compared token by token as written")
-        room = min(MAX_TOKENS, MAX_STUDENT_TOKENS - len(self.tokens))
+        if normalised.cut:
+            self._cut(
+                f"{label}: only its first {SOURCE_TOKENS_PER_TOKEN * room:,} tokens as written were read"
+            )
+        if normalised.unordered:
+            self._cut(
+                f"{label}: {normalised.unordered} blocks too large to reorder were compared in their order"
+            )
+        for what in dict.fromkeys(normalised.runs_code):
+            self._cut(f"{label}: runs code held as data, which is not compared ({what})")
         for unit in normalised.units:
             kept = unit.tokens[: max(room, 0)]
             if kept:
@@ -269,14 +293,15 @@ def _cells(path: Path) -> list[tuple[int, dict]]:
 
 
 def notebook_pieces(path: Path, kind: str = "code") -> list[tuple[str, str]]:
-    """The ``(label, source)`` of a notebook's solution cells of ``kind`` (``code`` or ``markdown``),
-    or of all its cells of that kind if none is a solution cell. Nothing in the file is trusted:
-    any failure to parse it, or a structure other than the notebook format's, raises :class:`Unreadable`.
+    """The ``(label, source)`` of every cell of ``kind`` (``code`` or ``markdown``) of a notebook: the
+    cells a student adds carry no nbgrader marking, and the release's own code and text are taken
+    out later. Nothing in the file is trusted: any failure to parse it, or a structure other than the
+    notebook format's, raises :class:`Unreadable`.
     """
-    cells = [(number, cell) for number, cell in _cells(path) if cell.get("cell_type") == kind]
-    marked = [(number, cell) for number, cell in cells if _nbgrader(cell).get("solution") is True]
     pieces = []
-    for number, cell in marked or cells:
+    for number, cell in _cells(path):
+        if cell.get("cell_type") != kind:
+            continue
         grade_id = _nbgrader(cell).get("grade_id")
         name = f"[{grade_id}]" if isinstance(grade_id, str) and grade_id else f"cell {number}"
         pieces.append((safe.for_terminal(f"{path.name} {name}", 120), cell.source))
@@ -284,7 +309,7 @@ def notebook_pieces(path: Path, kind: str = "code") -> list[tuple[str, str]]:
 
 
 def notebook_code(path: Path) -> list[tuple[str, str]]:
-    """The ``(label, source)`` of a notebook's solution code cells, or of all its code cells."""
+    """The ``(label, source)`` of every code cell of a notebook."""
     return notebook_pieces(path, "code")
 
 

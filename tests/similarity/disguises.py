@@ -8,7 +8,9 @@ returns False and is not applied.
 """
 
 import ast
+import base64
 import re
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -206,8 +208,211 @@ def copied_analysis(folder: Path, assignment: str, reference: Path | None = None
     return True
 
 
+class _ToMap(ast.NodeTransformer):
+    """``[e for x, y in zip(A, B)]`` becomes ``list(map(lambda x, y: e, A, B))`` (one loop, no filter)."""
+
+    def visit_ListComp(self, node):
+        self.generic_visit(node)
+        if len(node.generators) != 1 or node.generators[0].ifs or node.generators[0].is_async:
+            return node
+        loop = node.generators[0]
+        if isinstance(loop.target, ast.Name):
+            names, iterables = [loop.target.id], [loop.iter]
+        elif (
+            isinstance(loop.target, ast.Tuple)
+            and all(isinstance(e, ast.Name) for e in loop.target.elts)
+            and isinstance(loop.iter, ast.Call)
+            and isinstance(loop.iter.func, ast.Name)
+            and loop.iter.func.id == "zip"
+            and len(loop.iter.args) == len(loop.target.elts)
+            and not loop.iter.keywords
+        ):
+            names, iterables = [e.id for e in loop.target.elts], loop.iter.args
+        else:
+            return node
+        arguments = ast.arguments([], [ast.arg(n) for n in names], None, [], [], None, [])
+        mapped = ast.Call(ast.Name("map", ast.Load()), [ast.Lambda(arguments, node.elt), *iterables], [])
+        return ast.Call(ast.Name("list", ast.Load()), [mapped], [])
+
+
+class _SwapOperands(ast.NodeTransformer):
+    """Operands of every ``+`` and ``*`` swapped, ``a < b`` written ``b > a`` (``<=`` as ``>=``)."""
+
+    FLIPPED = {ast.Lt: ast.Gt, ast.LtE: ast.GtE}
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, (ast.Add, ast.Mult)):
+            node.left, node.right = node.right, node.left
+        return node
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        if len(node.ops) == 1 and type(node.ops[0]) in self.FLIPPED:
+            return ast.Compare(node.comparators[0], [self.FLIPPED[type(node.ops[0])]()], [node.left])
+        return node
+
+
+class _ToLoops(ast.NodeTransformer):
+    """``name = [e for x in A]`` becomes ``name = []`` and ``for x in A: name.append(e)``."""
+
+    def visit_Assign(self, node):
+        self.generic_visit(node)
+        value = node.value
+        if not (
+            len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(value, ast.ListComp)
+            and len(value.generators) == 1
+            and not value.generators[0].ifs
+        ):
+            return node
+        name = node.targets[0].id
+        append = ast.Call(ast.Attribute(ast.Name(name, ast.Load()), "append", ast.Load()), [value.elt], [])
+        loop = value.generators[0]
+        return [
+            ast.Assign([ast.Name(name, ast.Store())], ast.List([], ast.Load())),
+            ast.For(loop.target, loop.iter, [ast.Expr(append)], []),
+        ]
+
+
+class _SqrtToPower(ast.NodeTransformer):
+    """``np.sqrt(x)`` becomes ``x ** 0.5``."""
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "sqrt" and len(node.args) == 1:
+            return ast.BinOp(node.args[0], ast.Pow(), ast.Constant(0.5))
+        return node
+
+
+TRACE = "def _trace(value):\n    return value\n\n\n"
+
+
+class _Trace(ast.NodeTransformer):
+    """``_trace(name)``, an identity helper's call, after every assignment to a name in a function."""
+
+    def _block(self, body: list) -> list:
+        found = []
+        for statement in body:
+            found.append(statement)
+            if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+                call = ast.Call(
+                    ast.Name("_trace", ast.Load()), [ast.Name(statement.targets[0].id, ast.Load())], []
+                )
+                found.append(ast.Expr(call))
+        return found
+
+    def generic_visit(self, node):
+        super().generic_visit(node)
+        for name in ("body", "orelse"):
+            block = getattr(node, name, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                setattr(node, name, self._block(block))
+        return node
+
+
+def _rewriter(transformer: type[ast.NodeTransformer], prefix: str = "") -> Callable[[str], str]:
+    def rewrite(source: str) -> str:
+        tree = ast.fix_missing_locations(transformer().visit(ast.parse(source)))
+        return prefix + ast.unparse(tree) + "\n"
+
+    return rewrite
+
+
+def to_map(folder: Path, assignment: str) -> bool:
+    """Map: list comprehensions written ``list(map(lambda …, A, B))``."""
+    _each_piece(folder, assignment, _rewriter(_ToMap))
+    return True
+
+
+def swap_operands(folder: Path, assignment: str) -> bool:
+    """Operands swapped: ``b + a`` for ``a + b``, ``b * a`` for ``a * b``, ``b > a`` for ``a < b``."""
+    _each_piece(folder, assignment, _rewriter(_SwapOperands))
+    return True
+
+
+def to_loops(folder: Path, assignment: str) -> bool:
+    """Loops: ``name = [comprehension]`` written as a ``for`` loop of ``name.append``."""
+    _each_piece(folder, assignment, _rewriter(_ToLoops))
+    return True
+
+
+def sqrt_to_power(folder: Path, assignment: str) -> bool:
+    """Powers: ``np.sqrt(x)`` written ``x ** 0.5``."""
+    _each_piece(folder, assignment, _rewriter(_SqrtToPower))
+    return True
+
+
+def trace(folder: Path, assignment: str) -> bool:
+    """Identity calls: ``_trace(name)`` after every assignment, ``_trace`` defined in every piece."""
+    _each_piece(folder, assignment, _rewriter(_Trace, TRACE))
+    return True
+
+
+def swap_and_map(folder: Path, assignment: str) -> bool:
+    """Operands swapped, then comprehensions written with ``map``."""
+    return swap_operands(folder, assignment) and to_map(folder, assignment)
+
+
+def seven_stacked(folder: Path, assignment: str) -> bool:
+    """Seven rewrites stacked: loops, map, operands swapped, powers, identity calls, renamed, reordered."""
+    for disguise in (to_loops, to_map, swap_operands, sqrt_to_power, trace, rename, reorder):
+        disguise(folder, assignment)
+    return True
+
+
+def added_cells(folder: Path, assignment: str) -> bool:
+    """Added cells: each solution cell's code, functions renamed ``_name``, in a new cell before it (a
+    cell the student adds carries no nbgrader marking), and the solution cell reduced to ``name = _name``."""
+    path = folder / f"{assignment}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    cells = []
+    for cell in notebook.cells:
+        if cell in _solution_cells(notebook):
+            tree = ast.parse(cell.source)
+            defined = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                    node.name = f"_{node.name}"
+            cells.append(nbformat.v4.new_code_cell(ast.unparse(tree)))
+            cell.source = "".join(f"{name} = _{name}\n" for name in defined) or cell.source
+        cells.append(cell)
+    notebook.cells = cells
+    nbformat.write(notebook, path)
+    return True
+
+
+def run_from_string(folder: Path, assignment: str) -> bool:
+    """Run from a string: every solution cell's code compressed, encoded and run by ``exec``."""
+
+    def hide(source: str) -> str:
+        packed = base64.b64encode(zlib.compress(source.encode())).decode()
+        return f"import base64, zlib\nexec(zlib.decompress(base64.b64decode('{packed}')))\n"
+
+    _each_piece(folder, assignment, hide)
+    return True
+
+
+def run_from_file(folder: Path, assignment: str) -> bool:
+    """Run from a file: the solution cells' code in ``impl.txt``, each cell ``exec(open('impl.txt').read())``."""
+    path = folder / f"{assignment}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    code = []
+    for cell in _solution_cells(notebook):
+        code.append(cell.source)
+        cell.source = "exec(open('impl.txt').read())\n"
+    (folder / "impl.txt").write_text("\n\n".join(code))
+    nbformat.write(notebook, path)
+    return True
+
+
 # Each disguise of a copy of the reference; ``copied_analysis`` is applied to an independent solution.
 DISGUISES = {
     "renamed": rename, "parenthesised": parenthesise, "reordered": reorder, "dead code": dead_code,
-    "comment padding": pad, "all of them": everything,
+    "comment padding": pad, "all of them": everything, "map": to_map, "operands swapped": swap_operands,
+    "loops": to_loops, "powers": sqrt_to_power, "identity calls": trace, "swapped and map": swap_and_map,
+    "seven stacked": seven_stacked, "added cells": added_cells,
 }  # fmt: skip
+# Copies that hide their code from any comparison: each must be flagged for a manual look.
+HIDDEN = {"run from a string": run_from_string, "run from a file": run_from_file}
