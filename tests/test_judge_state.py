@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import nbformat
+import numpy as np
 import pytest
 
 from tpdl import catalogue, check, judge_state, notebooks, paths, protocol, worker
@@ -29,6 +30,18 @@ RELIES_ON_A_SKIPPED_CELL = {
         "`build_frame_autoencoder` uses `DEPTH`",
     ),
 }
+
+
+# Those that rely on state (an attribute, a key) that only a skipped cell sets.
+SETS_STATE_IN_A_SKIPPED_CELL = {
+    "tp1": (
+        "log_training--fail--module-attribute-set-by-the-training-cell.py",
+        "`log_training` reads `np.FLOAT`",
+    ),
+}
+CHECKED = [(assignment, RELIES_ON_A_SKIPPED_CELL) for assignment in sorted(RELIES_ON_A_SKIPPED_CELL)] + [
+    (assignment, SETS_STATE_IN_A_SKIPPED_CELL) for assignment in sorted(SETS_STATE_IN_A_SKIPPED_CELL)
+]
 
 
 def grade_cell(source, grade_id, **metadata):
@@ -92,6 +105,140 @@ def test_nothing_is_reported_when_a_cell_run_at_grading_binds_the_names_too(tmp_
     assert names == {} and judge_state.problems(cells, records, names) == []
 
 
+def state_notebook(function_source, skipped_source, helper="CONFIG = {}"):
+    """A notebook whose graded ``f`` is ``function_source``, with its own visible test tagged
+    skip-grading, ``helper`` in a cell run at grading and ``skipped_source`` in a cell tagged skip-grading."""
+    return nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(f"import os\nimport numpy as np\n{helper}"),
+        solution_cell(function_source, "f"),
+        grade_cell("print(f(2.0))", "f_tests", tags=[judge_state.SKIP_TAG]),
+        nbformat.v4.new_code_cell(skipped_source, metadata={"tags": [judge_state.SKIP_TAG]}),
+    ])  # fmt: skip
+
+
+@pytest.fixture
+def process_state_restored():
+    """The judge's runs here are in this process: what their cells set on numpy and the environment goes."""
+    yield
+    vars(np).pop("FLOAT", None)
+    os.environ.pop("TP1_UNITS", None)
+
+
+@pytest.mark.parametrize(
+    ("function_source", "skipped_source", "named"),
+    [
+        (
+            "def f(value):\n    return np.FLOAT(value)",
+            "np.FLOAT = float",
+            "`f` reads `np.FLOAT`, which only cell 4",
+        ),
+        ("def f(value):\n    return f.fmt(value)", "f.fmt = float", "`f` reads `f.fmt`, which only cell 4"),
+        (
+            'def f(value):\n    return globals()["FACTOR"] * value',
+            "FACTOR = 1.0",
+            "`f` reads `FACTOR`, which only",
+        ),
+        (
+            'def f(value):\n    return CONFIG["scale"] * value',
+            'CONFIG["scale"] = 255.0',
+            "`f` reads `CONFIG['scale']`",
+        ),
+        (
+            'def f(value):\n    return int(os.environ.get("TP1_UNITS"))',
+            'os.environ["TP1_UNITS"] = "64"',
+            "`f` reads `os.environ['TP1_UNITS']`, which only cell 4",
+        ),
+        (
+            'def f(value):\n    return os.getenv("TP1_UNITS")',
+            'os.environ["TP1_UNITS"] = "64"',
+            "`f` reads `os.environ['TP1_UNITS']`",
+        ),
+        (
+            "def f(value):\n    return value * UNITS",
+            'globals()["UNITS"] = 512',
+            "`f` uses `UNITS`, which only cell 4",
+        ),
+        (
+            "def f(value):\n    return value * BATCH",
+            'exec("BATCH = 128")',
+            "`f` uses `BATCH`, which only cell 4",
+        ),
+        (
+            "def f(value):\n    return value * BATCH",
+            "setup()",
+            "`f` uses `BATCH`, which only cell 4 (`setup()`)",
+        ),
+        ("def f(value):\n    return sqrt(value)", "from math import *", "`f` uses `sqrt`, which cell 4"),
+    ],
+)
+def test_state_only_a_skipped_cell_sets_is_named(
+    tmp_path, process_state_restored, function_source, skipped_source, named
+):
+    notebook = state_notebook(function_source, skipped_source,
+                              helper="CONFIG = {}\ndef setup():\n    global BATCH\n    BATCH = 128")  # fmt: skip
+    cells, records, names = judge_run(tmp_path, notebook)
+    messages = [problem.message for problem in judge_state.problems(cells, records, names)]
+    assert len(messages) == 1 and named in messages[0] and "skip-grading" in messages[0], messages
+    notebook.cells.insert(2, nbformat.v4.new_code_cell(skipped_source))  # also set where it is run at grading
+    cells, records, names = judge_run(tmp_path, notebook)
+    assert judge_state.problems(cells, records, names) == []
+
+
+@pytest.mark.parametrize(
+    ("function_source", "skipped_source", "named"),
+    [
+        (
+            'def f(value):\n    return CONFIG["scale"] * value',
+            'CONFIG["scale"] = 255.0',
+            "(KeyError: 'scale'): `CONFIG['scale']` is set only by cell 4 (`CONFIG[\"scale\"] = 255.0`)",
+        ),
+        (
+            "def f(value):\n    return np.FLOAT(value)",
+            "np.FLOAT = float",
+            "has no attribute 'FLOAT'): `np.FLOAT` is set only by cell 4 (`np.FLOAT = float`)",
+        ),
+        (
+            'def f(value):\n    return globals()["FACTOR"] * value',
+            "FACTOR = 1.0",
+            "(KeyError: 'FACTOR'): `FACTOR` is set only by cell 4 (`FACTOR = 1.0`)",
+        ),
+        (
+            "def f(value):\n    return sqrt(value)",
+            "from math import *",
+            "cell 4 (`from math import *`) may have bound it with `from math import *`",
+        ),
+        ("def f(value):\n    return value * BATCH", "exec(source)", "may have bound it with `exec(...)`"),
+    ],
+)
+def test_a_visible_test_failing_on_state_a_skipped_cell_sets_names_that_cell(
+    tmp_path, function_source, skipped_source, named
+):
+    notebook = state_notebook(function_source, skipped_source)
+    notebook.cells[2].metadata.tags = []  # the visible test runs at grading, and fails
+    cells, records, names = judge_run(tmp_path, notebook)
+    messages = [problem.message for problem in judge_state.problems(cells, records, names)]
+    assert messages[0].startswith("cell 3 (`f_tests`) fails when the notebook is run as at grading ("), (
+        messages
+    )
+    assert named in messages[0], messages
+
+
+def test_a_name_guarded_by_except_name_error_is_not_reported(tmp_path):
+    guarded = "def f(value):\n    try:\n        return time.perf_counter()\n    except NameError:\n        return value"
+    cells, records, names = judge_run(tmp_path, state_notebook(guarded, "import time"))
+    assert names == {"f": ["time"]} and judge_state.problems(cells, records, names) == []
+    unguarded = "def f(value):\n    return time.perf_counter()"
+    cells, records, names = judge_run(tmp_path, state_notebook(unguarded, "import time"))
+    assert "`f` uses `time`" in judge_state.problems(cells, records, names)[0].message
+
+
+def test_state_a_function_sets_itself_is_not_reported_when_a_skipped_cell_calls_it(tmp_path):
+    caches = 'def f(value):\n    global BATCH\n    BATCH = 128\n    CONFIG["scale"] = 2.0\n    return CONFIG["scale"] * BATCH'
+    cells, records, names = judge_run(tmp_path, state_notebook(caches, "f(1.0)"))
+    assert {"BATCH", "CONFIG['scale']"} <= cells[3].writes  # the skipped cell sets them, through f
+    assert judge_state.problems(cells, records, names) == []
+
+
 def validate(folder, notebook_name) -> str:
     """``nbgrader validate`` in ``folder`` with the release's own settings, as a student runs it."""
     (folder / "nbgrader_config.py").write_text(notebooks.STUDENT_CONFIG)
@@ -119,35 +266,37 @@ def test_validate_passes_a_notebook_the_judge_runs_as_it_is(tmp_path):
     assert "Success! Your notebook passes all the tests." in shown, shown
 
 
-def build(tmp_path, assignment):
-    entry = catalogue.load(CATALOGUE / assignment / RELIES_ON_A_SKIPPED_CELL[assignment][0])
+def build(tmp_path, assignment, wrong=RELIES_ON_A_SKIPPED_CELL):
+    entry = catalogue.load(CATALOGUE / assignment / wrong[assignment][0])
     reference = paths.sample_submission("reference", assignment)
     return catalogue.build(entry, reference, tmp_path / assignment, f"{assignment}.ipynb")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment", sorted(RELIES_ON_A_SKIPPED_CELL))
-def test_check_reports_a_wrong_answer_that_relies_on_a_skipped_cell(released, zygote, tmp_path, assignment):
+@pytest.mark.parametrize(("assignment", "wrong"), CHECKED, ids=[wrong[a][0] for a, wrong in CHECKED])
+def test_check_reports_a_wrong_answer_that_relies_on_a_skipped_cell(
+    released, zygote, tmp_path, assignment, wrong
+):
     out = io.StringIO()
-    code = check.main(assignment, build(tmp_path, assignment), out=out, zygote=zygote)
+    code = check.main(assignment, build(tmp_path, assignment, wrong), out=out, zygote=zygote)
     shown = out.getvalue()
     assert code == 1 and "TODO the notebook as it is graded" in shown, shown
-    assert RELIES_ON_A_SKIPPED_CELL[assignment][1] in shown and "which only cell " in shown, shown
+    assert wrong[assignment][1] in " ".join(shown.split()) and "which only cell " in shown, shown
     out = io.StringIO()
     check.main(assignment, paths.sample_submission("reference", assignment), out=out, zygote=zygote)
     assert "ok   the notebook as it is graded" in out.getvalue(), out.getvalue()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment", sorted(RELIES_ON_A_SKIPPED_CELL))
+@pytest.mark.parametrize(("assignment", "wrong"), CHECKED, ids=[wrong[a][0] for a, wrong in CHECKED])
 def test_validations_run_of_the_notebook_reports_a_wrong_answer_that_relies_on_a_skipped_cell(
-    tmp_path, assignment
+    tmp_path, assignment, wrong
 ):
     """The judge's run that Validate makes beside nbgrader's (the whole Validate: the tp2 test below)."""
-    folder = build(tmp_path, assignment)
+    folder = build(tmp_path, assignment, wrong)
     notebook = json.loads((folder / f"{assignment}.ipynb").read_text())
     found = judge_state.Apart(folder, notebook).problems()
-    assert any(RELIES_ON_A_SKIPPED_CELL[assignment][1] in problem.message for problem in found), found
+    assert any(wrong[assignment][1] in problem.message for problem in found), found
     assert all(problem.cell is not None and problem.cell.grade for problem in found), found
 
 

@@ -20,8 +20,10 @@ beside nbgrader's run of it, and gives each grade cell concerned an error that s
 grading: nbgrader then reports that cell as failed, with the message.
 """
 
+import ast
 import atexit
 import builtins
+import dataclasses
 import dis
 import json
 import os
@@ -32,7 +34,7 @@ import sys
 import tempfile
 import textwrap
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tpdl import protocol
@@ -46,6 +48,209 @@ JUDGE_ENV = ("MPLBACKEND", "TF_CPP_MIN_LOG_LEVEL", "TPDL_BUDGET", "NBGRADER_EXEC
 ENAME = "SkippedAtGrading"  # the error a grade cell is given under validation
 NOTEBOOK = ".tpdl-judge-state.ipynb"  # the copy run apart
 TRACEBACK_CHARS = 80  # of a line of the error nbgrader prints (it cuts lines at 87)
+
+
+# --------------------------------------------------------------------------- from the sources: state beyond names
+
+RAISES = {"name": {"NameError"}, "global": {"KeyError", "LookupError"}, "attribute": {"AttributeError"},
+          "key": {"KeyError", "LookupError"}, "get": set()}  # fmt: skip
+CATCH_ALL = {"Exception", "BaseException", "*"}  # ``*``: a bare ``except:``
+
+
+@dataclass(frozen=True)
+class Read:
+    """Global state a function reads, as written: `np.FLOAT`, `CONFIG['scale']`, `UNITS` (of
+    ``globals()["UNITS"]``). ``kind``: ``name`` (a plain name), ``global`` (``globals()[...]``),
+    ``attribute``, ``key`` or ``get`` (``.get``, ``os.getenv``: a default instead of an error)."""
+
+    text: str
+    kind: str
+    guarded: bool  # inside a ``try`` whose handler catches what the read raises
+
+
+def _key(node: ast.expr) -> str | int | None:
+    return node.value if isinstance(node, ast.Constant) and type(node.value) in (str, int) else None
+
+
+def _is_globals(node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "globals"
+
+
+def _global_key(key) -> str | None:
+    return key if isinstance(key, str) and key.isidentifier() else None
+
+
+def _chain(node: ast.expr) -> tuple[str, str, str] | None:
+    """(root name, text, kind) of ``node`` where it names a piece of state: `np.FLOAT`, `CONFIG['k']`,
+    `globals()['k']` (text ``k``; its root ``""``: global wherever it is read)."""
+    if isinstance(node, ast.Name):
+        return node.id, node.id, "name"
+    if isinstance(node, ast.Attribute) and (base := _chain(node.value)):
+        return base[0], f"{base[1]}.{node.attr}", "attribute"
+    if isinstance(node, ast.Subscript) and (key := _key(node.slice)) is not None:
+        if _is_globals(node.value):
+            return (name := _global_key(key)) and ("", name, "global")
+        if base := _chain(node.value):
+            return base[0], f"{base[1]}[{key!r}]", "key"
+    return None
+
+
+def _call_chain(node: ast.Call) -> tuple[str, str, str, bool] | None:
+    """(root, text, kind, writes) of the state a call reads or sets: ``getattr(b, "a")``,
+    ``setattr(b, "a", v)``, ``b.get("k")``, ``b.setdefault("k", v)``, ``os.getenv("k")``, ``globals().get("k")``."""
+    function, args = node.func, node.args
+    if isinstance(function, ast.Name) and function.id in ("getattr", "setattr") and len(args) >= 2:
+        base, attribute = _chain(args[0]), _key(args[1])
+        if base and isinstance(attribute, str):
+            return base[0], f"{base[1]}.{attribute}", "attribute", function.id == "setattr"
+        return None
+    if not isinstance(function, ast.Attribute) or not args or (key := _key(args[0])) is None:
+        return None
+    if function.attr == "getenv" and isinstance(function.value, ast.Name) and function.value.id == "os":
+        return "os", f"os.environ[{key!r}]", "get", False
+    if function.attr not in ("get", "setdefault"):
+        return None
+    if _is_globals(function.value):
+        return (name := _global_key(key)) and ("", name, "get", function.attr == "setdefault")
+    if base := _chain(function.value):
+        return base[0], f"{base[1]}[{key!r}]", "get", function.attr == "setdefault"
+    return None
+
+
+def _local_names(scope: ast.AST) -> set[str]:
+    """The names a function (and what it nests) binds: its locals, less those it declares global."""
+    names, declared = set(), set()
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Global):
+            declared.update(node.names)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not scope:
+            names.add(node.name)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names - declared
+
+
+def _parse(source: str) -> ast.Module | None:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return ast.parse(TransformerManager().transform_cell(source))
+    except (SyntaxError, ValueError):
+        return None
+
+
+class _Scan(ast.NodeVisitor):
+    """What one scope reads and sets of the notebook's global state: a function's body with its
+    ``local`` names (``inside``), else a cell's top level (the functions it defines left out)."""
+
+    def __init__(self, local: set[str], inside: bool):
+        self.local, self.inside = local, inside
+        self.reads: set[Read] = set()
+        self.writes: set[str] = set()  # state, and names bound beyond the cell's own assignments
+        self.calls: set[str] = set()  # the global names it calls
+        self.dynamic: list[str] = []  # what binds names no reading of the source finds
+        self.caught: list[set[str]] = []
+
+    def scope(self, node: ast.AST) -> None:
+        if self.inside:
+            self.generic_visit(node)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = scope
+
+    def visit_Try(self, node: ast.Try) -> None:
+        caught = set()
+        for handler in node.handlers:
+            types_ = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+            caught |= {"*" if t is None else getattr(t, "id", getattr(t, "attr", "")) for t in types_}
+        self.caught.append(caught)
+        for statement in node.body:
+            self.visit(statement)
+        self.caught.pop()
+        for part in (*node.handlers, *node.orelse, *node.finalbody):
+            self.visit(part)
+
+    visit_TryStar = visit_Try
+
+    def found(self, chain: tuple[str, str, str] | None, store: bool) -> None:
+        if not chain or chain[0] in self.local:
+            return
+        root, text, kind = chain
+        if store:
+            if kind != "name" or self.inside:
+                self.writes.add(text)
+            return
+        guarded = any(caught & (RAISES[kind] | CATCH_ALL) for caught in self.caught) and bool(RAISES[kind])
+        self.reads.add(Read(text, kind, guarded))
+
+    def visit_Name(self, node: ast.Name) -> None:
+        self.found(_chain(node), not isinstance(node.ctx, ast.Load))
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        self.found(_chain(node), not isinstance(node.ctx, ast.Load))
+        self.visit(node.value)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        self.found(_chain(node), not isinstance(node.ctx, ast.Load))
+        self.visit(node.value)
+        self.visit(node.slice)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if any(alias.name == "*" for alias in node.names):
+            self.dynamic.append(f"from {'.' * node.level}{node.module or ''} import *")
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if chain := _call_chain(node):
+            self.found(chain[:3], chain[3])
+        function = node.func
+        if isinstance(function, ast.Name) and function.id in ("exec", "compile") and node.args:
+            self.executes(node.args[0], function.id)
+        elif isinstance(function, ast.Name) and function.id not in self.local:
+            self.calls.add(function.id)
+        self.generic_visit(node)
+
+    def executes(self, code: ast.expr, how: str) -> None:
+        if isinstance(code, ast.Call) and isinstance(code.func, ast.Name) and code.func.id == "compile":
+            return  # compile(...) is scanned as a call of its own
+        tree = _parse(code.value) if isinstance(code, ast.Constant) and isinstance(code.value, str) else None
+        if tree is None:
+            self.dynamic.append(f"{how}(...)")
+            return
+        inner = _Scan(set(), inside=False)
+        inner.visit(tree)
+        self.writes |= inner.writes | _bindings(code.value)[0]
+        self.calls |= inner.calls
+        self.dynamic += inner.dynamic
+
+
+def _read_cell(source: str) -> tuple[_Scan, dict[str, _Scan]]:
+    """A cell's top level, and each function and class it defines, as read from its source."""
+    top, functions, tree = _Scan(set(), inside=False), {}, _parse(source)
+    for node in tree.body if tree else []:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            scan = functions[node.name] = _Scan(_local_names(node), inside=True)
+            scan.generic_visit(node)
+    if tree:
+        top.visit(tree)
+    return top, functions
+
+
+def _reach(start: set[str], functions: dict[str, _Scan], follow) -> list[_Scan]:
+    """The scans of the functions named in ``start`` and of those they name in turn (``follow``)."""
+    seen, todo, found = set(), list(start), []
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in functions:
+            continue
+        seen.add(name)
+        found.append(functions[name])
+        todo += follow(functions[name])
+    return found
 
 
 @dataclass(frozen=True)
@@ -62,6 +267,9 @@ class Cell:
     binds: frozenset[str]
     imports: frozenset[str]
     functions: frozenset[str]  # the functions and classes it defines
+    writes: frozenset[str] = frozenset()  # state it sets (`np.FLOAT`, `CONFIG['k']`), names bound elsewise
+    dynamic: tuple[str, ...] = ()  # what binds names no reading finds (`from m import *`, `exec(...)`)
+    scans: dict[str, _Scan] = field(default_factory=dict, compare=False, repr=False)  # its functions' reads
 
     @property
     def label(self) -> str:
@@ -92,7 +300,7 @@ def _bindings(source: str) -> tuple[set, set, set]:
 
 def code_cells(notebook: dict) -> list[Cell]:
     """The notebook's code cells (``notebook``: its JSON), numbered as the judge numbers them."""
-    cells, number = [], 0
+    cells, number, read = [], 0, []
     for index, cell in enumerate(notebook.get("cells", [])):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -103,13 +311,33 @@ def code_cells(notebook: dict) -> list[Cell]:
         source = _source(cell)
         lines = [line.strip() for line in source.splitlines() if line.strip()]
         binds, imports, functions = _bindings(source)
+        read.append(_read_cell(source))
         cells.append(Cell(
             number=number, index=index, skipped=SKIP_TAG in tags, grade_id=str(nbgrader.get("grade_id") or ""),
             grade=bool(nbgrader.get("grade")), solution=bool(nbgrader.get("solution")),
             first_line=(lines[0] if lines else "")[:LABEL_CHARS], binds=frozenset(binds),
             imports=frozenset(imports), functions=frozenset(functions),
         ))  # fmt: skip
+    # what a cell sets through the notebook's functions it calls, wherever they are defined
+    defined = {name: scan for (_top, scans), cell in sorted(zip(read, cells), key=lambda r: not r[1].skipped)
+               for name, scan in scans.items()}  # fmt: skip
+    for index, ((top, scans), cell) in enumerate(zip(read, cells)):
+        called = _reach(top.calls, defined, lambda scan: scan.calls)
+        cells[index] = dataclasses.replace(
+            cell, writes=frozenset(top.writes.union(*(scan.writes for scan in called))),
+            dynamic=tuple(top.dynamic + [how for scan in called for how in scan.dynamic]), scans=scans,
+        )  # fmt: skip
     return cells
+
+
+def state_reads(cells: list[Cell], function: str) -> tuple[set[Read], set[str]]:
+    """What ``function``, and every function of the cells run at grading it names, reads, and
+    what they set themselves (a cache, a ``global``): (reads, sets)."""
+    defined = {name: scan for cell in cells if not cell.skipped for name, scan in cell.scans.items()}
+    names = _reach(
+        {function}, defined, lambda scan: {read.text for read in scan.reads if read.kind == "name"}
+    )
+    return set().union(*(scan.reads for scan in names)), set().union(*(scan.writes for scan in names))
 
 
 def solution_functions(cells: list[Cell]) -> list[str]:
@@ -184,9 +412,40 @@ class Problem:
 
 def _binder(cells: list[Cell], name: str) -> Cell | None:
     """The first skipped cell that binds ``name``, where no cell run at grading does."""
-    if any(name in cell.binds for cell in cells if not cell.skipped):
+    if any(name in cell.binds | cell.writes for cell in cells if not cell.skipped):
         return None
-    return next((cell for cell in cells if cell.skipped and name in cell.binds), None)
+    return next((cell for cell in cells if cell.skipped and name in cell.binds | cell.writes), None)
+
+
+def _dynamic_binder(cells: list[Cell]) -> Cell | None:
+    """The first skipped cell that may bind names no reading finds, where no cell run at grading may."""
+    if any(cell.dynamic for cell in cells if not cell.skipped):
+        return None
+    return next((cell for cell in cells if cell.skipped and cell.dynamic), None)
+
+
+def _failed_on(message: str) -> str | None:
+    """What a failing cell lacked: ``x`` (a ``NameError``), ``.x`` (``AttributeError``), ``['x']`` (``KeyError``)."""
+    kind, _sep, rest = message.partition(": ")
+    quoted = rest.rsplit("'", 2)[-2] if rest.count("'") >= 2 else None
+    if kind == "AttributeError" and quoted:
+        return f".{quoted}"
+    if kind == "KeyError" and quoted:
+        return f"[{quoted!r}]"
+    return _missing_name(message)
+
+
+def _setter(cells: list[Cell], lacked: str) -> tuple[str, Cell] | None:
+    """(what, cell): the state a skipped cell sets that ends with ``lacked`` (``.x``, ``['x']``), or the
+    name it binds that a ``KeyError`` names (``globals()['x']``)."""
+    key = lacked[2:-2] if lacked.startswith("[") else None
+    for cell in cells:
+        for written in sorted(cell.writes | cell.binds):
+            if written.endswith(lacked) or written == key:
+                binder = _binder(cells, written)
+                if binder is not None:
+                    return written, binder
+    return None
 
 
 def _grade_cell_after(cells: list[Cell], cell: Cell) -> Cell | None:
@@ -221,25 +480,53 @@ def problems(cells: list[Cell], records: list[dict], names: dict[str, list[str]]
         cell = by_number.get(record["cell"])
         if record["status"] != "error" or cell is None:
             continue
-        name = _missing_name(record.get("message", ""))
+        error = record.get("message", "")
+        lacked = _failed_on(error)
+        name = lacked if lacked and lacked[0] not in ".[" else None
         binder = _binder(cells, name) if name else None
-        if binder is not None:
+        setter = _setter(cells, lacked) if lacked and binder is None else None
+        dynamic = _dynamic_binder(cells) if name and binder is None and setter is None else None
+        if setter is not None:
+            message = _("{cell} fails when the notebook is run as at grading ({error}): `{name}` is set only by "
+                        "{binder}, a cell tagged skip-grading: it is not run at grading.", cell=cell.label,
+                        error=error, name=setter[0], binder=setter[1].label)  # fmt: skip
+        elif dynamic is not None:
+            message = _("{cell} fails when the notebook is run as at grading ({error}): {binder} may have bound it "
+                        "with `{how}`, a cell tagged skip-grading: it is not run at grading.", cell=cell.label,
+                        error=error, binder=dynamic.label, how=dynamic.dynamic[0])  # fmt: skip
+        elif binder is not None:
             message = _("{cell} fails when the notebook is run as at grading: `{name}` is bound only by {binder}, "
                         "a cell tagged skip-grading: it is not run at grading.", cell=cell.label, name=name,
                         binder=binder.label)  # fmt: skip
         else:
             message = _("{cell} fails when the notebook is run as at grading: {error}", cell=cell.label,
-                        error=record.get("message", ""))  # fmt: skip
+                        error=error)  # fmt: skip
         found.append(Problem(_grade_cell_after(cells, cell), message))
     defined_in = {name: cell for cell in cells if not cell.skipped for name in cell.functions}
-    for function, missing in sorted(names.items()):
-        for name in missing:
+
+    def add(function: str, message: str) -> None:
+        home = defined_in.get(function)
+        found.append(Problem(_grade_cell_after(cells, home) if home else None, message))
+
+    for function in solution_functions(cells):
+        reads, sets = state_reads(cells, function)
+        guarded = {r.text for r in reads if r.guarded} - {r.text for r in reads if not r.guarded}
+        for name in sorted(set(names.get(function, [])) - guarded - sets):
             binder = _binder(cells, name)
+            dynamic = _dynamic_binder(cells) if binder is None else None
             if binder is not None:
-                home = defined_in.get(function)
-                found.append(
-                    Problem(_grade_cell_after(cells, home) if home else None, _uses(function, name, binder))
-                )
+                add(function, _uses(function, name, binder))
+            elif dynamic is not None:
+                add(function, _("`{function}` uses `{name}`, which {cell} may bind with `{how}`, a cell tagged "
+                                "skip-grading: it is not run at grading. Bind it by name in a cell that is run at "
+                                "grading.", function=function, name=name, cell=dynamic.label,
+                                how=dynamic.dynamic[0]))  # fmt: skip
+        for text in sorted({r.text for r in reads if r.kind != "name" and not r.guarded} - sets):
+            binder = _binder(cells, text)
+            if binder is not None:
+                add(function, _("`{function}` reads `{name}`, which only {cell} sets, a cell tagged skip-grading: it "
+                                "is not run at grading. Set it in a cell that is run at grading.",
+                                function=function, name=text, cell=binder.label))  # fmt: skip
     return found
 
 
