@@ -4,7 +4,7 @@ kind: edit
 base: reference
 graders: test_saved_model.py
 loses: saved_model_reaches_the_course_accuracy
-proof: does it recognise digits, or the test images?
+proof: one that looks the test set up does not
 """
 
 import importlib.util

@@ -3,7 +3,7 @@
 kind: edit
 base: reference
 loses: cnn_beats_the_course_on_the_test_set
-proof: does it recognise objects, or the test images?
+proof: one that looks the test set up does not
 """
 
 import importlib.util
