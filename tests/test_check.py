@@ -35,6 +35,7 @@ def test_the_untouched_student_is_told_what_is_missing(released, zygote):
     )
 
 
+@pytest.mark.slow  # runs a whole notebook
 def test_a_model_trained_on_ci_or_below_the_threshold_is_flagged(released, zygote, tmp_path):
     folder = tmp_path / "tp1"
     shutil.copytree(paths.sample_submission("reference", "tp1"), folder)
@@ -136,6 +137,7 @@ def test_without_the_sandbox_as_root_no_model_is_loaded(released, tmp_path, monk
     assert "the notebook is not run as at grading" in text and "never as root" in text
 
 
+@pytest.mark.slow  # runs a whole notebook
 def test_without_the_sandbox_the_callers_own_notebook_runs_apart_as_the_judge_runs_it(released, tmp_path,
                                                                                        monkeypatch):  # fmt: skip
     """Without bubblewrap, a student's own folder is run in a separate process, and still told of

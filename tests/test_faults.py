@@ -65,18 +65,21 @@ def messages(result):
     return {c.message for c in result.checks}
 
 
+@pytest.mark.slow  # a class run
 def test_a_corrupt_notebook_gets_zero_with_a_clear_message(graded):
     result = graded["corrupt-json"]
     assert result.score == 0
     assert all(m.startswith("Your notebook could not be read") for m in messages(result))
 
 
+@pytest.mark.slow  # a class run
 def test_a_missing_notebook_says_it_is_missing(graded):
     assert messages(graded["missing-notebook"]) == {
         "tp1.ipynb is not in your submission (was it renamed or deleted?)."
     }
 
 
+@pytest.mark.slow  # a class run
 def test_a_renamed_notebook_is_still_graded(graded):
     assert graded["renamed-notebook"].score == graded["reference"].score == graded["reference"].max_score
 
@@ -109,6 +112,7 @@ def test_a_handed_in_model_outlives_the_models_worker(zygote, tmp_path):
         model.predict(x)
 
 
+@pytest.mark.slow  # a class run
 def test_a_symlink_in_a_submission_is_not_followed(course, faulty):
     outcome = classroom.grade_class("tp1", faulty, students=["symlink-to-graders", "nobody"], progress=False)
     assert outcome.students["symlink-to-graders"]["score"] == 0

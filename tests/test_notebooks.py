@@ -96,6 +96,7 @@ assert answer() == SECRET_EXPECTED_VALUE, "hidden check"
 """
 
 
+@pytest.mark.slow  # runs a whole notebook
 def test_nbgrader_autograde_grades_an_assignment_without_graders_the_nbgrader_way_hiding_hidden_tests(course):
     (course / "source").unlink()
     (course / "source" / "fake").mkdir(parents=True)

@@ -637,6 +637,8 @@ def _shares(pair) -> str:
     return f"{code} | {text} | {pair.score if pair else 0:.0%}"
 
 
+@pytest.mark.slow  # a class per TP, built once for both tests
+@pytest.mark.xdist_group("disguised-classes")
 def test_every_disguised_copy_ranks_above_every_independent_pair(disguised_classes):
     lines = []
     failures = []
@@ -694,6 +696,8 @@ def test_each_tps_threshold_is_the_catalogues(assignment):
     assert len(calibration.shares) == 6  # the reference and three independent whole solutions
 
 
+@pytest.mark.slow  # a class per TP, built once for both tests
+@pytest.mark.xdist_group("disguised-classes")
 def test_code_run_from_data_is_flagged_for_a_manual_look(disguised_classes):
     for assignment, (_, _, found) in disguised_classes.items():
         for name in _disguises().HIDDEN:
