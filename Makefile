@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-FORMGRADER := $(VENV)/etc/jupyter/jupyter_server_config.d/tpdl.formgrader.json
+FORMGRADER := $(VENV)/etc/jupyter/jupyter_server_config.d/tpdl.classroom.formgrader.json
 TPDL := $(BIN)/tpdl
 ASSIGNMENTS := $(patsubst source/%/,%,$(dir $(wildcard source/*/*.nb.py)))
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -38,9 +38,9 @@ $(STAMP): requirements.lock pyproject.toml
 	@command -v chromium >/dev/null || scripts/install-chromium
 	touch $@
 
-# formgrader's pages give the total nbgrader export gives, net of the late penalty (tpdl/formgrader.py): the
+# formgrader's pages give the total nbgrader export gives, net of the late penalty (tpdl/classroom/formgrader.py): the
 # kit's server extension loads nbgrader's formgrader in place of nbgrader's own entry, which would answer first.
-$(FORMGRADER): jupyter-config/jupyter_server_config.d/tpdl.formgrader.json $(STAMP)
+$(FORMGRADER): jupyter-config/jupyter_server_config.d/tpdl.classroom.formgrader.json $(STAMP)
 	install -D -m 644 $< $@
 
 release: $(STAMP)
@@ -82,7 +82,7 @@ test-nbgrader: $(STAMP)
 	$(PYTEST) tests/nbgrader_contract
 
 bench: $(STAMP)
-	$(BIN)/python -m tpdl.bench $(BENCH)
+	$(BIN)/python bench/benchmarks.py $(BENCH)
 
 # Root on Debian: installs Docker's engine if missing, puts the base images in its store (pulled, or a
 # local python:3.11-slim stand-in) and TP1's wheelhouse in the user's cache, builds the reference in the box.

@@ -14,8 +14,8 @@ from nbgrader.preprocessors import (
 )
 
 import tpdl
-from tpdl import judge_state
-from tpdl.nbgrader_ext import ReduceTracebacks
+from tpdl.classroom.nbgrader_ext import ReduceTracebacks
+from tpdl.judge import judge_state
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -41,24 +41,24 @@ c.CourseDirectory.ignore = [
 ]
 
 # nbgrader's commands, and formgrader's buttons, release, grade and give feedback the kit's way
-# (tpdl.nbgrader_ext): generate_assignment ends the release as `tpdl release` does (stubs in every
+# (tpdl.classroom.nbgrader_ext): generate_assignment ends the release as `tpdl release` does (stubs in every
 # template, handin.json, the leak finder) or leaves none; release_assignment refuses a release the
 # leak finder faults; collect copies no link target and no pipe, and dates a submission by the last
 # change in it; autograde runs the kit's judge in its sandbox; generate_feedback writes the kit's
 # page (checks, messages, hand grades, total).
-c.GenerateAssignment.exporter_class = "tpdl.nbgrader_ext.KitRelease"
-c.ExchangeFactory.release_assignment = "tpdl.nbgrader_ext.GuardedRelease"
-c.ExchangeFactory.collect = "tpdl.nbgrader_ext.SafeCollect"
-c.Autograde.exporter_class = "tpdl.nbgrader_ext.SandboxedAutograde"
-c.GenerateFeedback.exporter_class = "tpdl.nbgrader_ext.KitFeedback"
+c.GenerateAssignment.exporter_class = "tpdl.classroom.nbgrader_ext.KitRelease"
+c.ExchangeFactory.release_assignment = "tpdl.classroom.nbgrader_ext.GuardedRelease"
+c.ExchangeFactory.collect = "tpdl.classroom.nbgrader_ext.SafeCollect"
+c.Autograde.exporter_class = "tpdl.classroom.nbgrader_ext.SandboxedAutograde"
+c.GenerateFeedback.exporter_class = "tpdl.classroom.nbgrader_ext.KitFeedback"
 
 # Late work: one point off per started hour late, from the due date set with
 # `nbgrader db assignment add tp1 --duedate=...` or in formgrader; `tpdl grade` applies it.
-c.AssignLatePenalties.plugin_class = "tpdl.nbgrader_ext.PenaltyPerHour"
+c.AssignLatePenalties.plugin_class = "tpdl.classroom.nbgrader_ext.PenaltyPerHour"
 c.PenaltyPerHour.points_per_hour = 1.0
 
 # The students' language ("en" or "fr"): the feedback pages and the judge's messages, from `tpdl grade`,
-# `nbgrader autograde`, `nbgrader generate_feedback` and formgrader's buttons alike (tpdl.config).
+# `nbgrader autograde`, `nbgrader generate_feedback` and formgrader's buttons alike (tpdl.core.config).
 # `TPDL_LANG=fr` overrides it for one command.
 c.Kit.language = "en"
 

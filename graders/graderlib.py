@@ -2,7 +2,7 @@
 
 A grader loads it with ``lib = grading.grader_library(__file__)``. It lives with the graders, so the
 sandbox's workers never see it (graders are not bound into the jail); each NumPy reference is
-checked once against Keras and TensorFlow by the kit's tests (``tests/test_graderlib.py``).
+checked once against Keras and TensorFlow by the kit's tests (``tests/grading/test_graderlib.py``).
 
 The references compute in float64 on NumPy arrays of shape ``(N, H, W, C)`` (channels last), as
 Keras lays out images.
@@ -10,7 +10,8 @@ Keras lays out images.
 
 import numpy as np
 
-from tpdl import i18n, sequential
+from tpdl.core import i18n
+from tpdl.grading import sequential
 
 _ = i18n.domain(__file__)  # graders/locale: the messages of the assertions below
 
@@ -166,7 +167,7 @@ def multi_head_attention(query, value, key, weights, heads: int, key_dim: int, m
 
 
 def classified(model, x, labels, *, what: str, classes: int, batch_size: int = 512):
-    """``correct_of(indices)``: whether the student's ``model`` (a ``tpdl.student.Model``) puts each of
+    """``correct_of(indices)``: whether the student's ``model`` (a ``tpdl.grading.student.Model``) puts each of
     those inputs of ``x`` in the class of ``labels``; an assertion naming ``what`` when its outputs are
     not ``classes`` scores per input."""
     labels = np.asarray(labels)
@@ -186,7 +187,7 @@ CLEAR = 0.9  # the least share of images a served model must answer clearly (a t
 
 
 def assert_clear(own: np.ndarray, what: str) -> None:
-    """A service is checked against its model's own answers (``tpdl.fresh.own_answers``: -1 where the
+    """A service is checked against its model's own answers (``tpdl.grading.fresh.own_answers``: -1 where the
     model hesitates between two classes) only where they are clear: on at least :data:`CLEAR` of the
     images, or the check would compare too little to prove anything."""
     hesitant = int(np.sum(np.asarray(own) < 0))
@@ -205,7 +206,7 @@ def measure_accuracy(
 
     With ``settle`` (predicates of the accuracy, such as ``sequential.at_least(0.6974)``), the model
     predicts only as much of the set as it takes to answer each of them as the whole set would
-    (``tpdl.sequential``); without, it predicts every input.
+    (``tpdl.grading.sequential``); without, it predicts every input.
     """
     correct_of = classified(model, x, labels, what=what, classes=classes, batch_size=batch_size)
     return sequential.decide(correct_of, len(labels), list(settle), where)

@@ -1,4 +1,4 @@
-"""A forger inside a Dask worker, for ``tests/test_cluster_tls.py`` (``dask worker --preload`` this file).
+"""A forger inside a Dask worker, for ``tests/classroom/test_cluster_tls.py`` (``dask worker --preload`` this file).
 
 While the file that ``TPDL_TEST_FORGERY`` names exists, this worker answers for each student it
 lists with a full-marks result made without the run's key, the way it says (``altered``: the
@@ -14,7 +14,8 @@ import os
 import secrets
 from pathlib import Path
 
-from tpdl import cluster, protocol
+from tpdl.classroom import cluster
+from tpdl.judge import protocol
 
 genuine = cluster.grade_remotely
 

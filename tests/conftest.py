@@ -6,7 +6,9 @@ import shutil
 
 import pytest
 
-from tpdl import manifest, notebooks, paths, sandbox
+from tpdl.authoring import notebooks
+from tpdl.core import manifest, paths
+from tpdl.judge import sandbox
 
 # Building students' Docker images takes minutes: `make docker-check` covers it, not the unit tests.
 os.environ.setdefault("TPDL_DOCKER", "off")

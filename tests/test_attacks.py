@@ -1,6 +1,6 @@
 """Does every catalogued attack show that it ran, earn nothing, and leave the class run whole?
 
-The attacks of each TP (``tests/attacks/<tp>/``, see ``tpdl.catalogue``) are graded as one class
+The attacks of each TP (``tests/attacks/<tp>/``, see ``tpdl.authoring.catalogue``) are graded as one class
 with honest students: after every attack that runs code in the notebook, an honest student (the
 reference), so that an attack reaching the judge, the sandbox or the next student would show; one
 more at the end for the others. Each attack leaves its proof in what grading wrote, or it fails;
@@ -26,7 +26,10 @@ from pathlib import Path
 import pytest
 from instructor_pages import formgrader_view, outside
 
-from tpdl import catalogue, classroom, paths, sandbox
+from tpdl.authoring import catalogue
+from tpdl.classroom import run as classroom
+from tpdl.core import paths
+from tpdl.judge import sandbox
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from tpdl import cli, i18n, paths
+from tpdl import cli
+from tpdl.core import i18n, paths
 
 NEW = paths.course_dir() / "tests" / "new_tp"
 TP = "tp9"

@@ -7,7 +7,9 @@ import sys
 import nbformat
 import pytest
 
-from tpdl import grading, manifest, notebooks, paths, samples
+from tpdl import grading
+from tpdl.authoring import notebooks, samples
+from tpdl.core import manifest, paths
 
 
 def test_ruff_finds_nothing():

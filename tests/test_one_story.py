@@ -17,7 +17,8 @@ import re
 import jupytext
 import pytest
 
-from tpdl import manifest, notebooks, paths
+from tpdl.authoring import notebooks
+from tpdl.core import manifest, paths
 
 ABOUT_THE_TESTS = re.compile(r"hidden tests?|when you are graded|the judge", re.IGNORECASE)
 INLINE_CODE = re.compile(r"`[^`]*`")

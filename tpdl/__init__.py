@@ -6,7 +6,7 @@ Importing ``tpdl`` first, as every notebook of the course does:
   counts any output of a test cell as a failure (in a notebook's kernel, TensorFlow is imported
   here, its C++ start-up lines silenced, so that none of them lands in a later cell's output);
 * under ``nbgrader validate`` (the Validate button), moves the notebook's working folder to a
-  scratch copy (:mod:`tpdl.validation`): validating never changes the files a student hands in.
+  scratch copy (:mod:`tpdl.course.validation`): validating never changes the files a student hands in.
 """
 
 import os
@@ -39,6 +39,6 @@ if "ipykernel" in sys.modules:
     _start_tensorflow_quietly()
 
 if os.environ.get("NBGRADER_EXECUTION") == "validate":
-    from tpdl import validation
+    from tpdl.course import validation
 
     validation.work_in_a_copy()

@@ -10,7 +10,7 @@ from tpdl import __version__
 
 
 def _grade(args) -> int:
-    from tpdl import classroom
+    from tpdl.classroom import run as classroom
 
     try:
         outcome = classroom.grade_class(
@@ -26,7 +26,7 @@ def _grade(args) -> int:
         print(f"tpdl grade: grading stopped: {error}", file=sys.stderr)
         return 3
     if args.profile:
-        from tpdl import profile
+        from tpdl.judge import profile
 
         print(profile.table(profile.summarise(list(outcome.profiles.values()))), file=sys.stderr)
     if outcome.graded_now and set(outcome.graded_now) <= set(outcome.infrastructure):
@@ -37,7 +37,8 @@ def _grade(args) -> int:
 
 
 def _cluster_certs(args) -> int:
-    from tpdl import classroom, cluster
+    from tpdl.classroom import cluster
+    from tpdl.classroom import run as classroom
 
     folder = args.folder or cluster.default_certs()
     days = cluster.CERTIFICATE_DAYS if args.days is None else args.days
@@ -55,7 +56,8 @@ def _cluster_certs(args) -> int:
 
 
 def _release(args) -> int:
-    from tpdl import notebooks, paths
+    from tpdl.authoring import notebooks
+    from tpdl.core import paths
 
     for assignment in args.assignment or paths.assignments():
         print(f"release/{assignment}: {notebooks.release(assignment)}")
@@ -63,7 +65,8 @@ def _release(args) -> int:
 
 
 def _solutions(args) -> int:
-    from tpdl import notebooks, paths
+    from tpdl.authoring import notebooks
+    from tpdl.core import paths
 
     for assignment in args.assignment or paths.assignments():
         print(f"solutions/{assignment}: {notebooks.solutions(assignment, budget=args.budget)}")
@@ -71,7 +74,7 @@ def _solutions(args) -> int:
 
 
 def _publish(args) -> int:
-    from tpdl import publish
+    from tpdl.authoring import publish
 
     try:
         outcomes = publish.publish(args.dest, args.assignment)
@@ -84,7 +87,8 @@ def _publish(args) -> int:
 
 
 def _samples(args) -> int:
-    from tpdl import manifest, paths, samples
+    from tpdl.authoring import samples
+    from tpdl.core import manifest, paths
 
     everyone = paths.assignments()
     unknown = [a for a in args.assignment if a not in everyone]
@@ -115,7 +119,11 @@ def _try(args) -> int:
     traceback of every internal error)."""
     import tempfile
 
-    from tpdl import catalogue, gradebook, grading, safe, sandbox
+    from tpdl import grading
+    from tpdl.authoring import catalogue
+    from tpdl.classroom import gradebook
+    from tpdl.core import safe
+    from tpdl.judge import sandbox
 
     try:
         located = [(file, *catalogue.reference_for(file)) for file in args.entry]
@@ -147,7 +155,7 @@ def _try(args) -> int:
 
 
 def _check(args) -> int:
-    from tpdl import check
+    from tpdl.grading import check
 
     return check.main(args.assignment, args.folder)
 
@@ -156,7 +164,8 @@ def _messages(args) -> int:
     """Extract the students' messages of the code, bring the catalogues up to date (or, with
     ``--check``, only say what is missing) and print what is left to translate. The kit's own
     catalogues are updated only from the kit's checkout (where its package lies in the course)."""
-    from tpdl import i18n, messages
+    from tpdl.authoring import messages
+    from tpdl.core import i18n
 
     try:
         domains = messages.domains()
@@ -180,13 +189,13 @@ def _messages(args) -> int:
 
 
 def _similarity(args) -> int:
-    from tpdl import similarity
+    from tpdl.classroom import similarity
 
     return similarity.main(args.assignment, args.submissions, args.html, args.csv, args.threshold)
 
 
 def _pool(args) -> int:
-    from tpdl import pool
+    from tpdl.judge import pool
 
     pool.serve(idle_s=args.idle)
     return 0

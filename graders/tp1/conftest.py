@@ -2,7 +2,7 @@
 
 The model is loaded with ``safe_mode=True`` in a worker that runs no student code and evaluated on
 the MNIST test set (all 10,000 images where the judge has the data, the kit's 1,000-image fixture
-otherwise); ``test_saved_model.py`` also asks it fresh digits drawn and perturbed now (``tpdl.fresh``).
+otherwise); ``test_saved_model.py`` also asks it fresh digits drawn and perturbed now (``tpdl.grading.fresh``).
 """
 
 import math
@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from tpdl import data, grading, i18n
+from tpdl import grading
+from tpdl.core import i18n
+from tpdl.course import data
 
 _ = i18n.domain(__file__)
 lib = grading.grader_library(__file__)

@@ -2,13 +2,13 @@
 
 The judge serves ``create_app("mnist_dense.keras")`` from the submission with gunicorn on a free
 loopback port of the sandbox, and sends it real HTTP requests from a worker that runs no student
-code: health, single and batch predictions of fresh digits (``tpdl.fresh``: drawn now), a PNG upload, bad input of
+code: health, single and batch predictions of fresh digits (``tpdl.grading.fresh``: drawn now), a PNG upload, bad input of
 every kind, and the p95 latency of single predictions (reported, not graded).
 
 The app must serve the handed-in model's own predictions: its digits are compared with the argmax of
 the model the judge loaded (``conftest.handed_in``) on the same images scaled to [0, 1]. No accuracy
 is asked of the app: the model's is judged once (``test_saved_model.py``). Images where the model's
-two most probable classes are within ``tpdl.fresh.TIE`` of each other are left out (float32 arithmetic in
+two most probable classes are within ``tpdl.grading.fresh.TIE`` of each other are left out (float32 arithmetic in
 another batch may order them either way).
 """
 
@@ -17,8 +17,10 @@ import io
 import numpy as np
 import pytest
 
-from tpdl import data, fresh, grading, i18n, manifest
-from tpdl.grading import StudentCodeError
+from tpdl import grading
+from tpdl.core import i18n, manifest
+from tpdl.course import data
+from tpdl.grading import StudentCodeError, fresh
 
 _ = i18n.domain(__file__)
 lib = grading.grader_library(__file__)
@@ -38,7 +40,7 @@ ERROR_JSON = '{"error": "..."}'
 
 @pytest.fixture(scope="module")
 def digits(handed_in, to_pixels):
-    """Fresh digits (``tpdl.fresh``: drawn now, with a little noise), and the handed-in model's own
+    """Fresh digits (``tpdl.grading.fresh``: drawn now, with a little noise), and the handed-in model's own
     digit for each (-1 where its two most probable classes tie)."""
     images = fresh.mnist_digits(data.load_at_hand("mnist"), count=BATCH).images
     return images, fresh.own_answers(handed_in.predict(to_pixels(images)))

@@ -2,8 +2,8 @@
 
 Where a Docker engine runs on the grading machine, the submission's folder is built with its
 Dockerfile in the kit's box (no network but the course's package index, base images from the
-engine's store only, limits; see ``tpdl.docker_engine``) and the container is queried: ``/health``,
-then ``/predict`` for digits drawn at grading time (``tpdl.fresh``), to which it must answer what the
+engine's store only, limits; see ``tpdl.grading.docker_engine``) and the container is queried: ``/health``,
+then ``/predict`` for digits drawn at grading time (``tpdl.grading.fresh``), to which it must answer what the
 handed-in model (loaded by the judge, ``conftest.handed_in``) predicts, and its user. Where the machine cannot run them (no engine,
 the kit's base image or the package index missing, the engine failing), these checks say so and
 are not counted: neither earned nor lost. Only a failure of the student's Dockerfile or image
@@ -15,7 +15,10 @@ import os
 
 import pytest
 
-from tpdl import data, docker_engine, fresh, grading, i18n, manifest
+from tpdl import grading
+from tpdl.core import i18n, manifest
+from tpdl.course import data
+from tpdl.grading import docker_engine, fresh
 
 _ = i18n.domain(__file__)
 lib = grading.grader_library(__file__)

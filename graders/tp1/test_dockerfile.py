@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from tpdl import i18n
+from tpdl.core import i18n
 from tpdl.grading import StudentCodeError
 
 _ = i18n.domain(__file__)

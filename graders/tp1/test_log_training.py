@@ -8,7 +8,9 @@ import uuid
 
 import pytest
 
-from tpdl import grading, i18n, manifest, tracking
+from tpdl import grading
+from tpdl.core import i18n, manifest
+from tpdl.grading import tracking
 
 _ = i18n.domain(__file__)
 lib = grading.grader_library(__file__)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from tpdl import grading, i18n
+from tpdl import grading
+from tpdl.core import i18n
 from tpdl.grading import as_array, as_pair
 
 _ = i18n.domain(__file__)

@@ -3,12 +3,15 @@
 The model is loaded with ``safe_mode=True`` in a worker that runs no student code and evaluated on
 the MNIST test set (all 10,000 images where the judge has the data, the kit's 1,000-image fixture
 otherwise; the message says which), then on fresh digits: training digits drawn now with
-replacement and a little noise (``tpdl.fresh``), decided by ``tpdl.sequential.DrawnAccuracy``.
+replacement and a little noise (``tpdl.grading.fresh``), decided by ``tpdl.grading.sequential.DrawnAccuracy``.
 """
 
 import pytest
 
-from tpdl import data, fresh, grading, i18n, manifest
+from tpdl import grading
+from tpdl.core import i18n, manifest
+from tpdl.course import data
+from tpdl.grading import fresh
 
 _ = i18n.domain(__file__)
 lib = grading.grader_library(__file__)
@@ -18,10 +21,10 @@ pytestmark = pytest.mark.cell("saved_model_tests")
 
 MODEL = "mnist_dense.keras"
 COURSE_ACCURACY = MANIFEST.thresholds["course_accuracy"]
-# The reference's figures (``tpdl.fresh``, 10 seeds of 2,000 digits): 98.46 % of the MNIST test set,
+# The reference's figures (``tpdl.grading.fresh``, 10 seeds of 2,000 digits): 98.46 % of the MNIST test set,
 # 99.55 % at least of fresh digits.
 REFERENCE_TEST, REFERENCE_FRESH = 0.9846, 0.9955
-# Fresh digits (``tpdl.fresh``): honest models score on them at least as well as on the test set.
+# Fresh digits (``tpdl.grading.fresh``): honest models score on them at least as well as on the test set.
 # Measured over 10 seeds: the reference 99.55 % at least (gap -1.1 to -1.5 points), a 256-unit MLP
 # 99.25 % (gap -1.1), one trained on train + test 99.35 % (gap +0.4); a lookup of the test set
 # 95.5 % at most (gap 4.5), of the test set and 10,000 training images 97.2 % (gap 2.8). F and G
@@ -32,7 +35,7 @@ MAX_GAP = MANIFEST.thresholds["max_gap"]  # G: the test-set accuracy may exceed 
 # strong evidence (half the kit's error rate; the other half is the test set's, where it is measured on
 # part of it) that the model does worse than F, or than its test-set accuracy less G.
 FRESH = lib.sequential.DrawnAccuracy(
-    name=f"TP1 {MODEL}: fresh digits at least fresh_accuracy (reference: tpdl.fresh, 10 seeds)",
+    name=f"TP1 {MODEL}: fresh digits at least fresh_accuracy (reference: tpdl.grading.fresh, 10 seeds)",
     threshold=FRESH_ACCURACY,
     looks=tuple(MANIFEST.samples["fresh_looks"]),
     margin=MANIFEST.samples["fresh_margin"],

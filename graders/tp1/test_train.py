@@ -12,8 +12,9 @@ import secrets
 import numpy as np
 import pytest
 
-from tpdl import data, i18n
-from tpdl.budget import Budget
+from tpdl.core import i18n
+from tpdl.course import data
+from tpdl.course.budget import Budget
 
 _ = i18n.domain(__file__)
 

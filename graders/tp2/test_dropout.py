@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from tpdl import grading, i18n
+from tpdl import grading
+from tpdl.core import i18n
 from tpdl.grading import as_array
-from tpdl.wire import Rng
+from tpdl.judge.wire import Rng
 
 _ = i18n.domain(__file__)
 lib = grading.grader_library(__file__)

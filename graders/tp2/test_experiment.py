@@ -6,7 +6,7 @@ Two kinds of evidence, neither taken on trust:
   classes it shuffled with a seed drawn now (no student holds those images), with a fresh SQLite
   store of its own, and reads that store back (in a worker that runs no student code): one
   finished run with the parameters and the per-epoch metrics that the function returned, and
-  those metrics are the ones the judge's own run of the same network gives (``tpdl.experiments``,
+  those metrics are the ones the judge's own run of the same network gives (``tpdl.course.experiments``,
   in a worker of its own that sees nothing of the submission);
 * the store handed in, ``mlflow.db``, holds the notebook's experiment: in the experiment the
   notebook names (runs of other experiments are the student's own trials, not counted), a finished
@@ -16,7 +16,7 @@ Two kinds of evidence, neither taken on trust:
   run; "Adam ends below plain SGD" is decided on the judge's own runs, for a store that is the
   experiment in every run. A store written by hand, runs cut short, curves made up after any epoch
   or moved from one run to another earn nothing. The notebook pins the settings, so the judge's
-  runs are the same for every student: each is made once per machine (``tpdl.reference_runs``).
+  runs are the same for every student: each is made once per machine (``tpdl.grading.reference_runs``).
 """
 
 import functools
@@ -27,7 +27,10 @@ import uuid
 import numpy as np
 import pytest
 
-from tpdl import data, grading, i18n, tracking
+from tpdl import grading
+from tpdl.core import i18n
+from tpdl.course import data
+from tpdl.grading import tracking
 
 _ = i18n.domain(__file__)
 lib = grading.grader_library(__file__)

@@ -9,7 +9,8 @@ the kit's tests) to a relative tolerance of 1e-6 of the largest displacement.
 import numpy as np
 import pytest
 
-from tpdl import grading, i18n
+from tpdl import grading
+from tpdl.core import i18n
 from tpdl.grading import as_array, as_pair
 
 _ = i18n.domain(__file__)

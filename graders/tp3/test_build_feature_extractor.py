@@ -7,7 +7,8 @@ loaded safely; its activations are compared with a NumPy VGG16 computed with its
 import numpy as np
 import pytest
 
-from tpdl import grading, i18n
+from tpdl import grading
+from tpdl.core import i18n
 
 _ = i18n.domain(__file__)
 

@@ -3,13 +3,16 @@
 The model is loaded with ``safe_mode=True`` in a worker that runs no student code and evaluated on
 the CIFAR-10 test set (the kit's 500-image fixture where the judge has not the 10,000 images; the
 message says which) on as many images as it takes to settle the course's threshold as the whole set
-would (``tpdl.sequential.decide``), then on fresh images drawn now (``tpdl.fresh``: training images
-drawn with replacement, mirrored and shifted), as many as it takes (``tpdl.sequential.DrawnAccuracy``).
+would (``tpdl.grading.sequential.decide``), then on fresh images drawn now (``tpdl.grading.fresh``: training images
+drawn with replacement, mirrored and shifted), as many as it takes (``tpdl.grading.sequential.DrawnAccuracy``).
 """
 
 import pytest
 
-from tpdl import data, fresh, grading, i18n, manifest
+from tpdl import grading
+from tpdl.core import i18n, manifest
+from tpdl.course import data
+from tpdl.grading import fresh
 
 _ = i18n.domain(__file__)
 
@@ -21,7 +24,7 @@ pytestmark = pytest.mark.cell("cnn_model_tests")
 
 MODEL = "cifar10_cnn.keras"
 COURSE_ACCURACY = MANIFEST.thresholds["course_accuracy"]
-# The reference's figures (``tpdl.fresh``, 10 seeds of 2,000 images): 83.11 % of the CIFAR-10 test
+# The reference's figures (``tpdl.grading.fresh``, 10 seeds of 2,000 images): 83.11 % of the CIFAR-10 test
 # set, 89.4 % at least of fresh images.
 REFERENCE_TEST, REFERENCE_FRESH = 0.8311, 0.894
 # Fresh images: honest CNNs score on them at least about as well as on the test set.
@@ -36,7 +39,7 @@ MAX_GAP = MANIFEST.thresholds["max_gap"]  # G: the test-set accuracy may exceed 
 # evidence (half the kit's error rate; the other half is the test set's lower bound, which stands for
 # the whole set's accuracy) that the model does worse than F, or than the test set less G.
 FRESH = lib.sequential.DrawnAccuracy(
-    name=f"TP3 {MODEL}: fresh images at least fresh_accuracy (reference: tpdl.fresh, 10 seeds)",
+    name=f"TP3 {MODEL}: fresh images at least fresh_accuracy (reference: tpdl.grading.fresh, 10 seeds)",
     threshold=FRESH_ACCURACY,
     looks=tuple(MANIFEST.samples["fresh_looks"]),
     margin=MANIFEST.samples["fresh_margin"],

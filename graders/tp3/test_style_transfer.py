@@ -10,9 +10,10 @@ first loss must be 0, whatever the extractor's random weights.
 import numpy as np
 import pytest
 
-from tpdl import grading, i18n
+from tpdl import grading
+from tpdl.core import i18n
 from tpdl.grading import as_array, assert_accepts
-from tpdl.wire import Call
+from tpdl.judge.wire import Call
 
 _ = i18n.domain(__file__)
 

@@ -9,7 +9,8 @@ numbers computed by a small U-Net given the judge's weights, against a NumPy ref
 import numpy as np
 import pytest
 
-from tpdl import grading, i18n
+from tpdl import grading
+from tpdl.core import i18n
 
 _ = i18n.domain(__file__)
 

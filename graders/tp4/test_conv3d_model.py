@@ -2,7 +2,7 @@
 
 Loaded with ``safe_mode=True`` in a worker that runs no student code; it classifies volumes
 generated now from a seed drawn now, independent draws of one distribution, as many as it takes to
-settle its accuracy on them (``tpdl.sequential.DrawnAccuracy``).
+settle its accuracy on them (``tpdl.grading.sequential.DrawnAccuracy``).
 """
 
 import secrets
@@ -10,8 +10,9 @@ import secrets
 import numpy as np
 import pytest
 
-from tpdl import grading, i18n, manifest
-from tpdl.phantoms import volumes
+from tpdl import grading
+from tpdl.core import i18n, manifest
+from tpdl.course.phantoms import volumes
 
 _ = i18n.domain(__file__)
 

@@ -9,9 +9,10 @@ probe (one convolution), in a worker that runs no student code: no patched ``fit
 import numpy as np
 import pytest
 
-from tpdl import grading, i18n
+from tpdl import grading
+from tpdl.core import i18n
+from tpdl.course.phantoms import phantoms
 from tpdl.grading import as_array, assert_accepts
-from tpdl.phantoms import phantoms
 
 _ = i18n.domain(__file__)
 

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from tpdl import grading, i18n
+from tpdl import grading
+from tpdl.core import i18n
+from tpdl.course.phantoms import phantoms
 from tpdl.grading import as_array
-from tpdl.phantoms import phantoms
 
 _ = i18n.domain(__file__)
 

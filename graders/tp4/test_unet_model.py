@@ -2,7 +2,7 @@
 
 The model is loaded with ``safe_mode=True`` in a worker that runs no student code and segments
 phantoms generated from a seed drawn now: no student has seen them. Its mean Dice is decided with a
-stated error rate (``tpdl.means.BoundedMean``: each phantom's Dice lies in [0, 1]).
+stated error rate (``tpdl.grading.means.BoundedMean``: each phantom's Dice lies in [0, 1]).
 """
 
 import secrets
@@ -10,9 +10,9 @@ import secrets
 import numpy as np
 import pytest
 
-from tpdl import i18n, manifest
-from tpdl.means import BoundedMean
-from tpdl.phantoms import phantoms
+from tpdl.core import i18n, manifest
+from tpdl.course.phantoms import phantoms
+from tpdl.grading.means import BoundedMean
 
 _ = i18n.domain(__file__)
 

@@ -4,9 +4,10 @@ float64 NumPy references (``video_metrics.py``: the SSIM with TensorFlow's conve
 import numpy as np
 import pytest
 
-from tpdl import grading, i18n
+from tpdl import grading
+from tpdl.core import i18n
+from tpdl.course.videos import moving_shapes
 from tpdl.grading import assert_accepts
-from tpdl.videos import moving_shapes
 
 _ = i18n.domain(__file__)
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from tpdl import grading, i18n
+from tpdl import grading
+from tpdl.core import i18n
 
 _ = i18n.domain(__file__)
 

@@ -8,7 +8,8 @@ oldest of them.
 import numpy as np
 import pytest
 
-from tpdl import grading, i18n
+from tpdl import grading
+from tpdl.core import i18n
 
 _ = i18n.domain(__file__)
 

@@ -4,7 +4,7 @@
 that runs no student code and predict 20 frames from 20 on videos of a seed drawn now; the numbers
 of ``htap_report.json`` are recomputed on the videos it names. Each ratio of errors is compared
 video by video, and a model must do it on at least half of the videos it could be given: decided on
-fresh videos, look by look, with stated error rates (``tpdl.sequential.DrawnAccuracy``, a sign test:
+fresh videos, look by look, with stated error rates (``tpdl.grading.sequential.DrawnAccuracy``, a sign test:
 the videos are drawn independently, so the outcomes are independent, whatever their errors' law).
 """
 
@@ -14,9 +14,10 @@ import secrets
 import numpy as np
 import pytest
 
-from tpdl import grading, i18n, manifest
-from tpdl.sequential import DrawnAccuracy
-from tpdl.videos import moving_shapes
+from tpdl import grading
+from tpdl.core import i18n, manifest
+from tpdl.course.videos import moving_shapes
+from tpdl.grading.sequential import DrawnAccuracy
 
 _ = i18n.domain(__file__)
 

@@ -9,7 +9,8 @@ reshaped as the notebook says) and called; its outputs are compared with a NumPy
 import numpy as np
 import pytest
 
-from tpdl import grading, i18n
+from tpdl import grading
+from tpdl.core import i18n
 from tpdl.grading import as_array
 
 _ = i18n.domain(__file__)

@@ -4,7 +4,8 @@ is graded on what it shows (its image's data, labels, colour bar), not on its pi
 import numpy as np
 import pytest
 
-from tpdl import grading, i18n
+from tpdl import grading
+from tpdl.core import i18n
 
 _ = i18n.domain(__file__)
 

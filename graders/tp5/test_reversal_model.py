@@ -2,7 +2,7 @@
 
 Loaded with ``safe_mode=True`` in a worker that runs no student code, it reads sequences drawn
 now; it must reverse them, and its attention must show how: query i reads key L-1-i. Both are
-means of per-sequence figures in [0, 1], decided with a stated error rate (``tpdl.means.BoundedMean``).
+means of per-sequence figures in [0, 1], decided with a stated error rate (``tpdl.grading.means.BoundedMean``).
 """
 
 import secrets
@@ -10,8 +10,8 @@ import secrets
 import numpy as np
 import pytest
 
-from tpdl import i18n, manifest
-from tpdl.means import BoundedMean
+from tpdl.core import i18n, manifest
+from tpdl.grading.means import BoundedMean
 
 _ = i18n.domain(__file__)
 

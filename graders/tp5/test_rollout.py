@@ -1,15 +1,16 @@
 """Hidden checks of ``build_rollout`` (grade cell ``build_rollout_tests``, 3 points).
 
-The roll-out is built from the kit's probe models (``tpdl.videos.probe_model``: an encoder, a step
+The roll-out is built from the kit's probe models (``tpdl.course.videos.probe_model``: an encoder, a step
 and a decoder whose weights the judge knows) and compared with the same roll-out done in NumPy.
 """
 
 import numpy as np
 import pytest
 
-from tpdl import grading, i18n
-from tpdl.videos import probe_weights
-from tpdl.wire import Probe
+from tpdl import grading
+from tpdl.core import i18n
+from tpdl.course.videos import probe_weights
+from tpdl.judge.wire import Probe
 
 _ = i18n.domain(__file__)
 

@@ -30,7 +30,7 @@ import keras
 import mlflow
 import numpy as np
 
-from tpdl import budget, costs, data
+from tpdl.course import budget, costs, data
 
 BUDGET = budget.current()
 SEED = 0
@@ -41,7 +41,7 @@ print(f"budget: {BUDGET.name}")
 # ## The data
 #
 # MNIST holds 70,000 greyscale digits of 28×28 pixels (`uint8`, 0–255) with their labels (0–9).
-# `tpdl.data.load_mnist()` returns them as `x_train, y_train, x_test, y_test`.
+# `tpdl.course.data.load_mnist()` returns them as `x_train, y_train, x_test, y_test`.
 
 # %%
 mnist = data.load_mnist()

@@ -33,7 +33,7 @@ import tpdl  # first: keeps TensorFlow's start-up messages quiet
 import keras
 import numpy as np
 
-from tpdl import budget, data
+from tpdl.course import budget, data
 
 BUDGET = budget.current()
 SEED = 0
@@ -399,7 +399,7 @@ print("batchnorm_backward: visible tests passed")
 # %%
 import mlflow
 
-from tpdl.experiments import build_mlp
+from tpdl.course.experiments import build_mlp
 
 EXPERIMENT = "tp2-optimisers"
 BASE = {

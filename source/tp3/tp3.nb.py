@@ -36,7 +36,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from tpdl import budget, costs, data
+from tpdl.course import budget, costs, data
 
 BUDGET = budget.current()
 SEED = 0

@@ -20,7 +20,7 @@
 # with a network of `Conv3D` layers.
 #
 # Real scans cannot be shipped with a course (nor downloaded by every student), so the data come
-# from the kit's seeded generators, `tpdl.phantoms`: MRI-like slices with lesions, and small
+# from the kit's seeded generators, `tpdl.course.phantoms`: MRI-like slices with lesions, and small
 # volumes holding a spherical or a tubular lesion. The hidden tests evaluate your saved models on
 # phantoms drawn from a seed chosen when you are graded: a model must have learned what a lesion
 # looks like, not the images it was trained on.
@@ -40,8 +40,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from keras import layers
 
-from tpdl import budget, costs
-from tpdl.phantoms import phantoms, show_overlays, volumes
+from tpdl.course import budget, costs
+from tpdl.course.phantoms import phantoms, show_overlays, volumes
 
 BUDGET = budget.current()
 SEED = 0

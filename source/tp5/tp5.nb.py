@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from keras import layers
 
-from tpdl import budget, costs
+from tpdl.course import budget, costs
 
 BUDGET = budget.current()
 SEED = 0
@@ -382,7 +382,7 @@ costs.require(
 # predictor is rolled out: each predicted latent is appended to the history and the next one is
 # predicted from it. TAP's predictor is recurrent (a GRU) over a short window of latents.
 #
-# The videos of `tpdl.videos.moving_shapes` make that hard on purpose: a bright **disc** runs round
+# The videos of `tpdl.course.videos.moving_shapes` make that hard on purpose: a bright **disc** runs round
 # an ellipse once every 10 to 16 frames, a square glides back and forth once per turn, and a grey
 # bar hides both when they pass behind it. A window of 6 frames never holds a whole turn, and each
 # small error of a roll-out feeds the next prediction: far ahead, TAP's frames blur.
@@ -402,7 +402,7 @@ costs.require(
 # re-evaluated on videos drawn when you are graded.
 
 # %%
-from tpdl.videos import moving_shapes
+from tpdl.course.videos import moving_shapes
 
 CONTEXT, HORIZON, LATENT, TAP_WINDOW = 20, 20, 32, 6  # 20 frames seen, 20 predicted
 

@@ -11,7 +11,7 @@ test's course folder.
 
 One step of nbgrader's tests is adapted (``released``): collect's and submit's tests put a notebook
 holding solutions straight into ``release/``, and the kit's ``release_assignment`` refuses to hand out
-solution material (``tests/test_nbgrader_doors.py``). Such a notebook is put there as
+solution material (``tests/classroom/test_nbgrader_doors.py``). Such a notebook is put there as
 ``generate_assignment`` would have released it, so that those tests reach what they test.
 
 A test that fails because the kit differs from nbgrader on purpose is listed in ``DELIBERATE``
@@ -29,7 +29,7 @@ from nbgrader.tests.apps.base import BaseTestApp
 from nbgrader.tests.apps.conftest import cache, course_dir, db, exchange, temp_cwd
 from traitlets.config.loader import PyFileConfigLoader
 
-from tpdl import paths
+from tpdl.core import paths
 
 # nbgrader's fixtures, for the tests collected in this folder.
 __all__ = ["cache", "course_dir", "db", "exchange", "temp_cwd"]

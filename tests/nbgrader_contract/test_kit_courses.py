@@ -7,7 +7,7 @@ from nbgrader.apps.nbgraderapp import NbGraderApp
 from nbgrader.tests.apps.base import BaseTestApp
 from traitlets.config.loader import PyFileConfigLoader
 
-from tpdl import paths
+from tpdl.core import paths
 
 from . import test_nbgrader_apps
 from .conftest import DELIBERATE, KIT_CONFIG, LOCATION, write_kit_settings

@@ -7,6 +7,6 @@ c.Execute.timeout = 300
 c.Execute.interrupt_on_timeout = True
 # It also runs the notebook as the judge does (cells tagged skip-grading skipped): a function that
 # needs a skipped cell fails its grade cell, with a message naming that cell.
-from tpdl import judge_state  # noqa: E402
+from tpdl.judge import judge_state  # noqa: E402
 
 c.Validator.Execute.on_cell_start = judge_state.on_cell_start

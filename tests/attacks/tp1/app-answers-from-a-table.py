@@ -12,7 +12,7 @@ import json
 
 import numpy as np
 
-from tpdl import data
+from tpdl.course import data
 
 APP = '''
 import hashlib

@@ -9,7 +9,7 @@ import types
 import pytest
 
 import tpdl.grading
-import tpdl.wire
+import tpdl.judge.wire
 
 tpdl.grading.as_array = lambda value, *args, **kwargs: value
 tpdl.grading.as_pair = lambda value, *args: value

@@ -6,7 +6,7 @@ proof: is not a student id
 
 import shutil
 
-from tpdl import paths
+from tpdl.core import paths
 
 NAME = "\x1b]2;owned\x07\x1b[2J\x1b[31mred"
 

@@ -7,7 +7,7 @@ loses: app_health, app_predicts_one_image, app_predicts_a_batch
 proof: a package folder would be imported instead of app.py
 """
 
-from tpdl import paths
+from tpdl.core import paths
 
 
 def edit(folder):

@@ -7,7 +7,7 @@ import base64
 import os
 import pickle
 
-import tpdl.wire
+import tpdl.judge.wire
 
 
 class Exploit:
@@ -16,14 +16,14 @@ class Exploit:
 
 
 blob = base64.b64encode(pickle.dumps(Exploit())).decode()
-original_encode = tpdl.wire.encode
+original_encode = tpdl.judge.wire.encode
 
 
 def evil_encode(value):
     return {"__ndarray__": {"dtype": "object", "shape": [1], "data": blob}, "__pickle__": blob}
 
 
-tpdl.wire.encode = evil_encode
+tpdl.judge.wire.encode = evil_encode
 
 
 def preprocess(images, labels):

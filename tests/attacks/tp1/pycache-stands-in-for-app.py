@@ -12,7 +12,7 @@ import marshal
 import os
 import shutil
 
-from tpdl import paths
+from tpdl.core import paths
 
 
 def edit(folder):

@@ -9,7 +9,7 @@ proof: is not the mnist_dense.keras you handed in
 
 import shutil
 
-from tpdl import paths
+from tpdl.core import paths
 
 
 def edit(folder):

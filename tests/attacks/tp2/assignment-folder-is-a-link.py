@@ -7,7 +7,7 @@ proof: is a link: it is not graded
 import os
 import shutil
 
-from tpdl import paths
+from tpdl.core import paths
 
 
 def plant(submissions, assignment):

@@ -6,7 +6,7 @@ proof: CaseTwin
 
 import shutil
 
-from tpdl import paths
+from tpdl.core import paths
 
 
 def plant(submissions, assignment):

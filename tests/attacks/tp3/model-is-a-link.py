@@ -8,7 +8,7 @@ proof: cifar10_cnn.keras (a link: only regular files are graded)
 
 import os
 
-from tpdl import paths
+from tpdl.core import paths
 
 
 def edit(folder):

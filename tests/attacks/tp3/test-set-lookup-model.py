@@ -8,7 +8,8 @@ proof: one that looks the test set up does not
 
 import importlib.util
 
-from tpdl import data, paths
+from tpdl.course import data
+from tpdl.core import paths
 
 
 def edit(folder):

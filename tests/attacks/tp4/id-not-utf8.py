@@ -7,7 +7,7 @@ proof: st\\xffudent
 import os
 import shutil
 
-from tpdl import paths
+from tpdl.core import paths
 
 NAME = os.fsdecode(b"st\xffudent")
 

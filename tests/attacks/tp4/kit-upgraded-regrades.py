@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tpdl import paths
+from tpdl.core import paths
 
 
 def scenario(course):

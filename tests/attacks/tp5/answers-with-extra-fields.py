@@ -3,9 +3,9 @@
 proof: broke the grading protocol
 """
 
-import tpdl.protocol
+import tpdl.judge.protocol
 
-original = tpdl.protocol.answer_frame
+original = tpdl.judge.protocol.answer_frame
 
 
 def generous(nonce, value=None, error=None):
@@ -13,5 +13,5 @@ def generous(nonce, value=None, error=None):
     return {**frame, "points": 100, "passed": True}
 
 
-tpdl.protocol.answer_frame = generous
+tpdl.judge.protocol.answer_frame = generous
 print("ATTACK answers-with-extra-fields: ran", flush=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tpdl import paths
+from tpdl.core import paths
 
 
 def scenario(course):

@@ -6,7 +6,7 @@ proof: is not a student id
 
 import shutil
 
-from tpdl import paths
+from tpdl.core import paths
 
 NAME = "s" * 200
 

@@ -10,7 +10,7 @@ def edit(folder):
     import keras
     import numpy as np
 
-    from tpdl.phantoms import phantoms
+    from tpdl.course.phantoms import phantoms
 
     _, masks = phantoms(1, seed=0)  # the notebook's training seed
     inputs = keras.Input((128, 128, 1))

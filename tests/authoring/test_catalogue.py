@@ -1,0 +1,83 @@
+"""Do the graders give full marks to correct variants and take points from every known wrong answer?"""
+
+import pytest
+
+from tpdl import grading
+from tpdl.authoring import catalogue
+from tpdl.core import paths
+
+CATALOGUE = paths.course_dir() / "tests" / "catalogue"
+ENTRIES = [
+    pytest.param(assignment.name, entry, id=f"{assignment.name}/{entry.id}")
+    for assignment in sorted(CATALOGUE.iterdir())
+    for entry in catalogue.entries(assignment)
+]
+
+
+def grade(zygote, tmp_path, assignment, entry):
+    """Grade the variant on the checks of the cells it names, of the cell it changes (``<grade_id>_tests``), or all."""
+    reference = paths.sample_submission("reference", assignment)
+    submission = catalogue.build(entry, reference, tmp_path / assignment, f"{assignment}.ipynb")
+    cells = catalogue.graded_cells(entry, reference / f"{assignment}.ipynb")
+    result, _ = grading.grade_submission(zygote, assignment, submission, cells=cells)
+    assert result.checks, "no check ran"
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("assignment", "entry"), ENTRIES)
+def test_variant_is_graded_as_catalogued(zygote, tmp_path, assignment, entry):
+    result = grade(zygote, tmp_path, assignment, entry)
+    checks = {check.name: check for check in result.checks}
+    if entry.expect == "pass":
+        failed = {name: c.message for name, c in checks.items() if not c.passed and c.counted}
+        assert not failed, f"a correct variant lost points: {failed}"
+        return
+    unknown = set(entry.loses) - set(checks)
+    assert not unknown, f"the entry names checks that do not exist: {unknown}"
+    uncounted = [checks[name].message for name in entry.loses if not checks[name].counted]
+    if uncounted:  # a check this machine cannot run (no Docker engine, no MNIST training set)
+        pytest.skip(uncounted[0])
+    kept = [name for name in entry.loses if checks[name].passed]
+    assert not kept, f"the wrong answer kept the points of {kept}"
+    assert result.score < result.max_score
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", sorted(a.name for a in CATALOGUE.iterdir()))
+def test_the_reference_earns_every_point_of_every_grader(zygote, tmp_path, assignment):
+    """The reference, graded whole (every grader, in the order the judge runs them): a check that
+    disturbs another (a worker it replaces, a fixture it shares) shows here and not on one cell."""
+    result, __ = grading.grade_submission(
+        zygote, assignment, paths.sample_submission("reference", assignment)
+    )
+    failed = {c.name: c.message for c in result.checks if not c.passed and c.counted}
+    assert not failed, f"the reference lost points: {failed}"
+    assert result.score == result.max_score > 0
+
+
+def test_catalogue_covers_every_graded_function_both_ways():
+    """Has every solution cell of every assignment a failing and a passing variant?"""
+    for assignment in paths.assignments():
+        reference = paths.sample_submission("reference", assignment) / f"{assignment}.ipynb"
+        entries = catalogue.entries(CATALOGUE / assignment)
+        for grade_id in catalogue.solution_cells(reference):
+            kinds = {e.expect for e in entries if e.target == grade_id}
+            assert kinds >= {"pass", "fail"}, (
+                f"{assignment}/{grade_id} lacks a {'pass' if 'fail' in kinds else 'fail'} variant"
+            )
+
+
+WHOLE_SOLUTIONS_PER_TP = 3
+
+
+@pytest.mark.parametrize("assignment", paths.assignments())
+def test_whole_solutions_answer_every_cell(assignment):
+    """Each TP has independent whole solutions, and each answers every solution cell of the release."""
+    release = paths.course_dir() / "release" / assignment / f"{assignment}.ipynb"
+    cells = catalogue.solution_cells(release)
+    whole = [e for e in catalogue.entries(CATALOGUE / assignment) if e.target == catalogue.WHOLE]
+    assert len(whole) >= WHOLE_SOLUTIONS_PER_TP, f"{assignment} has {len(whole)} whole solutions"
+    for entry in whole:
+        answered = set(catalogue.sections(entry))
+        assert cells <= answered, f"{entry.id} leaves {sorted(cells - answered)} unanswered"

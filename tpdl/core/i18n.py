@@ -1,0 +1,102 @@
+"""Students' language: every message the kit shows a student comes from a gettext catalogue.
+
+A message is written once, in English, whole, with named placeholders, and formatted by the
+catalogue's function itself, so that a translation may put the values where its grammar wants them::
+
+    _ = i18n.domain(__file__)  # the catalogue of the folder this module lives in
+    assert ok, _("{what} should raise {error}, but it returned normally", what=what, error="ValueError")
+
+Never ``_("a") + _("b")``, nor ``_(f"...")``: the test of the catalogues refuses both, since a
+translator cannot reorder fragments nor translate a string built at run time.
+
+Catalogues are Babel's ``.po`` files, one per language and *domain*, in gettext's usual layout:
+``<folder>/locale/<lang>/LC_MESSAGES/messages.po``. The kit's own messages (the errors a student's
+calls get, the budget and data errors of the notebooks, the feedback page) are the domain of
+``tpdl/``; the graders' library and each TP's graders (``graders/<tp>/``) have their own, which
+travel with them. The names of the checks, shown on the feedback page, are messages too, in the
+context :data:`CHECK_CONTEXT` of their TP's catalogue.
+
+The course sets the students' language once, in its ``nbgrader_config.py`` (``c.Kit.language =
+"fr"``, read by ``tpdl.core.config``); ``TPDL_LANG`` overrides it for one command (``en`` or ``fr``, a
+locale such as ``fr_FR.UTF-8`` works as well); English where neither says. ``tpdl messages``
+extracts the messages of the code and brings every catalogue up to date (``tpdl.authoring.messages``).
+"""
+
+import os
+import string
+from functools import lru_cache
+from pathlib import Path
+
+ENV = "TPDL_LANG"
+LANGUAGES = ("en", "fr")
+DEFAULT = "en"
+FILE_NAME = "messages.po"
+CHECK_CONTEXT = "check"  # the catalogue entries naming a TP's checks (its test functions)
+
+
+def language() -> str:
+    """The language students are spoken to in: ``TPDL_LANG`` (``en`` or ``fr``), else the course's
+    ``c.Kit.language``, else English. Raises ValueError for a language the kit does not speak."""
+    chosen = os.environ.get(ENV, "").strip()
+    if not chosen:
+        from tpdl.core import config
+
+        return config.kit().language
+    code = chosen.split(".")[0].split("_")[0].split("-")[0].lower()
+    if code not in LANGUAGES:
+        raise ValueError(
+            f"{ENV}={chosen!r} is not a language of the kit: choose one of {', '.join(LANGUAGES)}"
+        )
+    return code
+
+
+def catalogue_path(folder: Path, lang: str) -> Path:
+    """Where ``folder``'s catalogue for ``lang`` lives."""
+    return Path(folder) / "locale" / lang / "LC_MESSAGES" / FILE_NAME
+
+
+@lru_cache(maxsize=64)
+def _translations(folder: Path, lang: str) -> dict[tuple[str, str | None], str]:
+    """``(message, context) -> translation`` of ``folder``'s catalogue for ``lang`` (empty if none)."""
+    from babel.messages.pofile import read_po
+
+    path = catalogue_path(folder, lang)
+    if not path.is_file():
+        return {}
+    with path.open("rb") as file:
+        catalog = read_po(file, locale=lang)
+    return {(m.id, m.context): m.string for m in catalog if m.id and isinstance(m.string, str) and m.string
+            and not m.fuzzy}  # fmt: skip
+
+
+def placeholders(text: str) -> set[str]:
+    """The named fields of a message (``{what}``, ``{value:.3g}`` give ``what``, ``value``)."""
+    return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+class Messages:
+    """The messages of one domain, in the language of :func:`language` at the time of each call."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def translate(self, message: str, context: str | None = None) -> str:
+        return _translations(self.folder, language()).get((message, context), message)
+
+    def __call__(self, message: str, /, **values) -> str:
+        """``message`` in the student's language, its placeholders filled from ``values``."""
+        text = self.translate(message)
+        return text.format(**values) if values else text
+
+    def check(self, name: str) -> str:
+        """The name of a check (a test function, without ``test_``) as the feedback page shows it."""
+        return self.translate(name, CHECK_CONTEXT)
+
+
+def domain(anchor: str | os.PathLike) -> Messages:
+    """The catalogue of the folder ``anchor`` names, or of the folder of the file it names."""
+    folder = Path(anchor)
+    return Messages(folder.parent if folder.suffix else folder)
+
+
+KIT = domain(Path(__file__).resolve().parent.parent)  # the kit's own messages: tpdl/locale
