@@ -10,7 +10,7 @@ TPDL := $(BIN)/tpdl
 ASSIGNMENTS := $(patsubst source/%/,%,$(dir $(wildcard source/*/*.nb.py)))
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup release solutions sample-class sample-runs demo test test-fast test-nbgrader bench docker-check exchange lab lock clean
+.PHONY: help setup release solutions sample-class sample-runs demo test test-fast test-nbgrader bench docker-check exchange lab docs lock clean
 
 help:
 	@echo "make demo       set up, build the releases, grade the sample class into reports/<tp>/sample_class/, print the table"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench      full-data benchmarks, figures written to bench/results.md"
 	@echo "make docker-check  prepare Docker's base images and TP1's wheelhouse; build and probe the reference in the box"
 	@echo "make lab        JupyterLab on the course, with nbgrader's extensions (and its exchange)"
+	@echo "make docs       serve the documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8000"
 	@echo "make lock       re-resolve requirements.lock from requirements.txt"
 
 setup: $(STAMP) $(FORMGRADER)
@@ -97,6 +98,10 @@ exchange:
 # JupyterLab refuses to start as root unless told: a course machine's instructor may well be root.
 lab: release exchange $(FORMGRADER)
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# The documentation site, rebuilt as its pages change; `make test` builds it with --strict (tests/test_docs.py).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 lock:
 	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 requirements.txt -o requirements.lock

@@ -70,9 +70,10 @@ def test_the_release_publishes_what_check_needs_and_nothing_of_the_graders(relea
         assert not set(published["thresholds"]) & {"fresh_accuracy", "max_gap"}
 
 
-def test_the_readme_hand_in_list_is_the_manifests():
-    readme = "\n".join(line.strip() for line in (paths.course_dir() / "README.md").read_text().splitlines())
-    assert check.readme_table() in readme, "the README's hand-in table differs from the manifests"
+def test_the_students_page_hand_in_list_is_the_manifests():
+    lines = (paths.course_dir() / "docs" / "students.md").read_text().splitlines()
+    page = "\n".join(line.strip() for line in lines)
+    assert check.readme_table() in page, "docs/students.md's hand-in table differs from the manifests"
 
 
 @pytest.mark.parametrize("folder", ["", "nowhere"])
