@@ -124,8 +124,13 @@ def validate_speed() -> dict:
             shutil.copyfile(paths.release(assignment) / "nbgrader_config.py", folder / "nbgrader_config.py")
             before = _digest(folder)
             started = time.perf_counter()
-            done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", f"{assignment}.ipynb"],
-                                  env=env, cwd=folder, capture_output=True, text=True)  # fmt: skip
+            done = subprocess.run(
+                [sys.executable, "-m", "nbgrader", "validate", f"{assignment}.ipynb"],
+                env=env,
+                cwd=folder,
+                capture_output=True,
+                text=True,
+            )
             figures[f"{assignment}_validate_s"] = round(time.perf_counter() - started, 1)
             figures[f"{assignment}_passes"] = "Success!" in done.stdout
             figures[f"{assignment}_files_unchanged"] = _digest(folder) == before
@@ -133,16 +138,17 @@ def validate_speed() -> dict:
 
 
 def tp2_experiment() -> dict:
-    """The TP2 reference's experiment on the full budget: per configuration, final validation figures and time."""
+    """TP2's reference experiment on the full budget: per configuration, final validation figures and time."""
     from tpdl.authoring import samples
-    from tpdl.judge.worker import read_tracking_store
+    from tpdl.judge.protocol import plain
+    from tpdl.judge.tracking_store import read_tracking_store
 
     notebooks.release("tp2")
     with tempfile.TemporaryDirectory(prefix="tpdl-bench-") as scratch:
         started = time.perf_counter()
         folder = samples.run_reference("tp2", budget="full", folder=Path(scratch) / "tp2")
         notebook_s = time.perf_counter() - started
-        runs = read_tracking_store(str(folder / "mlflow.db"))["runs"]
+        runs = plain(read_tracking_store(str(folder / "mlflow.db")))["runs"]
     figures: dict = {"notebook_full_budget_s": round(notebook_s, 1)}
     for run in sorted(runs, key=lambda run: run["start_time"]):
         metrics = {key: points[-1][1] for key, points in run["metrics"].items()}
@@ -157,8 +163,13 @@ def tp2_experiment() -> dict:
 @contextlib.contextmanager
 def _warm_pool(env: dict):
     """A ``tpdl pool`` running for the length of the block."""
-    pool = subprocess.Popen([sys.executable, "-m", "tpdl.cli", "pool", "--idle", "600"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    pool = subprocess.Popen(
+        [sys.executable, "-m", "tpdl.cli", "pool", "--idle", "600"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         if "ready" not in pool.stdout.readline():
             raise RuntimeError("the warm pool did not start")
@@ -171,14 +182,15 @@ def _warm_pool(env: dict):
 def tp1_training() -> dict:
     """The TP1 reference trained on the full budget: its test accuracy, epochs and training time."""
     from tpdl.authoring import samples
-    from tpdl.judge.worker import read_tracking_store
+    from tpdl.judge.protocol import plain
+    from tpdl.judge.tracking_store import read_tracking_store
 
     notebooks.release("tp1")
     with tempfile.TemporaryDirectory(prefix="tpdl-bench-") as scratch:
         started = time.perf_counter()
         folder = samples.run_reference("tp1", budget="full", folder=Path(scratch) / "tp1")
         notebook_s = time.perf_counter() - started
-        run = read_tracking_store(str(folder / "mlflow.db"))["runs"][0]
+        run = plain(read_tracking_store(str(folder / "mlflow.db")))["runs"][0]
         model_bytes = (folder / "mnist_dense.keras").stat().st_size
     return {
         "test_accuracy": round(run["metrics"]["test_accuracy"][-1][1], 4),
@@ -265,11 +277,15 @@ def tp4_training(fresh_seeds: tuple[int, ...] = (101, 202, 303)) -> dict:
         cubes, labels, _ = volumes(1000, seed=seed)
         accuracies.append(float(np.mean(np.asarray(net3d.predict(cubes, verbose=0)).argmax(1) == labels)))
     return {
-        "unet_dice_fresh_phantoms": f"{min(dices):.4f} to {max(dices):.4f} (200 phantoms x seeds {fresh_seeds})",
+        "unet_dice_fresh_phantoms": (
+            f"{min(dices):.4f} to {max(dices):.4f} (200 phantoms x seeds {fresh_seeds})"
+        ),
         "unet_train_s": int(unet_s.group(1)) if unet_s else None,
         "unet_parameters": unet.count_params(),
         "unet_file_bytes": sizes["unet.keras"],
-        "conv3d_accuracy_fresh_volumes": f"{min(accuracies):.4f} to {max(accuracies):.4f} (1,000 volumes x seeds {fresh_seeds})",
+        "conv3d_accuracy_fresh_volumes": (
+            f"{min(accuracies):.4f} to {max(accuracies):.4f} (1,000 volumes x seeds {fresh_seeds})"
+        ),
         "conv3d_train_s": int(net3d_s.group(1)) if net3d_s else None,
         "conv3d_parameters": net3d.count_params(),
         "notebook_full_budget_s": round(notebook_s, 1),
@@ -327,7 +343,8 @@ def tp5_htap(fresh_seeds: tuple[int, ...] = (101, 202, 303), videos: int = 200) 
     figures["fresh_videos"] = f"{videos} x seeds {fresh_seeds}"
     if trained:
         figures["train_s"] = (
-            f"autoencoder {float(trained.group(1)):.0f}, TAP {float(trained.group(2)):.0f}, H-TAP {float(trained.group(3)):.0f}"
+            f"autoencoder {float(trained.group(1)):.0f}, TAP {float(trained.group(2)):.0f}, H-TAP "
+            f"{float(trained.group(3)):.0f}"
         )
     if reversal:
         figures["reversal_anti_diagonal_mass"] = f"{reversal.group(2)} %"
@@ -347,13 +364,29 @@ def grading_profile() -> dict:
         notebooks.release(assignment)
         with tempfile.TemporaryDirectory(prefix="tpdl-bench-") as scratch:
             course = _scratch_course(Path(scratch))
-            env = {**os.environ, "TPDL_COURSE_DIR": str(course), "TPDL_BUDGET": "ci",
-                   "PATH": f"{bin_dir}:{os.environ['PATH']}"}  # fmt: skip
+            env = {
+                **os.environ,
+                "TPDL_COURSE_DIR": str(course),
+                "TPDL_BUDGET": "ci",
+                "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            }
             shutil.copytree(
                 paths.sample_submission("reference", assignment), course / "one" / "s1" / assignment
             )
-            grade = [sys.executable, "-m", "tpdl.cli", "grade", assignment, "--submissions", str(course / "one"),
-                     "--out", str(course / "graded"), "--force", "--no-progress", "--profile"]  # fmt: skip
+            grade = [
+                sys.executable,
+                "-m",
+                "tpdl.cli",
+                "grade",
+                assignment,
+                "--submissions",
+                str(course / "one"),
+                "--out",
+                str(course / "graded"),
+                "--force",
+                "--no-progress",
+                "--profile",
+            ]
             for _ in range(2):
                 _timed(grade, env, course)
             measured = json.loads(
@@ -425,13 +458,28 @@ def class_scale(
         notebooks.release(assignment)
         with tempfile.TemporaryDirectory(prefix="tpdl-bench-") as scratch:
             course = _scratch_course(Path(scratch))
-            env = {**os.environ, "TPDL_COURSE_DIR": str(course), "TPDL_BUDGET": "ci",
-                   "PATH": f"{bin_dir}:{os.environ['PATH']}"}  # fmt: skip
+            env = {
+                **os.environ,
+                "TPDL_COURSE_DIR": str(course),
+                "TPDL_BUDGET": "ci",
+                "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            }
             kinds = _class_of(assignment, size, course / "class")
             figures[f"{assignment}_mix"] = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
             autograded = course / "graded" / "autograded"  # the class is graded apart (--out)
-            grade = [sys.executable, "-m", "tpdl.cli", "grade", assignment, "--submissions", str(course / "class"),
-                     "--out", str(course / "graded"), "--force", "--no-progress"]  # fmt: skip
+            grade = [
+                sys.executable,
+                "-m",
+                "tpdl.cli",
+                "grade",
+                assignment,
+                "--submissions",
+                str(course / "class"),
+                "--out",
+                str(course / "graded"),
+                "--force",
+                "--no-progress",
+            ]
             runs = {"jobs1": ["--profile"], "jobs2": ["--jobs", "2"], "cluster": None}
             decided = {}
             for name, extra in runs.items():
@@ -440,8 +488,9 @@ def class_scale(
                     saved = {key: os.environ.get(key) for key in env}
                     os.environ.update(env)  # the cluster's worker processes inherit the course
                     try:
-                        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                          dashboard_address=None) as cluster:  # fmt: skip
+                        with LocalCluster(
+                            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+                        ) as cluster:
                             loopback = ["--cluster", cluster.scheduler_address, "--insecure-cluster"]
                             wall = _timed([*grade, *loopback], env, course)
                     finally:

@@ -48,10 +48,12 @@ def assert_refuses(
     the student (``"build_tap(window=0)"``), ``why`` may add why it is bad (``" (no channel axis)"``)."""
     raised = student.error_raised(name, *args, **kwargs)
     if raised is None:
-        raise AssertionError(_("{what} should raise {error}{why}, but it returned normally", what=what,
-                               error=error, why=why))  # fmt: skip
-    assert raised == error, _("{what} should raise {error}{why}, not {raised}", what=what, error=error, why=why,
-                              raised=raised)  # fmt: skip
+        raise AssertionError(
+            _("{what} should raise {error}{why}, but it returned normally", what=what, error=error, why=why)
+        )
+    assert raised == error, _(
+        "{what} should raise {error}{why}, not {raised}", what=what, error=error, why=why, raised=raised
+    )
 
 
 def as_scalar(value, what: str) -> float:
@@ -118,8 +120,8 @@ def gram(features):
 
 
 def total_variation(image):
-    """The mean squared difference of vertically, plus horizontally, neighbouring pixels of an image (H, W, C)."""
-    x = np.asarray(image, dtype=np.float64)
+    """The mean squared difference of vertically, plus horizontally, neighbouring pixels of an image."""
+    x = np.asarray(image, dtype=np.float64)  # (H, W, C)
     return np.mean((x[1:] - x[:-1]) ** 2) + np.mean((x[:, 1:] - x[:, :-1]) ** 2)
 
 
@@ -167,17 +169,19 @@ def multi_head_attention(query, value, key, weights, heads: int, key_dim: int, m
 
 
 def classified(model, x, labels, *, what: str, classes: int, batch_size: int = 512):
-    """``correct_of(indices)``: whether the student's ``model`` (a ``tpdl.grading.student.Model``) puts each of
-    those inputs of ``x`` in the class of ``labels``; an assertion naming ``what`` when its outputs are
-    not ``classes`` scores per input."""
+    """``correct_of(indices)``: whether the student's ``model`` (a ``tpdl.grading.student.Model``) puts
+    each of those inputs of ``x`` in the class of ``labels``; an assertion naming ``what`` when its
+    outputs are not ``classes`` scores per input."""
     labels = np.asarray(labels)
 
     def correct_of(indices: np.ndarray) -> np.ndarray:
         outputs = np.asarray(model.predict(x[indices], batch_size=batch_size))
         assert outputs.shape == (len(indices), classes), _(
             "{what} should output {classes} class probabilities per input, not shape {shape}",
-            what=what, classes=classes, shape=outputs.shape[1:],
-        )  # fmt: skip
+            what=what,
+            classes=classes,
+            shape=outputs.shape[1:],
+        )
         return outputs.argmax(axis=1) == labels[indices]
 
     return correct_of
@@ -192,10 +196,13 @@ def assert_clear(own: np.ndarray, what: str) -> None:
     images, or the check would compare too little to prove anything."""
     hesitant = int(np.sum(np.asarray(own) < 0))
     assert hesitant <= (1 - CLEAR) * len(own), _(
-        "{what} hesitates between its two most probable classes on {hesitant} of {count} images: a service "
-        "of it cannot be checked against its own answers; a trained classifier is clear on almost every image",
-        what=what, hesitant=hesitant, count=len(own),
-    )  # fmt: skip
+        "{what} hesitates between its two most probable classes on {hesitant} "
+        "of {count} images: a service of it cannot be checked against its own "
+        "answers; a trained classifier is clear on almost every image",
+        what=what,
+        hesitant=hesitant,
+        count=len(own),
+    )
 
 
 def measure_accuracy(
@@ -227,9 +234,14 @@ def fresh_check(
 
 
 def assert_generalises(
-    what: str, test: sequential.Accuracy, fresh: sequential.Drawn, *, course: float, least_fresh: float,
+    what: str,
+    test: sequential.Accuracy,
+    fresh: sequential.Drawn,
+    *,
+    course: float,
+    least_fresh: float,
     recognises: str,
-) -> str:  # fmt: skip
+) -> str:
     """A handed-in classifier's thresholds: its accuracy on the public ``test`` set reaches the
     ``course``'s (``test`` may be measured on part of its set, settling ``at_least(course)``); the
     ``fresh`` inputs drawn at grading time, decided by :func:`fresh_check`'s check, are no strong
@@ -237,19 +249,31 @@ def assert_generalises(
     the student reads."""
     assert test.verdict(sequential.at_least(course)), _(
         "{what} classifies {test} correctly; {course:.2%} is needed",
-        what=what, test=test.described("high"), course=course,
-    )  # fmt: skip
+        what=what,
+        test=test.described("high"),
+        course=course,
+    )
     if not fresh.passed and fresh.threshold > least_fresh:
-        raise AssertionError(_(
-            "{what} classifies {test} correctly but only {fresh}: that is strong evidence that it does "
-            "worse than {floor:.2%} on such {recognises}, more than the test set allows. A model trained on "
-            "the training set does about as well on them; one that looks the test set up does not",
-            what=what, test=test.described("low"), fresh=fresh.described(), floor=fresh.threshold,
-            recognises=recognises,
-        ))  # fmt: skip
+        raise AssertionError(
+            _(
+                "{what} classifies {test} correctly but only {fresh}: that is strong evidence that it does "
+                "worse than {floor:.2%} on such {recognises}, more than the test set allows. A model trained "
+                "on the training set does about as well on them; one that looks the test set up does not",
+                what=what,
+                test=test.described("low"),
+                fresh=fresh.described(),
+                floor=fresh.threshold,
+                recognises=recognises,
+            )
+        )
     assert fresh.passed, _(
-        "{what} classifies {test} correctly but only {fresh}: that is strong evidence that it does worse "
-        "than the {least:.0%} needed on such {recognises}. Does it recognise {recognises}, or the test images?",
-        what=what, test=test.described(), fresh=fresh.described(), least=least_fresh, recognises=recognises,
-    )  # fmt: skip
+        "{what} classifies {test} correctly but only {fresh}: that is strong "
+        "evidence that it does worse than the {least:.0%} needed on such "
+        "{recognises}. Does it recognise {recognises}, or the test images?",
+        what=what,
+        test=test.described(),
+        fresh=fresh.described(),
+        least=least_fresh,
+        recognises=recognises,
+    )
     return _("{test}; {fresh}", test=test.described(), fresh=fresh.described())

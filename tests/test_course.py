@@ -1,8 +1,9 @@
-"""Is the course consistent: style, sample class in step with the sources, points in step with the notebooks?"""
+"""Is the course consistent: style, the sample class in step with the sources, points with the notebooks?"""
 
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -11,13 +12,19 @@ from tpdl import grading
 from tpdl.authoring import notebooks, samples
 from tpdl.core import manifest, paths
 
+PROJECT = Path(__file__).resolve().parents[1]  # the kit's repository, where pyproject.toml is
 
-def test_ruff_finds_nothing():
-    for command in (["check", "."], ["format", "--check", "."]):
-        done = subprocess.run(
-            [sys.executable, "-m", "ruff", *command], cwd=paths.course_dir(), capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["check", "format"])
+def test_ruff_finds_nothing(command):
+    """Does ruff, as pyproject.toml configures it, find nothing to say of the whole project?"""
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", *command, "--no-cache", str(PROJECT)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def code_cells(notebook) -> list[str]:
@@ -37,11 +44,17 @@ def test_the_sample_reference_and_untouched_students_follow_the_source(released,
     assert code_cells(reference) == code_cells(samples.reference_notebook(assignment)), hint
     assert code_cells(untouched) == code_cells(release), hint
     # nbgrader's metadata too (Validate compares each test cell with its checksum)
-    expected = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in release.cells
-                if "grade_id" in c.metadata.get("nbgrader", {})}  # fmt: skip
+    expected = {
+        c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]
+        for c in release.cells
+        if "grade_id" in c.metadata.get("nbgrader", {})
+    }
     for student, notebook in (("reference", reference), ("untouched", untouched)):
-        found = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in notebook.cells
-                 if "grade_id" in c.metadata.get("nbgrader", {})}  # fmt: skip
+        found = {
+            c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]
+            for c in notebook.cells
+            if "grade_id" in c.metadata.get("nbgrader", {})
+        }
         assert found == expected, f"{student}: nbgrader metadata differs from the release's; {hint}"
     # and the deliverable templates (app.py, Dockerfile...): the source's solutions, the release's stubs
     for student, origin in (
@@ -72,8 +85,11 @@ def test_grader_points_add_up_to_the_notebook_grade_cells(zygote, assignment):
     }
     assert by_cell == autograded_cells
     # the manifest states every grade cell's points, the hand-graded ones too
-    graded = {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in notebook.cells
-              if c.metadata.get("nbgrader", {}).get("grade")}  # fmt: skip
+    graded = {
+        c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"])
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    }
     assert manifest.load(assignment).points == graded, "graders/<tp>/manifest.toml and the notebook disagree"
 
 

@@ -1,8 +1,8 @@
 """What TP1's graders share: the handed-in model, loaded once, and what the judge measures of it.
 
-The model is loaded with ``safe_mode=True`` in a worker that runs no student code and evaluated on
-the MNIST test set (all 10,000 images where the judge has the data, the kit's 1,000-image fixture
-otherwise); ``test_saved_model.py`` also asks it fresh digits drawn and perturbed now (``tpdl.grading.fresh``).
+The model is loaded with ``safe_mode=True`` in a worker that runs no student code and evaluated on the MNIST
+test set (all 10,000 images where the judge has the data, the kit's 1,000-image fixture otherwise);
+``test_saved_model.py`` also asks it fresh digits drawn and perturbed now (``tpdl.grading.fresh``).
 """
 
 import math

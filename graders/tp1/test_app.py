@@ -1,15 +1,15 @@
 """Hidden checks of ``app.py`` (grade cell ``app_tests``, 8 points).
 
-The judge serves ``create_app("mnist_dense.keras")`` from the submission with gunicorn on a free
-loopback port of the sandbox, and sends it real HTTP requests from a worker that runs no student
-code: health, single and batch predictions of fresh digits (``tpdl.grading.fresh``: drawn now), a PNG upload, bad input of
-every kind, and the p95 latency of single predictions (reported, not graded).
+The judge serves ``create_app("mnist_dense.keras")`` from the submission with gunicorn on a free loopback port
+of the sandbox, and sends it real HTTP requests from a worker that runs no student code: health, single and
+batch predictions of fresh digits (``tpdl.grading.fresh``: drawn now), a PNG upload, bad input of every kind,
+and the p95 latency of single predictions (reported, not graded).
 
-The app must serve the handed-in model's own predictions: its digits are compared with the argmax of
-the model the judge loaded (``conftest.handed_in``) on the same images scaled to [0, 1]. No accuracy
-is asked of the app: the model's is judged once (``test_saved_model.py``). Images where the model's
-two most probable classes are within ``tpdl.grading.fresh.TIE`` of each other are left out (float32 arithmetic in
-another batch may order them either way).
+The app must serve the handed-in model's own predictions: its digits are compared with the argmax of the model
+the judge loaded (``conftest.handed_in``) on the same images scaled to [0, 1]. No accuracy is asked of the
+app: the model's is judged once (``test_saved_model.py``). Images where the model's two most probable classes
+are within ``tpdl.grading.fresh.TIE`` of each other are left out (float32 arithmetic in another batch may
+order them either way).
 """
 
 import io
@@ -54,8 +54,10 @@ def assert_serves_the_model(answered, own) -> None:
     assert differ == 0, _(
         "the app's answers differ from the model's own predictions on {differ} of {asked} images: does it "
         "scale the pixels as in training, and serve {model}?",
-        differ=differ, asked=int(asked.sum()), model="mnist_dense.keras",
-    )  # fmt: skip
+        differ=differ,
+        asked=int(asked.sum()),
+        model="mnist_dense.keras",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -163,21 +165,36 @@ def bad_requests(images) -> dict[str, dict]:
         _("a flat list of 784 numbers"): {"json": {"image": images[0].ravel().tolist()}},
         _("strings for pixels"): {"json": {"image": [["0"] * 28] * 28}},
         _("null pixels"): {"json": {"image": [[None] * 28] * 28}},
-        _("NaN pixels"): {"body": '{"image": [' + ",".join(["[" + ",".join(["NaN"] * 28) + "]"] * 28) + "]}",
-                          "headers": {"Content-Type": "application/json"}},
+        _("NaN pixels"): {
+            "body": '{"image": [' + ",".join(["[" + ",".join(["NaN"] * 28) + "]"] * 28) + "]}",
+            "headers": {"Content-Type": "application/json"},
+        },
         _("a pixel above 255"): {"json": {"image": [[300] * 28] * 28}},
         _("a negative pixel"): {"json": {"image": [[-1] * 28] * 28}},
         _("an empty batch"): {"json": {"images": []}},
         _("a batch holding a bad image"): {"json": {"images": [good, good[:3]]}},
-        _("a body of 8 MB"): {"body": '{"image": "' + "0" * (8 * 2**20) + '"}', "headers": {"Content-Type": "application/json"}},
-        _("an upload that is not a PNG"): {"body": b"GIF89a not really", "headers": {"Content-Type": "image/png"}},
+        _("a body of 8 MB"): {
+            "body": '{"image": "' + "0" * (8 * 2**20) + '"}',
+            "headers": {"Content-Type": "application/json"},
+        },
+        _("an upload that is not a PNG"): {
+            "body": b"GIF89a not really",
+            "headers": {"Content-Type": "image/png"},
+        },
         # the JSON parser's own limits: nesting, a number too long to convert, bytes that are not UTF-8
-        _("JSON nested 100,000 deep"): {"body": '{"image": ' + "[" * 100_000 + "]" * 100_000 + "}",
-                                        "headers": {"Content-Type": "application/json"}},
-        _("a number of 5,000 digits"): {"body": '{"image": [[' + "7" * 5000 + "]]}",
-                                        "headers": {"Content-Type": "application/json"}},
-        _("JSON that is not UTF-8"): {"body": b'{"image": "\xff\xfe\xfa"}', "headers": {"Content-Type": "application/json"}},
-    }  # fmt: skip
+        _("JSON nested 100,000 deep"): {
+            "body": '{"image": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            "headers": {"Content-Type": "application/json"},
+        },
+        _("a number of 5,000 digits"): {
+            "body": '{"image": [[' + "7" * 5000 + "]]}",
+            "headers": {"Content-Type": "application/json"},
+        },
+        _("JSON that is not UTF-8"): {
+            "body": b'{"image": "\xff\xfe\xfa"}',
+            "headers": {"Content-Type": "application/json"},
+        },
+    }
 
 
 @pytest.fixture(scope="module")
@@ -195,8 +212,13 @@ def test_app_rejects_bad_input(bad_answers):
     wrong = []
     for what, answer in bad_answers.items():
         body = answer["json"]
-        if not (answer["status"] and 400 <= answer["status"] < 500 and isinstance(body, dict)
-                and isinstance(body.get("error"), str) and body["error"].strip()):  # fmt: skip
+        if not (
+            answer["status"]
+            and 400 <= answer["status"] < 500
+            and isinstance(body, dict)
+            and isinstance(body.get("error"), str)
+            and body["error"].strip()
+        ):
             wrong.append(
                 _("{what} (answered {answer})", what=what, answer=answer["status"] or answer.get("error"))
             )

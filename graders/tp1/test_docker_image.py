@@ -1,13 +1,12 @@
 """Hidden checks of the Docker image itself (grade cell ``docker_image_tests``, 2 points).
 
-Where a Docker engine runs on the grading machine, the submission's folder is built with its
-Dockerfile in the kit's box (no network but the course's package index, base images from the
-engine's store only, limits; see ``tpdl.grading.docker_engine``) and the container is queried: ``/health``,
-then ``/predict`` for digits drawn at grading time (``tpdl.grading.fresh``), to which it must answer what the
-handed-in model (loaded by the judge, ``conftest.handed_in``) predicts, and its user. Where the machine cannot run them (no engine,
-the kit's base image or the package index missing, the engine failing), these checks say so and
-are not counted: neither earned nor lost. Only a failure of the student's Dockerfile or image
-loses them.
+Where a Docker engine runs on the grading machine, the submission's folder is built with its Dockerfile in the
+kit's box (no network but the course's package index, base images from the engine's store only, limits; see
+``tpdl.grading.docker_engine``) and the container is queried: ``/health``, then ``/predict`` for digits drawn
+at grading time (``tpdl.grading.fresh``), to which it must answer what the handed-in model (loaded by the
+judge, ``conftest.handed_in``) predicts, and its user. Where the machine cannot run them (no engine, the kit's
+base image or the package index missing, the engine failing), these checks say so and are not counted: neither
+earned nor lost. Only a failure of the student's Dockerfile or image loses them.
 """
 
 import dataclasses
@@ -64,6 +63,7 @@ def test_docker_image_serves_as_a_non_root_user(probe, asked):
     assert probe.right == compared, _(
         "the container's answers differ from the model's own predictions on {differ} of {compared} digits "
         "drawn at grading time: does the image serve your model, with the pixels scaled as in training?",
-        differ=compared - probe.right, compared=compared,
-    )  # fmt: skip
+        differ=compared - probe.right,
+        compared=compared,
+    )
     assert probe.non_root, _("the container runs as root")

@@ -49,8 +49,13 @@ def final_stage(instructions):
 @pytest.mark.points(1)
 def test_dockerfile_passes_hadolint(dockerfile, instructions):
     final_stage(instructions)  # an empty Dockerfile lints clean: it must build something first
-    done = subprocess.run([str(HADOLINT), "--format", "json", "--no-color", "-"], input=dockerfile,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [str(HADOLINT), "--format", "json", "--no-color", "-"],
+        input=dockerfile,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     try:
         findings = json.loads(done.stdout or "[]")
     except json.JSONDecodeError:
@@ -78,14 +83,22 @@ def test_dockerfile_uses_a_pinned_slim_python_base(instructions):
 @pytest.mark.points(1)
 def test_dockerfile_installs_dependencies_before_the_code(instructions):
     # Over the whole file: a multi-stage build may install in an earlier stage and copy the result.
-    install = next((i for i, (name, value) in enumerate(instructions) if name == "RUN" and "pip" in value
-                    and "requirements" in value), None)  # fmt: skip
+    install = next(
+        (
+            i
+            for i, (name, value) in enumerate(instructions)
+            if name == "RUN" and "pip" in value and "requirements" in value
+        ),
+        None,
+    )
     assert install is not None, _("no RUN installs the dependencies with pip from requirements.txt")
     start = len(instructions) - len(final_stage(instructions))
     code = [
-        start + i for i, (name, value) in enumerate(final_stage(instructions))
-        if name in ("COPY", "ADD") and ("app.py" in value.split() or any(s in (".", "./", "*") for s in value.split()[:-1]))
-    ]  # fmt: skip
+        start + i
+        for i, (name, value) in enumerate(final_stage(instructions))
+        if name in ("COPY", "ADD")
+        and ("app.py" in value.split() or any(s in (".", "./", "*") for s in value.split()[:-1]))
+    ]
     assert code, _("no COPY brings app.py into the image")
     assert install < min(code), _(
         "the code is copied before the dependencies are installed: every change of app.py would "
@@ -132,7 +145,8 @@ def test_dockerfile_keeps_the_build_context_small(student):
     except StudentCodeError:
         raise AssertionError(
             _(
-                "no .dockerignore: the whole folder (notebook, MLflow runs, checkpoints) would be sent to the build"
+                "no .dockerignore: the whole folder (notebook, "
+                "MLflow runs, checkpoints) would be sent to the build"
             )
         ) from None
     rules = dockerignore_rules(patterns)

@@ -21,8 +21,12 @@ pytestmark = pytest.mark.cell("log_training_tests")
 
 COURSE_ACCURACY = MANIFEST.thresholds["course_accuracy"]
 MODEL = "mnist_dense.keras"
-HISTORY = {"loss": [0.5, 0.3, 0.2], "accuracy": [0.85, 0.9, 0.93], "val_loss": [0.4, 0.3, 0.25],
-           "val_accuracy": [0.88, 0.91, 0.92]}  # fmt: skip
+HISTORY = {
+    "loss": [0.5, 0.3, 0.2],
+    "accuracy": [0.85, 0.9, 0.93],
+    "val_loss": [0.4, 0.3, 0.25],
+    "val_accuracy": [0.88, 0.91, 0.92],
+}
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +34,15 @@ def graded_run(student):
     model = student.build_model("build_dense_model")
     params = {"hidden_units": "judge", "optimizer": "Adam", "epochs": 3, "tag": uuid.uuid4().hex[:8]}
     student.give_file("graded-runs.db", tracking.empty_store())  # MLflow's tables made already
-    run_id = student.call("log_training", HISTORY, model.worker_path, params, 0.9321,
-                          tracking_uri="sqlite:///graded-runs.db", experiment="graded")  # fmt: skip
+    run_id = student.call(
+        "log_training",
+        HISTORY,
+        model.worker_path,
+        params,
+        0.9321,
+        tracking_uri="sqlite:///graded-runs.db",
+        experiment="graded",
+    )
     assert isinstance(run_id, str) and run_id, _("log_training should return the run's id (a string)")
     runs = [
         run

@@ -69,7 +69,8 @@ def test_preprocess_scales_pixels(student):
     except AssertionError:
         raise AssertionError(
             _(
-                "on a batch of dim images, x is not each pixel divided by 255: the scale must not depend on the batch"
+                "on a batch of dim images, x is not each pixel divided "
+                "by 255: the scale must not depend on the batch"
             )
         ) from None
 

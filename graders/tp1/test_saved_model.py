@@ -46,11 +46,27 @@ FRESH = lib.sequential.DrawnAccuracy(
 GAP_BINDS_AT = 0.995
 STATED_CHECKS = [
     FRESH,
-    FRESH.at(GAP_BINDS_AT - MAX_GAP, f"TP1 {MODEL}: fresh digits at least the test set's less max_gap "
-             f"(for a test accuracy of {GAP_BINDS_AT:.2%})"),
-]  # fmt: skip
-ALLOWED = {"InputLayer", "Dense", "Dropout", "BatchNormalization", "Activation", "Flatten", "Reshape",
-           "Rescaling", "Normalization", "LayerNormalization", "GaussianNoise", "GaussianDropout", "AlphaDropout"}  # fmt: skip
+    FRESH.at(
+        GAP_BINDS_AT - MAX_GAP,
+        f"TP1 {MODEL}: fresh digits at least the test set's less max_gap "
+        f"(for a test accuracy of {GAP_BINDS_AT:.2%})",
+    ),
+]
+ALLOWED = {
+    "InputLayer",
+    "Dense",
+    "Dropout",
+    "BatchNormalization",
+    "Activation",
+    "Flatten",
+    "Reshape",
+    "Rescaling",
+    "Normalization",
+    "LayerNormalization",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+}
 
 
 @pytest.mark.points(2)
@@ -59,9 +75,13 @@ def test_saved_model_reaches_the_course_accuracy(student, handed_in, measured, t
     sample = fresh.mnist_digits(data.load_at_hand("mnist"), count=check.looks[-1])
     correct_of = lib.classified(handed_in, to_pixels(sample.images), sample.labels, what=MODEL, classes=10)
     student.note = lib.assert_generalises(
-        MODEL, measured.test, check.decide(correct_of, sample.where), course=COURSE_ACCURACY,
-        least_fresh=FRESH_ACCURACY, recognises=_("digits"),
-    )  # fmt: skip
+        MODEL,
+        measured.test,
+        check.decide(correct_of, sample.where),
+        course=COURSE_ACCURACY,
+        least_fresh=FRESH_ACCURACY,
+        recognises=_("digits"),
+    )
 
 
 @pytest.mark.points(1)

@@ -50,8 +50,16 @@ def reference_backward(dy, x, gamma, epsilon=1e-3):
 def forward(
     student, x, training, gamma=GAMMA, beta=BETA, moving_mean=MOVING_MEAN, moving_var=MOVING_VAR, **hyper
 ):
-    answer = student.call("batchnorm_forward", x, gamma, beta, moving_mean[: x.shape[-1]],
-                          moving_var[: x.shape[-1]], training, **hyper)  # fmt: skip
+    answer = student.call(
+        "batchnorm_forward",
+        x,
+        gamma,
+        beta,
+        moving_mean[: x.shape[-1]],
+        moving_var[: x.shape[-1]],
+        training,
+        **hyper,
+    )
     assert isinstance(answer, (tuple, list)) and len(answer) == 3, _(
         "batchnorm_forward should return three values: (y, new_moving_mean, new_moving_var)"
     )

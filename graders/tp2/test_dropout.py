@@ -33,12 +33,17 @@ TRAINING_RATES = ((0.3, 3), (0.8, 4))  # (rate, seed) of the training calls
 # A correct dropout keeps a binomial share of X; one whose rate is off by 1.4 points is caught.
 STATED_CHECKS = [
     lib.sequential.ShareWithin(
-        name=f"TP2 dropout at rate {rate}: share of values kept", threshold=1.0 - rate, count=X.size,
-        low=kept_fraction_bounds(rate, X.size)[0], high=kept_fraction_bounds(rate, X.size)[1], margin=0.014,
-        reference=1.0 - rate, sample=f"the {X.size:,} values of one call",
+        name=f"TP2 dropout at rate {rate}: share of values kept",
+        threshold=1.0 - rate,
+        count=X.size,
+        low=kept_fraction_bounds(rate, X.size)[0],
+        high=kept_fraction_bounds(rate, X.size)[1],
+        margin=0.014,
+        reference=1.0 - rate,
+        sample=f"the {X.size:,} values of one call",
     )
     for rate, __ in TRAINING_RATES
-]  # fmt: skip
+]
 
 
 @pytest.mark.points(1)

@@ -39,8 +39,15 @@ pytestmark = pytest.mark.cell("train_and_log_tests")
 
 STORE = "mlflow.db"
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
-CONFIG = {"optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.5, "nesterov": False,
-          "dropout": 0.0, "l2": 0.0, "batch_norm": False}  # fmt: skip
+CONFIG = {
+    "optimizer": "sgd",
+    "learning_rate": 0.05,
+    "momentum": 0.5,
+    "nesterov": False,
+    "dropout": 0.0,
+    "l2": 0.0,
+    "batch_norm": False,
+}
 EPOCHS, BATCH_SIZE, SEED, TRAIN, VAL = 3, 64, 3, 256, 128
 # The judge's run of the same network, seed and data gives the same numbers on the same machine;
 # 5 % leaves room for another order of operations (a metric averaged differently), far less than
@@ -50,8 +57,15 @@ REPLICA_RTOL = 0.05
 # The notebook's experiment (its EXPERIMENT, CONFIGS, the full budget it runs on by default, and the
 # defaults of train_and_log it is called with); the kit's tests check that the notebook says the same.
 NOTEBOOK_EXPERIMENT = "tp2-optimisers"
-NOTEBOOK_BASE = {"optimizer": "adam", "learning_rate": 0.001, "momentum": 0.0, "nesterov": False,
-                 "dropout": 0.0, "l2": 0.0, "batch_norm": False}  # fmt: skip
+NOTEBOOK_BASE = {
+    "optimizer": "adam",
+    "learning_rate": 0.001,
+    "momentum": 0.0,
+    "nesterov": False,
+    "dropout": 0.0,
+    "l2": 0.0,
+    "batch_norm": False,
+}
 NOTEBOOK_CONFIGS = {
     "sgd": {**NOTEBOOK_BASE, "optimizer": "sgd", "learning_rate": 0.01},
     "momentum": {**NOTEBOOK_BASE, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9},
@@ -103,8 +117,12 @@ def shuffled_images(seed: int) -> tuple:
 def as_training_data(images_and_labels: tuple) -> tuple:
     """The notebook's form of the data: flattened pixels / 255 as float32, one-hot labels."""
     x_train, y_train, x_val, y_val = images_and_labels
-    return (x_train.astype("float32") / 255.0, np.eye(10, dtype="float32")[y_train],
-            x_val.astype("float32") / 255.0, np.eye(10, dtype="float32")[y_val])  # fmt: skip
+    return (
+        x_train.astype("float32") / 255.0,
+        np.eye(10, dtype="float32")[y_train],
+        x_val.astype("float32") / 255.0,
+        np.eye(10, dtype="float32")[y_val],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -115,9 +133,17 @@ def graded_run(student):
     seed = secrets.randbelow(2**31)
     images = shuffled_images(seed)
     student.give_file("graded-runs.db", tracking.empty_store())  # MLflow's tables made already
-    history = student.call("train_and_log", name, CONFIG, as_training_data(images), EPOCHS,
-                           batch_size=BATCH_SIZE, seed=SEED, tracking_uri="sqlite:///graded-runs.db",
-                           experiment="graded")  # fmt: skip
+    history = student.call(
+        "train_and_log",
+        name,
+        CONFIG,
+        as_training_data(images),
+        EPOCHS,
+        batch_size=BATCH_SIZE,
+        seed=SEED,
+        tracking_uri="sqlite:///graded-runs.db",
+        experiment="graded",
+    )
     runs = student.tracking_runs("graded-runs.db", written_by_call=True)
     named = [run for run in runs if run["name"] == name]
     assert len(named) == 1, _(
@@ -159,9 +185,10 @@ def test_train_and_log_logs_a_finished_run_with_its_parameters(graded_run):
     missing = sorted(set(expected) - set(run["params"]))
     assert not missing, _("parameters missing from the run: {missing}", missing=", ".join(missing))
     wrong = [
-        key for key, value in expected.items()
+        key
+        for key, value in expected.items()
         if run["params"][key] != str(value) and number(run["params"][key]) != number(str(value))
-    ]  # fmt: skip
+    ]
     assert not wrong, _(
         "these parameters do not hold the values of the run: {wrong}", wrong=", ".join(sorted(wrong))
     )
@@ -188,8 +215,9 @@ def test_train_and_log_logs_metrics_per_epoch(graded_run):
             "the {key} logged differs from the {key} of the training that train_and_log returned", key=key
         )
         assert np.allclose(returned, replica[key], rtol=REPLICA_RTOL), _(
-            "the {key} train_and_log returned is not what training build_mlp(config) on the data it was "
-            "given gives (after keras.utils.set_random_seed(seed), as the exercise says; images of seed {seed})",
+            "the {key} train_and_log returned is not what training build_mlp(config) "
+            "on the data it was given gives (after keras.utils.set_random_seed(seed), "
+            "as the exercise says; images of seed {seed})",
             key=key,
             seed=seed,
         )
@@ -227,8 +255,8 @@ def assert_notebook_run(name: str, run: dict) -> None:
     on_ci_budget = all(number(params[key]) == value for key, value in CI_RUN.items())
     assert not on_ci_budget, _(
         "the run {name!r} in {store} was made on the ci budget ({epochs} epochs on {images} images): the "
-        "notebook's experiment trains every configuration {full_epochs} epochs on {full_images} images (the full "
-        "budget, the default); run the experiment again and hand in its store",
+        "notebook's experiment trains every configuration {full_epochs} epochs on {full_images} images (the "
+        "full budget, the default); run the experiment again and hand in its store",
         name=name,
         store=STORE,
         epochs=CI_RUN["epochs"],
@@ -237,8 +265,8 @@ def assert_notebook_run(name: str, run: dict) -> None:
         full_images=NOTEBOOK_RUN["train_size"],
     )
     assert same_setting(params["epochs"], NOTEBOOK_RUN["epochs"]), _(
-        "the run {name!r} in {store} records {epochs} as its number of epochs: the notebook's experiment trains "
-        "every configuration {full_epochs} epochs; run the experiment again and hand in its store",
+        "the run {name!r} in {store} records {epochs} as its number of epochs: the notebook's experiment "
+        "trains every configuration {full_epochs} epochs; run the experiment again and hand in its store",
         name=name,
         store=STORE,
         epochs=params["epochs"],
@@ -255,7 +283,8 @@ def assert_notebook_run(name: str, run: dict) -> None:
     for key in METRICS:
         series = epoch_series(run, key)
         assert series is not None and len(series) == NOTEBOOK_RUN["epochs"], _(
-            "the run {name!r} in {store} should hold {key} once per epoch ({epochs} epochs, at steps 0, 1, 2...)",
+            "the run {name!r} in {store} should hold {key} once "
+            "per epoch ({epochs} epochs, at steps 0, 1, 2...)",
             name=name,
             store=STORE,
             key=key,
@@ -275,8 +304,12 @@ def notebook_images() -> tuple | None:
         return None
     n_train = NOTEBOOK_RUN["train_size"]
     images = mnist.x_train.reshape(len(mnist.x_train), -1)
-    return (images[:n_train], mnist.y_train[:n_train], images[-NOTEBOOK_VALIDATION:],
-            mnist.y_train[-NOTEBOOK_VALIDATION:])  # fmt: skip
+    return (
+        images[:n_train],
+        mnist.y_train[:n_train],
+        images[-NOTEBOOK_VALIDATION:],
+        mnist.y_train[-NOTEBOOK_VALIDATION:],
+    )
 
 
 def judges_run(student, name: str) -> dict[str, list[float]]:
@@ -286,15 +319,22 @@ def judges_run(student, name: str) -> dict[str, list[float]]:
     if rerun_data is None:
         pytest.skip(
             _(
-                "not run: the grading machine lacks the MNIST training set needed to rerun the runs (not counted)"
+                "not run: the grading machine lacks the MNIST "
+                "training set needed to rerun the runs (not counted)"
             )
         )
-    return student.train_reference_mlp(NOTEBOOK_CONFIGS[name], rerun_data, NOTEBOOK_RUN["epochs"],
-                                       NOTEBOOK_RUN["batch_size"], NOTEBOOK_RUN["seed"], keep=True)  # fmt: skip
+    return student.train_reference_mlp(
+        NOTEBOOK_CONFIGS[name],
+        rerun_data,
+        NOTEBOOK_RUN["epochs"],
+        NOTEBOOK_RUN["batch_size"],
+        NOTEBOOK_RUN["seed"],
+        keep=True,
+    )
 
 
 def reproduced(logged: float, again: float, step: int) -> bool:
-    """Whether a value the store records is the judge's at ``step``, within the drift measured between machines."""
+    """Whether a value the store records is the judge's at ``step``, within the drift between machines."""
     if step == 0:
         return math.isclose(logged, again, rel_tol=FIRST_EPOCH_RTOL)
     return math.isclose(logged, again, rel_tol=LATER_RTOL, abs_tol=LATER_ATOL)
@@ -307,9 +347,10 @@ def assert_reproduced(student, name: str, run: dict) -> dict[str, list[float]]:
         for key in METRICS:
             logged = epoch_series(run, key)[step]
             assert reproduced(logged, again[key][step], step), _(
-                "the run {name!r} in {store} records a {key} of {logged:.4f} at step {step}, {gap:.1%} away from "
-                "what training the notebook's {name!r} configuration again gives (runs on different machines "
-                "differ by {tolerance:.1%} at most at that step): hand in the store your experiment wrote",
+                "the run {name!r} in {store} records a {key} of {logged:.4f} at step {step}, "
+                "{gap:.1%} away from what training the notebook's {name!r} configuration "
+                "again gives (runs on different machines differ by {tolerance:.1%} at most "
+                "at that step): hand in the store your experiment wrote",
                 name=name,
                 store=STORE,
                 key=key,
@@ -327,8 +368,8 @@ def assert_experiment(student) -> dict[str, dict[str, list[float]]]:
     runs = handed_in_runs(student)
     missing = [name for name in NOTEBOOK_CONFIGS if name not in runs]
     assert not missing, _(
-        "{store} has no finished run in the experiment {experiment!r} for: {missing} (run the experiment as the "
-        "notebook sets it and hand in its store; runs in other experiments are not counted)",
+        "{store} has no finished run in the experiment {experiment!r} for: {missing} (run the experiment as "
+        "the notebook sets it and hand in its store; runs in other experiments are not counted)",
         store=STORE,
         experiment=NOTEBOOK_EXPERIMENT,
         missing=", ".join(missing),
@@ -350,9 +391,9 @@ def test_adam_ends_below_plain_sgd(student):
     if finals["adam"] >= finals["sgd"]:  # the notebook's settings, not the student's runs: not counted
         pytest.skip(
             _(
-                "not counted: trained again as the notebook sets them, Adam's final validation loss ({adam:.4f}) is "
-                "not below plain SGD's ({sgd:.4f}) on this grading machine (a problem of the grading machine, "
-                "not of your runs)",
+                "not counted: trained again as the notebook sets them, Adam's final validation loss "
+                "({adam:.4f}) is not below plain SGD's ({sgd:.4f}) on this grading machine (a problem of the "
+                "grading machine, not of your runs)",
                 adam=finals["adam"],
                 sgd=finals["sgd"],
             )

@@ -31,8 +31,10 @@ def problem(seed: int, grad_scale: float = 1.0):
     rng = np.random.default_rng(seed)
     params = [rng.normal(size=shape) for shape in SHAPES]
     floor = 0.5 if grad_scale >= LARGE else 0.0
-    grads = [[grad_scale * (n + floor * np.sign(n)) for n in (rng.normal(size=shape) for shape in SHAPES)]
-             for __ in range(STEPS)]  # fmt: skip
+    grads = [
+        [grad_scale * (n + floor * np.sign(n)) for n in (rng.normal(size=shape) for shape in SHAPES)]
+        for __ in range(STEPS)
+    ]
     return params, grads
 
 
@@ -220,8 +222,9 @@ def test_rmsprop_defaults(student):
 @pytest.mark.points(1)
 def test_rmsprop_rho_and_epsilon(student):
     # Small gradients and a large epsilon: where epsilon sits changes the step.
-    assert_same_steps(student, "rmsprop_step", reference_rmsprop, seed=6, grad_scale=0.05,
-                      lr=0.02, rho=0.7, epsilon=1e-2)  # fmt: skip
+    assert_same_steps(
+        student, "rmsprop_step", reference_rmsprop, seed=6, grad_scale=0.05, lr=0.02, rho=0.7, epsilon=1e-2
+    )
 
 
 @pytest.mark.cell("rmsprop_step_tests")
@@ -244,16 +247,26 @@ def test_adam_defaults(student):
 @pytest.mark.cell("adam_step_tests")
 @pytest.mark.points(1)
 def test_adam_betas(student):
-    assert_same_steps(student, "adam_step", reference_adam, seed=9, grad_scale=LARGE, lr=0.05, beta_1=0.5,
-                      beta_2=0.9)  # fmt: skip
+    assert_same_steps(
+        student, "adam_step", reference_adam, seed=9, grad_scale=LARGE, lr=0.05, beta_1=0.5, beta_2=0.9
+    )
 
 
 @pytest.mark.cell("adam_step_tests")
 @pytest.mark.points(1)
 def test_adam_epsilon(student):
     # Small gradients and a large epsilon: where epsilon sits changes the step.
-    assert_same_steps(student, "adam_step", reference_adam, seed=10, grad_scale=0.05,
-                      lr=0.02, beta_1=0.8, beta_2=0.95, epsilon=1e-2)  # fmt: skip
+    assert_same_steps(
+        student,
+        "adam_step",
+        reference_adam,
+        seed=10,
+        grad_scale=0.05,
+        lr=0.02,
+        beta_1=0.8,
+        beta_2=0.95,
+        epsilon=1e-2,
+    )
 
 
 @pytest.mark.cell("adam_step_tests")

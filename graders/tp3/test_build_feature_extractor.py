@@ -42,8 +42,14 @@ def test_build_feature_extractor_outputs_the_named_layers(student, extractor):
         expected=expected,
         shapes=shapes,
     )
-    lib.assert_refuses(student, "build_feature_extractor", ["block1_conv1", "block9_conv9"], CONTENT,
-                       weights=None, what=_("a layer VGG16 does not have (block9_conv9)"))  # fmt: skip
+    lib.assert_refuses(
+        student,
+        "build_feature_extractor",
+        ["block1_conv1", "block9_conv9"],
+        CONTENT,
+        weights=None,
+        what=_("a layer VGG16 does not have (block9_conv9)"),
+    )
 
 
 @pytest.mark.points(1)

@@ -1,10 +1,11 @@
 """Hidden checks of the handed-in CNN ``cifar10_cnn.keras`` (grade cell ``cnn_model_tests``, 4 points).
 
-The model is loaded with ``safe_mode=True`` in a worker that runs no student code and evaluated on
-the CIFAR-10 test set (the kit's 500-image fixture where the judge has not the 10,000 images; the
-message says which) on as many images as it takes to settle the course's threshold as the whole set
-would (``tpdl.grading.sequential.decide``), then on fresh images drawn now (``tpdl.grading.fresh``: training images
-drawn with replacement, mirrored and shifted), as many as it takes (``tpdl.grading.sequential.DrawnAccuracy``).
+The model is loaded with ``safe_mode=True`` in a worker that runs no student code and evaluated on the
+CIFAR-10 test set (the kit's 500-image fixture where the judge has not the 10,000 images; the message says
+which) on as many images as it takes to settle the course's threshold as the whole set would
+(``tpdl.grading.sequential.decide``), then on fresh images drawn now (``tpdl.grading.fresh``: training images
+drawn with replacement, mirrored and shifted), as many as it takes
+(``tpdl.grading.sequential.DrawnAccuracy``).
 """
 
 import pytest
@@ -51,9 +52,12 @@ STATED_CHECKS = [
     # The gap's floor is the test set's *lower bound* less G: exact where every test image was seen;
     # a strong model is measured on as few as 250 of them, and then held to a lower floor (the
     # reference: 0.60 to 0.70 instead of 0.73), a weaker check of a lookup that does not fail it.
-    FRESH.at(REFERENCE_TEST - MAX_GAP, f"TP3 {MODEL}: fresh images at least the test set's lower bound less "
-             f"max_gap (for a bound of {REFERENCE_TEST:.2%}: every test image seen)"),
-]  # fmt: skip
+    FRESH.at(
+        REFERENCE_TEST - MAX_GAP,
+        f"TP3 {MODEL}: fresh images at least the test set's lower bound less "
+        f"max_gap (for a bound of {REFERENCE_TEST:.2%}: every test image seen)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +89,13 @@ def test_cnn_beats_the_course_on_the_test_set(student, saved):
     sample = fresh.cifar_images(cifar, count=check.looks[-1])
     classified = lib.classified(saved, sample.images, sample.labels, what=what, classes=10, batch_size=500)
     student.note = lib.assert_generalises(
-        what, test, check.decide(classified, sample.where), course=COURSE_ACCURACY,
-        least_fresh=FRESH_ACCURACY, recognises=_("objects"),
-    )  # fmt: skip
+        what,
+        test,
+        check.decide(classified, sample.where),
+        course=COURSE_ACCURACY,
+        least_fresh=FRESH_ACCURACY,
+        recognises=_("objects"),
+    )
 
 
 @pytest.mark.points(1)

@@ -83,9 +83,9 @@ def test_residual_block_parameter_counts(blocks):
         expected = expected_parameters(filters, stride)
         assert count == expected, (
             _(
-                "residual_block(x, {filters}, stride={stride}) on {channels} channels holds {count} parameters; "
-                "two bias-free 3x3 convolutions with their batch normalisations and a 1x1 projection with its "
-                "own hold {expected}",
+                "residual_block(x, {filters}, stride={stride}) on {channels} channels holds {count} "
+                "parameters; two bias-free 3x3 convolutions with their batch normalisations and a 1x1 "
+                "projection with its own hold {expected}",
                 filters=filters,
                 stride=stride,
                 channels=CHANNELS,
@@ -94,8 +94,8 @@ def test_residual_block_parameter_counts(blocks):
             )
             if CASES[filters, stride] == "projection"
             else _(
-                "residual_block(x, {filters}, stride={stride}) on {channels} channels holds {count} parameters; "
-                "two bias-free 3x3 convolutions with their batch normalisations hold {expected}",
+                "residual_block(x, {filters}, stride={stride}) on {channels} channels holds {count} "
+                "parameters; two bias-free 3x3 convolutions with their batch normalisations hold {expected}",
                 filters=filters,
                 stride=stride,
                 channels=CHANNELS,
@@ -122,9 +122,11 @@ def roles(model):
     convs = model.layers_of("Conv2D")
     found = {
         "input": source,
-        "conv1": next((c for c in convs if c["config"]["kernel_size"] == [3, 3] and c["inbound"] == [source]), None),
+        "conv1": next(
+            (c for c in convs if c["config"]["kernel_size"] == [3, 3] and c["inbound"] == [source]), None
+        ),
         "proj": next((c for c in convs if c["config"]["kernel_size"] == [1, 1]), None),
-    }  # fmt: skip
+    }
     found["conv2"] = next(
         (c for c in convs if c["config"]["kernel_size"] == [3, 3] and c is not found["conv1"]), None
     )
@@ -174,7 +176,8 @@ def judge_weights(model) -> dict:
             arrays += [kernel, bias][:count]
     assert len(arrays) == len(current) and all(np.shape(a) == np.shape(c) for a, c in zip(arrays, current)), (
         _(
-            "the block should be made of Conv2D and BatchNormalization layers (and layers without weights) only"
+            "the block should be made of Conv2D and BatchNormalization "
+            "layers (and layers without weights) only"
         )
     )
     model.set_weights([np.asarray(a, dtype=np.float32) for a in arrays])
@@ -213,7 +216,8 @@ def assert_roles(found, kind, filters, stride):
     )
     if kind == "identity":
         assert found["proj"] is None and found["input"] in found["add"]["inbound"], _(
-            "{what} on {channels} channels keeps the shape: its shortcut should be the input itself (identity)",
+            "{what} on {channels} channels keeps the shape: "
+            "its shortcut should be the input itself (identity)",
             what=what,
             channels=CHANNELS,
         )

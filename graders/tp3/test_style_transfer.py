@@ -30,8 +30,10 @@ def extractor():
 
 
 def images():
-    return (RNG.uniform(0, 255, size=(SIZE, SIZE, 3)).astype(np.float32),
-            RNG.uniform(0, 255, size=(SIZE, SIZE, 3)).astype(np.float32))  # fmt: skip
+    return (
+        RNG.uniform(0, 255, size=(SIZE, SIZE, 3)).astype(np.float32),
+        RNG.uniform(0, 255, size=(SIZE, SIZE, 3)).astype(np.float32),
+    )
 
 
 def transfer(student, content, style, steps, **weights):
@@ -92,8 +94,16 @@ def test_style_transfer_minimises_the_weighted_total(student):
         "with only the total variation weighed, the image should get smoother"
     )
     # every style layer weighed 0: the style term vanishes whatever the (random) extractor computes
-    _unused, losses = transfer(student, content, style, 1, content_weight=0.0, style_weight=1.0, tv_weight=0.0,
-                               style_layer_weights=[0.0, 0.0])  # fmt: skip
+    _unused, losses = transfer(
+        student,
+        content,
+        style,
+        1,
+        content_weight=0.0,
+        style_weight=1.0,
+        tv_weight=0.0,
+        style_layer_weights=[0.0, 0.0],
+    )
     assert np.isclose(losses[0], 0.0, **lib.RECOMPUTED_LOSS), _(
         "with style_layer_weights [0, 0] no style layer counts: with content_weight=0 and tv_weight=0 as "
         "well, the first loss should be 0, not {first:.6g}",

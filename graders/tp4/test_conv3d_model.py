@@ -57,8 +57,10 @@ def test_conv3d_classifies_fresh_volumes(student, saved):
     assert accuracy.passed, _(
         "{model} classifies {accuracy} correctly: that is strong evidence that it does worse than the "
         "{required:.0%} needed on such volumes",
-        model=MODEL, accuracy=accuracy.described(), required=REQUIRED_ACCURACY,
-    )  # fmt: skip
+        model=MODEL,
+        accuracy=accuracy.described(),
+        required=REQUIRED_ACCURACY,
+    )
     student.note = accuracy.described()
 
 

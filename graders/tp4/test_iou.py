@@ -89,6 +89,8 @@ def test_iou_works_on_tensors_in_compile_and_rejects_bad_input(student):
     assert values and all(0.0 <= v <= 1.0 for v in values), _(
         "iou_score should work as a metric given to model.compile, with values in [0, 1]"
     )
-    for case, args in {_("masks of different shapes"): (square, square[..., 0]),
-                       _("a negative smooth"): (square, soft, -0.5)}.items():  # fmt: skip
+    for case, args in {
+        _("masks of different shapes"): (square, square[..., 0]),
+        _("a negative smooth"): (square, soft, -0.5),
+    }.items():
         lib.assert_refuses(student, "iou_score", *args, what=_("iou_score given {case}", case=case))

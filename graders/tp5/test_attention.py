@@ -18,8 +18,11 @@ RNG = np.random.default_rng(71)
 
 
 def qkv(*lead, lq=4, lk=6, d=8, dv=5, scale=1.0):
-    return (RNG.normal(size=(*lead, lq, d)) * scale, RNG.normal(size=(*lead, lk, d)) * scale,
-            RNG.normal(size=(*lead, lk, dv)))  # fmt: skip
+    return (
+        RNG.normal(size=(*lead, lq, d)) * scale,
+        RNG.normal(size=(*lead, lk, d)) * scale,
+        RNG.normal(size=(*lead, lk, dv)),
+    )
 
 
 def attend(student, q, k, v, mask=None):
@@ -50,8 +53,12 @@ def check(student, q, k, v, mask, what, tolerance=lib.TENSORS):
 @pytest.mark.points(1)
 def test_attention_without_mask(student):
     for lead, d in (((2,), 8), ((2, 3), 4), ((1, 2, 2), 16)):
-        check(student, *qkv(*lead, d=d), None,
-              _("attention on inputs with leading axes {lead} and depth {depth}", lead=lead, depth=d))  # fmt: skip
+        check(
+            student,
+            *qkv(*lead, d=d),
+            None,
+            _("attention on inputs with leading axes {lead} and depth {depth}", lead=lead, depth=d),
+        )
 
 
 @pytest.mark.points(1)
@@ -97,5 +104,9 @@ def test_attention_takes_float_masks_and_refuses_bad_input(student):
         _("a mask that does not broadcast"): (q, k, v, np.ones((3, 4), dtype=bool)),
     }
     for what, args in bad.items():
-        lib.assert_refuses(student, "scaled_dot_product_attention", *args,
-                           what=_("scaled_dot_product_attention given {what}", what=what))  # fmt: skip
+        lib.assert_refuses(
+            student,
+            "scaled_dot_product_attention",
+            *args,
+            what=_("scaled_dot_product_attention given {what}", what=what),
+        )

@@ -57,10 +57,9 @@ def test_htap_attends_at_two_time_scales(model):
     count = model.description["count_params"]
     assert count == WEIGHTS, (
         _(
-            "build_htap({history}, {latent}, {key_dim}, 3) has {count} weights, "
-            "more than the spec's layers hold: per scale, one bias-free "
-            "Dense(key_dim) projects both the query and the keys, and one Attention(use_scale=True) retrieves; "
-            "then the Dense(2) gate",
+            "build_htap({history}, {latent}, {key_dim}, 3) has {count} weights, more than the spec's layers "
+            "hold: per scale, one bias-free Dense(key_dim) projects both the query and the keys, and one "
+            "Attention(use_scale=True) retrieves; then the Dense(2) gate",
             history=HISTORY,
             latent=LATENT,
             key_dim=KEY_DIM,
@@ -68,10 +67,9 @@ def test_htap_attends_at_two_time_scales(model):
         )
         if count > WEIGHTS
         else _(
-            "build_htap({history}, {latent}, {key_dim}, 3) has {count} weights, "
-            "fewer than the spec's layers hold: per scale, one bias-free "
-            "Dense(key_dim) projects both the query and the keys, and one Attention(use_scale=True) retrieves; "
-            "then the Dense(2) gate",
+            "build_htap({history}, {latent}, {key_dim}, 3) has {count} weights, fewer than the spec's layers "
+            "hold: per scale, one bias-free Dense(key_dim) projects both the query and the keys, and one "
+            "Attention(use_scale=True) retrieves; then the Dense(2) gate",
             history=HISTORY,
             latent=LATENT,
             key_dim=KEY_DIM,

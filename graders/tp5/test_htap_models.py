@@ -166,8 +166,12 @@ def test_tap_is_a_real_baseline(fresh):
 def test_htap_beats_tap_far_ahead(student, fresh):
     drawn = FAR_AHEAD.decide(fresh.wins("htap_far", "tap_far", FAR_RATIO), "fresh videos")
     far = {name: float(fresh.error(f"{name}_far", drawn.seen).mean()) for name in FILES}
-    student.note = _("MSE at horizons 11-20: H-TAP {htap:.4f}, TAP {tap:.4f} (seed {seed})",
-                     htap=far["htap"], tap=far["tap"], seed=fresh.seed)  # fmt: skip
+    student.note = _(
+        "MSE at horizons 11-20: H-TAP {htap:.4f}, TAP {tap:.4f} (seed {seed})",
+        htap=far["htap"],
+        tap=far["tap"],
+        seed=fresh.seed,
+    )
     assert drawn.passed, _(
         "H-TAP's MSE over horizons 11-20 is at most {max_ratio} times TAP's on only {wins} of {videos} "
         "fresh videos (seed {seed}): the sample is strong evidence that it does so on fewer than "
@@ -188,8 +192,8 @@ def test_htap_uses_the_oldest_context_frames(rollouts, fresh):
     changed = np.asarray(rollouts["htap"].predict(context, batch_size=64))
     difference = float(np.abs(changed - predicted["htap"])[:, FAR].mean())
     assert difference > 1e-3, _(
-        "when the first {count} context frames are those of other videos (seed {seed}), H-TAP's "
-        "predictions at horizons 11-20 change by {difference:.2g} per pixel on average: it ignores the long history",
+        "when the first {count} context frames are those of other videos (seed {seed}), H-TAP's predictions "
+        "at horizons 11-20 change by {difference:.2g} per pixel on average: it ignores the long history",
         count=CONTEXT // 2,
         seed=seed,
         difference=difference,

@@ -18,8 +18,9 @@ def _truth_values(value, what: str, shape: tuple) -> np.ndarray:
     """``value`` as a boolean array, or an assertion: the spec asks for booleans (0/1 numbers do not
     invert with ``~`` and index as positions)."""
     mask = as_array(value, what, shape)
-    assert mask.dtype == bool, _("{what} should be a boolean array, not one of {dtype} values", what=what,
-                                 dtype=mask.dtype)  # fmt: skip
+    assert mask.dtype == bool, _(
+        "{what} should be a boolean array, not one of {dtype} values", what=what, dtype=mask.dtype
+    )
     return mask
 
 

@@ -25,8 +25,16 @@ HEADS, KEY_DIM = 3, 4
 
 def expected_shapes(features_q, features_k, features_v):
     units = HEADS * KEY_DIM
-    return [(features_q, units), (units,), (features_k, units), (units,), (features_v, units), (units,),
-            (units, features_q), (features_q,)]  # fmt: skip
+    return [
+        (features_q, units),
+        (units,),
+        (features_k, units),
+        (units,),
+        (features_v, units),
+        (units,),
+        (units, features_q),
+        (features_q,),
+    ]
 
 
 def run(student, query, value, key=None, mask=None, scores=False):
@@ -35,16 +43,22 @@ def run(student, query, value, key=None, mask=None, scores=False):
     shapes = expected_shapes(query.shape[-1], features_k, value.shape[-1])
     weights = [RNG.normal(0, 0.4, shape).astype(np.float32) for shape in shapes]
     kwargs = {"key": key, "attention_mask": mask, "return_attention_scores": scores}
-    _outputs, got_shapes = student.layer_call("MultiHeadAttention", {"num_heads": HEADS, "key_dim": KEY_DIM},
-                                              [query, value], kwargs)  # fmt: skip
+    _outputs, got_shapes = student.layer_call(
+        "MultiHeadAttention", {"num_heads": HEADS, "key_dim": KEY_DIM}, [query, value], kwargs
+    )
     assert got_shapes == shapes, _(
         "MultiHeadAttention should hold, in this order, the query, key, value and output Dense layers "
         "with their biases: weights of shapes {shapes}, not {got_shapes}",
         shapes=shapes,
         got_shapes=got_shapes,
     )
-    outputs, _shapes = student.layer_call("MultiHeadAttention", {"num_heads": HEADS, "key_dim": KEY_DIM},
-                                          [query, value], kwargs, weights=weights)  # fmt: skip
+    outputs, _shapes = student.layer_call(
+        "MultiHeadAttention",
+        {"num_heads": HEADS, "key_dim": KEY_DIM},
+        [query, value],
+        kwargs,
+        weights=weights,
+    )
     expected = lib.multi_head_attention(
         query, value, value if key is None else key, weights, HEADS, KEY_DIM, mask
     )

@@ -1,8 +1,8 @@
 """Hidden checks of the handed-in ``reversal.keras`` (grade cell ``reversal_model_tests``, 3 points).
 
-Loaded with ``safe_mode=True`` in a worker that runs no student code, it reads sequences drawn
-now; it must reverse them, and its attention must show how: query i reads key L-1-i. Both are
-means of per-sequence figures in [0, 1], decided with a stated error rate (``tpdl.grading.means.BoundedMean``).
+Loaded with ``safe_mode=True`` in a worker that runs no student code, it reads sequences drawn now; it must
+reverse them, and its attention must show how: query i reads key L-1-i. Both are means of per-sequence figures
+in [0, 1], decided with a stated error rate (``tpdl.grading.means.BoundedMean``).
 """
 
 import secrets

@@ -85,5 +85,11 @@ def test_rollout_shapes_and_bad_input(student):
         (_("a step whose latents (5 values) are not the encoder's (4)"), _probes(step_latent=5), 6),
     )
     for what, probes, context in cases:
-        lib.assert_refuses(student, "build_rollout", *probes, context=context, horizon=2,
-                           what=_("build_rollout given {what}", what=what))  # fmt: skip
+        lib.assert_refuses(
+            student,
+            "build_rollout",
+            *probes,
+            context=context,
+            horizon=2,
+            what=_("build_rollout given {what}", what=what),
+        )

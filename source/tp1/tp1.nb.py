@@ -133,14 +133,14 @@ print("build_dense_model: visible tests passed")
 
 # %% nbgrader={"grade": false, "grade_id": "train", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def train(model, x, y, budget):
-    """Fit ``model`` on ``(x, y)`` with a 10 % validation split for the budget's epochs; return the History."""
+    """Fit ``model`` on ``(x, y)``, 10 % held out for validation, for the budget's epochs; the History."""
     ### BEGIN SOLUTION
     # The learning rate shrinks by a fifth each epoch: big steps first, fine ones at the end.
     decay = keras.callbacks.LearningRateScheduler(lambda epoch, rate: rate * 0.8 if epoch else rate)
+    epochs, verbose = budget.pick(full=15, ci=2), 2 if budget.is_full else 0
     return model.fit(
-        x, y, validation_split=0.1, epochs=budget.pick(full=15, ci=2), batch_size=128,
-        callbacks=[decay], verbose=2 if budget.is_full else 0,
-    )  # fmt: skip
+        x, y, validation_split=0.1, epochs=epochs, batch_size=128, callbacks=[decay], verbose=verbose
+    )
     ### END SOLUTION
 
 
@@ -167,8 +167,9 @@ print("train: visible tests passed")
 
 
 # %% nbgrader={"grade": false, "grade_id": "log_training", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def log_training(history, model_path, params, test_accuracy,
-                 tracking_uri="sqlite:///mlflow.db", experiment="tp1-mnist"):  # fmt: skip
+def log_training(
+    history, model_path, params, test_accuracy, tracking_uri="sqlite:///mlflow.db", experiment="tp1-mnist"
+):
     """Log params, per-epoch metrics, the test accuracy and the model file as one MLflow run; its id."""
     ### BEGIN SOLUTION
     mlflow.set_tracking_uri(tracking_uri)
@@ -222,8 +223,17 @@ x_train, y_train = preprocess(*BUDGET.subset(mnist.x_train, mnist.y_train, ci=20
 x_test, y_test = preprocess(mnist.x_test, mnist.y_test)
 keras.utils.set_random_seed(SEED)  # the same run every time
 model = build_dense_model()
-print(costs.preflight(model, x_train, y_train, epochs=BUDGET.pick(full=15, ci=2), batch_size=128,
-                      limit=costs.Limit(parameters=2_000_000, epoch_s=15), validation_split=0.1))  # fmt: skip
+print(
+    costs.preflight(
+        model,
+        x_train,
+        y_train,
+        epochs=BUDGET.pick(full=15, ci=2),
+        batch_size=128,
+        limit=costs.Limit(parameters=2_000_000, epoch_s=15),
+        validation_split=0.1,
+    )
+)
 started = time.perf_counter()
 history = train(model, x_train, y_train, BUDGET)
 train_seconds = time.perf_counter() - started

@@ -403,9 +403,14 @@ from tpdl.course.experiments import build_mlp
 
 EXPERIMENT = "tp2-optimisers"
 BASE = {
-    "optimizer": "adam", "learning_rate": 0.001, "momentum": 0.0, "nesterov": False,
-    "dropout": 0.0, "l2": 0.0, "batch_norm": False,
-}  # fmt: skip
+    "optimizer": "adam",
+    "learning_rate": 0.001,
+    "momentum": 0.0,
+    "nesterov": False,
+    "dropout": 0.0,
+    "l2": 0.0,
+    "batch_norm": False,
+}
 CONFIGS = {
     "sgd": {**BASE, "optimizer": "sgd", "learning_rate": 0.01},
     "momentum": {**BASE, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9},
@@ -435,8 +440,16 @@ CONFIGS = {
 
 
 # %% nbgrader={"grade": false, "grade_id": "train_and_log", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def train_and_log(name, config, data, epochs, batch_size=128, seed=0,
-                  tracking_uri="sqlite:///mlflow.db", experiment=EXPERIMENT):  # fmt: skip
+def train_and_log(
+    name,
+    config,
+    data,
+    epochs,
+    batch_size=128,
+    seed=0,
+    tracking_uri="sqlite:///mlflow.db",
+    experiment=EXPERIMENT,
+):
     """Train an MLP on ``data`` with ``config``, log the run to MLflow; return ``history.history``."""
     ### BEGIN SOLUTION
     x_train, y_train, x_val, y_val = data
@@ -504,9 +517,8 @@ print(f"{'run':<16}{'val loss':>10}{'val accuracy':>14}{'time (s)':>10}")
 for name in CONFIGS:
     run = runs_by_name[name]
     seconds = (run.info.end_time - run.info.start_time) / 1000
-    print(
-        f"{name:<16}{histories[name]['val_loss'][-1]:>10.4f}{histories[name]['val_accuracy'][-1]:>14.4f}{seconds:>10.1f}"
-    )
+    loss, accuracy = histories[name]["val_loss"][-1], histories[name]["val_accuracy"][-1]
+    print(f"{name:<16}{loss:>10.4f}{accuracy:>14.4f}{seconds:>10.1f}")
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "analysis", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 # ## Analysis (3 points, graded by hand)

@@ -149,8 +149,16 @@ schedule = keras.optimizers.schedules.CosineDecay(
 trainer.compile(
     optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
 )
-print(costs.preflight(trainer, x_train.astype("float32"), y_train, epochs=EPOCHS, batch_size=BATCH,
-                      limit=costs.Limit(parameters=2_000_000, epoch_s=120)))  # fmt: skip
+print(
+    costs.preflight(
+        trainer,
+        x_train.astype("float32"),
+        y_train,
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        limit=costs.Limit(parameters=2_000_000, epoch_s=120),
+    )
+)
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -516,8 +524,17 @@ print("content_loss, style_loss, total_variation_loss: visible tests passed")
 
 
 # %% nbgrader={"grade": false, "grade_id": "style_transfer", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def style_transfer(content_image, style_image, extractor, steps=100, learning_rate=5.0,
-                   content_weight=1.0, style_weight=1e-3, tv_weight=1e-2, style_layer_weights=None):  # fmt: skip
+def style_transfer(
+    content_image,
+    style_image,
+    extractor,
+    steps=100,
+    learning_rate=5.0,
+    content_weight=1.0,
+    style_weight=1e-3,
+    tv_weight=1e-2,
+    style_layer_weights=None,
+):
     """Optimise an image (from the content image) for content, style and smoothness: (image, losses)."""
     ### BEGIN SOLUTION
     for name, picture in (("content_image", content_image), ("style_image", style_image)):
@@ -598,5 +615,6 @@ axes[3].set(title="total loss", xlabel="step", yscale="log")
 figure.tight_layout()
 figure.savefig("style_transfer.png", dpi=80)
 print(
-    f"{len(transfer_losses)} steps in {transfer_seconds:.0f} s; loss {transfer_losses[0]:.4g} -> {transfer_losses[-1]:.4g}"
+    f"{len(transfer_losses)} steps in {transfer_seconds:.0f} s; "
+    f"loss {transfer_losses[0]:.4g} -> {transfer_losses[-1]:.4g}"
 )

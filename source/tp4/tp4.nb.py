@@ -329,8 +329,16 @@ model.compile(
     optimizer=keras.optimizers.Adam(2e-3), loss=segmentation_loss, metrics=[dice_coefficient, iou_score]
 )
 UNET_EPOCHS, UNET_BATCH = BUDGET.pick(full=10, ci=1), 16
-print(costs.preflight(model, x_train, y_train, epochs=UNET_EPOCHS, batch_size=UNET_BATCH,
-                      limit=costs.Limit(parameters=2_000_000, epoch_s=60)))  # fmt: skip
+print(
+    costs.preflight(
+        model,
+        x_train,
+        y_train,
+        epochs=UNET_EPOCHS,
+        batch_size=UNET_BATCH,
+        limit=costs.Limit(parameters=2_000_000, epoch_s=60),
+    )
+)
 started = time.perf_counter()
 unet_history = model.fit(
     x_train,
@@ -437,8 +445,16 @@ net3d.compile(
     optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
 )
 CONV3D_EPOCHS, CONV3D_BATCH = BUDGET.pick(full=12, ci=1), 32
-print(costs.preflight(net3d, v_train, l_train, epochs=CONV3D_EPOCHS, batch_size=CONV3D_BATCH,
-                      limit=costs.Limit(parameters=200_000, epoch_s=30)))  # fmt: skip
+print(
+    costs.preflight(
+        net3d,
+        v_train,
+        l_train,
+        epochs=CONV3D_EPOCHS,
+        batch_size=CONV3D_BATCH,
+        limit=costs.Limit(parameters=200_000, epoch_s=30),
+    )
+)
 started = time.perf_counter()
 conv3d_history = net3d.fit(
     v_train,

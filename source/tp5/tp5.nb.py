@@ -347,7 +347,8 @@ mean_error = float(np.mean(np.abs(predictions - y_probe)))
 mean_map = scores[:, 0].mean(axis=0)
 anti_diagonal_mass = float(np.mean(mean_map[np.arange(LENGTH), LENGTH - 1 - np.arange(LENGTH)]))
 print(
-    f"reversal: mean absolute error {mean_error:.4f}, {anti_diagonal_mass:.1%} of the attention on the anti-diagonal"
+    f"reversal: mean absolute error {mean_error:.4f}, "
+    f"{anti_diagonal_mass:.1%} of the attention on the anti-diagonal"
 )
 labels = [f"{value:.2f}" for value in x_probe[0][0, :, 0]]
 figure = plot_attention(scores[0, 0], labels, labels)
@@ -690,8 +691,17 @@ frame_input = keras.Input((32, 32, 1))
 autoencoder = keras.Model(frame_input, decoder(encoder(frame_input)))
 autoencoder.compile(optimizer=keras.optimizers.Adam(2e-3), loss="binary_crossentropy")
 AUTOENCODER_EPOCHS = BUDGET.pick(full=6, ci=1)
-print("autoencoder:", costs.preflight(autoencoder, train_frames, train_frames, epochs=AUTOENCODER_EPOCHS,
-                                      batch_size=64, limit=costs.Limit(parameters=1_000_000, epoch_s=40)))  # fmt: skip
+print(
+    "autoencoder:",
+    costs.preflight(
+        autoencoder,
+        train_frames,
+        train_frames,
+        epochs=AUTOENCODER_EPOCHS,
+        batch_size=64,
+        limit=costs.Limit(parameters=1_000_000, epoch_s=40),
+    ),
+)
 started = time.perf_counter()
 autoencoder.fit(train_frames, train_frames, batch_size=64, epochs=AUTOENCODER_EPOCHS, verbose=2)
 training_seconds = {"autoencoder": time.perf_counter() - started}
@@ -713,8 +723,17 @@ for name, step in (("tap", build_tap()), ("htap", build_htap())):
     step.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss="mse")
     x_pairs, y_pairs = teacher_forcing_pairs(train_latents, step.input_shape[1])
     STEP_EPOCHS = BUDGET.pick(full=5, ci=1)
-    print(f"{name}:", costs.preflight(step, x_pairs, y_pairs, epochs=STEP_EPOCHS, batch_size=128,
-                                      limit=costs.Limit(parameters=500_000, epoch_s=30)))  # fmt: skip
+    print(
+        f"{name}:",
+        costs.preflight(
+            step,
+            x_pairs,
+            y_pairs,
+            epochs=STEP_EPOCHS,
+            batch_size=128,
+            limit=costs.Limit(parameters=500_000, epoch_s=30),
+        ),
+    )
     started = time.perf_counter()
     step.fit(x_pairs, y_pairs, batch_size=128, epochs=STEP_EPOCHS, verbose=2)
     training_seconds[name] = time.perf_counter() - started
@@ -793,9 +812,10 @@ figure.savefig("rollouts.png", dpi=80)
 
 for name, label in (("tap", "TAP"), ("htap", "H-TAP")):
     far = slice(10, 20)
+    mse, ssim, tracked = (np.asarray(results[name][key]) for key in ("mse", "ssim", "tracked"))
     print(
-        f"{label:6s} MSE h1-10 {np.mean(results[name]['mse'][:10]):.4f}, h11-20 {np.mean(results[name]['mse'][far]):.4f}; "
-        f"SSIM h11-20 {np.mean(results[name]['ssim'][far]):.3f}; disc tracked h11-20 {np.mean(results[name]['tracked'][far]):.0%}"
+        f"{label:6s} MSE h1-10 {mse[:10].mean():.4f}, h11-20 {mse[far].mean():.4f}; "
+        f"SSIM h11-20 {ssim[far].mean():.3f}; disc tracked h11-20 {tracked[far].mean():.0%}"
     )
 ratio = np.mean(results["htap"]["mse"][10:]) / np.mean(results["tap"]["mse"][10:])
 print(f"H-TAP / TAP, MSE over horizons 11-20: {ratio:.2f}")

@@ -15,7 +15,7 @@ ENTRIES = [
 
 
 def grade(zygote, tmp_path, assignment, entry):
-    """Grade the variant on the checks of the cells it names, of the cell it changes (``<grade_id>_tests``), or all."""
+    """Grade the variant on the checks of the cells it names, of the cell it changes, or on all of them."""
     reference = paths.sample_submission("reference", assignment)
     submission = catalogue.build(entry, reference, tmp_path / assignment, f"{assignment}.ipynb")
     cells = catalogue.graded_cells(entry, reference / f"{assignment}.ipynb")

@@ -50,7 +50,8 @@ def test_every_check_is_named_in_french(french):
 
 def test_the_lint_finds_what_a_translator_could_not_translate(tmp_path):
     grader = tmp_path / "test_thing.py"
-    grader.write_text(textwrap.dedent('''
+    grader.write_text(
+        textwrap.dedent("""
         from tpdl.core import i18n
         _ = i18n.domain(__file__)
 
@@ -71,7 +72,8 @@ def test_the_lint_finds_what_a_translator_could_not_translate(tmp_path):
             assert value, _("{value} is the value seen", value=value)
             assert value == "relu", _("a message with {what}", what=_("a translated value"))
             lib.assert_close(value, 1, what=_("the value of thing"))
-    '''))  # fmt: skip
+    """)
+    )
     found = messages._python_problems(grader, graders=True)
     lines = sorted(int(line.removeprefix(f"{grader.as_posix()}:").split(":")[0]) for line in found)
     assert sorted(set(lines)) == list(range(6, 17)), found
@@ -100,15 +102,33 @@ def test_a_graders_message_is_french_with_its_values_in_place(french):
 
 def test_the_feedback_page_speaks_french(french):
     result = {
-        "assignment": "tp4", "student": "alice", "score": 1.0, "max_score": 3.0, "missing": "",
+        "assignment": "tp4",
+        "student": "alice",
+        "score": 1.0,
+        "max_score": 3.0,
+        "missing": "",
         "checks": [
-            {"name": "iou_follows_the_definition", "cell": "iou_score_tests", "points": 1.0, "max_points": 1.0,
-             "passed": True, "message": "", "counted": True},
-            {"name": "iou_averages_samples_and_relates_to_dice", "cell": "iou_score_tests", "points": 0.0,
-             "max_points": 2.0, "passed": False, "message": "<b>x</b>", "counted": True},
+            {
+                "name": "iou_follows_the_definition",
+                "cell": "iou_score_tests",
+                "points": 1.0,
+                "max_points": 1.0,
+                "passed": True,
+                "message": "",
+                "counted": True,
+            },
+            {
+                "name": "iou_averages_samples_and_relates_to_dice",
+                "cell": "iou_score_tests",
+                "points": 0.0,
+                "max_points": 2.0,
+                "passed": False,
+                "message": "<b>x</b>",
+                "counted": True,
+            },
         ],
         "infrastructure": True,
-    }  # fmt: skip
+    }
     page = report.feedback_html(result)
     text = html.unescape(page).replace("\xa0", " ")  # French puts a no-break space before a colon
     french_names = i18n.domain(paths.graders("tp4"))
@@ -137,8 +157,9 @@ def french_course(tmp_path, monkeypatch):
 
 def test_the_course_sets_the_language_and_tpdl_lang_overrides_it_for_one_command(french_course, monkeypatch):
     assert i18n.language() == "fr"
-    assert '<html lang="fr">' in report.feedback_html({"assignment": "tp4", "student": "alice", "score": 0.0,
-                                                       "max_score": 0.0, "checks": []})  # fmt: skip
+    assert '<html lang="fr">' in report.feedback_html(
+        {"assignment": "tp4", "student": "alice", "score": 0.0, "max_score": 0.0, "checks": []}
+    )
     monkeypatch.setenv(i18n.ENV, "en")
     assert i18n.language() == "en"
     monkeypatch.delenv(i18n.ENV)
@@ -163,13 +184,15 @@ def test_nbgraders_feedback_speaks_the_language_of_the_course_it_runs_in(french_
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")  # nbgrader runs alembic
     saved = french_course / "autograded" / "alice" / "tp4" / "results.json"
     saved.parent.mkdir(parents=True)
-    saved.write_text(json.dumps({"assignment": "tp4", "student": "alice", "score": 0.0, "max_score": 0.0,
-                                 "checks": []}))  # fmt: skip
+    saved.write_text(
+        json.dumps({"assignment": "tp4", "student": "alice", "score": 0.0, "max_score": 0.0, "checks": []})
+    )
 
     class GenerateFeedback(Configurable):  # what nbgrader's converter gives its exporter
         coursedir = SimpleNamespace(root=str(french_course))
 
     exporter = KitFeedback(parent=GenerateFeedback())
-    page, _resources = exporter.from_notebook_node(nbformat.v4.new_notebook(),
-                                                   {"nbgrader": {"student": "alice", "assignment": "tp4"}})  # fmt: skip
+    page, _resources = exporter.from_notebook_node(
+        nbformat.v4.new_notebook(), {"nbgrader": {"student": "alice", "assignment": "tp4"}}
+    )
     assert '<html lang="fr">' in page and "retour pour alice" in html.unescape(page)

@@ -43,8 +43,11 @@ def make(root, *targets) -> subprocess.CompletedProcess:
     venv = paths.course_dir() / ".venv"
     return subprocess.run(
         ["make", "-C", str(root), "-f", str(paths.course_dir() / "Makefile"), f"VENV={venv}", *targets],
-        env=environment(root), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        env=environment(root),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
@@ -70,11 +73,29 @@ def test_the_kits_tests_of_every_tp_run_on_the_new_one(new_course):
         assert make(new_course, "sample-class").returncode == 0
     tests = paths.course_dir() / "tests"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-n", "0",
-         "--rootdir", str(paths.course_dir()), str(tests / "test_course.py"), str(tests / "test_catalogue.py"),
-         "-k", TP],
-        env=environment(new_course), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "-n",
+            "0",
+            "--rootdir",
+            str(paths.course_dir()),
+            str(tests / "test_course.py"),
+            str(tests / "test_catalogue.py"),
+            "-k",
+            TP,
+        ],
+        env=environment(new_course),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-3000:]
     summary = done.stdout.strip().splitlines()[-1]
     # the course's three checks per TP, the catalogue's five entries, its whole-solution count and

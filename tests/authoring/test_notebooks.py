@@ -74,34 +74,15 @@ def test_the_generated_notebook_has_no_outputs_and_keeps_nbgrader_metadata(relea
     assert {"preprocess", "preprocess_tests", "build_dense_model", "build_dense_model_tests"} <= grade_ids
 
 
-FAKE_SOURCE = """# %% [markdown]
-# A tiny assignment for testing nbgrader's configuration.
-
-# %% nbgrader={"grade": false, "grade_id": "answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def answer():
-    ### BEGIN SOLUTION
-    return 42
-    ### END SOLUTION
-
-# %% nbgrader={"grade": true, "grade_id": "visible_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-import sys
-print("I0000 cpu_feature_guard.cc:227] This TensorFlow binary is optimized", file=sys.stderr)
-assert answer() == 42
-
-# %% nbgrader={"grade": true, "grade_id": "hidden_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-assert answer() == 42
-### BEGIN HIDDEN TESTS
-SECRET_EXPECTED_VALUE = 43
-assert answer() == SECRET_EXPECTED_VALUE, "hidden check"
-### END HIDDEN TESTS
-"""
+# An assignment with no graders: nbgrader alone grades it.
+FAKE_SOURCE = Path(__file__).with_name("fake.nb.py")
 
 
 @pytest.mark.slow  # runs a whole notebook
 def test_nbgrader_autograde_grades_an_assignment_without_graders_the_nbgrader_way_hiding_hidden_tests(course):
     (course / "source").unlink()
     (course / "source" / "fake").mkdir(parents=True)
-    (course / "source" / "fake" / "fake.nb.py").write_text(FAKE_SOURCE)
+    shutil.copy(FAKE_SOURCE, course / "source" / "fake" / "fake.nb.py")
     env = {
         **os.environ,
         "TPDL_COURSE_DIR": str(course),
@@ -119,8 +100,13 @@ def test_nbgrader_autograde_grades_an_assignment_without_graders_the_nbgrader_wa
     # No graders: nbgrader's own pipeline grades it (its cells run in the kit's sandbox), and the
     # course's settings hide hidden tests and TensorFlow's stderr lines.
     for step in (["autograde", "fake"], ["generate_feedback", "fake"]):
-        done = subprocess.run([sys.executable, "-m", "nbgrader", *step, "--force"], cwd=course, env=env,
-                              capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "nbgrader", *step, "--force"],
+            cwd=course,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0, done.stderr
     feedback = (course / "feedback" / "s1" / "fake" / "fake.html").read_text()
     assert "AssertionError" in feedback, "the failing hidden test should still show that it failed"
@@ -128,8 +114,13 @@ def test_nbgrader_autograde_grades_an_assignment_without_graders_the_nbgrader_wa
     assert "most recent call last" not in feedback and "-" * 40 not in feedback, (
         "a traceback reached the feedback"
     )
-    export = subprocess.run([sys.executable, "-m", "nbgrader", "export", "--to", str(course / "grades.csv")],
-                            cwd=course, env=env, capture_output=True, text=True)  # fmt: skip
+    export = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "export", "--to", str(course / "grades.csv")],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert export.returncode == 0, export.stderr
     rows = list(csv.DictReader((course / "grades.csv").open()))
     assert rows[0]["raw_score"] == "1.0", (

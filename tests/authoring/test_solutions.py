@@ -17,6 +17,9 @@ def test_the_executed_solution_passes_nbval(released, assignment):
     env = {**os.environ, "TPDL_BUDGET": "ci"}
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", str(path)],
-        cwd=path.parent, env=env, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=path.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout[-3000:]

@@ -84,8 +84,13 @@ def test_graders_evaluate_on_the_data_at_hand_and_never_download(tmp_path, monke
     folder = tmp_path / "data"
     folder.mkdir()
     fixture = data.load("mnist", "fixture")
-    np.savez(folder / "mnist.npz", x_train=fixture.x_train, y_train=fixture.y_train,
-             x_test=fixture.x_test, y_test=fixture.y_test)  # fmt: skip
+    np.savez(
+        folder / "mnist.npz",
+        x_train=fixture.x_train,
+        y_train=fixture.y_train,
+        x_test=fixture.x_test,
+        y_test=fixture.y_test,
+    )
     monkeypatch.setenv("TPDL_DATA_DIR", str(folder))
     assert not data.load_at_hand("mnist").is_fixture
 

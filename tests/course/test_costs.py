@@ -26,8 +26,13 @@ Y = np.eye(10, dtype=np.float32)[RNG.integers(0, 10, 512)]
 def dense(*units):
     import keras
 
-    model = keras.Sequential([keras.Input((784,)), *[keras.layers.Dense(u, activation="relu") for u in units],
-                              keras.layers.Dense(10, activation="softmax")])  # fmt: skip
+    model = keras.Sequential(
+        [
+            keras.Input((784,)),
+            *[keras.layers.Dense(u, activation="relu") for u in units],
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -83,8 +88,9 @@ def stop(processes: list[subprocess.Popen]) -> float:
 
 def median_estimate(model) -> costs.Estimate:
     """The median (by CPU time) of 3 pre-flights of ``model``: one preflight times 3 steps only."""
-    found = sorted((costs.preflight(model, X, Y, epochs=1, batch_size=256) for _ in range(3)),
-                   key=lambda e: e.step_cpu_s)  # fmt: skip
+    found = sorted(
+        (costs.preflight(model, X, Y, epochs=1, batch_size=256) for _ in range(3)), key=lambda e: e.step_cpu_s
+    )
     return found[1]
 
 
@@ -133,8 +139,15 @@ def test_the_callbacks_keep_the_best_model_and_record_the_training(tmp_path, cap
     import keras
 
     target = tmp_path / "model.keras"
-    dense(16).fit(X, Y, epochs=2, batch_size=128, validation_split=0.25, verbose=0,
-                  callbacks=costs.callbacks(target, budget.Budget("ci")))  # fmt: skip
+    dense(16).fit(
+        X,
+        Y,
+        epochs=2,
+        batch_size=128,
+        validation_split=0.25,
+        verbose=0,
+        callbacks=costs.callbacks(target, budget.Budget("ci")),
+    )
     saved = keras.saving.load_model(target, safe_mode=True)
     assert saved.count_params() > 0 and not saved.compiled, "a serving copy, without the optimiser"
     record = costs.read_record(target)
@@ -176,8 +189,8 @@ def assert_separated(reference: costs.Estimate, slow: costs.Estimate, limit: cos
     bench`` times the references' real training.)"""
     assert slow.problems and reference.parameters <= limit.parameters
     assert slow.epoch_cpu_s > SEPARATION * reference.epoch_cpu_s, (
-        f"the slow design ({slow.epoch_cpu_s:.1f} CPU-seconds an epoch) should cost many times the reference's "
-        f"({reference.epoch_cpu_s:.1f})"
+        f"the slow design ({slow.epoch_cpu_s:.1f} CPU-seconds an epoch) should cost many times the "
+        f"reference's ({reference.epoch_cpu_s:.1f})"
     )
 
 
@@ -223,8 +236,9 @@ def test_tp1s_and_tp5s_training_cells_warn_of_slow_designs_and_not_of_the_refere
     (mlp_limit,) = notebook_limits("tp1")
     autoencoder_limit, _ = notebook_limits("tp5")  # the predictors' plan: see the note below
     tp1 = reference_functions("tp1", "build_dense_model")
-    mlp = costs.preflight(tp1["build_dense_model"](), X, Y, epochs=15, batch_size=128, validation_split=0.1,
-                          examples=60_000)  # fmt: skip
+    mlp = costs.preflight(
+        tp1["build_dense_model"](), X, Y, epochs=15, batch_size=128, validation_split=0.1, examples=60_000
+    )
     assert mlp.parameters <= mlp_limit.parameters
     wide = dense(4096, 4096)
     with pytest.warns(costs.CostWarning, match="parameters, above"):

@@ -24,8 +24,13 @@ class Budget:
 
     def __post_init__(self):
         if self.name not in NAMES:
-            raise ValueError(_("unknown budget {name}: choose one of {names}", name=repr(self.name),
-                               names=", ".join(NAMES)))  # fmt: skip
+            raise ValueError(
+                _(
+                    "unknown budget {name}: choose one of {names}",
+                    name=repr(self.name),
+                    names=", ".join(NAMES),
+                )
+            )
 
     @property
     def is_full(self) -> bool:

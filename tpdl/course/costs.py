@@ -82,7 +82,7 @@ class Estimate:
 
     @property
     def planned_epoch_s(self) -> float:
-        """The fewest seconds an epoch can take on the references' free cores: what is compared with the limit."""
+        """The fewest seconds an epoch can take on the references' free cores: compared with the limit."""
         return self.epoch_cpu_s / REFERENCE_CORES
 
     @property
@@ -92,12 +92,22 @@ class Estimate:
             return []
         found = []
         if self.parameters > self.limit.parameters:
-            found.append(_("{parameters:,} parameters, above the {planned:,} planned", parameters=self.parameters,
-                           planned=self.limit.parameters))  # fmt: skip
+            found.append(
+                _(
+                    "{parameters:,} parameters, above the {planned:,} planned",
+                    parameters=self.parameters,
+                    planned=self.limit.parameters,
+                )
+            )
         if self.planned_epoch_s > self.limit.epoch_s:
-            found.append(_("at least {epoch} an epoch on {cores} cores, above the {planned} planned",
-                           epoch=_duration(self.planned_epoch_s), cores=REFERENCE_CORES,
-                           planned=_duration(self.limit.epoch_s)))  # fmt: skip
+            found.append(
+                _(
+                    "at least {epoch} an epoch on {cores} cores, above the {planned} planned",
+                    epoch=_duration(self.planned_epoch_s),
+                    cores=REFERENCE_CORES,
+                    planned=_duration(self.limit.epoch_s),
+                )
+            )
         return found
 
     def __str__(self) -> str:
@@ -105,20 +115,43 @@ class Estimate:
         cpu = _duration(self.epoch_cpu_s)
         least, most = _duration(fastest * epochs), _duration(slowest * epochs)
         if epochs == 1:
-            line = _("{parameters:,} parameters; {cpu} of CPU time an epoch: on this machine's {cores} cores, when "
-                     "nothing else runs, {fastest} to {slowest} an epoch, {least} to {most} for {epochs} epoch",
-                     parameters=self.parameters, cpu=cpu, cores=self.cores, fastest=_duration(fastest),
-                     slowest=_duration(slowest), least=least, most=most, epochs=epochs)  # fmt: skip
+            line = _(
+                "{parameters:,} parameters; {cpu} of CPU time an epoch: on this "
+                "machine's {cores} cores, when nothing else runs, {fastest} to "
+                "{slowest} an epoch, {least} to {most} for {epochs} epoch",
+                parameters=self.parameters,
+                cpu=cpu,
+                cores=self.cores,
+                fastest=_duration(fastest),
+                slowest=_duration(slowest),
+                least=least,
+                most=most,
+                epochs=epochs,
+            )
         else:
-            line = _("{parameters:,} parameters; {cpu} of CPU time an epoch: on this machine's {cores} cores, when "
-                     "nothing else runs, {fastest} to {slowest} an epoch, {least} to {most} for {epochs} epochs",
-                     parameters=self.parameters, cpu=cpu, cores=self.cores, fastest=_duration(fastest),
-                     slowest=_duration(slowest), least=least, most=most, epochs=epochs)  # fmt: skip
+            line = _(
+                "{parameters:,} parameters; {cpu} of CPU time an epoch: on this "
+                "machine's {cores} cores, when nothing else runs, {fastest} to "
+                "{slowest} an epoch, {least} to {most} for {epochs} epochs",
+                parameters=self.parameters,
+                cpu=cpu,
+                cores=self.cores,
+                fastest=_duration(fastest),
+                slowest=_duration(slowest),
+                least=least,
+                most=most,
+                epochs=epochs,
+            )
         if self.limit is None:
             return line
-        return _("{estimate} (planned: at most {planned:,} parameters and {planned_epoch} an epoch on the "
-                 "reference's {cores} cores)", estimate=line, planned=self.limit.parameters,
-                 planned_epoch=_duration(self.limit.epoch_s), cores=REFERENCE_CORES)  # fmt: skip
+        return _(
+            "{estimate} (planned: at most {planned:,} parameters and {planned_epoch} an epoch on the "
+            "reference's {cores} cores)",
+            estimate=line,
+            planned=self.limit.parameters,
+            planned_epoch=_duration(self.limit.epoch_s),
+            cores=REFERENCE_CORES,
+        )
 
 
 def _duration(seconds: float) -> str:
@@ -129,8 +162,17 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def preflight(model, x, y, *, epochs: int, batch_size: int, limit: Limit | None = None,
-              validation_split: float = 0.0, examples: int | None = None) -> Estimate:  # fmt: skip
+def preflight(
+    model,
+    x,
+    y,
+    *,
+    epochs: int,
+    batch_size: int,
+    limit: Limit | None = None,
+    validation_split: float = 0.0,
+    examples: int | None = None,
+) -> Estimate:
     """Time ``TIMED_STEPS`` training steps of the compiled ``model`` on batches of ``x``, ``y`` in
     CPU time and extrapolate to ``epochs`` epochs of ``examples`` (default: all of ``x``); the
     model's weights and its optimiser's state are restored afterwards. Warns with
@@ -167,11 +209,25 @@ def preflight(model, x, y, *, epochs: int, batch_size: int, limit: Limit | None 
         for variable, value in zip(getattr(optimizer, "variables", []), state):
             variable.assign(value)
     trained = math.ceil((examples or count) * (1.0 - validation_split))
-    estimate = Estimate(model.count_params(), sorted(cpu)[len(cpu) // 2], math.ceil(trained / batch_size), epochs,
-                        limit, usable_cores(), sorted(wall)[len(wall) // 2])  # fmt: skip
+    estimate = Estimate(
+        model.count_params(),
+        sorted(cpu)[len(cpu) // 2],
+        math.ceil(trained / batch_size),
+        epochs,
+        limit,
+        usable_cores(),
+        sorted(wall)[len(wall) // 2],
+    )
     for problem in estimate.problems:
-        warnings.warn(_("this design is costly to train: {problem}; consider a smaller one first "
-                        "(pooling early, fewer filters or units)", problem=problem), CostWarning, stacklevel=2)  # fmt: skip
+        warnings.warn(
+            _(
+                "this design is costly to train: {problem}; consider a smaller one first "
+                "(pooling early, fewer filters or units)",
+                problem=problem,
+            ),
+            CostWarning,
+            stacklevel=2,
+        )
     return estimate
 
 
@@ -201,8 +257,12 @@ def serving_copy(model):
 
 def write_record(model_path, budget, epochs: int, seconds: float, metrics: dict | None = None) -> Path:
     """Record beside ``model_path`` how it was trained (read by ``tpdl check``)."""
-    record = {"budget": budget.name, "epochs": int(epochs), "seconds": round(float(seconds), 1),
-              "metrics": {k: float(v) for k, v in (metrics or {}).items()}}  # fmt: skip
+    record = {
+        "budget": budget.name,
+        "epochs": int(epochs),
+        "seconds": round(float(seconds), 1),
+        "metrics": {k: float(v) for k, v in (metrics or {}).items()},
+    }
     path = record_path(model_path)
     path.write_text(json.dumps(record, indent=2), encoding="utf-8")
     return path
@@ -235,15 +295,40 @@ def callbacks(save_as, budget, monitor: str | None = "val_loss", mode: str = "mi
                 write_record(save_as, budget, epoch + 1, elapsed, logs)
             number, spent, remaining = epoch + 1, _duration(elapsed), _duration(left)
             if better:
-                print(_("epoch {epoch}/{epochs}: {elapsed} so far, about {left} left; {file} kept ({monitor} "
-                        "{value:.4f})", epoch=number, epochs=self.epochs, elapsed=spent, left=remaining,
-                        file=save_as, monitor=monitor, value=value))  # fmt: skip
+                print(
+                    _(
+                        "epoch {epoch}/{epochs}: {elapsed} so far, about "
+                        "{left} left; {file} kept ({monitor} {value:.4f})",
+                        epoch=number,
+                        epochs=self.epochs,
+                        elapsed=spent,
+                        left=remaining,
+                        file=save_as,
+                        monitor=monitor,
+                        value=value,
+                    )
+                )
             elif value is None:
-                print(_("epoch {epoch}/{epochs}: {elapsed} so far, about {left} left; {file} saved", epoch=number,
-                        epochs=self.epochs, elapsed=spent, left=remaining, file=save_as))  # fmt: skip
+                print(
+                    _(
+                        "epoch {epoch}/{epochs}: {elapsed} so far, about {left} left; {file} saved",
+                        epoch=number,
+                        epochs=self.epochs,
+                        elapsed=spent,
+                        left=remaining,
+                        file=save_as,
+                    )
+                )
             else:
-                print(_("epoch {epoch}/{epochs}: {elapsed} so far, about {left} left", epoch=number,
-                        epochs=self.epochs, elapsed=spent, left=remaining))  # fmt: skip
+                print(
+                    _(
+                        "epoch {epoch}/{epochs}: {elapsed} so far, about {left} left",
+                        epoch=number,
+                        epochs=self.epochs,
+                        elapsed=spent,
+                        left=remaining,
+                    )
+                )
 
     return [KeepTheBest()]
 
@@ -256,8 +341,17 @@ def require(passed: bool, message: str, budget) -> None:
         assert passed, message
         return
     if not passed:
-        print(_("ci budget: {message} (below what the hidden tests require); train on the full budget before "
-                "you hand it in", message=message))  # fmt: skip
+        print(
+            _(
+                "ci budget: {message} (below what the hidden tests "
+                "require); train on the full budget before you hand it in",
+                message=message,
+            )
+        )
     else:
-        print(_("ci budget: {message} (not checked); train on the full budget before you hand it in",
-                message=message))  # fmt: skip
+        print(
+            _(
+                "ci budget: {message} (not checked); train on the full budget before you hand it in",
+                message=message,
+            )
+        )

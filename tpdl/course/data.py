@@ -25,9 +25,7 @@ from tpdl.core.paths import FIXTURES
 ENV = "TPDL_DATA_DIR"
 DOWNLOAD_TIMEOUT_S = 15
 KEYS = ("x_train", "y_train", "x_test", "y_test")
-CIFAR10_CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-)  # fmt: skip
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
 class DataUnavailable(RuntimeError):
@@ -85,12 +83,17 @@ def _from_keras(name: str) -> Dataset:
     try:
         with _download_time_out():
             (x_train, y_train), (x_test, y_test) = loader.load_data()
-    except Exception as error:  # the download failed: say what to do instead
+    except Exception as error:  # noqa: BLE001 - any failure of the download: say what to do instead
         raise DataUnavailable(
-            _("{name} is not cached by Keras and could not be downloaded ({error}). Either connect to the "
-              "internet once, or set {variable} to a folder holding {name}.npz with the arrays {arrays}.",
-              name=name, error=type(error).__name__, variable=ENV, arrays=", ".join(KEYS))
-        ) from None  # fmt: skip
+            _(
+                "{name} is not cached by Keras and could not be downloaded ({error}). Either connect to the "
+                "internet once, or set {variable} to a folder holding {name}.npz with the arrays {arrays}.",
+                name=name,
+                error=type(error).__name__,
+                variable=ENV,
+                arrays=", ".join(KEYS),
+            )
+        ) from None
     y_train, y_test = y_train.reshape(-1).astype(np.uint8), y_test.reshape(-1).astype(np.uint8)
     return Dataset(x_train, y_train, x_test, y_test, origin=f"keras.datasets.{name}")
 
@@ -109,12 +112,14 @@ def load(name: str, source: str = "auto") -> Dataset:
     if folder and source in ("auto", "folder"):
         path = Path(folder) / f"{name}.npz"
         if not path.is_file():
-            raise DataUnavailable(_("{variable} is set but holds no {name}.npz ({path})", variable=ENV, name=name,
-                                    path=path))  # fmt: skip
+            raise DataUnavailable(
+                _("{variable} is set but holds no {name}.npz ({path})", variable=ENV, name=name, path=path)
+            )
         return _from_npz(path, origin=f"{ENV}/{name}.npz")
     if source == "folder":
-        raise DataUnavailable(_("{variable} is not set: point it at a folder holding {name}.npz", variable=ENV,
-                                name=name))  # fmt: skip
+        raise DataUnavailable(
+            _("{variable} is not set: point it at a folder holding {name}.npz", variable=ENV, name=name)
+        )
     try:
         return _from_keras(name)
     except DataUnavailable:
@@ -178,7 +183,8 @@ VGG16_NOTOP = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
 def vgg16_weights(download: bool = True) -> tuple[str | None, str]:
-    """``(weights, why)``: what to pass as ``keras.applications.VGG16(weights=...)``, and a sentence saying it.
+    """``(weights, why)``: what to pass as ``keras.applications.VGG16(weights=...)``, and a sentence
+    saying it.
 
     In order: the weights file named by ``TPDL_VGG16_WEIGHTS``; ``"imagenet"`` when Keras has the
     ImageNet weights in its cache, or (``download=True``) can download them within a short time-out;
@@ -196,10 +202,11 @@ def vgg16_weights(download: bool = True) -> tuple[str | None, str]:
     if not download:
         return None, _(
             "VGG16 with RANDOM weights: the ImageNet weights are not in Keras's cache (no download on this "
-            "budget). The code runs the same, but the features mean nothing: set {variable} to a local {file} "
-            "to use real ones",
-            variable=VGG16_ENV, file=VGG16_NOTOP,
-        )  # fmt: skip
+            "budget). The code runs the same, but the features mean nothing: set {variable} to a local "
+            "{file} to use real ones",
+            variable=VGG16_ENV,
+            file=VGG16_NOTOP,
+        )
     import keras
 
     try:
@@ -207,8 +214,10 @@ def vgg16_weights(download: bool = True) -> tuple[str | None, str]:
             keras.applications.VGG16(include_top=False, weights="imagenet")  # fills Keras's cache
     except Exception as error:  # noqa: BLE001 - offline: say so and go on with random weights
         return None, _(
-            "VGG16 with RANDOM weights: the ImageNet weights could not be downloaded ({error}). The code runs "
-            "the same, but the features mean nothing: set {variable} to a local {file} to use real ones",
-            error=type(error).__name__, variable=VGG16_ENV, file=VGG16_NOTOP,
-        )  # fmt: skip
+            "VGG16 with RANDOM weights: the ImageNet weights could not be downloaded ({error}). The code "
+            "runs the same, but the features mean nothing: set {variable} to a local {file} to use real ones",
+            error=type(error).__name__,
+            variable=VGG16_ENV,
+            file=VGG16_NOTOP,
+        )
     return "imagenet", _("VGG16 with its ImageNet weights (downloaded into Keras's cache)")

@@ -50,6 +50,7 @@ def train_mlp(config: dict, data: tuple, epochs: int, batch_size: int, seed: int
     (x_train, y_train), (x_val, y_val) = prepare(*data[:2]), prepare(*data[2:])
     keras.utils.set_random_seed(seed)
     model = build_mlp(config)
-    history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs, batch_size=batch_size,
-                        verbose=0)  # fmt: skip
+    history = model.fit(
+        x_train, y_train, validation_data=(x_val, y_val), epochs=epochs, batch_size=batch_size, verbose=0
+    )
     return {key: [float(v) for v in values] for key, values in history.history.items()}

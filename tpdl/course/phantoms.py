@@ -66,8 +66,18 @@ def _phantom_chunk(rng: np.random.Generator, n: int, size: int) -> tuple[np.ndar
     for _ in range(3):
         radius, theta = np.sqrt(_uniform(rng, 0.0, 1.0, n)) * 0.5, _uniform(rng, 0, 2 * np.pi, n)
         ox, oy = cx + radius * a * np.cos(theta), cy + radius * b * np.sin(theta)
-        organ = _ellipse(u, v, ox, oy, _uniform(rng, 0.14, 0.3, n), _uniform(rng, 0.1, 0.2, n),
-                         _uniform(rng, 0, np.pi, n)) & body  # fmt: skip
+        organ = (
+            _ellipse(
+                u,
+                v,
+                ox,
+                oy,
+                _uniform(rng, 0.14, 0.3, n),
+                _uniform(rng, 0.1, 0.2, n),
+                _uniform(rng, 0, np.pi, n),
+            )
+            & body
+        )
         image = np.where(organ, _uniform(rng, 0.08, 0.95, n), image)
 
     # Lesions: one to three small, rounded, lobulated bright regions well inside the body, each
@@ -80,8 +90,11 @@ def _phantom_chunk(rng: np.random.Generator, n: int, size: int) -> tuple[np.ndar
         lx, ly = cx + radius * a * np.cos(theta), cy + radius * b * np.sin(theta)
         r0 = _uniform(rng, 0.05, 0.12, n)
         phi = np.arctan2(v - ly, u - lx)
-        border = r0 * (1.0 + _uniform(rng, 0.0, 0.18, n) * np.cos(2 * phi + _uniform(rng, 0, 6.3, n))
-                       + _uniform(rng, 0.0, 0.12, n) * np.cos(3 * phi + _uniform(rng, 0, 6.3, n)))  # fmt: skip
+        border = r0 * (
+            1.0
+            + _uniform(rng, 0.0, 0.18, n) * np.cos(2 * phi + _uniform(rng, 0, 6.3, n))
+            + _uniform(rng, 0.0, 0.12, n) * np.cos(3 * phi + _uniform(rng, 0, 6.3, n))
+        )
         distance = np.sqrt((u - lx) ** 2 + (v - ly) ** 2)
         rim = (distance <= border + _uniform(rng, 0.025, 0.045, n)) & body & present
         lesion = (distance <= border) & body & present
@@ -137,8 +150,11 @@ def _volume_chunk(rng: np.random.Generator, n: int, size: int):
         volume = np.where(spot, column(0.6, 0.8)[:, 0], volume)
     volume = np.where(mask, column(0.75, 0.95)[:, 0], volume)
     volume = volume + rng.normal(size=volume.shape) * column(0.02, 0.06)[:, 0]
-    return (np.clip(volume, 0.0, 1.0).astype(np.float32)[..., None], labels.astype(np.uint8),
-            mask.astype(np.uint8)[..., None])  # fmt: skip
+    return (
+        np.clip(volume, 0.0, 1.0).astype(np.float32)[..., None],
+        labels.astype(np.uint8),
+        mask.astype(np.uint8)[..., None],
+    )
 
 
 def volumes(n: int, size: int = VOLUME_SIZE, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -150,7 +166,8 @@ def volumes(n: int, size: int = VOLUME_SIZE, seed: int = 0) -> tuple[np.ndarray,
     if not chunks:
         shape = (0, size, size, size, 1)
         return np.zeros(shape, np.float32), np.zeros((0,), np.uint8), np.zeros(shape, np.uint8)
-    return tuple(np.concatenate([c[i] for c in chunks]) for i in range(3))
+    images, labels, masks = (np.concatenate([c[i] for c in chunks]) for i in range(3))
+    return images, labels, masks
 
 
 def show_overlays(images, masks, predictions=None, count: int = 4, threshold: float = 0.5):
