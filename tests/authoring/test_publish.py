@@ -2,22 +2,27 @@
 
 Every test works on a copy of the course's sources and releases (``TPDL_COURSE_DIR``), made a git
 repository of its own to show that publishing never touches it, and publishes into a local bare
-repository, as a course's git host would hold it.
+repository, as a course's git host would hold it. Every branch holds the student package (built by
+``tpdl.authoring.wheel``, whose own tests install it) and its README says how to install it.
 """
 
 import json
 import shutil
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
+import tpdl
 from tpdl import cli
-from tpdl.authoring import notebooks, publish
+from tpdl.authoring import notebooks, publish, wheel
 from tpdl.core import paths
 
 TPS = ("tp1", "tp2", "tp3", "tp4", "tp5")
 KINDS = ("new branch", "new commit", "unchanged")  # what `tpdl publish` says it did to a branch
+WHEEL = f"wheels/tpdl_course-{tpdl.__version__}-py3-none-any.whl"  # the student package, on every branch
 KEPT_OUT = ("source/", "graders/", "solutions/", "sample_class/", "autograded/", "submitted/", "feedback/")
 
 
@@ -95,7 +100,7 @@ def test_every_tp_has_a_branch_holding_its_release_and_a_readme(published):
     for tp in TPS:
         release = course / "release" / tp
         expected = {p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()}
-        assert set(files_of(dest, tp)) == expected | {"README.md"}
+        assert set(files_of(dest, tp)) == expected | {"README.md", WHEEL}
         for name in expected:
             assert blob(dest, tp, name) == (release / name).read_bytes(), f"{tp}:{name}"
         readme = blob(dest, tp, "README.md").decode()
@@ -103,12 +108,14 @@ def test_every_tp_has_a_branch_holding_its_release_and_a_readme(published):
         assert readme.startswith(f"# {title}\n") and title.startswith(tp.upper())
         deliverables = json.loads((release / "handin.json").read_text())["deliverables"]
         assert all(f"`{name}`" in readme for name in deliverables)
+        assert f"\n    pip install {WHEEL}\n" in readme
 
 
 def test_main_holds_the_overview_one_line_per_tp(published):
     _, dest, _ = published
-    assert files_of(dest, "main") == ["README.md"]
+    assert files_of(dest, "main") == ["README.md", WHEEL]
     overview = blob(dest, "main", "README.md").decode()
+    assert f"\n    pip install {WHEEL}\n" in overview
     lines = [line for line in overview.splitlines() if line.startswith("- ")]
     assert [line.rsplit("`git checkout ", 1)[1] for line in lines] == [f"{tp}`" for tp in TPS]
 
@@ -125,19 +132,49 @@ def test_no_branch_holds_anything_of_the_instructor(published):
         instructor += [p for p in notebooks.templates(folder) if notebooks.BEGIN in p.read_text()]
     forbidden = set(git("hash-object", "--stdin-paths", stdin="\n".join(map(str, instructor))).split())
     assert len(forbidden) > 10
-    solutions = {tp: notebooks._solution_lines(tp) for tp in TPS}
+    solutions = {tp: notebooks.solution_lines(tp) for tp in TPS}
     solutions["main"] = set().union(*solutions.values())
     for branch in ("main", *TPS):
         listed = git("-C", str(dest), "ls-tree", "-r", branch).splitlines()
         assert not {line.split()[2] for line in listed} & forbidden, branch
         for name in files_of(dest, branch):
             assert not name.startswith(KEPT_OUT) and not name.endswith((".nb.py", ".db")), name
+            if name == WHEEL:
+                continue  # the kit's code the notebooks call: read in the test below
             text = blob(dest, branch, name).decode()
             assert not [m for m in notebooks.HIDDEN_MARKERS if m in text], f"{branch}:{name}"
             if name.endswith(".ipynb"):
                 text = "\n".join("".join(cell["source"]) for cell in json.loads(text)["cells"])
             stripped = {line.strip().lstrip("#").strip() for line in text.splitlines()}
             assert not solutions[branch] & stripped, f"{branch}:{name}"
+
+
+def test_every_branch_holds_the_same_student_wheel_and_nothing_else_of_the_kit(published, tmp_path):
+    _, dest, _ = published
+    ids = {git("-C", str(dest), "rev-parse", f"{branch}:{WHEEL}") for branch in ("main", *TPS)}
+    assert len(ids) == 1
+    data = blob(dest, "main", WHEEL)
+    assert data == wheel.build(tmp_path).read_bytes()
+    names = list(wheel.members(data))
+    assert not wheel.strays(names) and "tpdl/course/budget.py" in names
+    assert not [name for name in names if name.startswith(("tpdl/judge", "tpdl/grading", "tpdl/authoring"))]
+
+
+def test_a_clone_of_one_branch_installs_the_package_as_its_readme_says(published, tmp_path):
+    """The README's command names a wheel the clone of that branch alone holds, which pip's resolver
+    accepts (uv's, offline, against the kit's environment, where everything it needs is installed)."""
+    _, dest, _ = published
+    work = tmp_path / "tp3"
+    git("clone", "--quiet", "--branch", "tp3", "--single-branch", str(dest), str(work))
+    readme = (work / "README.md").read_text()
+    command = next(line.strip() for line in readme.splitlines() if line.strip().startswith("pip install "))
+    target = work / command.removeprefix("pip install ")
+    assert target.is_file()
+    uv = Path(sys.executable).parent / "uv"
+    resolve = [str(uv), "pip", "install", "--dry-run", "--offline", "--python", sys.executable, str(target)]
+    done = subprocess.run(resolve, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "Would install 1 package" in done.stderr and f"+ tpdl-course @ {target.as_uri()}" in done.stderr
 
 
 def test_the_course_folders_repository_is_never_touched(published):
@@ -150,7 +187,7 @@ def test_a_clone_gives_the_overview_then_the_student_notebook(published, tmp_pat
     monkeypatch.setenv("TPDL_COURSE_DIR", str(course))
     work = tmp_path / "work"
     git("clone", "--quiet", str(dest), str(work))
-    assert sorted(p.name for p in work.iterdir() if p.name != ".git") == ["README.md"]
+    assert sorted(p.name for p in work.iterdir() if p.name != ".git") == ["README.md", "wheels"]
     git("checkout", "--quiet", "tp1", cwd=work)
     assert (work / "tp1.ipynb").read_bytes() == (course / "release" / "tp1" / "tp1.ipynb").read_bytes()
     assert (work / "app.py").read_text() == (course / "release" / "tp1" / "app.py").read_text()
@@ -187,7 +224,7 @@ def test_a_changed_release_gets_exactly_one_commit_on_its_tip(course, tmp_path):
 
 
 def plant_solution_line(course: Path) -> tuple[str, str]:
-    line = sorted(notebooks._solution_lines("tp1"))[0]
+    line = sorted(notebooks.solution_lines("tp1"))[0]
     with open(course / "release" / "tp1" / "app.py", "a") as handle:
         handle.write(f"{line}\n")
     return "release/tp1/app.py", "solution line"
@@ -212,7 +249,7 @@ def plant_marker_in_an_output(course: Path) -> tuple[str, str]:
 
 def plant_solution_line_in_the_readme(course: Path) -> tuple[str, str]:
     """A solution line as the notebook's title: the branch's README, which quotes it, is refused too."""
-    line = sorted(notebooks._solution_lines("tp1"))[0]
+    line = sorted(notebooks.solution_lines("tp1"))[0]
     path = course / "release" / "tp1" / "tp1.ipynb"
     notebook = json.loads(path.read_text())
     notebook["cells"][0]["source"] = [f"# {line}\n"]
@@ -259,6 +296,30 @@ def test_a_planted_leak_refuses_the_whole_publication(course, tmp_path, plant):
     with pytest.raises(publish.PublishError):
         publish.publish(fresh)
     assert not fresh.exists()
+
+
+def grader_in_the_wheel(data: bytes, archive: zipfile.ZipFile) -> tuple[str, str]:
+    archive.writestr("tpdl/judge/worker.py", "")
+    return f"main:{WHEEL}", "tpdl/judge/worker.py, which is not the student runtime"
+
+
+def marker_in_the_wheel(data: bytes, archive: zipfile.ZipFile) -> tuple[str, str]:
+    name = next(name for name in wheel.members(data) if name.startswith("tpdl/course/"))
+    archive.writestr(name.replace(".py", "_extra.py"), "# BEGIN SOLUTION\n")
+    return f"tp1:{WHEEL}", "marker 'BEGIN SOLUTION' in tpdl/course/"
+
+
+@pytest.mark.parametrize("plant", [grader_in_the_wheel, marker_in_the_wheel])
+def test_a_wheel_holding_more_than_the_student_runtime_is_refused(course, tmp_path, monkeypatch, plant):
+    built = wheel.build(tmp_path / "built")
+    with zipfile.ZipFile(built, "a") as archive:
+        where, what = plant(built.read_bytes(), archive)
+    monkeypatch.setattr(wheel, "build", lambda out: built)
+    dest = tmp_path / "course.git"
+    with pytest.raises(publish.PublishError) as refused:
+        publish.publish(dest, ["tp1"])
+    assert any(where in line and what in line for line in str(refused.value).splitlines()), refused.value
+    assert not dest.exists()
 
 
 def link_to_a_grader(course: Path) -> str:

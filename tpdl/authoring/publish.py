@@ -5,13 +5,20 @@ the TPs and the branch of each), and each ``tp1`` ... ``tp5`` branch holds exact
 of its TP, ``release/<tp>/`` as ``tpdl release`` built it, with a short README of its own. It is
 ready to be pushed to the course's git host, or to serve as a GitHub Classroom template.
 
-Nothing else of the course can reach it. A branch is made of the files of one folder,
-``release/<tp>/``, read as regular files only: a link, a file that resolves outside that folder
-or into one of the instructor's folders (``source/``, ``graders/``, ``solutions/``, the sample
-class, submissions, grades, feedback) and any ``.db`` file are refused. Then the leak finder runs
-on every branch, on exactly the bytes about to be committed: :func:`tpdl.authoring.notebooks.find_leaks` on
-the release folder, and a scan of each file (the notebook's cells and outputs, the READMEs) for
-nbgrader's hidden markers and for the lines of the TP's solutions. Any finding refuses the whole
+Every branch also holds the student package, ``wheels/tpdl_course-<version>-py3-none-any.whl``
+(:mod:`tpdl.authoring.wheel`, built once per publication; git stores it once), and its README says
+how to install it in one command: a student who clones only the branch of a TP has it there.
+
+Nothing else of the course can reach it. A TP's branch is made of the files of one folder,
+``release/<tp>/`` (beside its README and the wheel), read as regular files only: a link, a file
+that resolves outside that folder or into one of the instructor's folders (``source/``,
+``graders/``, ``solutions/``, the sample class, submissions, grades, feedback) and any ``.db``
+file are refused. Then the leak finder runs on every branch, on exactly the bytes about to be
+committed: :func:`tpdl.authoring.notebooks.find_leaks` on the release folder, and a scan of each
+file (the notebook's cells and outputs, the READMEs) for nbgrader's hidden markers and for the
+lines of the TP's solutions; the wheel is opened, and any file of it outside the student runtime,
+or holding a hidden marker, is a finding too (its modules are the kit's own code that the
+notebooks call, so they are not compared with solution lines). Any finding refuses the whole
 publication before anything is written to DEST, and names the file and what was found in it.
 
 The branches are built with git's plumbing, in DEST alone and without a work tree: each file is
@@ -34,14 +41,16 @@ import os
 import stat
 import subprocess
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tpdl.authoring import notebooks
+from tpdl.authoring import notebooks, wheel
 from tpdl.core import paths
 
 OVERVIEW = "main"
 README = "README.md"
+WHEELS = "wheels"  # the folder of every branch that holds the student package
 AUTHOR = ("tpdl publish", "publish@tpdl.invalid")
 REGULAR, EXECUTABLE = "100644", "100755"
 
@@ -66,11 +75,12 @@ class Branch:
     files: dict[str, Blob]
     message: str
     solution_lines: frozenset[str]  # the solution lines none of its files may hold
-    origin: str = ""  # the course's folder its files come from, all but the README it is given
+    origin: str = ""  # the course's folder its files come from, all but the README and the wheel
 
     def where(self, name: str) -> str:
         """Where a file of the branch comes from, as a finding names it."""
-        return f"{self.name}:{name}" if name == README or not self.origin else f"{self.origin}{name}"
+        given = name == README or name.startswith(f"{WHEELS}/")
+        return f"{self.name}:{name}" if given or not self.origin else f"{self.origin}{name}"
 
 
 @dataclass(frozen=True)
@@ -99,8 +109,16 @@ class Outcome:
 
 def kept_out() -> list[Path]:
     """The course's folders whose content never leaves the instructor's machine."""
-    folders = [paths.source(), paths.graders(), paths.solutions(), paths.sample_class(), paths.submitted(),
-               paths.autograded(), paths.feedback(), paths.reports()]  # fmt: skip
+    folders = [
+        paths.source(),
+        paths.graders(),
+        paths.solutions(),
+        paths.sample_class(),
+        paths.submitted(),
+        paths.autograded(),
+        paths.feedback(),
+        paths.reports(),
+    ]
     return [folder.resolve() for folder in folders]
 
 
@@ -187,15 +205,43 @@ def role(name: str, blob: Blob, assignment: str) -> str:
     return "a file the notebook works with"
 
 
-def student_readme(assignment: str, files: dict[str, Blob]) -> str:
-    """The README of a TP's branch: what the TP is, what each file is for, what to hand in."""
+def student_package() -> tuple[str, Blob]:
+    """The student package, built now: its path in every branch and its bytes."""
+    with tempfile.TemporaryDirectory(prefix="tpdl-publish-") as scratch:
+        try:
+            built = wheel.build(Path(scratch))
+        except wheel.WheelError as error:
+            raise PublishError(f"the student package: {error}") from error
+        return f"{WHEELS}/{built.name}", Blob(built.read_bytes())
+
+
+def install_lines(package: str) -> list[str]:
+    """How a student installs the student package, ``package`` being its path in the branch."""
+    return [
+        "## Set up, once",
+        "",
+        "The notebooks import `tpdl`, the course's package. Install it, with what it needs, in the",
+        "Python 3.11 or 3.12 your notebooks run on (best in a virtual environment of their own):",
+        "",
+        f"    pip install {package}",
+        "",
+    ]
+
+
+def student_readme(assignment: str, files: dict[str, Blob], package: str) -> str:
+    """The README of a TP's branch: what the TP is, how to set up, each file's use, what to hand in."""
     notebook = f"{assignment}.ipynb"
     title = notebook_title(files[notebook].data if notebook in files else None, assignment)
-    lines = [f"# {title}", "",
-             f"This branch holds the student release of {assignment}. Open `{notebook}` in JupyterLab,",
-             "fill in every cell that says `YOUR CODE HERE` and run the visible tests under each exercise.",
-             "", "Files:", ""]  # fmt: skip
+    lines = [
+        f"# {title}",
+        "",
+        f"This branch holds the student release of {assignment}. Open `{notebook}` in JupyterLab,",
+        "fill in every cell that says `YOUR CODE HERE` and run the visible tests under each exercise.",
+        "",
+    ]
+    lines += [*install_lines(package), "## Files", ""]
     lines += [f"- `{name}`: {role(name, blob, assignment)}" for name, blob in sorted(files.items())]
+    lines += [f"- `{package}`: the course's package, installed as above"]
     try:
         deliverables = json.loads(files["handin.json"].data)["deliverables"]
     except (KeyError, ValueError):
@@ -204,37 +250,55 @@ def student_readme(assignment: str, files: dict[str, Blob]) -> str:
     return "\n".join(lines)
 
 
-def overview_readme(titles: dict[str, str]) -> str:
-    """The README of ``main``: one line per TP, with the branch that holds it."""
-    lines = ["# The TPs of the course", "",
-             "Each TP lives on a branch of its own, which holds its notebook and the files it works with.",
-             "Check out the branch of the TP you work on:", ""]  # fmt: skip
+def overview_readme(titles: dict[str, str], package: str) -> str:
+    """The README of ``main``: one line per TP, with the branch that holds it, and the set-up."""
+    lines = [
+        "# The TPs of the course",
+        "",
+        "Each TP lives on a branch of its own, which holds its notebook and the files it works with.",
+        "Check out the branch of the TP you work on:",
+        "",
+    ]
     lines += [f"- {title}: `git checkout {tp}`" for tp, title in sorted(titles.items())]
     first = min(titles, default="tp1")
-    lines += ["", "Or fetch one TP alone, in a folder of its own:", "",
-              f"    git clone --branch {first} --single-branch <this repository> {first}", ""]  # fmt: skip
-    return "\n".join(lines)
+    lines += [
+        "",
+        "Or fetch one TP alone, in a folder of its own:",
+        "",
+        f"    git clone --branch {first} --single-branch <this repository> {first}",
+        "",
+    ]
+    return "\n".join(lines + install_lines(package))
 
 
-def tp_branch(assignment: str) -> Branch:
-    """The branch of ``assignment``: its release, its README, a message naming the release's digest."""
+def tp_branch(assignment: str, package: tuple[str, Blob]) -> Branch:
+    """The branch of ``assignment``: its release, its README, the student package (its path and
+    bytes), a message naming the release's digest."""
     files = release_files(assignment)
     if README in files:
         raise PublishError(f"release/{assignment}/{README}: the branch's README is written by `tpdl publish`")
+    if any(name.startswith(f"{WHEELS}/") for name in files):
+        raise PublishError(
+            f"release/{assignment}/{WHEELS}/: the branch's {WHEELS}/ is written by `tpdl publish`"
+        )
     release_digest = digest(files)
-    files[README] = Blob(student_readme(assignment, files).encode())
+    wheel_path, wheel_blob = package
+    files[README] = Blob(student_readme(assignment, files, wheel_path).encode())
+    files[wheel_path] = wheel_blob
     message = (
         f"{assignment}: release {release_digest[:12]}\n\nsha256 of release/{assignment}/: {release_digest}\n"
     )
-    solution = frozenset(notebooks._solution_lines(assignment))
+    solution = frozenset(notebooks.solution_lines(assignment))
     return Branch(assignment, files, message, solution, origin=f"release/{assignment}/")
 
 
-def overview_branch(titles: dict[str, str]) -> Branch:
-    """The ``main`` branch: the course overview, checked against the solutions of every TP."""
-    files = {README: Blob(overview_readme(titles).encode())}
+def overview_branch(titles: dict[str, str], package: tuple[str, Blob]) -> Branch:
+    """The ``main`` branch: the course overview and the student package, checked against the
+    solutions of every TP."""
+    wheel_path, wheel_blob = package
+    files = {README: Blob(overview_readme(titles, wheel_path).encode()), wheel_path: wheel_blob}
     message = f"{OVERVIEW}: course overview {digest(files)[:12]} ({', '.join(sorted(titles))})\n"
-    solution = frozenset().union(*(notebooks._solution_lines(tp) for tp in titles))
+    solution = frozenset().union(*(notebooks.solution_lines(tp) for tp in titles))
     return Branch(OVERVIEW, files, message, solution)
 
 
@@ -272,6 +336,9 @@ def scan(branch: Branch) -> list[str]:
         where = branch.where(name)
         if name.endswith(".nb.py"):
             findings.append(f"{where}: the notebook's text source")
+        if name.startswith(f"{WHEELS}/"):
+            findings += wheel_findings(where, blob.data)
+            continue
         text = readable_text(name, blob.data)
         if text is None:
             findings += [
@@ -281,6 +348,21 @@ def scan(branch: Branch) -> list[str]:
         findings += [f"{where}: marker {m!r}" for m in notebooks.HIDDEN_MARKERS if m in text]
         stripped = {line.strip().lstrip("#").strip() for line in text.splitlines()}
         findings += [f"{where}: solution line {line!r}" for line in sorted(branch.solution_lines & stripped)]
+    return findings
+
+
+def wheel_findings(where: str, data: bytes) -> list[str]:
+    """``file: what`` for every file of a wheel that is not the student runtime, and every hidden
+    marker in its files."""
+    try:
+        members = wheel.members(data)
+    except zipfile.BadZipFile:
+        return [f"{where}: not a wheel"]
+    findings = [f"{where}: {name}, which is not the student runtime" for name in wheel.strays(list(members))]
+    for name, content in members.items():
+        findings += [
+            f"{where}: marker {m!r} in {name}" for m in notebooks.HIDDEN_MARKERS if m.encode() in content
+        ]
     return findings
 
 
@@ -314,9 +396,13 @@ class Repository:
 
     def git(self, *args: str, stdin: bytes = b"", index: Path | None = None) -> str:
         name, email = AUTHOR
-        env = git_environment() | {"GIT_DIR": str(self.git_dir), "GIT_AUTHOR_NAME": name,
-                                   "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
-                                   "GIT_COMMITTER_EMAIL": email}  # fmt: skip
+        env = git_environment() | {
+            "GIT_DIR": str(self.git_dir),
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
         if index is not None:
             env["GIT_INDEX_FILE"] = str(index)
         done = subprocess.run(["git", *args], input=stdin, env=env, capture_output=True)
@@ -399,10 +485,10 @@ def create_repository(dest: Path) -> Repository:
 def publish(dest: Path, assignments: list[str] | None = None) -> list[Outcome]:
     """Publish the releases of ``assignments`` (default: every TP) and the overview into ``dest``.
 
-    Everything is read and checked before anything is written: the releases, the leak finder on
-    every branch, the repository at ``dest``. Then each branch whose tree differs from its tip's
-    gets one commit on that tip, and all branches move in one transaction. The overview lists the
-    TPs published now and those ``dest`` already has a branch for.
+    Everything is read, built and checked before anything is written: the releases, the student
+    package, the leak finder on every branch, the repository at ``dest``. Then each branch whose
+    tree differs from its tip's gets one commit on that tip, and all branches move in one
+    transaction. The overview lists the TPs published now and those ``dest`` already has a branch for.
     """
     known = paths.assignments()
     chosen = list(dict.fromkeys(assignments or known))
@@ -411,22 +497,27 @@ def publish(dest: Path, assignments: list[str] | None = None) -> list[Outcome]:
         raise PublishError(f"no such assignment: {', '.join(unknown)} (the course has {', '.join(known)})")
     repository = find_repository(dest)
     tips = repository.tips() if repository else {}
-    branches = [tp_branch(assignment) for assignment in chosen]
+    package = student_package()
+    branches = [tp_branch(assignment, package) for assignment in chosen]
     titles = {
         b.name: notebook_title(b.files.get(f"{b.name}.ipynb", Blob(b"")).data, b.name) for b in branches
     }
     for tp in sorted((set(known) & set(tips)) - set(titles)):  # published before, not now
         notebook = paths.release(tp) / f"{tp}.ipynb"
         titles[tp] = notebook_title(notebook.read_bytes() if notebook.is_file() else None, tp)
-    branches.insert(0, overview_branch(titles))
+    branches.insert(0, overview_branch(titles, package))
     findings = leaks(branches)
     if findings:
-        raise PublishError("refused: solution material in what would be published (nothing was written):\n  "
-                           + "\n  ".join(findings))  # fmt: skip
+        raise PublishError(
+            "refused: solution material in what would be published (nothing was written):\n  "
+            + "\n  ".join(findings)
+        )
     busy = sorted(repository.checked_out() & {branch.name for branch in branches}) if repository else []
     if busy:
-        raise PublishError(f"{dest} has {', '.join(busy)} checked out: publish into a bare repository "
-                           "(`git clone --bare`) or check out another branch there")  # fmt: skip
+        raise PublishError(
+            f"{dest} has {', '.join(busy)} checked out: publish into a bare repository "
+            "(`git clone --bare`) or check out another branch there"
+        )
     repository = repository or create_repository(dest)
     outcomes, moves = [], []
     for branch in branches:
