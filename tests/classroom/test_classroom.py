@@ -42,8 +42,18 @@ def sample_class(course):
 
 @pytest.mark.slow
 def test_the_sample_class_is_graded_with_every_output(course, sample_class):
-    done = run_tpdl("grade", "tp1", "--submissions", str(sample_class), "--json", str(course / "class.json"),
-                    "--html", str(course / "class.html"), "--no-progress", course=course)  # fmt: skip
+    done = run_tpdl(
+        "grade",
+        "tp1",
+        "--submissions",
+        str(sample_class),
+        "--json",
+        str(course / "class.json"),
+        "--html",
+        str(course / "class.html"),
+        "--no-progress",
+        course=course,
+    )
     assert done.returncode == 0, done.stderr
     assert "reference" in done.stdout and "7 / 7" in done.stdout
     report = json.loads((course / "class.json").read_text())
@@ -71,9 +81,13 @@ def test_the_sample_class_is_graded_with_every_output(course, sample_class):
         assert saved["score"] == entry["score"] and saved["fingerprint"]
         feedback = (course / "feedback" / student / "tp1" / "tp1.html").read_text()
         assert "def test_" not in feedback and "RNG" not in feedback and "Traceback" not in feedback
-    export = subprocess.run([sys.executable, "-m", "nbgrader", "export", "--to", str(course / "export.csv")],
-                            cwd=course, capture_output=True, text=True,
-                            env={**os.environ, "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"})  # fmt: skip
+    export = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "export", "--to", str(course / "export.csv")],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"},
+    )
     assert export.returncode == 0, export.stderr
     exported = {
         r["student_id"]: float(r["raw_score"])
@@ -82,8 +96,20 @@ def test_the_sample_class_is_graded_with_every_output(course, sample_class):
     }
     assert exported == {s: e["score"] for s, e in students.items()}
     # One student regraded: the class outputs keep everyone else.
-    again = run_tpdl("grade", "tp1", "--submissions", str(sample_class), "--student", "reference", "--force",
-                     "--json", str(course / "one.json"), "--no-progress", "--profile", course=course)  # fmt: skip
+    again = run_tpdl(
+        "grade",
+        "tp1",
+        "--submissions",
+        str(sample_class),
+        "--student",
+        "reference",
+        "--force",
+        "--json",
+        str(course / "one.json"),
+        "--no-progress",
+        "--profile",
+        course=course,
+    )
     assert again.returncode == 0, again.stderr
     timings = json.loads((course / "autograded" / "reference" / "tp1" / "profile.json").read_text())
     assert set(timings["checks_s"]) == {c["name"] for c in students["reference"]["checks"]}
@@ -114,8 +140,10 @@ def test_another_folder_is_graded_apart_from_the_class(course, sample_class, tmp
         before = {(s.student.id, s.score) for s in gradebook.assignment_submissions("tp1")}
     clones = tmp_path / "git clones"
     for student in ("untouched", "newcomer"):
-        shutil.copytree(paths.sample_submission("reference" if student == "newcomer" else student, "tp1"),
-                        clones / student / "tp1")  # fmt: skip
+        shutil.copytree(
+            paths.sample_submission("reference" if student == "newcomer" else student, "tp1"),
+            clones / student / "tp1",
+        )
     done = run_tpdl("grade", "tp1", "--submissions", str(clones), "--no-progress", course=course)
     assert done.returncode == 0, done.stderr
     apart = course / "reports" / "tp1" / "git_clones"
@@ -155,8 +183,13 @@ def test_a_class_killed_mid_run_is_finished_by_running_again(course, sample_clas
     for copy in range(6):
         shutil.copytree(sample_class / "reference", sample_class / f"clone-{copy}")
     env = {**os.environ, "TPDL_COURSE_DIR": str(course)}
-    process = subprocess.Popen([*TPDL, "grade", "tp1", "--submissions", str(sample_class), "--no-progress"],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        [*TPDL, "grade", "tp1", "--submissions", str(sample_class), "--no-progress"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 300
     while len(list((course / "autograded").glob("*/tp1/results.json"))) < 3 and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -164,8 +197,16 @@ def test_a_class_killed_mid_run_is_finished_by_running_again(course, sample_clas
     process.wait()
     first = {p.parent.parent.name for p in (course / "autograded").glob("*/tp1/results.json")}
     assert 3 <= len(first) < 11, "the run should have been interrupted half-way"
-    done = run_tpdl("grade", "tp1", "--submissions", str(sample_class), "--no-progress",
-                    "--json", str(course / "class.json"), course=course)  # fmt: skip
+    done = run_tpdl(
+        "grade",
+        "tp1",
+        "--submissions",
+        str(sample_class),
+        "--no-progress",
+        "--json",
+        str(course / "class.json"),
+        course=course,
+    )
     assert done.returncode == 0, done.stderr
     students = json.loads((course / "class.json").read_text())["students"]
     assert set(students) == {p.name for p in sample_class.iterdir()}
@@ -244,9 +285,17 @@ def test_an_unreachable_cluster_stops_with_its_address(course, sample_class, mon
         unused.bind(("127.0.0.1", 0))  # bound and never listening: every connection to it is refused
         address = f"tcp://127.0.0.1:{unused.getsockname()[1]}"
         code = cli.main(
-            ["grade", "tp1", "--submissions", str(sample_class), "--cluster", address, "--insecure-cluster",
-             "--no-progress"]
-        )  # fmt: skip
+            [
+                "grade",
+                "tp1",
+                "--submissions",
+                str(sample_class),
+                "--cluster",
+                address,
+                "--insecure-cluster",
+                "--no-progress",
+            ]
+        )
     error = capsys.readouterr().err
     assert code == 3 and f"cannot reach the Dask scheduler at {address}" in error
     assert "Traceback" not in error
@@ -270,9 +319,23 @@ def test_a_warm_pool_grades_like_a_fresh_sandbox(course, sample_class, tmp_path)
         assert "warm pool ready" in pool.stdout.readline()
         runs = []
         for _ in range(2):
-            done = subprocess.run([*TPDL, "grade", "tp1", "--submissions", str(sample_class), "--force",
-                                   "--no-progress", "--json", str(course / "class.json")],
-                                  env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+            done = subprocess.run(
+                [
+                    *TPDL,
+                    "grade",
+                    "tp1",
+                    "--submissions",
+                    str(sample_class),
+                    "--force",
+                    "--no-progress",
+                    "--json",
+                    str(course / "class.json"),
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             assert done.returncode == 0, done.stderr
             assert pool.stdout.readline().strip() == "served a grading run"
             runs.append(
@@ -299,8 +362,10 @@ def test_jails_side_by_side_never_share_users():
         other.close()
         elsewhere = subprocess.run(
             [sys.executable, "-c", "from tpdl.judge import sandbox; print(sandbox.reserve_users()[0])"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         for base in (second, int(elsewhere.stdout)):
             assert abs(base - first) >= sandbox.USER_BLOCK, f"users {base}.. overlap the held block {first}.."
     finally:

@@ -63,10 +63,21 @@ def lambda_payload(marker: Path) -> dict:
     model is built: what ``load_model(safe_mode=False)`` would run."""
     function = eval(f"lambda x: (open({str(marker)!r}, 'w').write('ran'), x)[1]")  # noqa: S307 - the payload
     code = base64.b64encode(marshal.dumps(function.__code__)).decode() + "\n"
-    return {"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
-            "config": {"name": "payload", "trainable": True, "dtype": "float32", "arguments": {},
-                       "function": {"class_name": "__lambda__",
-                                    "config": {"code": code, "defaults": None, "closure": None}}}}  # fmt: skip
+    return {
+        "module": "keras.layers",
+        "class_name": "Lambda",
+        "registered_name": None,
+        "config": {
+            "name": "payload",
+            "trainable": True,
+            "dtype": "float32",
+            "arguments": {},
+            "function": {
+                "class_name": "__lambda__",
+                "config": {"code": code, "defaults": None, "closure": None},
+            },
+        },
+    }
 
 
 # --------------------------------------------------------------------------- tpdl check on anyone's folder
@@ -76,8 +87,12 @@ def test_a_forged_handin_json_reads_nothing_outside_the_folder(released, zygote,
     folder = handed_in(tmp_path, "untouched", "tp1")
     outside_model = tmp_path / "outside.keras"  # a real model next to the folder: loading it would show
     shutil.copyfile(paths.sample_submission("reference", "tp1") / "mnist_dense.keras", outside_model)
-    forged = {"assignment": "tp1", "deliverables": ["tp1.ipynb"], "thresholds": {},
-              "models": {"../outside.keras": "mnist", str(outside_model): "load", "../../../etc/passwd": "load"}}  # fmt: skip
+    forged = {
+        "assignment": "tp1",
+        "deliverables": ["tp1.ipynb"],
+        "thresholds": {},
+        "models": {"../outside.keras": "mnist", str(outside_model): "load", "../../../etc/passwd": "load"},
+    }
     (folder / check.HANDIN).write_text(json.dumps(forged))
     code, text = run_check("tp1", folder, zygote)
     assert "this folder's handin.json is not the release's: it is ignored" in text, "the attack was not seen"
@@ -121,8 +136,9 @@ def test_escape_sequences_in_a_folder_never_reach_the_terminal(released, zygote,
     assert "conv3d.keras could not be loaded safely" in text
     assert not TERMINAL_CONTROL.search(text), repr(text)
 
-    (folder / check.HANDIN).write_text(json.dumps({"assignment": "tp4", "deliverables": [f"../{ESCAPES}"],
-                                                   "thresholds": {}, "models": {}}))  # fmt: skip
+    (folder / check.HANDIN).write_text(
+        json.dumps({"assignment": "tp4", "deliverables": [f"../{ESCAPES}"], "thresholds": {}, "models": {}})
+    )
     monkeypatch.setenv("TPDL_COURSE_DIR", str(tmp_path / "no-course"))
     code, text = run_check("tp4", folder, zygote)
     assert code == 2 and SHOWN_ESCAPE in text, f"the refusal did not quote the forged name: {text}"
@@ -153,7 +169,7 @@ def test_a_model_whose_loading_would_run_code_runs_nothing_here(released, zygote
     assert code == 1 and not marker.exists()
 
 
-# --------------------------------------------------------------------------- what the instructor's browser opens
+# ---------------------------------------------------------------------- what the instructor's browser opens
 
 BEACON = "https://beacon.example/b.png?student=mallory"
 LOCAL = "http://127.0.0.1:8888/api/contents"
@@ -179,13 +195,16 @@ def hostile_notebook(path: Path) -> None:
     notebook = nbformat.read(paths.release("tp1") / "tp1.ipynb", as_version=4)
     notebook.cells.insert(1, nbformat.v4.new_markdown_cell(REMOTE_MARKDOWN))
     drawn = nbformat.v4.new_markdown_cell("![drawn](attachment:pixel.png) ![vector](attachment:v.svg)")
-    drawn.attachments = {"pixel.png": {"image/png": PIXEL},
-                         "v.svg": {"image/svg+xml": f'<svg><image href="{BEACON}"/></svg>'}}  # fmt: skip
+    drawn.attachments = {
+        "pixel.png": {"image/png": PIXEL},
+        "v.svg": {"image/svg+xml": f'<svg><image href="{BEACON}"/></svg>'},
+    }
     inline = nbformat.v4.new_markdown_cell("ATTACK-INLINE-IMAGE ![drawn](attachment:pixel.png)")
     inline.attachments = {"pixel.png": {"image/png": PIXEL}}
     code = nbformat.v4.new_code_cell("print('ATTACK-REMOTE-OUTPUT')")
-    code.outputs = [nbformat.v4.new_output("display_data", data={"text/html": f'<img src="{LOCAL}">',
-                                                                 "text/plain": "x"})]  # fmt: skip
+    code.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/html": f'<img src="{LOCAL}">', "text/plain": "x"})
+    ]
     notebook.cells += [drawn, inline, code]
     nbformat.write(notebook, path)
 
@@ -211,18 +230,41 @@ HOSTILE_HTML = (
 
 
 def test_the_feedback_page_and_the_reports_load_nothing_from_outside():
-    result = {"student": f"mallory<img src={BEACON}>", "assignment": "tp1", "score": 0.0, "max_score": 1.0,
-              "notes": [HOSTILE_HTML], "notebook": {"cells": [{"cell": 1, "status": "error", "message": HOSTILE_HTML}]},
-              "checks": [{"name": f"check<link href={LOCAL}>", "points": 0.0, "max_points": 1.0, "passed": False,
-                          "message": HOSTILE_HTML}]}  # fmt: skip
+    result = {
+        "student": f"mallory<img src={BEACON}>",
+        "assignment": "tp1",
+        "score": 0.0,
+        "max_score": 1.0,
+        "notes": [HOSTILE_HTML],
+        "notebook": {"cells": [{"cell": 1, "status": "error", "message": HOSTILE_HTML}]},
+        "checks": [
+            {
+                "name": f"check<link href={LOCAL}>",
+                "points": 0.0,
+                "max_points": 1.0,
+                "passed": False,
+                "message": HOSTILE_HTML,
+            }
+        ],
+    }
     outcome = classroom.ClassResult("tp1")
     outcome.students[result["student"]] = {**result, "missing": HOSTILE_HTML}
     outcome.refused[f"<img src={BEACON}>"] = HOSTILE_HTML
     region = similarity.Region("cell 3", "cell 4", ("", HOSTILE_HTML, ""), ("", HOSTILE_HTML, ""), 100)
-    comparison = similarity.Comparison("tp1", 0.5, 25, 30, ["mallory", "x"], {"mallory": [HOSTILE_HTML]},
-                                       [similarity.Pair(f"<img src={BEACON}>", "x", 1.0, 1.0, 100, [region])])  # fmt: skip
-    pages = {"feedback": report.feedback_html(result), "class report": report.class_html(outcome),
-             "similarity report": similarity.similarity_html(comparison)}  # fmt: skip
+    comparison = similarity.Comparison(
+        "tp1",
+        0.5,
+        25,
+        30,
+        ["mallory", "x"],
+        {"mallory": [HOSTILE_HTML]},
+        [similarity.Pair(f"<img src={BEACON}>", "x", 1.0, 1.0, 100, [region])],
+    )
+    pages = {
+        "feedback": report.feedback_html(result),
+        "class report": report.class_html(outcome),
+        "similarity report": similarity.similarity_html(comparison),
+    }
     for name, page in pages.items():
         assert "ATTACK-REMOTE-MESSAGE" in page and "&lt;img src=" in page, f"the {name} did not show the text"
         assert not outside(page), f"the {name} loads {outside(page)}"

@@ -38,8 +38,9 @@ BIN = Path(sys.executable).parent
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     """nbgrader's command line, run in ``course`` as an instructor runs it."""
     env = {**os.environ, "TPDL_COURSE_DIR": str(course), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+    return subprocess.run(
+        [str(BIN / "nbgrader"), *args], cwd=course, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def formgrader_api(course: Path, **settings):
@@ -87,8 +88,11 @@ def kit_course(course):
     real_source = Path(os.readlink(course / "source"))
     for name in ("source", "release"):
         (course / name).unlink()
-    shutil.copytree(real_source / TP, course / "source" / TP,
-                    ignore=shutil.ignore_patterns("*.ipynb", *notebooks.RUN_OUTPUTS))  # fmt: skip
+    shutil.copytree(
+        real_source / TP,
+        course / "source" / TP,
+        ignore=shutil.ignore_patterns("*.ipynb", *notebooks.RUN_OUTPUTS),
+    )
     (course / "release").mkdir()
     notebooks.build_source_notebook(TP)  # as `tpdl release` or `make release` left it
     return course
@@ -277,8 +281,16 @@ def extra_notebook(folder: Path, where: str) -> None:
     """A second notebook of the assignment whose solution also sits in a cell's metadata or in an
     attachment, which nbgrader's ClearSolutions leaves as they are."""
     solution = f"### BEGIN SOLUTION\n{SECRET_LINE}\n### END SOLUTION"
-    metadata = {"nbgrader": {"schema_version": 3, "grade_id": "extra", "solution": True, "grade": False,
-                             "locked": False, "task": False}}  # fmt: skip
+    metadata = {
+        "nbgrader": {
+            "schema_version": 3,
+            "grade_id": "extra",
+            "solution": True,
+            "grade": False,
+            "locked": False,
+            "task": False,
+        }
+    }
     cell = nbformat.v4.new_code_cell(solution, metadata=metadata)
     notes = nbformat.v4.new_markdown_cell("Notes: ![notes](attachment:notes.txt)")
     if where == "metadata":
@@ -335,11 +347,16 @@ def plain_quiz(source: Path) -> None:
         metadata = {"schema_version": 3, "locked": False, "solution": False, "grade": False, "task": False}
         return nbformat.v4.new_code_cell(code, metadata={"nbgrader": {**metadata, **nbgrader}})
 
-    quiz = nbformat.v4.new_notebook(cells=[
-        cell("def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION", grade_id="square",
-             solution=True),
-        cell("assert square(3) == 9", grade_id="square_test", grade=True, locked=True, points=1),
-    ])  # fmt: skip
+    quiz = nbformat.v4.new_notebook(
+        cells=[
+            cell(
+                "def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION",
+                grade_id="square",
+                solution=True,
+            ),
+            cell("assert square(3) == 9", grade_id="square_test", grade=True, locked=True, points=1),
+        ]
+    )
     quiz.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(quiz, source / "quiz1.ipynb")
     (source / "helper.py").write_text(
@@ -454,7 +471,10 @@ def collected_at(late_class, student: str) -> datetime.datetime:
 def test_a_change_after_the_due_date_makes_the_submission_late(late_class, attack):
     due, changed = late_class["due"], late_class["changed"][attack]
     top = late_class["folders"][attack]
-    as_utc = lambda seconds: datetime.datetime.fromtimestamp(seconds, datetime.UTC).replace(tzinfo=None)
+
+    def as_utc(seconds):
+        return datetime.datetime.fromtimestamp(seconds, datetime.UTC).replace(tzinfo=None)
+
     assert as_utc(changed.stat().st_ctime) > due  # the attack's change
     if attack in IN_PLACE:
         assert as_utc(top.stat().st_ctime) <= due
@@ -475,8 +495,14 @@ def test_grading_charges_each_late_change_the_penalty(late_class):
     """``tpdl grade`` (TP1's quick checks): the same work, full marks on time, one point off late."""
     course = late_class["course"]
     env = {**os.environ, "TPDL_COURSE_DIR": str(course)}
-    graded = subprocess.run([str(BIN / "tpdl"), "grade", TP, "--no-progress"], cwd=course, env=env,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    graded = subprocess.run(
+        [str(BIN / "tpdl"), "grade", TP, "--no-progress"],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert graded.returncode == 0, graded.stdout + graded.stderr
     with open(course / "reports" / TP / "grades.csv", newline="") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
@@ -677,11 +703,18 @@ def grade_by_hand(course: Path, due: datetime.datetime, handed_in_at: dict[str, 
         book.update_or_create_assignment(TP, duedate=due)
     release = nbformat.read(course / "release" / TP / f"{TP}.ipynb", as_version=4)
     checks = [
-        {"name": f"check_{meta['grade_id']}", "cell": meta["grade_id"], "points": float(meta["points"]),
-         "max_points": float(meta["points"]), "passed": True, "counted": True, "message": ""}
+        {
+            "name": f"check_{meta['grade_id']}",
+            "cell": meta["grade_id"],
+            "points": float(meta["points"]),
+            "max_points": float(meta["points"]),
+            "passed": True,
+            "counted": True,
+            "message": "",
+        }
         for meta in (c.metadata.get("nbgrader", {}) for c in release.cells)
         if meta.get("grade") and not meta.get("solution") and meta.get("points")
-    ]  # fmt: skip
+    ]
     results = {}
     for student, moment in handed_in_at.items():
         stamp = f"{moment:%Y-%m-%d %H:%M:%S.%f} UTC"
@@ -689,8 +722,13 @@ def grade_by_hand(course: Path, due: datetime.datetime, handed_in_at: dict[str, 
             (course / folder / student / TP).mkdir(parents=True)
             (course / folder / student / TP / "timestamp.txt").write_text(stamp)
             nbformat.write(release, course / folder / student / TP / f"{TP}.ipynb")
-        results[student] = {"student": student, "assignment": TP, "checks": checks, "timestamp": moment.isoformat(),
-                            "score": sum(c["points"] for c in checks)}  # fmt: skip
+        results[student] = {
+            "student": student,
+            "assignment": TP,
+            "checks": checks,
+            "timestamp": moment.isoformat(),
+            "score": sum(c["points"] for c in checks),
+        }
     notes, _totals = gradebook.record(TP, results)
     assert not notes, notes
     return sum(c["points"] for c in checks)
@@ -736,8 +774,14 @@ def test_a_late_penalty_the_kit_does_not_honour_is_refused_before_grading(course
         gradebook.late_penalties()
     (course / "submitted").mkdir()
     env = {**os.environ, "TPDL_COURSE_DIR": str(course)}
-    graded = subprocess.run([str(BIN / "tpdl"), "grade", TP, "--no-progress"], cwd=course, env=env,
-                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    graded = subprocess.run(
+        [str(BIN / "tpdl"), "grade", TP, "--no-progress"],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert graded.returncode == 2, graded.stdout + graded.stderr
     assert graded.stderr.startswith("tpdl grade: nbgrader_config.py: ") and refusal in graded.stderr, (
         graded.stderr
@@ -784,17 +828,43 @@ def test_the_grading_view_shows_each_check_under_its_cell_escaped(course, tmp_pa
     from tpdl.classroom import report
 
     release = course / "release" / TP / f"{TP}.ipynb"
-    cells = [c.metadata["nbgrader"]["grade_id"] for c in nbformat.read(release, as_version=4).cells
-             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")]  # fmt: skip
+    cells = [
+        c.metadata["nbgrader"]["grade_id"]
+        for c in nbformat.read(release, as_version=4).cells
+        if c.cell_type == "code"
+        and c.metadata.get("nbgrader", {}).get("grade")
+        and not c.metadata["nbgrader"].get("solution")
+    ]
     hostile = "got <img src=x onerror=alert(1)> and $\\href{https://example.org}{x}$"
     checks = [
-        {"name": "shapes", "cell": cells[0], "points": 1.0, "max_points": 1.0, "passed": True, "counted": True,
-         "message": ""},
-        {"name": "values", "cell": cells[0], "points": 0.0, "max_points": 2.0, "passed": False, "counted": True,
-         "message": hostile},
-        {"name": "later", "cell": cells[1], "points": 0.0, "max_points": 3.0, "passed": False, "counted": False,
-         "message": "not measured here"},
-    ]  # fmt: skip
+        {
+            "name": "shapes",
+            "cell": cells[0],
+            "points": 1.0,
+            "max_points": 1.0,
+            "passed": True,
+            "counted": True,
+            "message": "",
+        },
+        {
+            "name": "values",
+            "cell": cells[0],
+            "points": 0.0,
+            "max_points": 2.0,
+            "passed": False,
+            "counted": True,
+            "message": hostile,
+        },
+        {
+            "name": "later",
+            "cell": cells[1],
+            "points": 0.0,
+            "max_points": 3.0,
+            "passed": False,
+            "counted": False,
+            "message": "not measured here",
+        },
+    ]
     notebook = report.safe_notebook(release, release)
     report.show_checks(notebook, {"assignment": TP, "checks": checks})
     graded = tmp_path / f"{TP}.ipynb"

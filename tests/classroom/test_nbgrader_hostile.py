@@ -24,8 +24,14 @@ def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
         "TPDL_COURSE_DIR": str(course),
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
     }
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture
@@ -64,9 +70,12 @@ def test_autograde_copies_nothing_of_a_submission_holding_a_link(course, secret)
 
 def test_collect_skips_folders_named_by_no_student(course):
     inbound = course / "exchange" / "tpdl" / "inbound"
-    for name in (f"..+{TP}+2026-12-01 10:00:00.000000 UTC+abc", f"<b>eve;+{TP}+2026-12-01 10:00:00.000000 UTC+ab",
-                 f"bob+{TP}+not a date+abc",
-                 f"alice+{TP}+2026-12-01 10:00:00.000000 UTC+abc"):  # fmt: skip
+    for name in (
+        f"..+{TP}+2026-12-01 10:00:00.000000 UTC+abc",
+        f"<b>eve;+{TP}+2026-12-01 10:00:00.000000 UTC+ab",
+        f"bob+{TP}+not a date+abc",
+        f"alice+{TP}+2026-12-01 10:00:00.000000 UTC+abc",
+    ):
         (inbound / name).mkdir(parents=True)
         shutil.copyfile(
             paths.sample_submission("untouched", TP) / f"{TP}.ipynb", inbound / name / f"{TP}.ipynb"

@@ -32,9 +32,15 @@ def test_numbers_stay_numbers_in_the_csv():
 
 
 def result_of(message: str, student: str = "alice") -> dict:
-    return {"student": student, "assignment": "tp1", "score": 0.0, "max_score": 1.0, "notes": [message],
-            "checks": [{"name": "check", "points": 0.0, "max_points": 1.0, "passed": False, "message": message}],
-            "notebook": {"cells": [{"cell": 1, "status": "error", "message": message}]}}  # fmt: skip
+    return {
+        "student": student,
+        "assignment": "tp1",
+        "score": 0.0,
+        "max_score": 1.0,
+        "notes": [message],
+        "checks": [{"name": "check", "points": 0.0, "max_points": 1.0, "passed": False, "message": message}],
+        "notebook": {"cells": [{"cell": 1, "status": "error", "message": message}]},
+    }
 
 
 def test_the_feedback_page_escapes_messages_and_drops_control_characters():
@@ -137,12 +143,30 @@ def test_feedback_lists_checks_under_their_exercises_in_notebook_order(released,
     import nbformat
 
     notebook = nbformat.read(paths.release(assignment) / f"{assignment}.ipynb", as_version=4)
-    cells = [c.metadata["nbgrader"]["grade_id"] for c in notebook.cells
-             if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]  # fmt: skip
-    checks = [{"name": f"check_of_{cell}", "cell": cell, "points": 1.0, "max_points": 2.0, "passed": False,
-               "message": f"message of {cell}"} for cell in sorted(cells)]  # fmt: skip
-    result = {"student": "alice", "assignment": assignment, "score": len(cells), "max_score": 2 * len(cells),
-              "checks": checks, "notebook": {"cells": []}}  # fmt: skip
+    cells = [
+        c.metadata["nbgrader"]["grade_id"]
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+    ]
+    checks = [
+        {
+            "name": f"check_of_{cell}",
+            "cell": cell,
+            "points": 1.0,
+            "max_points": 2.0,
+            "passed": False,
+            "message": f"message of {cell}",
+        }
+        for cell in sorted(cells)
+    ]
+    result = {
+        "student": "alice",
+        "assignment": assignment,
+        "score": len(cells),
+        "max_score": 2 * len(cells),
+        "checks": checks,
+        "notebook": {"cells": []},
+    }
     page = html.unescape(report.feedback_html(result))
     sections = exercises.of_notebook(notebook)
     positions = [page.index(f"check_of_{cell}") for cell in cells]
@@ -171,14 +195,32 @@ def graded_class(assignment: str):
     import nbformat
 
     notebook = nbformat.read(paths.release(assignment) / f"{assignment}.ipynb", as_version=4)
-    cells = [c.metadata["nbgrader"]["grade_id"] for c in notebook.cells
-             if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]  # fmt: skip
-    checks = [{"name": f"check_of_{cell}", "cell": cell, "points": 1.0, "max_points": 1.0, "passed": True,
-               "message": ""} for cell in reversed(cells)]  # fmt: skip
+    cells = [
+        c.metadata["nbgrader"]["grade_id"]
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+    ]
+    checks = [
+        {
+            "name": f"check_of_{cell}",
+            "cell": cell,
+            "points": 1.0,
+            "max_points": 1.0,
+            "passed": True,
+            "message": "",
+        }
+        for cell in reversed(cells)
+    ]
     outcome = classroom.ClassResult(assignment)
     for student in ("alice", "bob", "carol"):
-        outcome.students[student] = {"student": student, "assignment": assignment, "score": len(cells),
-                                     "max_score": len(cells), "checks": checks, "notebook": {"cells": []}}  # fmt: skip
+        outcome.students[student] = {
+            "student": student,
+            "assignment": assignment,
+            "score": len(cells),
+            "max_score": len(cells),
+            "checks": checks,
+            "notebook": {"cells": []},
+        }
         outcome.graded_now.append(student)
     return outcome, cells
 
@@ -200,9 +242,12 @@ def test_the_table_the_report_and_the_csv_say_what_to_act_on(released, capsys, m
     outcome.students["alice"].update(internal_errors=2)
     outcome.students["bob"].update(missing_files=["mlflow.db"])
     outcome.totals["carol"] = gradebook.Totals(
-        automatic=3.0, late_penalty=2.0, score=1.0, max_score=6.0,
+        automatic=3.0,
+        late_penalty=2.0,
+        score=1.0,
+        max_score=6.0,
         waiting=[gradebook.Waiting("analysis", 3.0, "graded by hand")],
-    )  # fmt: skip
+    )
     expected = {
         "alice": "internal error of the graders in 2 check(s)",
         "bob": "missing deliverable: mlflow.db",
@@ -222,14 +267,22 @@ def test_the_table_the_report_and_the_csv_say_what_to_act_on(released, capsys, m
 def test_exercises_are_read_from_the_headings():
     import nbformat
 
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# TP\n\n## Exercise 2 — `dice` (5 points)\n\ntext"),
-        nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade": True, "grade_id": "dice_tests", "points": 5}}),
-        nbformat.v4.new_markdown_cell("## The saved model (3 points)"),
-        nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade": True, "grade_id": "a", "points": 1}}),
-        nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade": True, "grade_id": "b", "points": 2}}),
-        nbformat.v4.new_markdown_cell("## Analysis (3 points, graded by hand)"),
-    ])  # fmt: skip
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# TP\n\n## Exercise 2 — `dice` (5 points)\n\ntext"),
+            nbformat.v4.new_code_cell(
+                "", metadata={"nbgrader": {"grade": True, "grade_id": "dice_tests", "points": 5}}
+            ),
+            nbformat.v4.new_markdown_cell("## The saved model (3 points)"),
+            nbformat.v4.new_code_cell(
+                "", metadata={"nbgrader": {"grade": True, "grade_id": "a", "points": 1}}
+            ),
+            nbformat.v4.new_code_cell(
+                "", metadata={"nbgrader": {"grade": True, "grade_id": "b", "points": 2}}
+            ),
+            nbformat.v4.new_markdown_cell("## Analysis (3 points, graded by hand)"),
+        ]
+    )
     found = [(e.number, e.title, e.cells, e.points) for e in exercises.of_notebook(notebook)]
     assert found == [("Exercise 2", "`dice`", ["dice_tests"], 5.0), ("", "The saved model", ["a", "b"], 3.0)]
 
@@ -242,24 +295,45 @@ def docker_not_run_class() -> classroom.ClassResult:
     from tpdl.judge import protocol
 
     def check(name: str, cell: str, points: float, counted: bool = True) -> dict:
-        return {"name": name, "cell": cell, "points": points if counted else 0.0, "max_points": 1.0,
-                "passed": counted and points == 1.0, "message": "" if counted else "not run (not counted)",
-                "counted": counted}  # fmt: skip
+        return {
+            "name": name,
+            "cell": cell,
+            "points": points if counted else 0.0,
+            "max_points": 1.0,
+            "passed": counted and points == 1.0,
+            "message": "" if counted else "not run (not counted)",
+            "counted": counted,
+        }
 
-    checks = [check("app_health", "app_tests", 1.0), check("app_predicts_one_image", "app_tests", 0.0),
-              check("docker_image_builds", "docker_tests", 0.0, counted=False),
-              check("docker_image_serves_as_a_non_root_user", "docker_tests", 0.0, counted=False)]  # fmt: skip
+    checks = [
+        check("app_health", "app_tests", 1.0),
+        check("app_predicts_one_image", "app_tests", 0.0),
+        check("docker_image_builds", "docker_tests", 0.0, counted=False),
+        check("docker_image_serves_as_a_non_root_user", "docker_tests", 0.0, counted=False),
+    ]
     outcome = classroom.ClassResult("tp1")
     for student in ("alice", "bob"):
-        result = {"student": student, "assignment": "tp1", "score": 1.0, "max_score": 2.0, "checks": checks,
-                  "notebook": {"cells": []}, "seconds": 1.0, "internal_errors": 0}  # fmt: skip
+        result = {
+            "student": student,
+            "assignment": "tp1",
+            "score": 1.0,
+            "max_score": 2.0,
+            "checks": checks,
+            "notebook": {"cells": []},
+            "seconds": 1.0,
+            "internal_errors": 0,
+        }
         protocol.GradedResult.model_validate(result)  # the judge's own result, as the cluster checks it
         outcome.students[student] = result
     outcome.totals["bob"] = gradebook.Totals(
-        automatic=1.0, score=1.0, max_score=7.0,
-        waiting=[gradebook.Waiting("docker_tests", 2.0, "not measured on the grading machine"),
-                 gradebook.Waiting("analysis", 3.0, "graded by hand")],
-    )  # fmt: skip
+        automatic=1.0,
+        score=1.0,
+        max_score=7.0,
+        waiting=[
+            gradebook.Waiting("docker_tests", 2.0, "not measured on the grading machine"),
+            gradebook.Waiting("analysis", 3.0, "graded by hand"),
+        ],
+    )
     return outcome
 
 

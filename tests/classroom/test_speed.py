@@ -7,7 +7,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from tpdl.grading import student
+from tpdl.grading import kit_runs, student
 from tpdl.judge import profile, protocol
 from tpdl.judge.session import write_new_file
 
@@ -30,10 +30,14 @@ def test_a_profile_counts_each_check_and_each_request():
 
 def test_a_class_summary_ranks_the_slowest_first_and_counts_absent_checks_as_zero():
     students = [
-        {"total_s": 10.0, "checks_s": {"a": 6.0, "b": 1.0}, "outside_checks_s": 3.0,
-         "requests": {"models: Predict": {"count": 2, "seconds": 5.0}}},
+        {
+            "total_s": 10.0,
+            "checks_s": {"a": 6.0, "b": 1.0},
+            "outside_checks_s": 3.0,
+            "requests": {"models: Predict": {"count": 2, "seconds": 5.0}},
+        },
         {"total_s": 12.0, "checks_s": {"a": 8.0}, "outside_checks_s": 4.0, "requests": {}},
-    ]  # fmt: skip
+    ]
     summary = profile.summarise(students)
     assert summary["students"] == 2 and summary["median_total_s"] == 11.0
     assert [row["check"] for row in summary["checks"]] == ["a", profile.OUTSIDE, "b"]
@@ -87,7 +91,7 @@ def submission_making_references() -> student.Submission:
 
 
 def test_a_reference_run_is_made_once_per_distinct_request(monkeypatch):
-    monkeypatch.setattr(student, "REFERENCE_RUNS", {})
+    monkeypatch.setattr(kit_runs, "REFERENCE_RUNS", {})
     submission = submission_making_references()
     config = {"optimizer": "sgd"}
     first = submission.train_reference_mlp(config, IMAGES, 1, 2, seed=3)
@@ -99,7 +103,7 @@ def test_a_reference_run_is_made_once_per_distinct_request(monkeypatch):
     other[0, 0] = 1
     submission.train_reference_mlp(config, (other, *IMAGES[1:]), 1, 2, seed=3)
     assert submission.session.runs == 3, "another seed or other data is another run"
-    assert submission.session.waits == [student.REFERENCE_RUN_S] * 3, (
+    assert submission.session.waits == [kit_runs.REFERENCE_RUN_S] * 3, (
         "a reference run is not held to the request limit"
     )
 
@@ -108,12 +112,12 @@ def test_a_kept_reference_run_is_made_once_per_machine(monkeypatch, tmp_path):
     """Is a run kept (every grading asks for it alike) read back by a later judge process, and is
     one not kept made again?"""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(student, "REFERENCE_RUNS", {})
+    monkeypatch.setattr(kit_runs, "REFERENCE_RUNS", {})
     submission = submission_making_references()
     config = {"optimizer": "adam"}
     submission.train_reference_mlp(config, IMAGES, 1, 2, seed=3, keep=True)
     submission.train_reference_mlp(config, IMAGES, 1, 2, seed=4)
-    student.REFERENCE_RUNS.clear()  # a later judge process
+    kit_runs.REFERENCE_RUNS.clear()  # a later judge process
     assert submission.train_reference_mlp(config, IMAGES, 1, 2, seed=3, keep=True) == {"val_loss": [3.0]}
     assert submission.session.runs == 2
     submission.train_reference_mlp(config, IMAGES, 1, 2, seed=4)

@@ -143,8 +143,9 @@ def test_without_the_sandbox_as_root_no_model_is_loaded(released, tmp_path, monk
 
 
 @pytest.mark.slow  # runs a whole notebook
-def test_without_the_sandbox_the_callers_own_notebook_runs_apart_as_the_judge_runs_it(released, tmp_path,
-                                                                                       monkeypatch):  # fmt: skip
+def test_without_the_sandbox_the_callers_own_notebook_runs_apart_as_the_judge_runs_it(
+    released, tmp_path, monkeypatch
+):
     """Without bubblewrap, a student's own folder is run in a separate process, and still told of
     the function that needs a skipped cell."""
 

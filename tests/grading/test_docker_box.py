@@ -55,13 +55,16 @@ with open(state / "calls.jsonl", "a") as log:
     log.write(json.dumps(args) + "\n")
 dead = (state / "dead").exists()
 if dead or scenario == "stopped":
-    sys.exit("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
+    sys.exit("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+             "Is the docker daemon running?")
 saved = state / "store.json"
 store = json.loads(saved.read_text()) if saved.exists() else {
-    "sha256:base": {"names": ["python:3.11-slim"], "labels": {}, "digests": [], "parent": "", "size": 188000000}
+    "sha256:base": {"names": ["python:3.11-slim"], "labels": {}, "digests": [], "parent": "",
+                    "size": 188000000}
 }
 for name in os.environ.get("FAKE_DOCKER_PRESENT", "").split():
-    store.setdefault("sha256:" + name, {"names": [name], "labels": {}, "digests": [], "parent": "", "size": 1})
+    store.setdefault("sha256:" + name,
+                     {"names": [name], "labels": {}, "digests": [], "parent": "", "size": 1})
 
 
 def find(name):
@@ -80,9 +83,11 @@ def inspected(identity):
 def reply(body, url):
     if url.endswith("/simple/"):
         busy = scenario == "index-busy" and any(state.glob("*-run"))  # the student's container holds it
-        return {"status": 0 if scenario == "index-down" or busy else 200, "body": "<html></html>", "whole": True}
+        status = 0 if scenario == "index-down" or busy else 200
+        return {"status": status, "body": "<html></html>", "whole": True}
     if url.endswith("/health"):
-        return {"status": 0 if scenario == "index-busy" else 200, "body": json.dumps({"status": "ok"}), "whole": True}
+        status = 0 if scenario == "index-busy" else 200
+        return {"status": status, "body": json.dumps({"status": "ok"}), "whole": True}
     if scenario == "deep":
         return {"status": 200, "body": "[" * 100000 + "]" * 100000, "whole": True}
     if scenario == "huge":
@@ -345,7 +350,8 @@ def test_the_boxed_dockerfile_is_the_dockerfile_as_read_with_the_label_in_every_
         "a:1",
         "b:2",
     ]
-    # A stage's name or number refers to it once it is over: within it, Docker would pull an image of that name.
+    # A stage's name or number refers to it once it is over: within it, Docker would pull an image of
+    # that name.
     text = "FROM a:1 AS s\nCOPY --from=s /x /x\nCOPY --from=0 /y /y\n"
     instructions = docker_engine._read(text)
     assert list(docker_engine._images(docker_engine._stages(text, instructions, {}), instructions)) == [
@@ -385,8 +391,12 @@ def test_attack_add_downloading_is_refused_before_the_build(fake_engine, context
 
 def test_attack_onbuild_and_a_build_argument_naming_an_image_are_the_students(fake_engine, context, digits):
     engine = fake_engine("ok")
-    onbuild = _probe(context, "FROM python:3.11-slim AS base\nONBUILD COPY --from=127.0.0.1:47005/evil/img:1 "
-                     "/pwned /pwned\nFROM base\n", digits)  # fmt: skip
+    onbuild = _probe(
+        context,
+        "FROM python:3.11-slim AS base\nONBUILD COPY --from=127.0.0.1:47005/evil/img:1 "
+        "/pwned /pwned\nFROM base\n",
+        digits,
+    )
     assert not onbuild.built and "ONBUILD is not allowed" in onbuild.message
     # Docker takes the kit's own --build-arg value, not the default the student wrote.
     trusted = _probe(context, "ARG PIP_TRUSTED_HOST=python:3.11-slim\nFROM ${PIP_TRUSTED_HOST}\n", digits)
@@ -726,8 +736,12 @@ for mib in range(64, 8192, 64):
 def test_a_build_step_holding_too_much_memory_is_killed(untouched_engine, tmp_path, fresh_digits):
     context = _attack(tmp_path, "FROM python:3.11-slim\n" + _python_step(MEMORY))
     limit = 256 * 2**20
-    probe = docker_engine.build_and_probe(context, docker_engine.image_name("attacker-memory"),
-                                          docker_engine.Limits(memory_bytes=limit), digits=fresh_digits)  # fmt: skip
+    probe = docker_engine.build_and_probe(
+        context,
+        docker_engine.image_name("attacker-memory"),
+        docker_engine.Limits(memory_bytes=limit),
+        digits=fresh_digits,
+    )
     held = [int(line.split()[1]) for line in probe.log.splitlines() if line.startswith("held ")]
     assert held, f"the attack did not run: {probe.log}"
     assert not probe.built and "memory" in probe.message
@@ -739,19 +753,30 @@ def test_a_build_step_holding_too_much_memory_is_killed(untouched_engine, tmp_pa
 @pytest.mark.docker
 def test_an_endless_build_is_stopped(untouched_engine, tmp_path, fresh_digits):
     context = _attack(tmp_path, "FROM python:3.11-slim\nRUN echo started && sleep infinity\n")
-    probe = docker_engine.build_and_probe(context, docker_engine.image_name("attacker-sleep"),
-                                          docker_engine.Limits(build_s=10), digits=fresh_digits)  # fmt: skip
+    probe = docker_engine.build_and_probe(
+        context,
+        docker_engine.image_name("attacker-sleep"),
+        docker_engine.Limits(build_s=10),
+        digits=fresh_digits,
+    )
     assert "started" in probe.log, f"the attack did not run: {probe.log}"
     assert not probe.built and "did not finish within 10 s" in probe.message
 
 
 @pytest.mark.docker
 def test_a_build_filling_the_disk_is_stopped(untouched_engine, tmp_path, fresh_digits):
-    context = _attack(tmp_path, "FROM python:3.11-slim\nRUN for i in $(seq 1 100); do "
-                      "head -c 50000000 /dev/zero > /fill$i && echo wrote $i; sleep 0.1; done\n")  # fmt: skip
+    context = _attack(
+        tmp_path,
+        "FROM python:3.11-slim\nRUN for i in $(seq 1 100); do "
+        "head -c 50000000 /dev/zero > /fill$i && echo wrote $i; sleep 0.1; done\n",
+    )
     limit = 300 * 10**6
-    probe = docker_engine.build_and_probe(context, docker_engine.image_name("attacker-disk"),
-                                          docker_engine.Limits(written_bytes=limit), digits=fresh_digits)  # fmt: skip
+    probe = docker_engine.build_and_probe(
+        context,
+        docker_engine.image_name("attacker-disk"),
+        docker_engine.Limits(written_bytes=limit),
+        digits=fresh_digits,
+    )
     wrote = [int(line.split()[1]) for line in probe.log.splitlines() if line.startswith("wrote ")]
     assert wrote, f"the attack did not run: {probe.log}"
     assert not probe.built and "more than the 0.28 GiB allowed" in probe.message
@@ -803,20 +828,24 @@ def test_attack_real_a_build_argument_names_an_image_to_pull(untouched_engine, t
 
 @pytest.mark.docker
 def test_attack_real_every_stage_is_labelled_counted_and_removed(untouched_engine, tmp_path, fresh_digits):
-    """The reviewer's unlabelled last stage: refused for its form feed; written plainly, its layers are counted."""
+    """The reviewer's unlabelled last stage: refused for its form feed; written plainly, its layers count."""
     stages = "FROM python:3.11-slim AS one\r\nRUN true\r\n{comment}\nFROM python:3.11-slim\n" + "".join(
         f"RUN head -c 100000000 /dev/urandom > /f{i} && echo wrote {i}\n" for i in range(1, 4)
     )
     limits = docker_engine.Limits(written_bytes=150 * 10**6)
     refused = docker_engine.build_and_probe(
         _attack(tmp_path / "ff", stages.format(comment="# a form feed:\x0c")),
-        docker_engine.image_name("attacker-ff"), limits, digits=fresh_digits,
-    )  # fmt: skip
+        docker_engine.image_name("attacker-ff"),
+        limits,
+        digits=fresh_digits,
+    )
     assert not refused.built and "U+000C" in refused.message
     counted = docker_engine.build_and_probe(
         _attack(tmp_path / "plain", stages.format(comment="# no form feed")),
-        docker_engine.image_name("attacker-stages"), limits, digits=fresh_digits,
-    )  # fmt: skip
+        docker_engine.image_name("attacker-stages"),
+        limits,
+        digits=fresh_digits,
+    )
     assert "wrote" in counted.log, f"the attack did not run: {counted.log}"
     assert not counted.built and "more than the 0.14 GiB allowed" in counted.message, counted.message
 
@@ -863,17 +892,22 @@ def test_attack_real_a_container_or_a_step_holding_the_index_is_the_students(
     """The reviewer's 200 idle connections to the index from the container, and 600 from a build step."""
     monkeypatch.setattr(docker_engine, "HEALTH_WAIT_S", 15.0)
     container = _attack(
-        tmp_path / "run", "FROM python:3.11-slim\nRUN echo \"$PIP_TRUSTED_HOST\" > /idx && useradd -u 10001 api\n"
-        "COPY hold.py /hold.py\nUSER 10001\nCMD [\"sh\", \"-c\", \"python3 /hold.py $(cat /idx) 200 600\"]\n",
+        tmp_path / "run",
+        'FROM python:3.11-slim\nRUN echo "$PIP_TRUSTED_HOST" > /idx && useradd -u 10001 api\n'
+        'COPY hold.py /hold.py\nUSER 10001\nCMD ["sh", "-c", "python3 /hold.py $(cat /idx) 200 600"]\n',
         **{"hold.py": HOLD},
-    )  # fmt: skip
+    )
     served = docker_engine.build_and_probe(
         container, docker_engine.image_name("attacker-idx"), digits=fresh_digits
     )
     assert served.built and not served.healthy and "holding 200 connections" in served.message, served.message
-    step = _attack(tmp_path / "step", "FROM python:3.11-slim\nCOPY hold.py /hold.py\n"
-                   "RUN (python3 /hold.py $PIP_TRUSTED_HOST 600 600 &); sleep 5; pip install --quiet --timeout 5 "
-                   "flask==3.1.3; false\n", **{"hold.py": HOLD})  # fmt: skip
+    step = _attack(
+        tmp_path / "step",
+        "FROM python:3.11-slim\nCOPY hold.py /hold.py\n"
+        "RUN (python3 /hold.py $PIP_TRUSTED_HOST 600 600 &); sleep 5; pip install --quiet --timeout 5 "
+        "flask==3.1.3; false\n",
+        **{"hold.py": HOLD},
+    )
     built = docker_engine.build_and_probe(
         step, docker_engine.image_name("attacker-idx-step"), digits=fresh_digits
     )
@@ -912,7 +946,10 @@ def test_attack_real_services_without_a_model_or_with_unreadable_answers_lose(
 ):
     found = {}
     for mode in ("constant", "deep", "huge"):
-        dockerfile = f'FROM python:3.11-slim\nCOPY serve.py /serve.py\nUSER 10001\nCMD ["python3", "/serve.py", "{mode}"]\n'
+        dockerfile = (
+            "FROM python:3.11-slim\nCOPY serve.py /serve.py\nUSER 10001\n"
+            f'CMD ["python3", "/serve.py", "{mode}"]\n'
+        )
         context = _attack(tmp_path / mode, dockerfile, **{"serve.py": SERVER})
         found[mode] = docker_engine.build_and_probe(
             context, docker_engine.image_name(mode), digits=fresh_digits
@@ -931,25 +968,32 @@ def test_attack_real_a_step_taking_the_disk_at_once_is_stopped(untouched_engine,
     empty files (the disk's free bytes and inodes, read ten times a second)."""
     single = docker_engine.build_and_probe(
         _attack(tmp_path / "one", "FROM python:3.11-slim\nRUN echo allocating && fallocate -l 8G /big\n"),
-        docker_engine.image_name("attacker-fallocate"), digits=fresh_digits,
-    )  # fmt: skip
+        docker_engine.image_name("attacker-fallocate"),
+        digits=fresh_digits,
+    )
     assert "allocating" in single.log and not single.built and "File size limit exceeded" in single.log, (
         single.log
     )
     kept = docker_engine.build_and_probe(
-        _attack(tmp_path / "kept", "FROM python:3.11-slim\nRUN for i in 1 2 3 4 5; do touch /k$i && "
-                "fallocate --keep-size -l 1G /k$i && echo allocated $i; done; sleep 60\n"),
-        docker_engine.image_name("attacker-keep-size"), docker_engine.Limits(disk_bytes=2 * 2**30),
+        _attack(
+            tmp_path / "kept",
+            "FROM python:3.11-slim\nRUN for i in 1 2 3 4 5; do touch /k$i && "
+            "fallocate --keep-size -l 1G /k$i && echo allocated $i; done; sleep 60\n",
+        ),
+        docker_engine.image_name("attacker-keep-size"),
+        docker_engine.Limits(disk_bytes=2 * 2**30),
         digits=fresh_digits,
-    )  # fmt: skip
+    )
     assert "allocated" in kept.log, f"the attack did not run: {kept.log}"
     assert not kept.built and "of the engine's disk at once, more than the 2.00 GiB" in kept.message, (
         kept.message
     )
     files = docker_engine.build_and_probe(
         _attack(tmp_path / "files", "FROM python:3.11-slim\n" + _python_step(FILES)),
-        docker_engine.image_name("attacker-files"), docker_engine.Limits(files=100_000), digits=fresh_digits,
-    )  # fmt: skip
+        docker_engine.image_name("attacker-files"),
+        docker_engine.Limits(files=100_000),
+        digits=fresh_digits,
+    )
     assert "created" in files.log, f"the attack did not run: {files.log}"
     assert not files.built and "more than the 100,000 allowed" in files.message, files.message
 
@@ -1003,7 +1047,7 @@ def test_attack_real_a_container_writing_its_disk_and_logs_is_bounded(
 def test_the_reference_keeps_its_points_with_no_registry_and_attackers_earn_nothing(
     untouched_engine, zygote, monkeypatch, tmp_path
 ):
-    """The reference and four attackers graded by TP1's own Docker checks, on an engine reaching no registry."""
+    """The reference and four attackers graded by TP1's own Docker checks, on an engine with no registry."""
     monkeypatch.setenv("TPDL_DOCKER", "auto")
 
     def graded(student: str, dockerfile: str | None = None, **files: str):
@@ -1016,15 +1060,21 @@ def test_the_reference_keeps_its_points_with_no_registry_and_attackers_earn_noth
         result, _log = grading.grade_submission(zygote, "tp1", folder, student, cells={"docker_image_tests"})
         return {check.name: check for check in result.checks}
 
-    network = graded("network", 'FROM python:3.11-slim\nRUN python3 -c "import urllib.request as u; '
-                     "u.urlopen('https://pypi.org/simple/', timeout=5)\" && echo phoned-home\n")  # fmt: skip
+    network = graded(
+        "network",
+        'FROM python:3.11-slim\nRUN python3 -c "import urllib.request as u; '
+        "u.urlopen('https://pypi.org/simple/', timeout=5)\" && echo phoned-home\n",
+    )
     absent = graded("absent", "FROM tpdl-never-stored/python:3.11-slim\nRUN echo hello\n")
     memory = graded(
         "memory", "FROM python:3.11-slim\nRUN python3 -c \"b = b'x' * 3 * 2**30; print(len(b))\"\n"
     )
-    nomodel = graded("nomodel", 'FROM python:3.11-slim\nCOPY serve.py /serve.py\nUSER 10001\n'
-                     'CMD ["python3", "/serve.py", "constant"]\n',
-                     **{"serve.py": SERVER, ".dockerignore": "*\n!serve.py\n"})  # fmt: skip
+    nomodel = graded(
+        "nomodel",
+        "FROM python:3.11-slim\nCOPY serve.py /serve.py\nUSER 10001\n"
+        'CMD ["python3", "/serve.py", "constant"]\n',
+        **{"serve.py": SERVER, ".dockerignore": "*\n!serve.py\n"},
+    )
     for name, checks in {"network": network, "memory": memory, "absent": absent}.items():
         assert all(c.counted and not c.passed and c.points == 0 for c in checks.values()), name
     assert "URLError" in network["docker_image_builds"].message  # it ran, and reached nothing

@@ -18,20 +18,32 @@ dockerfile = grader_module("test_dockerfile")
 
 # (the .dockerignore, paths Docker leaves out, paths it sends), from Docker's documentation.
 DOCUMENTED = [
-    ("# comment\n*/temp*\n*/*/temp*\ntemp?\n",
-     ["somedir/temporary.txt", "somedir/temp", "somedir/subdir/temporary.txt", "tempa", "tempb"],
-     ["temp.txt", "temporary.txt", "a/b/c/temp.txt"]),
+    (
+        "# comment\n*/temp*\n*/*/temp*\ntemp?\n",
+        ["somedir/temporary.txt", "somedir/temp", "somedir/subdir/temporary.txt", "tempa", "tempb"],
+        ["temp.txt", "temporary.txt", "a/b/c/temp.txt"],
+    ),
     ("**/*.go\n", ["main.go", "cmd/tool/main.go"], ["main.py", "go.mod"]),
     ("*.md\n!README.md\n", ["CHANGES.md"], ["README.md"]),
-    ("*.md\n!README*.md\nREADME-secret.md\n", ["CHANGES.md", "README-secret.md"], ["README.md", "README-a.md"]),
+    (
+        "*.md\n!README*.md\nREADME-secret.md\n",
+        ["CHANGES.md", "README-secret.md"],
+        ["README.md", "README-a.md"],
+    ),
     ("*.md\nREADME-secret.md\n!README*.md\n", ["CHANGES.md"], ["README-secret.md", "README.md"]),
     # what TP1 hands in, written the ways Docker allows
-    ("**/*.ipynb\nmlruns\nmlflow.db\n", ["tp1.ipynb", "mlruns/1/run/artifacts/mnist_dense.keras", "mlflow.db"],
-     ["app.py", "requirements.txt"]),
+    (
+        "**/*.ipynb\nmlruns\nmlflow.db\n",
+        ["tp1.ipynb", "mlruns/1/run/artifacts/mnist_dense.keras", "mlflow.db"],
+        ["app.py", "requirements.txt"],
+    ),
     ("/mlruns/\n*.ipynb\n/mlflow.db\n", ["tp1.ipynb", "mlruns/1/run/meta.yaml", "mlflow.db"], ["app.py"]),
-    ("*\n!app.py\n!requirements.txt\n!mnist_dense.keras\n", ["tp1.ipynb", "mlflow.db", "mlruns/1/x"],
-     ["app.py", "requirements.txt", "mnist_dense.keras"]),
-]  # fmt: skip
+    (
+        "*\n!app.py\n!requirements.txt\n!mnist_dense.keras\n",
+        ["tp1.ipynb", "mlflow.db", "mlruns/1/x"],
+        ["app.py", "requirements.txt", "mnist_dense.keras"],
+    ),
+]
 
 
 @pytest.mark.parametrize(("text", "left_out", "sent"), DOCUMENTED)

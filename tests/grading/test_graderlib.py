@@ -9,9 +9,18 @@ lib = grading.grader_library()
 RNG = np.random.default_rng(5)
 
 
-@pytest.mark.parametrize(("kernel", "stride", "padding", "size"),
-                         [(3, 1, "same", 8), (3, 2, "same", 8), (3, 2, "same", 7), (1, 2, "valid", 8),
-                          (2, 1, "same", 6), (3, 1, "valid", 7), (5, 2, "same", 9)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding", "size"),
+    [
+        (3, 1, "same", 8),
+        (3, 2, "same", 8),
+        (3, 2, "same", 7),
+        (1, 2, "valid", 8),
+        (2, 1, "same", 6),
+        (3, 1, "valid", 7),
+        (5, 2, "same", 9),
+    ],
+)
 def test_conv2d_is_keras_conv2d(kernel, stride, padding, size):
     import keras
 

@@ -1,10 +1,11 @@
 """Every threshold the graders decide on a sample states its error rates, and they are small.
 
 Each grader module that decides on a sample lists its checks in ``STATED_CHECKS`` (objects of the
-``tpdl.grading.sequential.StatedCheck`` protocol: ``tpdl.grading.sequential`` and ``tpdl.grading.means``). For each, the
-table written to ``test-artifacts/statistical_checks.md`` gives the probability that a model exactly
-at the threshold fails (at most ``ERROR_RATE``), that the reference fails, and that a model a
-stated margin on the wrong side passes (at most ``ACCEPT_RATE``).
+``tpdl.grading.sequential.StatedCheck`` protocol: ``tpdl.grading.sequential`` and
+``tpdl.grading.means``). For each, the table written to ``test-artifacts/statistical_checks.md``
+gives the probability that a model exactly at the threshold fails (at most ``ERROR_RATE``), that the
+reference fails, and that a model a stated margin on the wrong side passes (at most
+``ACCEPT_RATE``).
 """
 
 import importlib.util
@@ -53,8 +54,11 @@ def test_every_stated_check_has_small_error_rates(stated):
             check.reject_probability(check.reference),
         )
         accepted = false_accept(check)
-        rows.append(f"| {assignment} | {grader} | {check.name} | {check.threshold:.4g} | {check.sample} | "
-                    f"{at_threshold:.2e} | {check.reference:.4g}: {of_reference:.2e} | {check.margin:.4g}: {accepted:.2e} |")  # fmt: skip
+        rows.append(
+            f"| {assignment} | {grader} | {check.name} | {check.threshold:.4g} | {check.sample} | "
+            f"{at_threshold:.2e} | {check.reference:.4g}: {of_reference:.2e} | {check.margin:.4g}: "
+            f"{accepted:.2e} |"
+        )
         if max(at_threshold, of_reference) > sequential.ERROR_RATE * ROUNDING:
             wrong.append(
                 f"{check.name}: fails {at_threshold:.2e} at the threshold, {of_reference:.2e} the reference"
@@ -169,9 +173,10 @@ def test_tp1_models_at_the_fresh_threshold_pass_every_grading_and_below_the_marg
     assert sum(fresh_verdicts(check, below, lib, range(GRADINGS, 2 * GRADINGS))) <= GRADINGS // 4
 
 
-@pytest.mark.parametrize(("assignment", "name", "attribute"), [
-    ("tp3", "test_cnn_model.py", "FRESH"), ("tp4", "test_conv3d_model.py", "ACCURACY")
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("assignment", "name", "attribute"),
+    [("tp3", "test_cnn_model.py", "FRESH"), ("tp4", "test_conv3d_model.py", "ACCURACY")],
+)
 def test_a_model_exactly_at_a_threshold_passes_every_grading_and_one_below_the_margin_fails(
     assignment, name, attribute
 ):

@@ -84,8 +84,12 @@ def test_batchnorm_forward_reference_follows_keras(training, x):
     mean, var = batchnorm.MOVING_MEAN[:d], batchnorm.MOVING_VAR[:d]
     layer = keras.layers.BatchNormalization(momentum=0.9, epsilon=0.01, dtype="float64")
     layer.build(x.shape)
-    for variable, value in ((layer.gamma, gamma), (layer.beta, beta), (layer.moving_mean, mean),
-                            (layer.moving_variance, var)):  # fmt: skip
+    for variable, value in (
+        (layer.gamma, gamma),
+        (layer.beta, beta),
+        (layer.moving_mean, mean),
+        (layer.moving_variance, var),
+    ):
         variable.assign(value)
     keras_y = np.asarray(layer(x, training=training))
     y, new_mean, new_var = batchnorm.reference_forward(x, gamma, beta, mean, var, training, 0.9, 0.01)
@@ -154,8 +158,11 @@ def notebook_experiment() -> tuple[str, dict, dict, dict]:
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == "train_and_log":
             named = [a.arg for a in node.args.args][-len(node.args.defaults) :]
-            defaults = {name: ast.literal_eval(v) for name, v in zip(named, node.args.defaults)
-                        if isinstance(v, ast.Constant)}  # fmt: skip
+            defaults = {
+                name: ast.literal_eval(v)
+                for name, v in zip(named, node.args.defaults)
+                if isinstance(v, ast.Constant)
+            }
         if not isinstance(node, ast.Assign):
             continue
         targets = node.targets[0].elts if isinstance(node.targets[0], ast.Tuple) else node.targets
@@ -175,7 +182,11 @@ def test_the_store_checks_expect_the_notebooks_experiment():
     name, configs, picks, defaults = notebook_experiment()
     assert experiment.NOTEBOOK_EXPERIMENT == name
     assert experiment.NOTEBOOK_CONFIGS == configs
-    assert experiment.NOTEBOOK_RUN == {"epochs": picks["EPOCHS"]["full"], "train_size": picks["n_train"]["full"],
-                                       "batch_size": defaults["batch_size"], "seed": defaults["seed"]}  # fmt: skip
+    assert experiment.NOTEBOOK_RUN == {
+        "epochs": picks["EPOCHS"]["full"],
+        "train_size": picks["n_train"]["full"],
+        "batch_size": defaults["batch_size"],
+        "seed": defaults["seed"],
+    }
     assert experiment.NOTEBOOK_VALIDATION == picks["n_val"]["full"]
     assert experiment.CI_RUN == {"epochs": picks["EPOCHS"]["ci"], "train_size": picks["n_train"]["ci"]}

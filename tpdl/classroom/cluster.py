@@ -2,13 +2,13 @@
 
 The judge (the ``tpdl grade`` process) stages every submission as it does for ``--jobs``; then
 each student to grade becomes one Dask task, carrying the staged copy as a tar archive and the
-judge's cache key (``classroom.cache_key``). Every worker process holds one sandbox, started when
+judge's cache key (``tpdl.classroom.cache``). Every worker process holds one sandbox, started when
 the run registers its :class:`SandboxPlugin` and reused for each student that worker grades; a
 worker whose own cache key differs (another kit, graders, data or software on that node) refuses
 to grade. Results come back in the order they are finished and are recorded by the judge exactly
 as its own judge processes' are, so the outputs, the feedback and resuming after ``kill -9`` are
 those of ``--jobs 1``. Dask grades again elsewhere a student whose worker is lost; a task that
-fails for good (``KilledWorker``, a student stopped after ``classroom.STUDENT_S``, a task cancelled)
+fails for good (``KilledWorker``, a student stopped after ``STUDENT_S``, a task cancelled)
 is its student's problem result, and the rest of the class goes on.
 
 Who may take part. The judge speaks to the scheduler over mutual TLS (``tls://``): it shows its
@@ -49,14 +49,16 @@ from distributed.comm import parse_address, parse_host_port
 from distributed.security import Security
 
 from tpdl.classroom import report
-from tpdl.classroom import run as classroom
+from tpdl.classroom.cache import cache_key
+from tpdl.classroom.outcomes import InfrastructureError, UsageError, problem_result
+from tpdl.classroom.runners import JUDGE_START_S, STUDENT_S, Record, Runner, Task, grade_one
 from tpdl.core import i18n
 from tpdl.judge import protocol, sandbox
 
 CONNECT_S = 30  # to reach the scheduler
 # How the judge's client may read what the cluster sends: not pickle, nor "dask" (whose header is a pickle).
 DESERIALIZERS = ("msgpack",)
-WORKERS_S = classroom.JUDGE_START_S  # for a first worker to join a cluster that has none
+WORKERS_S = JUDGE_START_S  # for a first worker to join a cluster that has none
 CERTIFICATE_DAYS = 400  # a course's term and then some
 ROLES = ("scheduler", "worker", "client")  # one certificate and key each, signed by the cluster's CA
 WHERE = {
@@ -89,12 +91,16 @@ def make_certificates(folder: Path, days: int = CERTIFICATE_DAYS) -> datetime.da
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     if days < 1:
-        raise classroom.UsageError("--days must be at least 1")
-    taken = [name for name in ("ca.pem", *(f"{role}.{ext}" for role in ROLES for ext in ("pem", "key")))
-             if (folder / name).exists()]  # fmt: skip
+        raise UsageError("--days must be at least 1")
+    taken = [
+        name
+        for name in ("ca.pem", *(f"{role}.{ext}" for role in ROLES for ext in ("pem", "key")))
+        if (folder / name).exists()
+    ]
     if taken:
-        raise classroom.UsageError(
-            f"{folder} already holds {', '.join(taken)}: name an empty folder (a new CA replaces every certificate)"
+        raise UsageError(
+            f"{folder} already holds {', '.join(taken)}: name an empty folder "
+            "(a new CA replaces every certificate)"
         )
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)
@@ -108,28 +114,52 @@ def make_certificates(folder: Path, days: int = CERTIFICATE_DAYS) -> datetime.da
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = name(f"tpdl cluster CA {secrets.token_hex(4)}")
     ca = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end)
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
+    )
     _write(folder / "ca.pem", ca.public_bytes(serialization.Encoding.PEM), 0o644)
     for role in ROLES:
         key = ec.generate_private_key(ec.SECP256R1())
         certificate = (
-            x509.CertificateBuilder().subject_name(name(f"tpdl {role}")).issuer_name(ca_name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(start).not_valid_after(end)
+            x509.CertificateBuilder()
+            .subject_name(name(f"tpdl {role}"))
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-                           critical=False)  # every Dask process both listens and connects
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                critical=False,
+            )  # every Dask process both listens and connects
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+            )
             .sign(ca_key, hashes.SHA256())
-        )  # fmt: skip
+        )
         private = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
@@ -151,12 +181,12 @@ def client_security(folder: Path) -> Security:
     files = {name: folder / name for name in ("ca.pem", "client.pem", "client.key")}
     missing = [name for name, path in files.items() if not path.is_file()]
     if missing:
-        raise classroom.UsageError(
+        raise UsageError(
             f"no certificate for the judge in {folder} ({', '.join(missing)} missing): make the cluster's "
             "certificates with `tpdl cluster-certs`, or name their folder with --cluster-certs"
         )
     if files["client.key"].stat().st_mode & 0o077:
-        raise classroom.UsageError(f"{files['client.key']} is readable by others: chmod 600 it")
+        raise UsageError(f"{files['client.key']} is readable by others: chmod 600 it")
     return Security(
         require_encryption=True,
         tls_ca_file=str(files["ca.pem"]),
@@ -180,26 +210,26 @@ class Connection:
         """The connection ``--cluster address`` asks for; a ``UsageError`` unless it is TLS, or plain
         TCP to this machine's loopback with ``insecure``."""
         if not address:
-            raise classroom.UsageError("--cluster needs the address of a Dask scheduler (tls://host:8786)")
+            raise UsageError("--cluster needs the address of a Dask scheduler (tls://host:8786)")
         try:
             scheme, location = parse_address(address)
             host, _port = parse_host_port(location)
         except ValueError as error:
-            raise classroom.UsageError(
+            raise UsageError(
                 f"{address!r} is not the address of a Dask scheduler (tls://host:8786): {error}"
             ) from None
         if scheme == "tls":
             return cls(address, client_security(Path(certs) if certs else default_certs()))
         if scheme != "tcp":
-            raise classroom.UsageError(f"--cluster speaks tls://, or tcp:// on the loopback; not {scheme}://")
+            raise UsageError(f"--cluster speaks tls://, or tcp:// on the loopback; not {scheme}://")
         if not insecure:
-            raise classroom.UsageError(
+            raise UsageError(
                 f"{address} is plain TCP: anyone who reaches the scheduler could run code on its workers and "
                 "send grades back. Use a tls:// address (`tpdl cluster-certs` makes the certificates), or "
                 "--insecure-cluster for a scheduler on this machine's loopback"
             )
         if not _loopback(host):
-            raise classroom.UsageError(
+            raise UsageError(
                 f"--insecure-cluster is for a scheduler on this machine's loopback (127.0.0.0/8, ::1) only, "
                 f"not {host}: use a tls:// address"
             )
@@ -219,49 +249,53 @@ def _loopback(host: str) -> bool:
     return bool(found) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in found)
 
 
-def grade_on_cluster(connection: Connection, assignment: str, todo: list, key: str, record, progress,
-                     limits) -> None:  # fmt: skip
-    """Grade the tasks ``todo`` (``classroom.Task``) on the workers of the scheduler ``connection`` names.
+class ClusterRunner(Runner):
+    """The workers of the Dask scheduler ``connection`` names, each with a sandbox of its own."""
 
-    ``key`` is the judge's cache key, which every worker must share; each result is handed to
-    ``record(task, result, log)`` the moment it arrives, once authenticated and validated.
-    """
-    client = connect(connection)
-    plugin = SandboxPlugin(limits)
-    try:
+    def __init__(self, connection: Connection, limits: sandbox.Limits):
+        self.connection = connection
+        self.limits = limits
+
+    def grade(self, assignment: str, key: str, todo: list[Task], record: Record, progress: bool) -> None:
+        """Grade ``todo`` on the cluster's workers, every one of which must share the judge's cache
+        ``key``; each result is recorded the moment it arrives, once authenticated and validated."""
+        client = connect(self.connection)
+        plugin = SandboxPlugin(self.limits)
+        where = self.connection.address
         try:
-            client.wait_for_workers(1, timeout=WORKERS_S)
-        except TimeoutError:
-            raise classroom.InfrastructureError(
-                f"no worker joined the Dask cluster at {connection.address} within {WORKERS_S} s"
-            ) from None
-        try:
-            client.register_plugin(plugin, name=plugin.name)
-        except Exception as error:  # noqa: BLE001 - raised by a worker's setup, sent back by Dask
-            raise classroom.InfrastructureError(
-                f"a worker of {connection.address} could not start its sandbox: {type(error).__name__}: {error}"
-            ) from None
-        futures = {}
-        for task in todo:
-            archive = pack(task.staged.folder)
-            name = f"tpdl-grade-{task.student}-{task.stamp}-{plugin.run}"
-            order = plugin.order(name, assignment, task.student, task.notebook, archive, key)
-            future = client.submit(grade_remotely, plugin.name, order, archive, key=name, pure=False)
-            futures[future] = (name, task)
-        bar = report.progress_bar(len(todo), enabled=progress)
-        try:
-            for future in distributed.as_completed(futures):
-                name, task = futures.pop(future)
-                result, log = _collected(future, plugin.key, name, assignment, task.student)
-                future.release()  # the result is here: its worker lost now, the cluster grades no one again
-                record(task, result, log)
-                bar.advance(task.student, result)
+            try:
+                client.wait_for_workers(1, timeout=WORKERS_S)
+            except TimeoutError:
+                raise InfrastructureError(
+                    f"no worker joined the Dask cluster at {where} within {WORKERS_S} s"
+                ) from None
+            try:
+                client.register_plugin(plugin, name=plugin.name)
+            except Exception as error:  # noqa: BLE001 - raised by a worker's setup, sent back by Dask
+                raise InfrastructureError(
+                    f"a worker of {where} could not start its sandbox: {type(error).__name__}: {error}"
+                ) from None
+            futures = {}
+            for task in todo:
+                archive = pack(task.staged.folder)
+                name = f"tpdl-grade-{task.student}-{task.stamp}-{plugin.run}"
+                order = plugin.order(name, assignment, task.student, task.notebook, archive, key)
+                future = client.submit(grade_remotely, plugin.name, order, archive, key=name, pure=False)
+                futures[future] = (name, task)
+            bar = report.progress_bar(len(todo), enabled=progress)
+            try:
+                for future in distributed.as_completed(futures):
+                    name, task = futures.pop(future)
+                    result, log = collected(future, plugin.key, name, assignment, task.student)
+                    future.release()  # the result is here: a worker lost now regrades no one
+                    record(task, result, log)
+                    bar.advance(task.student, result)
+            finally:
+                bar.close()
         finally:
-            bar.close()
-    finally:
-        with contextlib.suppress(Exception):  # a scheduler gone took its workers' sandboxes with it
-            client.unregister_worker_plugin(plugin.name)  # each worker closes its sandbox
-        client.close()
+            with contextlib.suppress(Exception):  # a scheduler gone took its workers' sandboxes with it
+                client.unregister_worker_plugin(plugin.name)  # each worker closes its sandbox
+            client.close()
 
 
 def connect(connection: Connection) -> distributed.Client:
@@ -272,12 +306,12 @@ def connect(connection: Connection) -> distributed.Client:
             connection.address, security=connection.security, timeout=CONNECT_S, deserializers=DESERIALIZERS
         )
     except ValueError as error:
-        problem = classroom.UsageError(
+        problem = UsageError(
             f"{connection.address!r} is not the address of a Dask scheduler (tls://host:8786): {error}"
         )
     except (OSError, TimeoutError) as error:
         where = connection.address
-        problem = classroom.InfrastructureError(f"cannot reach the Dask scheduler at {where}: {error}")
+        problem = InfrastructureError(f"cannot reach the Dask scheduler at {where}: {error}")
     raise problem  # outside the handlers: the half-made client is not kept alive as the error's context
 
 
@@ -289,7 +323,7 @@ def pack(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
-def _collected(
+def collected(
     future: distributed.Future, key: bytes, task: str, assignment: str, student: str
 ) -> tuple[dict, str]:
     """The ``(result, log)`` of a finished task, once its seal and content are checked; a task that
@@ -298,19 +332,19 @@ def _collected(
         sealed = future.result()
     except Exception as error:  # noqa: BLE001 - a worker lost (KilledWorker), the task cancelled...
         what = f"the cluster could not grade this submission: {type(error).__name__}: {error}"
-        return classroom._problem_result(student, assignment, what)
+        return problem_result(student, assignment, what)
     try:
         answer = protocol.unseal(key, protocol.ANSWER, protocol.GradedAnswer, sealed, "the answer")
     except protocol.Unauthenticated as error:
         what = f"the cluster sent a result that could not be authenticated: {error}"
-        return classroom._problem_result(student, assignment, what)
+        return problem_result(student, assignment, what)
     except protocol.ProtocolError as error:
         what = f"the cluster sent a result that is not valid: {error}"
-        return classroom._problem_result(student, assignment, what)
+        return problem_result(student, assignment, what)
     result = answer.result
     if answer.task != task or result.student != student or result.assignment != assignment:
         what = f"the cluster sent the result of another task ({answer.task[:120]!r}, {result.student!r})"
-        return classroom._problem_result(student, assignment, what)
+        return problem_result(student, assignment, what)
     return result.model_dump(exclude_unset=True), answer.log
 
 
@@ -353,9 +387,15 @@ class SandboxPlugin(distributed.WorkerPlugin):
         self, task: str, assignment: str, student: str, notebook: str, archive: bytes, judge_key: str
     ) -> bytes:
         """The judge's sealed order to grade ``archive`` as the Dask task ``task``."""
-        content = {"task": task, "assignment": assignment, "student": student, "notebook": notebook,
-                   "archive_sha256": hashlib.sha256(archive).hexdigest(), "judge_key": judge_key,
-                   "language": i18n.language()}  # fmt: skip
+        content = {
+            "task": task,
+            "assignment": assignment,
+            "student": student,
+            "notebook": notebook,
+            "archive_sha256": hashlib.sha256(archive).hexdigest(),
+            "judge_key": judge_key,
+            "language": i18n.language(),
+        }
         return protocol.seal(self.key, protocol.ORDER, content)
 
     def grade(self, sealed_order: bytes, archive: bytes) -> bytes:
@@ -368,18 +408,20 @@ class SandboxPlugin(distributed.WorkerPlugin):
         return protocol.seal(self.key, protocol.ANSWER, answer)
 
     def _graded(self, order: protocol.GradingOrder, archive: bytes) -> tuple[dict, str]:
-        """``(result, log)`` as ``classroom._grade_one``, speaking to the student in the judge's language."""
+        """``(result, log)`` as ``runners.grade_one``, speaking to the student in the judge's language."""
         student, assignment = order.student, order.assignment
         with _SANDBOX_IN_USE, tempfile.TemporaryDirectory(prefix="tpdl-submission-") as scratch:
             # One grading at a time in this process: its graders read the language from the environment.
             os.environ[i18n.ENV] = order.language
-            here = classroom.cache_key(assignment, self.limits)
+            here = cache_key(assignment, self.limits)
             if here != order.judge_key:
-                return classroom._problem_result(
-                    student, assignment,
-                    f"the worker on {socket.gethostname()} refused to grade: its kit, graders, data or software "
-                    f"differ from the judge's (cache key {here[:12]} there, {order.judge_key[:12]} on the judge)",
-                )  # fmt: skip
+                return problem_result(
+                    student,
+                    assignment,
+                    f"the worker on {socket.gethostname()} refused to grade: its kit, graders, data or "
+                    f"software differ from the judge's (cache key {here[:12]} there, "
+                    f"{order.judge_key[:12]} on the judge)",
+                )
             folder = Path(scratch) / assignment
             with tarfile.open(fileobj=io.BytesIO(archive)) as unpacked:
                 unpacked.extractall(folder, filter="data")
@@ -387,30 +429,28 @@ class SandboxPlugin(distributed.WorkerPlugin):
                 zygote = self.running_sandbox()
             except sandbox.SandboxUnavailable as error:
                 what = f"the worker on {socket.gethostname()} could not start its sandbox: {error}"
-                return classroom._problem_result(student, assignment, what)
+                return problem_result(student, assignment, what)
             return _graded_in_time(zygote, assignment, student, folder, order.notebook)
 
 
 def _graded_in_time(zygote: sandbox.Zygote, assignment, student, folder: Path, notebook) -> tuple[dict, str]:
-    """``classroom._grade_one``, its sandbox stopped if the student keeps it past ``classroom.STUDENT_S``."""
+    """``runners.grade_one``, its sandbox stopped if the student keeps it past ``STUDENT_S``."""
     out_of_time = threading.Event()
 
     def stop() -> None:
         out_of_time.set()
         zygote.stop()  # its workers die, so every check still waiting on them returns at once
 
-    watchdog = threading.Timer(classroom.STUDENT_S, stop)
+    watchdog = threading.Timer(STUDENT_S, stop)
     watchdog.start()
     try:
-        result = classroom._grade_one(zygote, assignment, student, folder, notebook)
+        result = grade_one(zygote, assignment, student, folder, notebook)
     except sandbox.SandboxUnavailable as error:
-        result = classroom._problem_result(student, assignment, f"the sandbox stopped: {error}")
+        result = problem_result(student, assignment, f"the sandbox stopped: {error}")
     finally:
         watchdog.cancel()
     if out_of_time.is_set():
-        return classroom._problem_result(
-            student, assignment, f"grading took more than {classroom.STUDENT_S} s and was stopped"
-        )
+        return problem_result(student, assignment, f"grading took more than {STUDENT_S} s and was stopped")
     return result
 
 

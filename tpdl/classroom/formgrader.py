@@ -41,7 +41,8 @@ class KitGraderAPI(NbGraderAPI):
             return query.all()
 
     def _notebooks(self, assignment_id: str) -> list[tuple[str, str, float, float]]:
-        """``(submitted notebook's id, notebook, score, late penalty)`` of each notebook handed in for ``assignment_id``."""
+        """``(submitted notebook's id, notebook, score, late penalty)`` of each notebook handed in for
+        ``assignment_id``."""
         from nbgrader.api import Assignment, Notebook, SubmittedNotebook
 
         with self.gradebook as gb:
@@ -158,8 +159,10 @@ def _load_jupyter_server_extension(serverapp):
     """nbgrader's formgrader, its API handlers the kit's: added first, they answer its addresses."""
     if serverapp.jpserver_extensions.get(NBGRADER_FORMGRADER):
         serverapp.log.error(
-            "tpdl.classroom.formgrader is not loaded: nbgrader's own formgrader is enabled too and answers first, so "
-            "its pages show totals before the late penalty. Run `jupyter server extension disable --sys-prefix "
+            "tpdl.classroom.formgrader is not loaded: nbgrader's own formgrader is enabled too and answers "
+            "first, so "
+            "its pages show totals before the late penalty. Run `jupyter server extension disable "
+            "--sys-prefix "
             f"{NBGRADER_FORMGRADER}` (make setup does)."
         )
         return

@@ -163,7 +163,8 @@ def record(assignment: str, students: dict[str, dict]) -> tuple[list[str], dict[
             gradebook.find_assignment(assignment)
         except MissingEntry:
             return [
-                f"the gradebook has no assignment {assignment!r} yet (run `make release`); scores not recorded there"
+                f"the gradebook has no assignment {assignment!r} yet (run `make release`); scores not "
+                "recorded there"
             ], totals
         for student, result in students.items():
             if result.get("missing") or result.get("refused"):
@@ -218,16 +219,24 @@ def assign_late_penalty(penalties, assignment: str, student: str) -> None:
     with Gradebook(paths.gradebook_url()) as gradebook:
         names = [n.name for n in gradebook.find_assignment(assignment).notebooks]
     for name in names:
-        resources = {"nbgrader": {"notebook": name, "assignment": assignment, "student": student,
-                                  "db_url": paths.gradebook_url()}}  # fmt: skip
+        resources = {
+            "nbgrader": {
+                "notebook": name,
+                "assignment": assignment,
+                "student": student,
+                "db_url": paths.gradebook_url(),
+            }
+        }
         penalties.preprocess(nbformat.v4.new_notebook(), resources)
 
 
 def read_totals(gradebook, assignment: str, student: str) -> Totals:
     """A student's :class:`Totals` as the gradebook holds them now."""
     submission = gradebook.find_submission(assignment, student)
-    totals = Totals(max_score=submission.max_score or 0.0,
-                    timestamp=submission.timestamp.isoformat() if submission.timestamp else "")  # fmt: skip
+    totals = Totals(
+        max_score=submission.max_score or 0.0,
+        timestamp=submission.timestamp.isoformat() if submission.timestamp else "",
+    )
     for notebook in submission.notebooks:
         totals.late_penalty += notebook.late_submission_penalty or 0.0
         for grade in notebook.grades:

@@ -124,9 +124,11 @@ class GuardedRelease(ExchangeReleaseAssignment):
         with _course(self.coursedir.root):
             odd = _not_plain(self.src_path)
             if odd is not None:
-                self.fail(f"Not releasing {assignment}: its release folder holds {odd}; a release holds regular "
-                          f"files and folders only (nbgrader's copy follows links). Rebuild it with "
-                          f"`{notebooks.rebuild_command(assignment)}`.")  # fmt: skip
+                self.fail(
+                    f"Not releasing {assignment}: its release folder holds {odd}; a release holds regular "
+                    f"files and folders only (nbgrader's copy follows links). Rebuild it with "
+                    f"`{notebooks.rebuild_command(assignment)}`."
+                )
             leaks = notebooks.find_leaks(assignment, Path(self.src_path))
             if leaks:
                 self.fail(str(notebooks.LeakError(assignment, leaks)))
@@ -138,7 +140,7 @@ class NotCollected(Exception):
 
 
 # A submission that `nbgrader collect` copies: at most so many folders deep (one descriptor held per
-# level) and so many files and folders (the judge grades up to `Limits.intake_files`; it tells the
+# level) and so many files and folders (the judge grades up to `IntakeLimits.files`; it tells the
 # student what it refuses). Its bytes are bounded by nbgrader's `CourseDirectory.max_dir_size`.
 COLLECT_DEPTH = 32
 COLLECT_ENTRIES = 20_000
@@ -219,8 +221,12 @@ class SafeCollect(ExchangeCollect):
                 except NotCollected as error:
                     self.log.error("Not collecting %s: %s", intake.shown(record["filename"]), error)
                 except Exception as error:  # noqa: BLE001 - this student's submission only
-                    self.log.error("Not collecting %s: %s: %s", intake.shown(record["filename"]),
-                                   type(error).__name__, error)  # fmt: skip
+                    self.log.error(
+                        "Not collecting %s: %s: %s",
+                        intake.shown(record["filename"]),
+                        type(error).__name__,
+                        error,
+                    )
         finally:
             self.src_records = records
 
@@ -277,8 +283,14 @@ class SafeCollect(ExchangeCollect):
                     return NOT_INCLUDED
             return None
 
-        return intake.Rules(depth=COLLECT_DEPTH, entries=COLLECT_ENTRIES, total_bytes=1000 * directory.max_dir_size,
-                            file_bytes=1000 * directory.max_file_size, left_out=left_out, mode=self._mode)  # fmt: skip
+        return intake.Rules(
+            depth=COLLECT_DEPTH,
+            entries=COLLECT_ENTRIES,
+            total_bytes=1000 * directory.max_dir_size,
+            file_bytes=1000 * directory.max_file_size,
+            left_out=left_out,
+            mode=self._mode,
+        )
 
     def _mode(self, mode: int, is_dir: bool) -> int:
         """The source's permissions, as nbgrader's copy keeps them, without set-id or sticky bits;
@@ -339,8 +351,13 @@ class SandboxedAutograde(NotebookExporter):
                 with _course(self.parent.coursedir.root):
                     judged = paths.graders(os.path.basename(folder)).is_dir()
                 after = "`tpdl grade` grades it, leaving that out" if judged else "remove it to autograde it"
-                self.log.error("Not autograding %s: it holds %s, a link, a pipe or a device, which nbgrader would "
-                               "follow while copying; %s", folder, odd, after)  # fmt: skip
+                self.log.error(
+                    "Not autograding %s: it holds %s, a link, a pipe or a device, which nbgrader would "
+                    "follow while copying; %s",
+                    folder,
+                    odd,
+                    after,
+                )
                 del submissions[folder]
 
     def register_preprocessor(self, preprocessor, enabled=False):
@@ -375,8 +392,13 @@ class SandboxedAutograde(NotebookExporter):
                 outcome = classroom.grade_class(assignment, students=[student], force=True, progress=False)
                 result = outcome.students.get(student, {})
                 most = gradebook.maximum(result, outcome.totals.get(student))
-                self.log.info("%s: %s / %s, %s not counted (the kit's judge)", student, result.get("score"),
-                              most.max_score, most.not_counted)  # fmt: skip
+                self.log.info(
+                    "%s: %s / %s, %s not counted (the kit's judge)",
+                    student,
+                    result.get("score"),
+                    most.max_score,
+                    most.not_counted,
+                )
             text = graded.read_text(encoding="utf-8") if graded.is_file() else _empty_notebook()
         resources = resources or {}
         resources["output_extension"] = ".ipynb"

@@ -30,9 +30,10 @@ rewritten before it is compared:
 IPython's ``%`` and ``!`` lines are removed first. The work is bounded before it is done: only a
 piece's first tokens, as many as the caller's budget, are parsed, and a block of over
 :data:`MAX_REORDERED` statements or :data:`MAX_REORDERED_NAMES` names keeps its order (both are
-reported, :attr:`Normalised.cut` and :attr:`Normalised.unordered`). A piece that still does not parse (a syntax
-error, a tree too deep) is cut into tokens as written, with the same names and literals made ``V``, ``N``, ``S``: comments and
-layout still do not count, but parentheses and order do; :attr:`Normalised.parsed` says which.
+reported, :attr:`Normalised.cut` and :attr:`Normalised.unordered`). A piece that still does not
+parse (a syntax error, a tree too deep) is cut into tokens as written, with the same names and
+literals made ``V``, ``N``, ``S``: comments and layout still do not count, but parentheses and
+order do; :attr:`Normalised.parsed` says which.
 """
 
 import ast
@@ -50,9 +51,16 @@ _MAGIC = re.compile(r"^[ \t]*[%!].*$", re.MULTILINE)  # IPython's magics and she
 _SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
 _MARKS = {tokenize.NEWLINE: ";", tokenize.INDENT: "{", tokenize.DEDENT: "}"}
 _BARRIERS = (
-    ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom, ast.Await,
-    ast.Global, ast.Nonlocal,
-)  # fmt: skip
+    ast.Return,
+    ast.Raise,
+    ast.Break,
+    ast.Continue,
+    ast.Yield,
+    ast.YieldFrom,
+    ast.Await,
+    ast.Global,
+    ast.Nonlocal,
+)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
@@ -305,7 +313,7 @@ def runs_code(tree: ast.AST) -> list[str]:
 
 
 class _Canonical(ast.NodeTransformer):
-    """Drops dead statements and puts every block and expression in canonical form (see the module's docstring)."""
+    """Drops dead statements and puts every block and expression in canonical form (the module says how)."""
 
     def __init__(self, identities: set[str] = frozenset()):
         self.scopes: list[set[str]] = [set()]  # the names bound in each enclosing scope

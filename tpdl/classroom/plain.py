@@ -26,9 +26,9 @@ from nbclient.exceptions import CellTimeoutError
 from nbgrader.api import MissingEntry
 from nbgrader.preprocessors import Execute
 
-from tpdl.classroom import gradebook, report
-from tpdl.classroom import run as classroom
+from tpdl.classroom import gradebook, outcomes, report
 from tpdl.core import i18n, paths, safe
+from tpdl.core.files import write_atomically
 from tpdl.judge import intake, protocol, sandbox
 
 _ = i18n.KIT  # what the students are told
@@ -37,7 +37,7 @@ INTERRUPT_GRACE_S = 5.0  # after a cell's interrupt, for its answer (a kernel's 
 DEAD = "DeadKernelError"  # nbclient's name for a kernel that died
 LOG = "autograde.log"  # nbgrader's log of `tpdl grade`'s run, beside the class CSV
 # Never kept of what a notebook wrote: the files the kit and nbgrader keep beside a graded notebook.
-NOT_KEPT = frozenset({*gradebook.SUBMISSION_FILES, classroom.RESULTS, classroom.PROFILE, "grading.log"})
+NOT_KEPT = frozenset({*gradebook.SUBMISSION_FILES, outcomes.RESULTS, outcomes.PROFILE, "grading.log"})
 
 
 def is_plain(assignment: str) -> bool:
@@ -46,8 +46,10 @@ def is_plain(assignment: str) -> bool:
 
 
 def _stopped(reason: str) -> str:
-    return _("This cell did not finish: your notebook's process {reason}. The cells after it were not run.",
-             reason=reason)  # fmt: skip
+    return _(
+        "This cell did not finish: your notebook's process {reason}. The cells after it were not run.",
+        reason=reason,
+    )
 
 
 def _notebook_output(output) -> nbformat.NotebookNode:
@@ -119,7 +121,7 @@ class SandboxedExecute(Execute):
         """The notebook's folder as the worker gets it (the intake's copy: no link, bounded)."""
         fd = intake.open_folder(None, folder)
         try:
-            staged = intake.stage(fd, target, limits)
+            staged = intake.stage(fd, target, limits.intake)
         finally:
             os.close(fd)
         if staged.refused:
@@ -131,8 +133,11 @@ class SandboxedExecute(Execute):
     def _run_cells(self, nb, worker: sandbox.Worker, limits: sandbox.Limits) -> None:
         stopped = None  # why the worker stopped, once it has
         for index, cell in enumerate(nb.cells):
-            if (cell.cell_type != "code" or not cell.source.strip()
-                    or self.skip_cells_with_tag in cell.metadata.get("tags", [])):  # fmt: skip
+            if (
+                cell.cell_type != "code"
+                or not cell.source.strip()
+                or self.skip_cells_with_tag in cell.metadata.get("tags", [])
+            ):
                 continue
             if stopped is not None:
                 not_run = _("Not run: your notebook's process stopped in an earlier cell.")
@@ -199,9 +204,14 @@ class SandboxedExecute(Execute):
                 return "the graded folder already holds it"
             return None
 
-        rules = intake.Rules(depth=limits.intake_depth, entries=limits.intake_files, total_bytes=limits.intake_bytes,
-                             file_bytes=limits.intake_file_bytes, left_out=left_out,
-                             mode=lambda _mode, is_dir: 0o755 if is_dir else 0o644)  # fmt: skip
+        rules = intake.Rules(
+            depth=limits.intake.depth,
+            entries=limits.intake.files,
+            total_bytes=limits.intake.total_bytes,
+            file_bytes=limits.intake.file_bytes,
+            left_out=left_out,
+            mode=lambda _mode, is_dir: 0o755 if is_dir else 0o644,
+        )
         fd = intake.open_folder(None, work)
         try:
             written = intake.copy_tree(fd, target, rules)
@@ -227,18 +237,28 @@ def _is_test(cell) -> bool:
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
-def grade_class(assignment: str, students: list[str] | None = None, force: bool = False, json_path: Path | None = None,
-                html_path: Path | None = None, submissions: Path | None = None, jobs: int = 1,
-                cluster: str | None = None, profile: bool = False) -> classroom.ClassResult:  # fmt: skip
+def grade_class(
+    assignment: str,
+    students: list[str] | None = None,
+    force: bool = False,
+    json_path: Path | None = None,
+    html_path: Path | None = None,
+    submissions: Path | None = None,
+    jobs: int = 1,
+    cluster: str | None = None,
+    profile: bool = False,
+) -> outcomes.ClassResult:
     """``tpdl grade`` of a plain assignment: ``nbgrader autograde`` (its notebooks run in the kit's
     sandbox), then the class's table, CSV and report, from the gradebook nbgrader wrote."""
     if submissions is not None and Path(submissions).resolve() != paths.submitted().resolve():
-        raise classroom.UsageError(
+        raise outcomes.UsageError(
             f"{assignment} is a plain nbgrader assignment: nbgrader grades it from submitted/ only"
         )
     if jobs != 1 or cluster or profile:
-        raise classroom.UsageError(f"{assignment} is a plain nbgrader assignment: nbgrader autogrades it one "
-                                   "submission after the other (no --jobs, --cluster or --profile)")  # fmt: skip
+        raise outcomes.UsageError(
+            f"{assignment} is a plain nbgrader assignment: nbgrader autogrades it one "
+            "submission after the other (no --jobs, --cluster or --profile)"
+        )
     folder = paths.reports() / assignment
     folder.mkdir(parents=True, exist_ok=True)
     found = (
@@ -256,8 +276,14 @@ def grade_class(assignment: str, students: list[str] | None = None, force: bool 
     failed = 0
     with open(folder / LOG, "w", encoding="utf-8") as log:
         for run in runs:
-            done = subprocess.run(run, cwd=paths.course_dir(), stdout=log, stderr=subprocess.STDOUT, check=False,
-                                  env={**os.environ, "TPDL_COURSE_DIR": str(paths.course_dir())})  # fmt: skip
+            done = subprocess.run(
+                run,
+                cwd=paths.course_dir(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=False,
+                env={**os.environ, "TPDL_COURSE_DIR": str(paths.course_dir())},
+            )
             failed += done.returncode != 0
     # nbgrader sets the late penalty only when it grades; a due date set or moved since must count too.
     penalties = gradebook.late_penalties()
@@ -265,12 +291,16 @@ def grade_class(assignment: str, students: list[str] | None = None, force: bool 
         if submitted is not None:
             with contextlib.suppress(MissingEntry):
                 gradebook.assign_late_penalty(penalties, assignment, student)
-    outcome = classroom.ClassResult(assignment, refused=dict(found.refused))
+    outcome = outcomes.ClassResult(assignment, refused=dict(found.refused))
     _read_gradebook(outcome, found, before, folder / LOG)
     _write_reports(outcome, folder, json_path, html_path)
     if failed:
-        report.console.print(f"note: nbgrader autograde reported errors; its log: {folder / LOG}", style="yellow",
-                             markup=False, highlight=False)  # fmt: skip
+        report.console.print(
+            f"note: nbgrader autograde reported errors; its log: {folder / LOG}",
+            style="yellow",
+            markup=False,
+            highlight=False,
+        )
     return outcome
 
 
@@ -294,23 +324,35 @@ def _cell_order(assignment: str) -> dict[tuple[str, str], int]:
 def _result(submission, order: dict[tuple[str, str], int]) -> dict:
     """A student's result as the kit's reports read it: one check per grade cell, from the gradebook."""
     several = len(submission.notebooks) > 1
-    cells = sorted(((n.name, g) for n in submission.notebooks for g in n.grades),
-                   key=lambda pair: order.get((pair[0], pair[1].name), len(order)))  # fmt: skip
+    cells = sorted(
+        ((n.name, g) for n in submission.notebooks for g in n.grades),
+        key=lambda pair: order.get((pair[0], pair[1].name), len(order)),
+    )
     checks = []
     for notebook, grade in cells:
         waiting = grade.needs_manual_grade and grade.manual_score is None
         points = float(grade.score or 0.0)
-        checks.append({
-            "name": f"{notebook}:{grade.name}" if several else grade.name, "cell": grade.name,
-            "points": 0.0 if waiting else points, "max_points": float(grade.max_score), "counted": not waiting,
-            "passed": not waiting and points >= grade.max_score, "message": "",
-        })  # fmt: skip
-    return {"student": submission.student.id, "assignment": submission.assignment.name,
-            "score": sum(c["points"] for c in checks), "max_score": sum(c["max_points"] for c in checks),
-            "checks": checks}  # fmt: skip
+        checks.append(
+            {
+                "name": f"{notebook}:{grade.name}" if several else grade.name,
+                "cell": grade.name,
+                "points": 0.0 if waiting else points,
+                "max_points": float(grade.max_score),
+                "counted": not waiting,
+                "passed": not waiting and points >= grade.max_score,
+                "message": "",
+            }
+        )
+    return {
+        "student": submission.student.id,
+        "assignment": submission.assignment.name,
+        "score": sum(c["points"] for c in checks),
+        "max_score": sum(c["max_points"] for c in checks),
+        "checks": checks,
+    }
 
 
-def _read_gradebook(outcome: classroom.ClassResult, found: intake.Found, before: dict, log: Path) -> None:
+def _read_gradebook(outcome: outcomes.ClassResult, found: intake.Found, before: dict, log: Path) -> None:
     import warnings
 
     from nbgrader.api import Gradebook, MissingEntry
@@ -347,18 +389,21 @@ def _read_gradebook(outcome: classroom.ClassResult, found: intake.Found, before:
 
 
 def _write_reports(
-    outcome: classroom.ClassResult, folder: Path, json_path: Path | None, html_path: Path | None
+    outcome: outcomes.ClassResult, folder: Path, json_path: Path | None, html_path: Path | None
 ):
     """The class's CSV, HTML report, optional JSON and table (the feedback is nbgrader's)."""
-    report.write_text_atomically(folder / "grades.csv", report.class_csv(outcome))
+    write_atomically(folder / "grades.csv", report.class_csv(outcome))
     page = report.class_html(outcome)
-    report.write_text_atomically(folder / "report.html", page)
+    write_atomically(folder / "report.html", page)
     if html_path:
         Path(html_path).write_text(page, encoding="utf-8")
     if json_path:
         Path(json_path).write_text(json.dumps(outcome.to_json(), indent=2), encoding="utf-8")
     report.print_table(outcome)
-    for line in (f"class CSV: {folder / 'grades.csv'}", f"report:    {html_path or folder / 'report.html'}",
-                 f"feedback:  nbgrader generate_feedback --force {safe.for_terminal(outcome.assignment, 64)} "
-                 "(nbgrader's page; --force rewrites pages made before a hand grade)"):  # fmt: skip
+    for line in (
+        f"class CSV: {folder / 'grades.csv'}",
+        f"report:    {html_path or folder / 'report.html'}",
+        f"feedback:  nbgrader generate_feedback --force {safe.for_terminal(outcome.assignment, 64)} "
+        "(nbgrader's page; --force rewrites pages made before a hand grade)",
+    ):
         report.console.print(line, markup=False, highlight=False)

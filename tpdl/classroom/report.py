@@ -13,7 +13,6 @@ import datetime
 import html
 import io
 import json
-import os
 import re
 import secrets
 import shutil
@@ -30,6 +29,7 @@ from rich.text import Text
 from tpdl.authoring import exercises
 from tpdl.classroom import gradebook
 from tpdl.core import i18n, paths, safe
+from tpdl.core.files import write_atomically
 
 _ = i18n.KIT  # what the students are told
 
@@ -81,8 +81,8 @@ def prepare() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
-    import nbgrader.api  # noqa: F401
+    import matplotlib.pyplot
+    import nbgrader.api
     import nbgrader.preprocessors  # noqa: F401
 
     with contextlib.suppress(Exception):  # a broken nbgrader_config.py is reported where it is used
@@ -97,9 +97,14 @@ class _Bar:
         self.progress = None
         if enabled:
             self.progress = Progress(
-                TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                TextColumn("{task.description}", markup=False), console=Console(stderr=True), transient=False,
-            )  # fmt: skip
+                TextColumn("grading"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}", markup=False),
+                console=Console(stderr=True),
+                transient=False,
+            )
             self.progress.start()
             self.task = self.progress.add_task("", total=total)
 
@@ -123,14 +128,16 @@ def progress_bar(total: int, enabled: bool = True) -> _Bar:
 
 
 def student_notes(result: dict) -> list[str]:
-    """What the student is told besides the checks: missing work, what the intake left out, a failure of ours."""
+    """What the student is told besides the checks: missing work, what the intake left out, our failure."""
     notes = [result["missing"]] if result.get("missing") else []
     notes += list(result.get("notes", []))
     if result.get("infrastructure"):
         notes.append(
-            _("Part of your grading could not be completed because of a problem on the grading machine, "
-              "not in your work; your instructor has the details and will grade it again.")
-        )  # fmt: skip
+            _(
+                "Part of your grading could not be completed because of a problem on the grading machine, "
+                "not in your work; your instructor has the details and will grade it again."
+            )
+        )
     return [safe.for_log(note) for note in notes]
 
 
@@ -153,21 +160,29 @@ def exercise_sections(result: dict) -> list[dict]:
     names = i18n.domain(paths.graders(result["assignment"]))
     sections, placed = [], set()
     for exercise in exercises.of_assignment(result["assignment"]):
-        mine = sorted((c for c in checks if c.get("cell") in exercise.cells),
-                      key=lambda c: exercise.cells.index(c["cell"]))  # fmt: skip
+        mine = sorted(
+            (c for c in checks if c.get("cell") in exercise.cells),
+            key=lambda c: exercise.cells.index(c["cell"]),
+        )
         if not mine:
             continue
         placed.update(id(c) for c in mine)
-        sections.append({
-            "heading": heading_html(exercise.heading), "points": _section_points(mine),
-            "checks": [_check_row(c, names) for c in mine],
-        })  # fmt: skip
+        sections.append(
+            {
+                "heading": heading_html(exercise.heading),
+                "points": _section_points(mine),
+                "checks": [_check_row(c, names) for c in mine],
+            }
+        )
     rest = [c for c in checks if id(c) not in placed]
     if rest:
-        sections.append({
-            "heading": escape(_("Other checks") if sections else _("Checks")), "points": _section_points(rest),
-            "checks": [_check_row(c, names) for c in rest],
-        })  # fmt: skip
+        sections.append(
+            {
+                "heading": escape(_("Other checks") if sections else _("Checks")),
+                "points": _section_points(rest),
+                "checks": [_check_row(c, names) for c in rest],
+            }
+        )
     return sections
 
 
@@ -176,8 +191,12 @@ def _section_points(checks: list[dict]) -> str:
     earned, most = sum(c["points"] for c in checks), sum(c["max_points"] for c in checks)
     uncounted = sum(c["max_points"] for c in checks if not c.get("counted", True))
     if uncounted:
-        return _("{score} / {max_score} ({not_counted} not counted)", score=f"{earned:g}", max_score=f"{most:g}",
-                 not_counted=f"{uncounted:g}")  # fmt: skip
+        return _(
+            "{score} / {max_score} ({not_counted} not counted)",
+            score=f"{earned:g}",
+            max_score=f"{most:g}",
+            not_counted=f"{uncounted:g}",
+        )
     return f"{earned:g} / {most:g}"
 
 
@@ -207,33 +226,32 @@ def feedback_html(result: dict, totals=None) -> str:
     summary = None
     if totals is not None:
         summary = {
-            "automatic": f"{totals.automatic:g}", "manual": f"{totals.manual:g}",
-            "late_penalty": f"{totals.late_penalty:g}", "score": f"{totals.score:g}",
+            "automatic": f"{totals.automatic:g}",
+            "manual": f"{totals.manual:g}",
+            "late_penalty": f"{totals.late_penalty:g}",
+            "score": f"{totals.score:g}",
             "max_score": f"{gradebook.maximum(result, totals).max_score:g}",
             "not_counted": f"{gradebook.maximum(result, totals).not_counted:g}",
             "waiting": [(safe.for_log(w.cell), f"{w.max_points:g}", w.why) for w in totals.waiting],
             "comments": [(safe.for_log(cell), safe.for_log(text)) for cell, text in totals.comments],
-        }  # fmt: skip
+        }
     return TEMPLATES.get_template("feedback.html.j2").render(
-        assignment=safe.for_log(result["assignment"]), student=safe.for_log(result["student"]),
-        notes=student_notes(result), score=f"{result['score']:g}", max_score=f"{judged.max_score:g}",
-        not_counted=f"{judged.not_counted:g}" if judged.not_counted else "", sections=sections,
-        failing_cells=failing, totals=summary, lang=i18n.language(),
-    )  # fmt: skip
+        assignment=safe.for_log(result["assignment"]),
+        student=safe.for_log(result["student"]),
+        notes=student_notes(result),
+        score=f"{result['score']:g}",
+        max_score=f"{judged.max_score:g}",
+        not_counted=f"{judged.not_counted:g}" if judged.not_counted else "",
+        sections=sections,
+        failing_cells=failing,
+        totals=summary,
+        lang=i18n.language(),
+    )
 
 
 # What the judge keeps in autograded/<student>/<tp>/; anything else there (nbgrader's autograde
 # copies the student's files and the source's templates) is removed.
 KEPT_IN_AUTOGRADED = ("results.json", "grading.log", *gradebook.SUBMISSION_FILES)
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``path`` through a new file renamed over it: nbgrader leaves its outputs read-only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.unlink(missing_ok=True)
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def write_student(result: dict, staged: Path | None, target: Path, log: str) -> None:
@@ -250,8 +268,8 @@ def write_student(result: dict, staged: Path | None, target: Path, log: str) -> 
             import nbformat
 
             show_checks(notebook, result)
-            write_text_atomically(target / notebook_name, nbformat.writes(notebook))
-    write_text_atomically(target / "grading.log", safe.for_log(log or ""))
+            write_atomically(target / notebook_name, nbformat.writes(notebook))
+    write_atomically(target / "grading.log", safe.for_log(log or ""))
     # nbgrader's release_feedback stops for the whole class at a page without both files: where
     # the submission has none (or an unreadable one), the time of grading and a secret of the
     # judge's stand in (no student can fetch a page released under a secret they never had).
@@ -261,7 +279,7 @@ def write_student(result: dict, staged: Path | None, target: Path, log: str) -> 
     )
     files.setdefault(gradebook.SECRET_FILE, secrets.token_hex(16))
     for name in gradebook.SUBMISSION_FILES:
-        write_text_atomically(target / name, files[name])
+        write_atomically(target / name, files[name])
 
 
 def write_feedback(result: dict, totals=None, outputs: Outputs | None = None) -> Path:
@@ -271,23 +289,57 @@ def write_feedback(result: dict, totals=None, outputs: Outputs | None = None) ->
     outputs = outputs or Outputs(result["assignment"])
     folder = outputs.feedback_of(result["student"])
     page = folder / f"{result['assignment']}.html"
-    write_text_atomically(page, feedback_html(result, totals))
+    write_atomically(page, feedback_html(result, totals))
     graded = outputs.graded(result["student"])
     for name in gradebook.SUBMISSION_FILES:
         text = gradebook.read_small_file(graded, name)
         if text is not None:
-            write_text_atomically(folder / name, text)
+            write_atomically(folder / name, text)
     (folder / "feedback.html").unlink(missing_ok=True)  # the name used before nbgrader's
     return page
 
 
 # --------------------------------------------------------------------------- the graded notebook
 
-SAFE_TAGS = frozenset({
-    "a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
-    "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table", "tbody", "td",
-    "th", "thead", "tr", "ul",
-})  # fmt: skip
+SAFE_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "code",
+        "del",
+        "div",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "kbd",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "s",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    }
+)
 SAFE_PROTOCOLS = frozenset({"http", "https", "mailto", "data"})  # bleach's own check, after ours
 # What an instructor's browser may load from a student's markdown: images held in the page itself,
 # nothing else. A link only navigates when clicked: it may point outside, but loads nothing.
@@ -357,8 +409,9 @@ def safe_markdown(source: str, attachments=None) -> str:
             rendered = MarkdownWithMath(renderer=renderer).render(text)
         except Exception:  # noqa: BLE001 - markdown the renderer chokes on (a missing attachment): plain text
             return f"<pre>{html.escape(safe.for_log(source))}</pre>"
-        cleaned = bleach.clean(rendered, tags=SAFE_TAGS, attributes=_allowed_attribute, protocols=SAFE_PROTOCOLS,
-                               strip=True)  # fmt: skip
+        cleaned = bleach.clean(
+            rendered, tags=SAFE_TAGS, attributes=_allowed_attribute, protocols=SAFE_PROTOCOLS, strip=True
+        )
         cleaned = MATHJAX_ACTIVE.sub(r"\\text", cleaned)
         if cleaned.strip() == text.strip():
             return cleaned
@@ -377,8 +430,10 @@ def show_checks(notebook, result: dict) -> None:
     for check in (c for c in result.get("checks", []) if c.get("cell")):
         rows.setdefault(check["cell"], []).append(_check_row(check, names))
     for cell in (c for c in notebook.cells if c.cell_type == "code"):
-        lines = [f"{'✓' if r['passed'] else '✗'} {r['points']}  {r['name']}: {r['message']}\n"
-                 for r in rows.get(cell.metadata.get("nbgrader", {}).get("grade_id"), [])]  # fmt: skip
+        lines = [
+            f"{'✓' if r['passed'] else '✗'} {r['points']}  {r['name']}: {r['message']}\n"
+            for r in rows.get(cell.metadata.get("nbgrader", {}).get("grade_id"), [])
+        ]
         if lines:
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="".join(lines))]
 
@@ -388,8 +443,8 @@ def safe_notebook(submitted: Path, release: Path):
 
     Grade cells keep the release's nbgrader metadata by ``grade_id`` (a student cannot add points
     or grade cells), locked cells the release's source; code cells lose their outputs, markdown
-    cells anything active or loaded from elsewhere (raster attachments are inlined), raw cells become their text, escaped; other metadata is dropped, tags
-    kept only when they are plain names.
+    cells anything active or loaded from elsewhere (raster attachments are inlined), raw cells
+    become their text, escaped; other metadata is dropped, tags kept only when they are plain names.
     """
     import nbformat
 
@@ -433,8 +488,11 @@ def safe_notebook(submitted: Path, release: Path):
                 nbformat.v4.new_markdown_cell(safe_markdown(source, attachments), metadata=new_metadata)
             )
         else:
-            cells.append(nbformat.v4.new_markdown_cell(f"<pre>{html.escape(safe.for_log(source))}</pre>",
-                                                       metadata=new_metadata))  # fmt: skip
+            cells.append(
+                nbformat.v4.new_markdown_cell(
+                    f"<pre>{html.escape(safe.for_log(source))}</pre>", metadata=new_metadata
+                )
+            )
     return nbformat.v4.new_notebook(cells=cells, metadata=dict(master.metadata))
 
 
@@ -453,8 +511,10 @@ def instructor_notes(student: str, result: dict, outcome) -> list[str]:
     if result.get("infrastructure"):
         found.append("grading incomplete: a problem on the grading machine (see its grading.log)")
     if result.get("internal_errors"):
-        found.append(f"internal error of the graders in {result['internal_errors']} check(s): "
-                     "see its grading.log; graded again next run")  # fmt: skip
+        found.append(
+            f"internal error of the graders in {result['internal_errors']} check(s): "
+            "see its grading.log; graded again next run"
+        )
     if result.get("missing_files"):
         found.append(f"missing deliverable: {', '.join(result['missing_files'])}")
     totals = outcome.totals.get(student)
@@ -462,8 +522,9 @@ def instructor_notes(student: str, result: dict, outcome) -> list[str]:
         found.append(f"late: {totals.late_penalty:g} points off")
     if totals is not None and totals.waiting:
         waiting = ", ".join(f"{w.cell} ({w.max_points:g})" for w in totals.waiting)
-        found.append(f"{sum(w.max_points for w in totals.waiting):g} points wait for grading in formgrader: "
-                     f"{waiting}")  # fmt: skip
+        found.append(
+            f"{sum(w.max_points for w in totals.waiting):g} points wait for grading in formgrader: {waiting}"
+        )
     if student not in outcome.graded_now:
         found.append("unchanged since last run")
     return found
@@ -519,8 +580,15 @@ def class_csv(outcome) -> str:
             if totals is not None
             else [result["score"], 0, 0]
         )
-        row = [student, score, most.max_score, *parts, most.not_counted, *(points.get(n, 0) for n in names),
-               _note(student, result, outcome)]  # fmt: skip
+        row = [
+            student,
+            score,
+            most.max_score,
+            *parts,
+            most.not_counted,
+            *(points.get(n, 0) for n in names),
+            _note(student, result, outcome),
+        ]
         writer.writerow([safe.for_csv(cell) for cell in row])
     return buffer.getvalue()
 
@@ -551,24 +619,31 @@ def class_html(outcome) -> str:
     max_score = max((totals[s][1].max_score for s, _result in students), default=0.0)
     scores = [totals[s][0] for s, _result in students]
     rows = [
-        {"student": safe.for_log(s), "score": f"{totals[s][0]:g}", "max_score": f"{totals[s][1].max_score:g}",
-         "not_counted": f"{totals[s][1].not_counted:g}" if totals[s][1].not_counted else "",
-         "passed": sum(c["passed"] for c in r["checks"]), "checks": len(r["checks"]),
-         "note": safe.for_log(_note(s, r, outcome))}
+        {
+            "student": safe.for_log(s),
+            "score": f"{totals[s][0]:g}",
+            "max_score": f"{totals[s][1].max_score:g}",
+            "not_counted": f"{totals[s][1].not_counted:g}" if totals[s][1].not_counted else "",
+            "passed": sum(c["passed"] for c in r["checks"]),
+            "checks": len(r["checks"]),
+            "note": safe.for_log(_note(s, r, outcome)),
+        }
         for s, r in students
-    ]  # fmt: skip
+    ]
     rates: dict[str, list[bool]] = {name: [] for name in check_names(outcome)}
     for _name, result in students:
         for check in result["checks"]:
             rates[check["name"]].append(check["passed"])
     return TEMPLATES.get_template("report.html.j2").render(
-        assignment=outcome.assignment, students=rows, max_score=f"{max_score:g}",
+        assignment=outcome.assignment,
+        students=rows,
+        max_score=f"{max_score:g}",
         mean=f"{sum(scores) / max(len(scores), 1):.2f}",
         problems=len(outcome.infrastructure),
         histogram=Markup(_histogram_svg(scores, max_score)) if students else "",
         refused=[(safe.for_log(name), safe.for_log(why)) for name, why in sorted(outcome.refused.items())],
         rates=[(safe.for_log(name), f"{100 * sum(v) / len(v):.0f}") for name, v in rates.items()],
-    )  # fmt: skip
+    )
 
 
 def print_table(outcome) -> None:
@@ -619,13 +694,15 @@ def write_all(outcome, submissions: Path, json_path: Path | None, html_path: Pat
         attempt("the gradebook", record_in_gradebook)
     for student, result in sorted(outcome.students.items()):
         if not result.get("missing"):
-            attempt(f"{student}'s feedback",
-                    lambda r=result, s=student: write_feedback(r, outcome.totals.get(s), outputs))  # fmt: skip
-    attempt("the class CSV", lambda: write_text_atomically(folder / "grades.csv", class_csv(outcome)))
+            attempt(
+                f"{student}'s feedback",
+                lambda r=result, s=student: write_feedback(r, outcome.totals.get(s), outputs),
+            )
+    attempt("the class CSV", lambda: write_atomically(folder / "grades.csv", class_csv(outcome)))
 
     def write_html():
         page = class_html(outcome)
-        write_text_atomically(folder / "report.html", page)
+        write_atomically(folder / "report.html", page)
         if html_path:
             Path(html_path).write_text(page, encoding="utf-8")
 
@@ -636,16 +713,23 @@ def write_all(outcome, submissions: Path, json_path: Path | None, html_path: Pat
         )
     attempt("the table", lambda: print_table(outcome))
     if outputs.apart is None:
-        attempt("the check of the exchange", lambda: notes.extend(
-            gradebook.missing_after_collect(outcome.assignment, Path(submissions))))  # fmt: skip
+        attempt(
+            "the check of the exchange",
+            lambda: notes.extend(gradebook.missing_after_collect(outcome.assignment, Path(submissions))),
+        )
     for student in outcome.infrastructure:
         notes.append(f"{student}: grading incomplete (a problem on the grading machine; see its grading.log)")
     for note in notes:
         console.print(Text(f"note: {safe.for_terminal(note, 400)}", style="yellow"))
     if outputs.apart is not None:
         class_folder = paths.reports() / outcome.assignment
-        console.print(Text(f"graded apart from the class: results, feedback and reports in {outputs.apart}/; the "
-                           f"class's gradebook, autograded/, feedback/ and {class_folder}/grades.csv and report.html "
-                           "are untouched"), soft_wrap=True)  # fmt: skip
+        console.print(
+            Text(
+                f"graded apart from the class: results, feedback and reports in {outputs.apart}/; the "
+                f"class's gradebook, autograded/, feedback/ and {class_folder}/grades.csv and report.html "
+                "are untouched"
+            ),
+            soft_wrap=True,
+        )
     console.print(Text(f"class CSV: {folder / 'grades.csv'}"), soft_wrap=True)  # a path, never wrapped
     console.print(Text(f"report:    {html_path or folder / 'report.html'}"), soft_wrap=True)

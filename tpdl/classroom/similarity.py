@@ -21,8 +21,9 @@ statements and functions are in one canonical order, the operands of commutative
 sorted, comparisons face one way, ``map`` and ``append`` loops are comprehensions, and names, numbers
 and strings are the tokens ``V``, ``N``, ``S``. Renaming, wrapping names in parentheses, reordering,
 swapping operands, inserting dead code or identity calls, or padding with comments change nothing.
-A piece that does not parse is cut into tokens as written, and noted. At most :data:`MAX_TOKENS` normalised tokens of a piece (and :data:`MAX_STUDENT_TOKENS` of
-a student) are compared: comments cost nothing, and a submission cut is flagged for a manual look.
+A piece that does not parse is cut into tokens as written, and noted. At most :data:`MAX_TOKENS`
+normalised tokens of a piece (and :data:`MAX_STUDENT_TOKENS` of a student) are compared: comments
+cost nothing, and a submission cut is flagged for a manual look.
 The budget bounds the work before it is done: a piece is counted in tokens as written first, and
 only its first ``SOURCE_TOKENS_PER_TOKEN`` times the budget are parsed; a block too large to
 reorder keeps its order; both are flagged too.
@@ -52,7 +53,6 @@ import bisect
 import csv
 import hashlib
 import io
-import os
 import re
 import shutil
 import sys
@@ -69,7 +69,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from tpdl.authoring import catalogue
 from tpdl.classroom import normalise
 from tpdl.core import paths, safe
-from tpdl.judge import intake, sandbox
+from tpdl.core.files import write_atomically
+from tpdl.judge import intake
 
 THRESHOLD = 0.5  # a TP whose manifest sets none: a pair is reported when A→B or B→A reaches it
 TEXT_THRESHOLD = 0.4  # written answers: independent paragraphs share few runs of 4 words
@@ -86,15 +87,26 @@ MAX_PROSE_CHARS = 200_000  # characters of one student's written answers
 MAX_REGIONS = 30  # matching regions shown for one pair
 REGION_CHARS = 4_000  # of one region shown
 MAX_REPEATS = 16  # a fingerprint found more often in a pair (both counts multiplied) is not placed
-LIMITS = sandbox.Limits(intake_file_bytes=16 * 2**20)  # a notebook with its figures fits; weights need not
+LIMITS = intake.IntakeLimits(file_bytes=16 * 2**20)  # a notebook with its figures fits; weights need not
 TEMPLATES = Environment(
     loader=PackageLoader("tpdl", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
 CSV_HEADER = (
-    "cluster", "members", "student_a", "student_b", "a_to_b", "b_to_a", "text_a_to_b", "text_b_to_a",
-    "tokens", "regions", "where_a", "where_b", "excerpt_a",
-)  # fmt: skip
+    "cluster",
+    "members",
+    "student_a",
+    "student_b",
+    "a_to_b",
+    "b_to_a",
+    "text_a_to_b",
+    "text_b_to_a",
+    "tokens",
+    "regions",
+    "where_a",
+    "where_b",
+    "excerpt_a",
+)
 _WORD = re.compile(r"\w+")
 
 
@@ -165,8 +177,10 @@ class Document:
                 self.text += code + "\n\n"
                 room -= len(kept)
             if len(kept) < len(unit.tokens):
-                self._cut(f"{label}: cut at {MAX_TOKENS:,} normalised tokens of a piece "
-                          f"({MAX_STUDENT_TOKENS:,} of a submission)")  # fmt: skip
+                self._cut(
+                    f"{label}: cut at {MAX_TOKENS:,} normalised tokens of a piece "
+                    f"({MAX_STUDENT_TOKENS:,} of a submission)"
+                )
                 return
 
     def add_prose(self, label: str, text: str) -> None:
@@ -509,14 +523,17 @@ def regions(
         start_b, end_b = second.starts[b_start], second.ends[min(b_end, len(second.ends)) - 1]
         found.append(
             Region(
-                first.where(start_a, end_a), second.where(start_b, end_b),
-                _lines(first.text, start_a, end_a), _lines(second.text, start_b, end_b), a_end - a_start,
+                first.where(start_a, end_a),
+                second.where(start_b, end_b),
+                _lines(first.text, start_a, end_a),
+                _lines(second.text, start_b, end_b),
+                a_end - a_start,
             )
-        )  # fmt: skip
+        )
     return found
 
 
-def read_class(assignment: str, submissions: Path, limits: sandbox.Limits) -> tuple[dict, dict]:
+def read_class(assignment: str, submissions: Path, limits: intake.IntakeLimits) -> tuple[dict, dict]:
     """Every submission's :class:`Document`, read from its staged copy, and the notes on folders refused."""
     found = intake.discover(assignment, submissions)
     notes: dict[str, list[str]] = {name: [why] for name, why in found.refused.items()}
@@ -531,7 +548,7 @@ def read_class(assignment: str, submissions: Path, limits: sandbox.Limits) -> tu
                     notes[student] = [f"not read: {staged.refused}"]
                     continue
                 documents[student] = document = read_code(staged.folder, assignment, student)
-            except Exception as error:  # one submission's failure is a note, never the end of the report
+            except Exception as error:  # noqa: BLE001 - one submission's failure is a note, not the report's end
                 notes[student] = [f"not read: {type(error).__name__}"]
                 continue
             finally:
@@ -612,7 +629,7 @@ def compare_class(
     release: Path | None = None,
     noise: int = NOISE,
     window: int = WINDOW,
-    limits: sandbox.Limits = LIMITS,
+    limits: intake.IntakeLimits = LIMITS,
 ) -> Comparison:
     """Compare every two submissions of ``assignment``: the pairs where a share reaches its threshold,
     and their clusters. ``threshold`` defaults to the TP's (:func:`settings`), ``submissions`` to
@@ -642,16 +659,25 @@ def compare_class(
     for one, other in combinations(compared, 2):
         try:
             pair = compare_pair(documents[one], documents[other], prints, texts, threshold)
-        except Exception as error:  # one pair's failure is a note, never the end of the report
+        except Exception as error:  # noqa: BLE001 - one pair's failure is a note, never the report's end
             notes[f"{one} and {other}"] = [f"not compared: {type(error).__name__}"]
             continue
         if pair is not None:
             pairs.append(pair)
     pairs.sort(key=lambda pair: (-pair.score, -pair.tokens, pair.a, pair.b))
     return Comparison(
-        assignment, threshold, noise, noise + window - 1, compared, dict(sorted(notes.items())), pairs,
-        clusters(pairs), how, TEXT_THRESHOLD, sorted(s for s, doc in documents.items() if doc.cut),
-    )  # fmt: skip
+        assignment,
+        threshold,
+        noise,
+        noise + window - 1,
+        compared,
+        dict(sorted(notes.items())),
+        pairs,
+        clusters(pairs),
+        how,
+        TEXT_THRESHOLD,
+        sorted(s for s, doc in documents.items() if doc.cut),
+    )
 
 
 @dataclass
@@ -711,11 +737,20 @@ def similarity_csv(comparison: Comparison) -> str:
             lines = (longest.code_a[0] + longest.code_a[1]).splitlines()
             excerpt = next((line.strip() for line in lines if line.strip()), "")[:120]
             row = [
-                number, " ".join(cluster.members), pair.a, pair.b, round(pair.a_to_b, 3), round(pair.b_to_a, 3),
+                number,
+                " ".join(cluster.members),
+                pair.a,
+                pair.b,
+                round(pair.a_to_b, 3),
+                round(pair.b_to_a, 3),
                 "" if pair.text_a_to_b is None else round(pair.text_a_to_b, 3),
                 "" if pair.text_b_to_a is None else round(pair.text_b_to_a, 3),
-                pair.tokens, len(pair.regions), longest.where_a, longest.where_b, excerpt,
-            ]  # fmt: skip
+                pair.tokens,
+                len(pair.regions),
+                longest.where_a,
+                longest.where_b,
+                excerpt,
+            ]
             writer.writerow([safe.for_csv(cell) for cell in row])
     return buffer.getvalue()
 
@@ -723,21 +758,22 @@ def similarity_csv(comparison: Comparison) -> str:
 def similarity_html(comparison: Comparison) -> str:
     """The clusters, then the matching regions of the pairs that link each; every student text escaped."""
     page = TEMPLATES.get_template("similarity.html.j2").render(
-        assignment=comparison.assignment, threshold=f"{comparison.threshold:.0%}",
-        threshold_how=comparison.threshold_how, text_threshold=f"{comparison.text_threshold:.0%}",
+        assignment=comparison.assignment,
+        threshold=f"{comparison.threshold:.0%}",
+        threshold_how=comparison.threshold_how,
+        text_threshold=f"{comparison.text_threshold:.0%}",
         text_threshold_value=comparison.text_threshold,
-        students=comparison.students, notes=comparison.notes, pairs=comparison.pairs,
-        clusters=comparison.clusters, cut=comparison.cut, noise=comparison.noise,
-        guarantee=comparison.guarantee, max_tokens=f"{MAX_TOKENS:,}", shingle_words=SHINGLE_WORDS,
-    )  # fmt: skip
+        students=comparison.students,
+        notes=comparison.notes,
+        pairs=comparison.pairs,
+        clusters=comparison.clusters,
+        cut=comparison.cut,
+        noise=comparison.noise,
+        guarantee=comparison.guarantee,
+        max_tokens=f"{MAX_TOKENS:,}",
+        shingle_words=SHINGLE_WORDS,
+    )
     return safe.for_log(page)
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(safe.text(text), encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def _percent(share: float | None) -> str:
@@ -759,8 +795,8 @@ def main(
         return 2
     html = Path(html or paths.reports() / f"{assignment}-similarity.html")
     csv_path = Path(csv_path or paths.reports() / f"{assignment}-similarity.csv")
-    _write(html, similarity_html(comparison))
-    _write(csv_path, similarity_csv(comparison))
+    write_atomically(html, safe.text(similarity_html(comparison)))
+    write_atomically(csv_path, safe.text(similarity_csv(comparison)))
     print(
         f"{assignment}: {len(comparison.students)} submissions compared, {len(comparison.clusters)} clusters "
         f"({len(comparison.pairs)} pairs) at or above {comparison.threshold:.0%} of code or "

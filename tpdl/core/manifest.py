@@ -19,7 +19,7 @@ It sits with the graders: students never see it.
 """
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tpdl.core import paths
@@ -37,8 +37,8 @@ class Manifest:
     sample_run: bool
     pilot: tuple[str, ...]
     public_thresholds: tuple[str, ...] = ()
-    models: dict[str, str] = None  # saved model -> how tpdl check estimates it
-    samples: dict = None  # name -> a number or a list of numbers (looks)
+    models: dict[str, str] = field(default_factory=dict)  # saved model -> how tpdl check estimates it
+    samples: dict = field(default_factory=dict)  # name -> a number or a list of numbers (looks)
 
     @property
     def max_score(self) -> float:

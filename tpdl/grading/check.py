@@ -44,14 +44,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tpdl.core import manifest, paths, safe
 from tpdl.core.i18n import KIT as _
 from tpdl.course import costs
+from tpdl.grading.student import StudentCodeError, Submission
 from tpdl.judge import intake, judge_state, protocol, sandbox
 
 HANDIN = "handin.json"
 HANDIN_BYTES = 64 * 1024  # the largest handin.json read from a folder
 ESTIMATE_SIZE = {"phantoms": 48, "volumes": 160}  # fresh samples drawn for a quick estimate
 # what each kind of model is estimated on, and the threshold it is held to
-THRESHOLD_OF = {"mnist": "course_accuracy", "cifar10": "course_accuracy", "phantoms": "unet_dice",
-                "volumes": "conv3d_accuracy"}  # fmt: skip
+THRESHOLD_OF = {
+    "mnist": "course_accuracy",
+    "cifar10": "course_accuracy",
+    "phantoms": "unet_dice",
+    "volumes": "conv3d_accuracy",
+}
 ASSIGNMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 PRELOAD = ("numpy", "tensorflow", "keras")  # all the models worker needs
 LINE_CHARS = 400  # of one printed line
@@ -95,9 +100,11 @@ class Refused(Exception):
 
 def _unknown(assignment: str) -> Refused:
     return Refused(
-        _("nothing is known of {assignment} here: run tpdl check in the folder of its release",
-          assignment=repr(assignment))
-    )  # fmt: skip
+        _(
+            "nothing is known of {assignment} here: run tpdl check in the folder of its release",
+            assignment=repr(assignment),
+        )
+    )
 
 
 @dataclass
@@ -109,7 +116,7 @@ class Finding:
 
 @dataclass
 class Report:
-    """What ``tpdl check`` found: where what is expected came from, and a finding per deliverable group or model."""
+    """What ``tpdl check`` found: where the expectations came from, a finding per deliverable or model."""
 
     notes: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -170,9 +177,13 @@ def _expected(assignment: str, course: Handin | None, staged: intake.Staged) -> 
     try:
         info = Handin.model_validate(own)
     except ValidationError as error:
-        raise Refused(_("this folder's {file} is not a release's: {error}", file=HANDIN,
-                        error="; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5])
-                        )) from None  # fmt: skip
+        raise Refused(
+            _(
+                "this folder's {file} is not a release's: {error}",
+                file=HANDIN,
+                error="; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5]),
+            )
+        ) from None
     if info.assignment != assignment:
         raise _unknown(assignment)
     return info, [
@@ -212,7 +223,7 @@ def _deliverables(info: Handin, staged: intake.Staged) -> Finding:
 
 
 class _LocalModel:
-    """A model loaded in this process, answering as a model of the sandbox does (``tpdl.grading.student.Model``)."""
+    """A model loaded in this process, answering as a sandboxed one does (``tpdl.grading.models.Model``)."""
 
     def __init__(self, model):
         self._model = model
@@ -223,17 +234,23 @@ class _LocalModel:
 
 
 class Loader:
-    """Loads the models of a staged folder: in the sandbox, or in this process, or not at all (``refusal``)."""
+    """Loads the models of a staged folder: in the sandbox, in this process, or not at all (``refusal``)."""
 
-    def __init__(self, staged: intake.Staged, notebook: str, folder_fd: int, folder: Path,
-                 zygote: sandbox.Zygote | None = None):  # fmt: skip
+    def __init__(
+        self,
+        staged: intake.Staged,
+        notebook: str,
+        folder_fd: int,
+        folder: Path,
+        zygote: sandbox.Zygote | None = None,
+    ):
         self.staged, self.notebook = staged, notebook
         self.folder_fd, self.folder = folder_fd, folder
         self.zygote, self._own_zygote = zygote, False
         self._ready = zygote is not None  # a sandbox given is started; one launched here is waited for
         self.refusal: str | None = None
         self.in_process = False
-        self._submission = None
+        self._submission: Submission | None = None
 
     def start(self) -> None:
         """Launch the sandbox (it imports TensorFlow while the rest is read), or decide without it."""
@@ -251,21 +268,25 @@ class Loader:
             self.zygote.close()
         self.zygote = None
         if os.geteuid() == 0:
-            self.refusal = _("models are not loaded: the sandbox (bubblewrap) cannot run here, and tpdl check "
-                             "does not load a model outside it as root")  # fmt: skip
+            self.refusal = _(
+                "models are not loaded: the sandbox (bubblewrap) cannot run here, and tpdl check "
+                "does not load a model outside it as root"
+            )
         elif os.fstat(self.folder_fd).st_uid != os.geteuid():
-            self.refusal = _("models are not loaded: the sandbox (bubblewrap) cannot run here, and outside it "
-                             "tpdl check loads only your own work; this folder is not yours")  # fmt: skip
+            self.refusal = _(
+                "models are not loaded: the sandbox (bubblewrap) cannot run here, and outside it "
+                "tpdl check loads only your own work; this folder is not yours"
+            )
         elif _in_course_submissions(self.folder):
-            self.refusal = _("models are not loaded: the sandbox (bubblewrap) cannot run here, and outside it "
-                             "tpdl check loads only your own work; this folder is a submission of the course")  # fmt: skip
+            self.refusal = _(
+                "models are not loaded: the sandbox (bubblewrap) cannot run here, and outside it "
+                "tpdl check loads only your own work; this folder is a submission of the course"
+            )
         else:
             self.in_process = True
 
     def _sandboxed(self):
-        """The staged folder as the graders see it (``tpdl.grading.student.Submission``), once the sandbox is ready."""
-        from tpdl.grading.student import Submission
-
+        """The staged folder as the graders see it (a ``Submission``), once the sandbox is ready."""
         if self._submission is None and self.zygote is not None:
             if not self._ready:
                 try:
@@ -280,8 +301,6 @@ class Loader:
     def load(self, name: str):
         """The model ``name`` of the staged copy (``tpdl.grading.student.Model`` or :class:`_LocalModel`);
         raises :class:`Refused` with the reason where it is not loaded."""
-        from tpdl.grading.student import StudentCodeError
-
         submission = self._sandboxed()
         if self.refusal:
             raise Refused(self.refusal)
@@ -295,12 +314,14 @@ class Loader:
     def judge_state(self, notebook: dict) -> list[judge_state.Problem]:
         """What the judge's run of the staged notebook (``notebook``: its JSON) shows; raises
         :class:`Refused` where it is not run."""
-        from tpdl.grading.student import StudentCodeError
-
         submission = self._sandboxed()
         if self.refusal:
-            raise Refused(_("the notebook is not run as at grading: the sandbox (bubblewrap) cannot run here, and "
-                            "outside it tpdl check runs only your own work, never as root"))  # fmt: skip
+            raise Refused(
+                _(
+                    "the notebook is not run as at grading: the sandbox (bubblewrap) cannot run here, and "
+                    "outside it tpdl check runs only your own work, never as root"
+                )
+            )
         cells = judge_state.code_cells(notebook)
         if self.in_process:
             return judge_state.Apart(self.staged.folder, notebook).problems()
@@ -334,8 +355,10 @@ class Loader:
 def _in_course_submissions(folder: Path) -> bool:
     """Whether ``folder`` lies in the course's folders of students' work (nbgrader's)."""
     where = folder.resolve()
-    return any(where.is_relative_to(root.resolve())
-               for root in (paths.submitted(), paths.autograded(), paths.feedback()))  # fmt: skip
+    return any(
+        where.is_relative_to(root.resolve())
+        for root in (paths.submitted(), paths.autograded(), paths.feedback())
+    )
 
 
 # --------------------------------------------------------------------------- estimates
@@ -377,15 +400,23 @@ def _model(name: str, kind: str, thresholds: dict, staged: intake.Staged, loader
         model = loader.load(name)
     except Refused as refusal:
         return Finding(name, False, [str(refusal)])
-    finding = Finding(name, True, [_("{size}, {parameters:,} parameters", size=size,
-                                     parameters=model.description["count_params"])])  # fmt: skip
+    finding = Finding(
+        name,
+        True,
+        [_("{size}, {parameters:,} parameters", size=size, parameters=model.description["count_params"])],
+    )
     record = costs.read_record(path)
     if record is None:
         finding.lines.append(_("how it was trained is not recorded (its training cell records it)"))
     else:
-        finding.lines.append(_("trained on the {budget} budget, {epochs} epochs, {seconds} s",
-                               budget=record.get("budget"), epochs=record.get("epochs"),
-                               seconds=record.get("seconds")))  # fmt: skip
+        finding.lines.append(
+            _(
+                "trained on the {budget} budget, {epochs} epochs, {seconds} s",
+                budget=record.get("budget"),
+                epochs=record.get("epochs"),
+                seconds=record.get("seconds"),
+            )
+        )
         if record.get("budget") != "full":
             finding.ok = False
             finding.lines.append(
@@ -397,19 +428,36 @@ def _model(name: str, kind: str, thresholds: dict, staged: intake.Staged, loader
             value, where = _estimate(kind, model)
         except Exception as error:  # noqa: BLE001 - a model of the wrong shape, say
             finding.ok = False
-            finding.lines.append(_("could not be evaluated: {error}: {detail}", error=type(error).__name__,
-                                   detail=str(error)[:200]))  # fmt: skip
+            finding.lines.append(
+                _(
+                    "could not be evaluated: {error}: {detail}",
+                    error=type(error).__name__,
+                    detail=str(error)[:200],
+                )
+            )
         else:
             needed = thresholds[threshold_name]
             passed = value >= needed
             finding.ok &= passed
             shown = (lambda v: f"{v:.3f}") if kind == "phantoms" else (lambda v: f"{v:.2%}")
             if passed:
-                finding.lines.append(_("{value} on {where}; {needed} is needed", value=shown(value), where=where,
-                                       needed=shown(needed)))  # fmt: skip
+                finding.lines.append(
+                    _(
+                        "{value} on {where}; {needed} is needed",
+                        value=shown(value),
+                        where=where,
+                        needed=shown(needed),
+                    )
+                )
             else:
-                finding.lines.append(_("{value} on {where}; {needed} is needed: below", value=shown(value),
-                                       where=where, needed=shown(needed)))  # fmt: skip
+                finding.lines.append(
+                    _(
+                        "{value} on {where}; {needed} is needed: below",
+                        value=shown(value),
+                        where=where,
+                        needed=shown(needed),
+                    )
+                )
     return finding
 
 
@@ -426,8 +474,16 @@ def _judged_run(path: Path, loader: Loader) -> Finding:
     except Refused as refusal:
         return Finding(name, False, [str(refusal)])
     if not found:
-        return Finding(name, True, [_("run with the cells tagged skip-grading skipped, as at grading: no cell "
-                                      "fails, and no function needs a skipped cell")])  # fmt: skip
+        return Finding(
+            name,
+            True,
+            [
+                _(
+                    "run with the cells tagged skip-grading skipped, as at grading: no cell "
+                    "fails, and no function needs a skipped cell"
+                )
+            ],
+        )
     return Finding(name, False, [problem.message for problem in found])
 
 
@@ -440,11 +496,16 @@ def _staged_folder(folder: Path):
     try:
         folder_fd = intake.open_folder(None, folder)
     except OSError as error:
-        raise Refused(_("{folder} is a link or not a folder ({error})", folder=str(folder),
-                        error=error.strerror or type(error).__name__)) from None  # fmt: skip
+        raise Refused(
+            _(
+                "{folder} is a link or not a folder ({error})",
+                folder=str(folder),
+                error=error.strerror or type(error).__name__,
+            )
+        ) from None
     scratch = Path(tempfile.mkdtemp(prefix="tpdl-check-"))
     try:
-        yield folder_fd, intake.stage(folder_fd, scratch / "folder", sandbox.Limits())
+        yield folder_fd, intake.stage(folder_fd, scratch / "folder", intake.IntakeLimits())
     finally:
         os.close(folder_fd)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -475,8 +536,12 @@ def check(assignment: str, folder: Path, zygote: sandbox.Zygote | None = None) -
         finally:
             loader.close()
         if loader.in_process and models:
-            report.notes.append(_("the sandbox (bubblewrap) cannot run here: your models are loaded in this "
-                                  "process, with safe_mode"))  # fmt: skip
+            report.notes.append(
+                _(
+                    "the sandbox (bubblewrap) cannot run here: your models are loaded in this "
+                    "process, with safe_mode"
+                )
+            )
     return report
 
 

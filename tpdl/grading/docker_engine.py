@@ -58,8 +58,10 @@ import time
 from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO, Any
 
 from tpdl.core import manifest, paths
+from tpdl.core.files import write_atomically
 from tpdl.core.i18n import KIT as _
 
 GiB, MiB, KiB = 2**30, 2**20, 2**10
@@ -173,7 +175,7 @@ class _Answer:
     """One HTTP answer of the student's service."""
 
     status: int  # 0 when nothing answered
-    content: object = None  # the JSON answer (None if it could not be read)
+    content: Any = None  # the JSON answer (None if it could not be read)
     whole: bool = True  # False: longer than ANSWER_BYTES
     readable: bool = True  # False: not JSON, or nested too deeply to read
 
@@ -215,7 +217,7 @@ def builds_images(assignment: str) -> bool:
 
 
 def kit_images(assignment: str) -> list[str]:
-    """The base images the reference's Dockerfile names: the kit prepares them (the first serves the index)."""
+    """The base images the reference's Dockerfile names, prepared by the kit (the first serves the index)."""
     reference = paths.source(assignment) / DOCKERFILE
     if not reference.is_file():
         return []
@@ -234,11 +236,14 @@ def state(assignment: str) -> str:
     found = {image: _image_id(image) for image in kit_images(assignment)}
     index = wheelhouse(assignment) / "wheelhouse.json"
     failures = cache_dir() / "failures"
-    return json.dumps({
-        "images": found,
-        "wheelhouse": hashlib.sha256(index.read_bytes()).hexdigest() if index.is_file() else "absent",
-        "failures": failures.read_text() if failures.is_file() else "",
-    }, sort_keys=True)  # fmt: skip
+    return json.dumps(
+        {
+            "images": found,
+            "wheelhouse": hashlib.sha256(index.read_bytes()).hexdigest() if index.is_file() else "absent",
+            "failures": failures.read_text() if failures.is_file() else "",
+        },
+        sort_keys=True,
+    )
 
 
 def image_name(student: str) -> str:
@@ -289,10 +294,12 @@ def build_and_probe(
         except _Fault as fault:
             probe.message = str(fault)
         except subprocess.TimeoutExpired as error:
-            raise MachineFailure(_(
-                "the grading machine's Docker engine did not answer a command within {seconds:.0f} s",
-                seconds=error.timeout,
-            )) from None  # fmt: skip
+            raise MachineFailure(
+                _(
+                    "the grading machine's Docker engine did not answer a command within {seconds:.0f} s",
+                    seconds=error.timeout,
+                )
+            ) from None
         except FileNotFoundError:
             raise MachineFailure(
                 _("the docker command is not installed on the grading machine"), lasting=True
@@ -313,15 +320,21 @@ def _read_dockerfile(context: Path, limits: Limits) -> bytes:
         raise _Fault(_("there is no Dockerfile in the submission"))
     size = sum(p.stat().st_size for p in context.rglob("*") if p.is_file() and not p.is_symlink())
     if size > limits.context_bytes:
-        raise _Fault(_(
-            "the build context holds {size:.0f} MB, more than the {limit:.0f} MB allowed",
-            size=size / 1e6, limit=limits.context_bytes / 1e6,
-        ))  # fmt: skip
+        raise _Fault(
+            _(
+                "the build context holds {size:.0f} MB, more than the {limit:.0f} MB allowed",
+                size=size / 1e6,
+                limit=limits.context_bytes / 1e6,
+            )
+        )
     if path.stat().st_size > DOCKERFILE_BYTES:
-        raise _Fault(_(
-            "the Dockerfile holds {size:.0f} KB, more than the {limit:.0f} KB allowed",
-            size=path.stat().st_size / 1e3, limit=DOCKERFILE_BYTES / 1e3,
-        ))  # fmt: skip
+        raise _Fault(
+            _(
+                "the Dockerfile holds {size:.0f} KB, more than the {limit:.0f} KB allowed",
+                size=path.stat().st_size / 1e3,
+                limit=DOCKERFILE_BYTES / 1e3,
+            )
+        )
     return path.read_bytes()
 
 
@@ -339,11 +352,14 @@ def _dockerfile_text(raw: bytes) -> str:
     for number, line in enumerate(text.split("\n"), 1):
         odd = next((c for c in line.removesuffix("\r") if not c.isprintable() and c != "\t"), None)
         if odd is not None:
-            raise _Fault(_(
-                "line {line} of the Dockerfile holds the character U+{code:04X}, which Docker and the "
-                "kit may read differently: remove it",
-                line=number, code=ord(odd),
-            ))  # fmt: skip
+            raise _Fault(
+                _(
+                    "line {line} of the Dockerfile holds the character U+{code:04X}, which Docker and the "
+                    "kit may read differently: remove it",
+                    line=number,
+                    code=ord(odd),
+                )
+            )
     return text
 
 
@@ -361,11 +377,15 @@ def _read(text: str) -> list[dict]:
             instruction["endline"] > instruction["startline"]
             and not instruction["content"].splitlines()[-1].strip()
         ):
-            raise _Fault(_(
-                "line {line} of the Dockerfile: the instruction continued with \\ on line {start} runs into "
-                "an empty line or the end of the file; finish it, or remove the \\",
-                line=instruction["endline"] + 1, start=instruction["startline"] + 1,
-            ))  # fmt: skip
+            raise _Fault(
+                _(
+                    "line {line} of the Dockerfile: the instruction continued with \\ on line {start} runs "
+                    "into "
+                    "an empty line or the end of the file; finish it, or remove the \\",
+                    line=instruction["endline"] + 1,
+                    start=instruction["startline"] + 1,
+                )
+            )
     if not any(i["instruction"] == "FROM" for i in instructions):
         raise _Fault(_("the Dockerfile has no FROM instruction"))
     return instructions
@@ -399,30 +419,40 @@ def _refuse_what_leaves_the_box(instructions: list[dict]) -> None:
     for instruction in instructions:
         name, line = instruction["instruction"], instruction["startline"] + 1
         if name == "ONBUILD":
-            raise _Fault(_(
-                "line {line} of the Dockerfile: ONBUILD is not allowed (its instruction would run in "
-                "another build, unchecked): write the instruction itself",
-                line=line,
-            ))  # fmt: skip
+            raise _Fault(
+                _(
+                    "line {line} of the Dockerfile: ONBUILD is not allowed (its instruction would run in "
+                    "another build, unchecked): write the instruction itself",
+                    line=line,
+                )
+            )
         if name == "VOLUME":
-            raise _Fault(_(
-                "line {line} of the Dockerfile: VOLUME is not allowed (a volume is written outside the "
-                "image's limits, and the service keeps no data): remove it",
-                line=line,
-            ))  # fmt: skip
+            raise _Fault(
+                _(
+                    "line {line} of the Dockerfile: VOLUME is not allowed (a volume is written outside the "
+                    "image's limits, and the service keeps no data): remove it",
+                    line=line,
+                )
+            )
         for source in _sources(instruction["value"]) if name == "ADD" else []:
             if "://" in source or source.lower().startswith("git@"):
-                raise _Fault(_(
-                    "line {line} of the Dockerfile: ADD {source} would download it, and the build has no "
-                    "network: put the file in your folder and COPY it",
-                    line=line, source=source,
-                ))  # fmt: skip
+                raise _Fault(
+                    _(
+                        "line {line} of the Dockerfile: ADD {source} would download it, and the build has no "
+                        "network: put the file in your folder and COPY it",
+                        line=line,
+                        source=source,
+                    )
+                )
             if "$" in source:
-                raise _Fault(_(
-                    "line {line} of the Dockerfile: ADD {source} names its source through a variable: "
-                    "name the file of your folder itself",
-                    line=line, source=source,
-                ))  # fmt: skip
+                raise _Fault(
+                    _(
+                        "line {line} of the Dockerfile: ADD {source} names its source through a variable: "
+                        "name the file of your folder itself",
+                        line=line,
+                        source=source,
+                    )
+                )
 
 
 def _stages(text: str, instructions: list[dict], build_args: dict[str, str]) -> list[_Stage]:
@@ -431,7 +461,7 @@ def _stages(text: str, instructions: list[dict], build_args: dict[str, str]) -> 
 
     froms = [i for i in instructions if i["instruction"] == "FROM"]
     parents = DockerfileParser(fileobj=io.BytesIO(text.encode()), build_args=build_args).parent_images
-    stages = []
+    stages: list[_Stage] = []
     for instruction in froms:
         flags, rest = _flags(instruction["value"])
         words = rest.split()
@@ -440,11 +470,13 @@ def _stages(text: str, instructions: list[dict], build_args: dict[str, str]) -> 
             or (len(words) == 3 and words[1].lower() != "as")
             or len(parents) != len(froms)
         ):
-            raise _Fault(_(
-                "line {line} of the Dockerfile: FROM should name an image, then AS and a stage's name if "
-                "it has one",
-                line=instruction["startline"] + 1,
-            ))  # fmt: skip
+            raise _Fault(
+                _(
+                    "line {line} of the Dockerfile: FROM should name an image, then AS and a stage's name if "
+                    "it has one",
+                    line=instruction["startline"] + 1,
+                )
+            )
         name = words[2].lower() if len(words) == 3 else ""
         stages.append(_Stage(parents[len(stages)], name, flags.get("platform", "")))
     return stages
@@ -456,7 +488,9 @@ def _images(stages: list[_Stage], instructions: list[dict]) -> dict[str, int]:
 
     A stage's name or number refers to a stage only once that stage is over, as in Docker.
     """
-    images, done, current = {}, [], None
+    images: dict[str, int] = {}
+    done: list[str] = []  # the stages over, by name
+    current = None
     froms = iter(stages)
     for instruction in instructions:
         line = instruction["startline"] + 1
@@ -539,10 +573,13 @@ class _Box:
         """The internal network and, on it, the index serving the TP's wheelhouse."""
         wheels = wheelhouse(self.assignment)
         if not (wheels / "simple" / "index.html").is_file():
-            raise MachineFailure(_(
-                "the course's package index for {assignment} is not prepared on the grading machine",
-                assignment=self.assignment,
-            ), lasting=True)  # fmt: skip
+            raise MachineFailure(
+                _(
+                    "the course's package index for {assignment} is not prepared on the grading machine",
+                    assignment=self.assignment,
+                ),
+                lasting=True,
+            )
         if _image_id(self.base) == "absent":
             raise _absent(self.base)
         self.root = self._docker("info", "--format", "{{.DockerRootDir}}").stdout.strip()
@@ -550,18 +587,53 @@ class _Box:
         if free and free[0] < self.limits.disk_floor_bytes:
             raise MachineFailure(_disk_full(free[0]))
         self._kit(
-            "network", "create", "--internal", "--label", "tpdl.box",
-            "--opt", "com.docker.network.bridge.inhibit_ipv4=true",  # no address of the host on the bridge
-            "--opt", f"com.docker.network.bridge.name={self.bridge}", self.network,
-        )  # fmt: skip
+            "network",
+            "create",
+            "--internal",
+            "--label",
+            "tpdl.box",
+            "--opt",
+            "com.docker.network.bridge.inhibit_ipv4=true",  # no address of the host on the bridge
+            "--opt",
+            f"com.docker.network.bridge.name={self.bridge}",
+            self.network,
+        )
         self.opened = True
         self.index_id = self._kit(
-            "run", "--detach", "--name", self.index, "--network", self.network, "--label", "tpdl.box",
-            "--read-only", "--user", "65534:65534", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-            "--memory", "256m", "--memory-swap", "256m", "--pids-limit", "512",
-            "--log-driver", "json-file", "--log-opt", "max-size=1m", "--log-opt", "max-file=1",
-            "--volume", f"{wheels.resolve()}:/srv:ro", self.base, "python3", "-c", _INDEX,
-        ).stdout.strip()  # fmt: skip
+            "run",
+            "--detach",
+            "--name",
+            self.index,
+            "--network",
+            self.network,
+            "--label",
+            "tpdl.box",
+            "--read-only",
+            "--user",
+            "65534:65534",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "--memory",
+            "256m",
+            "--memory-swap",
+            "256m",
+            "--pids-limit",
+            "512",
+            "--log-driver",
+            "json-file",
+            "--log-opt",
+            "max-size=1m",
+            "--log-opt",
+            "max-file=1",
+            "--volume",
+            f"{wheels.resolve()}:/srv:ro",
+            self.base,
+            "python3",
+            "-c",
+            _INDEX,
+        ).stdout.strip()
         address = self._address(self.index)
         if not address:
             raise MachineFailure(_("the course's package index did not start on the grading machine"))
@@ -579,32 +651,53 @@ class _Box:
         kit = {_canonical(image) for image in kit_images(self.assignment)} | {_canonical(self.base)}
         for image, line in _images(stages, instructions).items():
             if "$" in image:
-                raise _Fault(_(
-                    "line {line} of the Dockerfile names an image through a variable the kit cannot resolve "
-                    "({image}): name the image itself, {base}, as the notebook says",
-                    line=line, image=image, base=self.base,
-                ))  # fmt: skip
+                raise _Fault(
+                    _(
+                        "line {line} of the Dockerfile names an image through a variable the kit cannot "
+                        "resolve "
+                        "({image}): name the image itself, {base}, as the notebook says",
+                        line=line,
+                        image=image,
+                        base=self.base,
+                    )
+                )
             if not REFERENCE.fullmatch(image):
-                raise _Fault(_(
-                    "line {line} of the Dockerfile names an image the kit reads as {image}, which is not an "
-                    "image reference Docker can read (the kit resolves no ${{VARIABLE:-default}}): start FROM "
-                    "{base}, as the notebook says",
-                    line=line, image=image, base=self.base,
-                ))  # fmt: skip
+                raise _Fault(
+                    _(
+                        "line {line} of the Dockerfile names an image the kit reads as {image}, which is not "
+                        "an "
+                        "image reference Docker can read (the kit resolves no ${{VARIABLE:-default}}): start "
+                        "FROM "
+                        "{base}, as the notebook says",
+                        line=line,
+                        image=image,
+                        base=self.base,
+                    )
+                )
             found = self._docker("image", "inspect", "--", image)
             if found.returncode != 0:
                 reason = available()
                 if reason:
-                    raise MachineFailure(_("the grading machine's Docker engine stopped answering during the check "
-                                           "({reason})", reason=reason))  # fmt: skip
+                    raise MachineFailure(
+                        _(
+                            "the grading machine's Docker engine stopped answering during the check "
+                            "({reason})",
+                            reason=reason,
+                        )
+                    )
                 if _canonical(image) in kit:
                     raise _absent(image)
-                raise _Fault(_(
-                    "line {line} of the Dockerfile names the image {image}, which is not in the grading "
-                    "machine's Docker store, and the build has no network to pull it: start FROM {base}, as "
-                    "the notebook says",
-                    line=line, image=image, base=self.base,
-                ))  # fmt: skip
+                raise _Fault(
+                    _(
+                        "line {line} of the Dockerfile names the image {image}, which is not in the grading "
+                        "machine's Docker store, and the build has no network to pull it: start FROM {base}, "
+                        "as "
+                        "the notebook says",
+                        line=line,
+                        image=image,
+                        base=self.base,
+                    )
+                )
             self._accept(image, json.loads(found.stdout)[0], platforms.get(image, ""))
         return stages
 
@@ -612,18 +705,25 @@ class _Box:
         """Take ``image`` (its ``docker image inspect``) as a base, or say why not."""
         actual = f"{found['Os']}/{found['Architecture']}"
         if platform and platform != actual:
-            raise _Fault(_(
-                "FROM --platform={platform} asks for a platform the grading machine does not build for "
-                "({actual}): leave --platform out and start FROM {base}, as the notebook says",
-                platform=platform, actual=actual, base=self.base,
-            ))  # fmt: skip
+            raise _Fault(
+                _(
+                    "FROM --platform={platform} asks for a platform the grading machine does not build for "
+                    "({actual}): leave --platform out and start FROM {base}, as the notebook says",
+                    platform=platform,
+                    actual=actual,
+                    base=self.base,
+                )
+            )
         config = found.get("Config") or {}
         if config.get("OnBuild") or config.get("Volumes"):
-            raise _Fault(_(
-                "the image {image} runs ONBUILD instructions or declares volumes, which the box does not "
-                "allow: start FROM {base}, as the notebook says",
-                image=image, base=self.base,
-            ))  # fmt: skip
+            raise _Fault(
+                _(
+                    "the image {image} runs ONBUILD instructions or declares volumes, which the box does not "
+                    "allow: start FROM {base}, as the notebook says",
+                    image=image,
+                    base=self.base,
+                )
+            )
         self.base_sizes[found["Id"]] = int(found["Size"])
 
     # ---- the build
@@ -634,19 +734,37 @@ class _Box:
         boxed.write_bytes(dockerfile)
         memory = str(self.limits.memory_bytes)
         command = [
-            "docker", "build", "--file", str(boxed), "--tag", self.tag, "--network", self.network,
-            "--no-cache", "--rm", "--force-rm", "--memory", memory, "--memory-swap", memory,
-            "--cpu-period", str(CPU_PERIOD_US), "--cpu-quota", str(int(self.limits.cpus * CPU_PERIOD_US)),
-            "--ulimit", f"fsize={self.limits.file_bytes}",
+            "docker",
+            "build",
+            "--file",
+            str(boxed),
+            "--tag",
+            self.tag,
+            "--network",
+            self.network,
+            "--no-cache",
+            "--rm",
+            "--force-rm",
+            "--memory",
+            memory,
+            "--memory-swap",
+            memory,
+            "--cpu-period",
+            str(CPU_PERIOD_US),
+            "--cpu-quota",
+            str(int(self.limits.cpus * CPU_PERIOD_US)),
+            "--ulimit",
+            f"fsize={self.limits.file_bytes}",
             *(word for name, value in self.build_args.items() for word in ("--build-arg", f"{name}={value}")),
             str(context),
-        ]  # fmt: skip
+        ]
         self.images_before = set(self._kit("images", "--all", "--quiet", "--no-trunc").stdout.split())
         before = self._free()
         started = measured = time.monotonic()
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_environment()
         )
+        assert process.stdout is not None and process.stderr is not None  # both piped above
         output, errors = _Lines(process.stdout), _Lines(process.stderr)
         stopped, at_stop = "", None
         try:
@@ -677,32 +795,45 @@ class _Box:
             if process.poll() is None:
                 process.kill()
             process.wait()
-        output.join(), errors.join()
+        output.join()
+        errors.join()
         probe.build_s = round(time.monotonic() - started, 1)
         probe.log = _tail("\n".join([*output.lines, *errors.lines]))
         if stopped == "disk":
             self._charge_the_disk(probe, at_stop)
         if stopped == "time":
-            raise _Fault(_("the build did not finish within {seconds:.0f} s; the end of its output:\n{log}",
-                           seconds=self.limits.build_s, log=probe.log))  # fmt: skip
+            raise _Fault(
+                _(
+                    "the build did not finish within {seconds:.0f} s; the end of its output:\n{log}",
+                    seconds=self.limits.build_s,
+                    log=probe.log,
+                )
+            )
         if stopped == "written":
             raise _Fault(self._too_much(probe.written_bytes, probe.log))
         if stopped == "unmeasured":
             self._blame_the_machine()
-            raise _Fault(_(
-                "the build wrote so many files that the engine could not count them within {seconds:.0f} s; "
-                "the end of its output:\n{log}",
-                seconds=COMMAND_TIMEOUT_S, log=probe.log,
-            ))  # fmt: skip
+            raise _Fault(
+                _(
+                    "the build wrote so many files that the engine could not count them within {seconds:.0f} "
+                    "s; "
+                    "the end of its output:\n{log}",
+                    seconds=COMMAND_TIMEOUT_S,
+                    log=probe.log,
+                )
+            )
         if process.returncode != 0:
             self._blame_the_machine()
             last = errors.lines[-1] if errors.lines else ""
             if STEP_KILLED.search(last):
-                raise _Fault(_(
-                    "docker build failed: a step was killed, most likely for using more than the "
-                    "{limit:.2f} GiB of memory a step may use:\n{log}",
-                    limit=self.limits.memory_bytes / GiB, log=probe.log,
-                ))  # fmt: skip
+                raise _Fault(
+                    _(
+                        "docker build failed: a step was killed, most likely for using more than the "
+                        "{limit:.2f} GiB of memory a step may use:\n{log}",
+                        limit=self.limits.memory_bytes / GiB,
+                        log=probe.log,
+                    )
+                )
             raise _Fault(_("docker build failed:\n{log}", log=probe.log))
         probe.written_bytes = self._written()
         if probe.written_bytes > self.limits.written_bytes:
@@ -710,7 +841,8 @@ class _Box:
         probe.built = True
 
     def _overdrawn(self, before: tuple[int, int], now: tuple[int, int]) -> bool:
-        """Whether the engine's disk fell below its floor, or gave more than a build may take since ``before``."""
+        """Whether the engine's disk fell below its floor, or lost more than a build may take since
+        ``before``."""
         return (
             now[0] < self.limits.disk_floor_bytes
             or before[0] - now[0] > self.limits.disk_bytes
@@ -726,28 +858,42 @@ class _Box:
         if probe.written_bytes > self.limits.written_bytes:
             raise _Fault(self._too_much(probe.written_bytes, probe.log))
         if held_bytes > self.limits.disk_bytes:
-            raise _Fault(_(
-                "the build took {size:.2f} GiB of the engine's disk at once, more than the {limit:.2f} GiB "
-                "allowed; the end of its output:\n{log}",
-                size=held_bytes / GiB, limit=self.limits.disk_bytes / GiB, log=probe.log,
-            ))  # fmt: skip
+            raise _Fault(
+                _(
+                    "the build took {size:.2f} GiB of the engine's disk at once, more than the {limit:.2f} "
+                    "GiB "
+                    "allowed; the end of its output:\n{log}",
+                    size=held_bytes / GiB,
+                    limit=self.limits.disk_bytes / GiB,
+                    log=probe.log,
+                )
+            )
         if held_files > self.limits.files:
-            raise _Fault(_(
-                "the build created {count:,} files, more than the {limit:,} allowed; the end of its output:\n{log}",
-                count=held_files, limit=self.limits.files, log=probe.log,
-            ))  # fmt: skip
-        raise MachineFailure(_(
-            "the disk of the grading machine's Docker engine filled up during the build, not by it "
-            "({free:.2f} GiB free)",
-            free=(now[0] if now else 0) / GiB,
-        ))  # fmt: skip
+            raise _Fault(
+                _(
+                    "the build created {count:,} files, more than the {limit:,} allowed; the end of its "
+                    "output:\n{log}",
+                    count=held_files,
+                    limit=self.limits.files,
+                    log=probe.log,
+                )
+            )
+        raise MachineFailure(
+            _(
+                "the disk of the grading machine's Docker engine filled up during the build, not by it "
+                "({free:.2f} GiB free)",
+                free=(now[0] if now else 0) / GiB,
+            )
+        )
 
     def _too_much(self, written: int, log: str) -> str:
         return _(
             "the build wrote {size:.2f} GiB, more than the {limit:.2f} GiB allowed; "
             "the end of its output:\n{log}",
-            size=written / GiB, limit=self.limits.written_bytes / GiB, log=log,
-        )  # fmt: skip
+            size=written / GiB,
+            limit=self.limits.written_bytes / GiB,
+            log=log,
+        )
 
     def _written(self) -> int:
         """What the build has added to its base images: its committed layers and its running step."""
@@ -784,9 +930,14 @@ class _Box:
             return []
         found = self._docker("image", "inspect", "--", *new)
         with contextlib.suppress(ValueError):
-            return [((image.get("Id") or ""), (image.get("Config") or {}).get("Labels") or {},
-                     [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])])
-                    for image in json.loads(found.stdout or "[]")]  # fmt: skip
+            return [
+                (
+                    (image.get("Id") or ""),
+                    (image.get("Config") or {}).get("Labels") or {},
+                    [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])],
+                )
+                for image in json.loads(found.stdout or "[]")
+            ]
         return []
 
     def _blame_the_machine(self) -> None:
@@ -798,8 +949,12 @@ class _Box:
             self._discard()
         reason = available()
         if reason:
-            raise MachineFailure(_("the grading machine's Docker engine stopped answering during the check "
-                                   "({reason})", reason=reason))  # fmt: skip
+            raise MachineFailure(
+                _(
+                    "the grading machine's Docker engine stopped answering during the check ({reason})",
+                    reason=reason,
+                )
+            )
         if not self._index_answers():
             raise MachineFailure(_("the course's package index stopped answering during the check"))
         free = self._free()
@@ -813,14 +968,37 @@ class _Box:
         memory = str(self.limits.memory_bytes)
         started = time.monotonic()
         run = self._docker(
-            "run", "--detach", "--name", self.container, "--network", self.network, "--label", "tpdl.box",
-            "--memory", memory, "--memory-swap", memory, "--cpus", str(self.limits.cpus),
-            "--pids-limit", str(self.limits.processes), "--cap-drop", "ALL",
-            "--security-opt", "no-new-privileges", "--read-only",
-            "--tmpfs", f"/tmp:rw,nosuid,nodev,size={self.limits.tmp_bytes}",
-            "--log-driver", "json-file", "--log-opt", f"max-size={self.limits.log_bytes}",
-            "--log-opt", "max-file=2", self.tag,
-        )  # fmt: skip
+            "run",
+            "--detach",
+            "--name",
+            self.container,
+            "--network",
+            self.network,
+            "--label",
+            "tpdl.box",
+            "--memory",
+            memory,
+            "--memory-swap",
+            memory,
+            "--cpus",
+            str(self.limits.cpus),
+            "--pids-limit",
+            str(self.limits.processes),
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "--read-only",
+            "--tmpfs",
+            f"/tmp:rw,nosuid,nodev,size={self.limits.tmp_bytes}",
+            "--log-driver",
+            "json-file",
+            "--log-opt",
+            f"max-size={self.limits.log_bytes}",
+            "--log-opt",
+            "max-file=2",
+            self.tag,
+        )
         if run.returncode != 0:
             self._blame_the_machine()
             return [_("the container did not start:\n{log}", log=_tail(run.stderr))]
@@ -879,31 +1057,48 @@ class _Box:
             if answer.status == 200 and answer.content == {"status": "ok"}:
                 return None
             if not self._running():
-                return _("the container stopped before /health answered; the end of its log:\n{log}",
-                         log=self._logs())  # fmt: skip
+                return _(
+                    "the container stopped before /health answered; the end of its log:\n{log}",
+                    log=self._logs(),
+                )
             time.sleep(1)
         if answer.status == 0:
-            return _("/health did not answer within {seconds:.0f} s; the end of the container's log:\n{log}",
-                     seconds=wait_s, log=self._logs())  # fmt: skip
+            return _(
+                "/health did not answer within {seconds:.0f} s; the end of the container's log:\n{log}",
+                seconds=wait_s,
+                log=self._logs(),
+            )
         if not (answer.whole and answer.readable):
             return _(
                 "/health answered something that is not short JSON (HTTP {status}); "
                 "the end of the container's log:\n{log}",
-                status=answer.status, log=self._logs(),
-            )  # fmt: skip
+                status=answer.status,
+                log=self._logs(),
+            )
         return _(
             '/health answered {answer} (HTTP {status}), not {{"status": "ok"}}; '
             "the end of the container's log:\n{log}",
-            answer=json.dumps(answer.content)[:200], status=answer.status, log=self._logs(),
-        )  # fmt: skip
+            answer=json.dumps(answer.content)[:200],
+            status=answer.status,
+            log=self._logs(),
+        )
 
     def _ask(self, url: str, bodies: list | None = None, wait_s: float = REQUEST_TIMEOUT_S) -> list[_Answer]:
         """The answers to GET ``url`` (``bodies`` None) or to POSTing each of ``bodies`` as JSON, asked
         from the index container within ``wait_s`` in all."""
         asked = self._docker(
-            "exec", "--interactive", self.index, "python3", "-c", _ASK, url, str(REQUEST_TIMEOUT_S), str(wait_s),
-            input=json.dumps(bodies), timeout_s=wait_s + COMMAND_TIMEOUT_S,
-        )  # fmt: skip
+            "exec",
+            "--interactive",
+            self.index,
+            "python3",
+            "-c",
+            _ASK,
+            url,
+            str(REQUEST_TIMEOUT_S),
+            str(wait_s),
+            input=json.dumps(bodies),
+            timeout_s=wait_s + COMMAND_TIMEOUT_S,
+        )
         try:
             replies = json.loads(asked.stdout)
             answers = [(int(reply["status"]), reply["body"], bool(reply["whole"])) for reply in replies]
@@ -948,8 +1143,15 @@ class _Box:
     def _docker(
         self, *args: str, timeout_s: float = COMMAND_TIMEOUT_S, input: str | None = None
     ) -> subprocess.CompletedProcess:
-        return subprocess.run(["docker", *args], capture_output=True, text=True, errors="replace", input=input,
-                              timeout=timeout_s, env=_environment())  # fmt: skip
+        return subprocess.run(
+            ["docker", *args],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            input=input,
+            timeout=timeout_s,
+            env=_environment(),
+        )
 
     def _kit(self, *args: str) -> subprocess.CompletedProcess:
         """A command of the kit's own (no student input): its failure is the engine's."""
@@ -969,12 +1171,20 @@ class _Box:
         while quiet < 2 and time.monotonic() < until:
             containers = [self.container, *(self._steps() if self.opened else [])]
             self._docker("rm", "--force", "--volumes", *containers, timeout_s=CLEANUP_TIMEOUT_S)
-            images = self._docker("images", "--all", "--quiet", "--no-trunc", "--filter", f"label={self.label}",
-                                  timeout_s=CLEANUP_TIMEOUT_S).stdout.split()  # fmt: skip
+            images = self._docker(
+                "images",
+                "--all",
+                "--quiet",
+                "--no-trunc",
+                "--filter",
+                f"label={self.label}",
+                timeout_s=CLEANUP_TIMEOUT_S,
+            ).stdout.split()
             if images:
                 self._docker("rmi", "--force", *images, timeout_s=CLEANUP_TIMEOUT_S)
-            left = self._docker("container", "inspect", "--format", "{{.Id}}", *containers,
-                                timeout_s=CLEANUP_TIMEOUT_S).stdout.strip()  # fmt: skip
+            left = self._docker(
+                "container", "inspect", "--format", "{{.Id}}", *containers, timeout_s=CLEANUP_TIMEOUT_S
+            ).stdout.strip()
             quiet = 0 if images or left or len(containers) > 1 else quiet + 1
             time.sleep(POLL_S)
         self._docker("rmi", "--force", self.tag, timeout_s=CLEANUP_TIMEOUT_S)
@@ -1053,7 +1263,7 @@ print(json.dumps(replies))
 class _Lines:
     """The last lines a stream wrote, read by a thread of its own (each line cut at ``LINE_BYTES``)."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: IO[bytes]):
         self.lines: deque[str] = deque(maxlen=LOG_LINES * 4)
         self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
         self.thread.start()
@@ -1079,8 +1289,11 @@ def _answer(status: int, body: str, whole: bool) -> _Answer:
 def _prediction_problem(answer: _Answer) -> str | None:
     """None if ``answer`` is a prediction of one image, else what is wrong with it."""
     if answer.status != 200:
-        return (_("POST /predict did not answer") if answer.status == 0
-                else _("POST /predict answered HTTP {status}", status=answer.status))  # fmt: skip
+        return (
+            _("POST /predict did not answer")
+            if answer.status == 0
+            else _("POST /predict answered HTTP {status}", status=answer.status)
+        )
     if not answer.whole:
         return _("POST /predict answered more than {size} KiB", size=ANSWER_BYTES // KiB)
     if not answer.readable:
@@ -1101,10 +1314,14 @@ def _prediction_problem(answer: _Answer) -> str | None:
 
 
 def _absent(image: str) -> MachineFailure:
-    return MachineFailure(_(
-        "the image {image} is not in the grading machine's Docker store (the kit never pulls one while "
-        "grading: your instructor can load it)", image=image,
-    ), lasting=True)  # fmt: skip
+    return MachineFailure(
+        _(
+            "the image {image} is not in the grading machine's Docker store (the kit never pulls one while "
+            "grading: your instructor can load it)",
+            image=image,
+        ),
+        lasting=True,
+    )
 
 
 def _disk_full(free: int) -> str:
@@ -1114,8 +1331,12 @@ def _disk_full(free: int) -> str:
 def _image_id(image: str) -> str:
     """The id of ``image`` in the engine's store, or ``absent``."""
     try:
-        done = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", "--", image],
-                              capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S)  # fmt: skip
+        done = subprocess.run(
+            ["docker", "image", "inspect", "--format", "{{.Id}}", "--", image],
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_S,
+        )
     except (subprocess.TimeoutExpired, OSError):
         return "absent"
     return done.stdout.strip() if done.returncode == 0 else "absent"
@@ -1125,13 +1346,7 @@ def _remember_failure() -> None:
     """Mark the engine's state as changed, so that the next run grades again what waited on this failure."""
     with contextlib.suppress(OSError):
         cache_dir().mkdir(parents=True, exist_ok=True)
-        _write_atomically(cache_dir() / "failures", secrets.token_hex(8))
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
+        write_atomically(cache_dir() / "failures", secrets.token_hex(8))
 
 
 def _environment() -> dict:
@@ -1165,12 +1380,26 @@ def prepare_wheelhouse(assignment: str) -> Path:
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{assignment}-") as scratch:
         wheels, index = Path(scratch) / "wheels", Path(scratch) / "index"
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-             "--only-binary=:all:", *(f"--platform={tag}" for tag in WHEEL_PLATFORMS),
-             "--python-version", WHEEL_PYTHON, "--implementation", "cp", "--dest", str(wheels),
-             *requirements, *INSTALLERS],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--only-binary=:all:",
+                *(f"--platform={tag}" for tag in WHEEL_PLATFORMS),
+                "--python-version",
+                WHEEL_PYTHON,
+                "--implementation",
+                "cp",
+                "--dest",
+                str(wheels),
+                *requirements,
+                *INSTALLERS,
+            ],
             check=True,
-        )  # fmt: skip
+        )
         files = _lay_out(wheels, index / "simple")
         (index / "wheelhouse.json").write_text(
             json.dumps({"requirements": requirements, "files": files}, indent=1)
@@ -1207,7 +1436,7 @@ def _lay_out(wheels: Path, simple: Path) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tpdl.grading.docker_engine prepare|check TP``: the wheelhouse; the reference built in the box."""
+    """``python -m tpdl.grading.docker_engine prepare|check TP``: the wheelhouse; the reference built."""
     parser = argparse.ArgumentParser(prog="python -m tpdl.grading.docker_engine")
     parser.add_argument("action", choices=("prepare", "check"))
     parser.add_argument("assignment")
@@ -1242,9 +1471,11 @@ def main(argv: list[str] | None = None) -> int:
         except MachineFailure as failure:
             print(f"not run (the machine's problem): {failure}")
             return 2
-    print(f"build {probe.build_s} s, wrote {probe.written_bytes / 1e9:.2f} GB; healthy {probe.start_s} s after "
-          f"docker run; {probe.right} of {compared(digits.labels)} fresh digits answered as the model does; "
-          f"{probe.message}")  # fmt: skip
+    print(
+        f"build {probe.build_s} s, wrote {probe.written_bytes / 1e9:.2f} GB; healthy {probe.start_s} s after "
+        f"docker run; {probe.right} of {compared(digits.labels)} fresh digits answered as the model does; "
+        f"{probe.message}"
+    )
     passed = probe.built and probe.healthy and probe.predict_ok and probe.non_root
     return 0 if passed and probe.right == compared(digits.labels) else 1
 

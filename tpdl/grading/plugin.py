@@ -17,7 +17,9 @@ worker and gets plain data back. Expected values are computed here and never sen
 """
 
 import contextlib
+import importlib.util
 import io
+import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -27,10 +29,10 @@ import pytest
 
 from tpdl.core.i18n import KIT as _
 from tpdl.core.paths import graders
-from tpdl.grading.student import Model, Service, StudentCodeError, Submission
+from tpdl.grading.student import StudentCodeError, Submission
 from tpdl.judge import sandbox
 
-__all__ = ["Check", "Model", "Result", "Service", "StudentCodeError", "Submission", "grade_submission"]
+__all__ = ["Check", "GradingPlugin", "Result", "grade_submission", "grader_library", "grader_module"]
 
 
 @dataclass
@@ -174,9 +176,19 @@ def grade_submission(
     submission = Submission(zygote, path, notebook or f"{assignment}.ipynb", student)
     plugin = GradingPlugin(submission, cells)
     args = [
-        str(graders(assignment)), "-p", "no:cacheprovider", "-p", "no:terminal", "--assert=plain",
-        "--import-mode=importlib", "-o", "addopts=", "--strict-markers", "--rootdir", str(graders(assignment)),
-    ]  # fmt: skip
+        str(graders(assignment)),
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:terminal",
+        "--assert=plain",
+        "--import-mode=importlib",
+        "-o",
+        "addopts=",
+        "--strict-markers",
+        "--rootdir",
+        str(graders(assignment)),
+    ]
     with contextlib.redirect_stdout(io.StringIO()) as out:
         try:
             code = pytest.main(args, plugins=[plugin])
@@ -197,43 +209,6 @@ def grade_submission(
     return result, log
 
 
-# --------------------------------------------------------------------------- helpers for graders
-
-
-def as_array(value, what: str, shape: tuple | None = None):
-    """``value`` as a plain ndarray of ``shape`` (None for any axis), or an assertion for the student."""
-    import numpy as np
-
-    assert isinstance(value, np.ndarray), _(
-        "{what} should be a NumPy array, not {type}", what=what, type=type(value).__name__
-    )
-    if shape is not None:
-        assert value.ndim == len(shape) and all(e is None or e == n for e, n in zip(shape, value.shape)), _(
-            "{what} has shape {shape}; expected {expected}", what=what, shape=value.shape,
-            expected=tuple("any" if e is None else e for e in shape),
-        )  # fmt: skip
-    return value
-
-
-def assert_accepts(student, name: str, *args, **kwargs) -> None:
-    """``name`` must accept this valid input before a check of its refusals counts: a function that
-    raises on everything refuses nothing."""
-    try:
-        student.call(name, *args, **kwargs)
-    except StudentCodeError as error:
-        raise AssertionError(
-            _("{name} should accept valid input, and refuse only bad input ({error})", name=name, error=error)
-        ) from None
-
-
-def as_pair(value, what: str) -> tuple:
-    """``value`` as a 2-tuple, or an assertion for the student."""
-    assert isinstance(value, (tuple, list)) and len(value) == 2, _(
-        "{what} should return a pair (two values)", what=what
-    )
-    return tuple(value)
-
-
 LIBRARY = "graderlib.py"
 
 
@@ -250,13 +225,12 @@ def grader_module(grader_file: str, name: str, folder: Path | None = None):
     Graders are imported one by one, outside any package, so a shared reference is loaded by its
     path; pytest collects only the ``test_*`` files, never it.
     """
-    import importlib.util
-    import sys
-
     path = (folder / f"{name}.py") if folder is not None else Path(grader_file).with_name(f"{name}.py")
     key = f"tpdl_graders_{path.parent.name}_{name}"
     if key not in sys.modules:
         spec = importlib.util.spec_from_file_location(key, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"{path} is not a Python module")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         sys.modules[key] = module

@@ -15,11 +15,11 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from tpdl.core import paths
+from tpdl.core.files import write_atomically
 from tpdl.grading import ingredients
 from tpdl.judge import protocol
 
@@ -69,7 +69,7 @@ def kept(request_digest: str, make: Callable[[], protocol.History]) -> protocol.
         if run is None:
             run = make()
             with contextlib.suppress(OSError):  # a full disk, say: the run is made, not kept
-                _write(path, run)
+                write_atomically(path, json.dumps(run.model_dump()), mode=0o600)  # this user's only
         return run
     finally:
         os.close(lock)
@@ -88,16 +88,3 @@ def _read(path: Path) -> protocol.History | None:
         with contextlib.suppress(ValueError):
             return protocol.History.model_validate(json.loads(handle.read()))
     return None
-
-
-def _write(path: Path, run: protocol.History) -> None:
-    """Keep ``run`` at ``path``, readable by this user only; the file appears whole or not at all."""
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".making-", delete=False) as handle:
-        try:
-            json.dump(run.model_dump(), handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        except BaseException:
-            os.unlink(handle.name)
-            raise
-    os.replace(handle.name, path)

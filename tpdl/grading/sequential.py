@@ -73,15 +73,22 @@ class Accuracy:
             return _("{value:.2%} of {where}", value=self.value, where=self.where)
         if side == "low":
             return _(
-                "at least {bound:.2%} of {where} (measured on {seen:,} of them, decided with {confidence:.2%} "
+                "at least {bound:.2%} of {where} (measured on {seen:,} of them, decided with "
+                "{confidence:.2%} "
                 "confidence)",
-                bound=self.low / self.total, where=self.where, seen=self.seen, confidence=1 - self.error_rate,
-            )  # fmt: skip
+                bound=self.low / self.total,
+                where=self.where,
+                seen=self.seen,
+                confidence=1 - self.error_rate,
+            )
         return _(
             "at most {bound:.2%} of {where} (measured on {seen:,} of them, decided with {confidence:.2%} "
             "confidence)",
-            bound=self.high / self.total, where=self.where, seen=self.seen, confidence=1 - self.error_rate,
-        )  # fmt: skip
+            bound=self.high / self.total,
+            where=self.where,
+            seen=self.seen,
+            confidence=1 - self.error_rate,
+        )
 
 
 def looks(total: int, first: int = FIRST_LOOK) -> list[int]:
@@ -215,8 +222,13 @@ class Drawn:
         return self.correct / self.seen if self.seen else 0.0
 
     def described(self) -> str:
-        return _("{correct:,} of {seen:,} {where} ({value:.2%})", correct=self.correct, seen=self.seen,
-                 where=self.where, value=self.value)  # fmt: skip
+        return _(
+            "{correct:,} of {seen:,} {where} ({value:.2%})",
+            correct=self.correct,
+            seen=self.seen,
+            where=self.where,
+            value=self.value,
+        )
 
 
 @dataclass(frozen=True)
@@ -246,10 +258,9 @@ class DrawnAccuracy:
             raise ValueError(f"looks must be increasing counts, not {self.looks}")
         if not self.sample:
             count = self.looks[-1]
-            described = (
-                f"{count:,} fresh items" if len(self.looks) == 1
-                else f"{self.looks[0]:,} to {count:,} fresh items, looks at {', '.join(f'{n:,}' for n in self.looks)}"
-            )  # fmt: skip
+            looks = ", ".join(f"{n:,}" for n in self.looks)
+            several = f"{self.looks[0]:,} to {count:,} fresh items, looks at {looks}"
+            described = f"{count:,} fresh items" if len(self.looks) == 1 else several
             object.__setattr__(self, "sample", described)
 
     def at(self, threshold: float, name: str) -> "DrawnAccuracy":
