@@ -85,14 +85,25 @@ def test_tpdl_messages_outside_any_course_says_so(tmp_path, monkeypatch, capsys)
 def test_make_lab_starts_jupyterlab_as_the_user_it_runs_as(tmp_path):
     """As root, JupyterLab refuses to start unless told: the Makefile tells it (and only as root)."""
     venv = paths.course_dir() / ".venv"
-    dry = subprocess.run(["make", "-n", "-s", "-C", str(paths.course_dir()), f"VENV={venv}", "lab"],
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    dry = subprocess.run(
+        ["make", "-n", "-s", "-C", str(paths.course_dir()), f"VENV={venv}", "lab"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     command = next(line for line in dry.stdout.splitlines() if "jupyter lab" in line)
     assert ("--allow-root" in command) == (os.geteuid() == 0), command
     args = [*shlex.split(command), "--no-browser", "--ServerApp.port=0", "--ServerApp.ip=127.0.0.1"]
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
-    server = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True, start_new_session=True)  # fmt: skip
+    server = subprocess.Popen(
+        args,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline, lines = time.monotonic() + 120, []
         while time.monotonic() < deadline and server.poll() is None:
@@ -116,8 +127,9 @@ def test_tpdl_try_prints_the_graders_traceback_of_an_internal_error(small_course
         "import pytest\n\n\n@pytest.mark.points(1)\n@pytest.mark.cell('double_tests')\n"
         "def test_reads_a_missing_table(student):\n    assert {}['thresholds'], 'never reached'\n"
     )
-    done = subprocess.run([*tpdl, "try", str(small_course / ENTRY)], env=env, capture_output=True, text=True,
-                          timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [*tpdl, "try", str(small_course / ENTRY)], env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 1, "an internal error of the graders fails the try"
     assert "LOST reads_a_missing_table: The grader could not complete this check" in done.stdout
     assert "internal error of the graders in test_broken.py::test_reads_a_missing_table" in done.stderr

@@ -14,11 +14,20 @@ def _grade(args) -> int:
 
     try:
         outcome = classroom.grade_class(
-            args.assignment, submissions=args.submissions, students=args.student or None, jobs=args.jobs,
-            json_path=args.json, html_path=args.html, force=args.force, progress=not args.no_progress,
-            profile=args.profile, cluster=args.cluster, cluster_certs=args.cluster_certs,
-            insecure_cluster=args.insecure_cluster, out=args.out,
-        )  # fmt: skip
+            args.assignment,
+            submissions=args.submissions,
+            students=args.student or None,
+            jobs=args.jobs,
+            json_path=args.json,
+            html_path=args.html,
+            force=args.force,
+            progress=not args.no_progress,
+            profile=args.profile,
+            cluster=args.cluster,
+            cluster_certs=args.cluster_certs,
+            insecure_cluster=args.insecure_cluster,
+            out=args.out,
+        )
     except classroom.UsageError as error:
         print(f"tpdl grade: {error}", file=sys.stderr)
         return 2
@@ -30,8 +39,11 @@ def _grade(args) -> int:
 
         print(profile.table(profile.summarise(list(outcome.profiles.values()))), file=sys.stderr)
     if outcome.graded_now and set(outcome.graded_now) <= set(outcome.infrastructure):
-        print(f"tpdl grade: no submission could be graded on this machine (see {outcome.outputs.autograded}"
-              f"/*/{outcome.assignment}/grading.log)", file=sys.stderr)  # fmt: skip
+        print(
+            f"tpdl grade: no submission could be graded on this machine (see {outcome.outputs.autograded}"
+            f"/*/{outcome.assignment}/grading.log)",
+            file=sys.stderr,
+        )
         return 3
     return 0
 
@@ -93,8 +105,11 @@ def _samples(args) -> int:
     everyone = paths.assignments()
     unknown = [a for a in args.assignment if a not in everyone]
     if unknown:
-        print(f"tpdl samples: no assignment {', '.join(map(repr, unknown))} in {paths.source()} "
-              f"(there: {', '.join(everyone) or 'none'})", file=sys.stderr)  # fmt: skip
+        print(
+            f"tpdl samples: no assignment {', '.join(map(repr, unknown))} in {paths.source()} "
+            f"(there: {', '.join(everyone) or 'none'})",
+            file=sys.stderr,
+        )
         return 2
     if args.execute and not args.assignment:  # the TPs whose manifest asks for a reference run
         everyone = [a for a in everyone if manifest.load(a).sample_run]
@@ -109,8 +124,10 @@ def _samples(args) -> int:
             started = time.monotonic()
             folder = samples.run_reference(assignment, budget=args.budget)
             written = sorted(p.name for p in folder.iterdir())
-            print(f"sample_class/reference/{assignment}: ran on the {args.budget} budget in "
-                  f"{time.monotonic() - started:.0f} s; holds {', '.join(written)}")  # fmt: skip
+            print(
+                f"sample_class/reference/{assignment}: ran on the {args.budget} budget in "
+                f"{time.monotonic() - started:.0f} s; holds {', '.join(written)}"
+            )
     return 0
 
 
@@ -141,7 +158,8 @@ def _try(args) -> int:
             result, _ = grading.grade_submission(jail, assignment, submission, cells=cells)
             most = gradebook.maximum(result.to_json())
             print(
-                f"{entry.id} ({entry.expect}): {result.score:g}/{most.max_score:g}, {most.not_counted:g} not counted"
+                f"{entry.id} ({entry.expect}): {result.score:g}/{most.max_score:g}, "
+                f"{most.not_counted:g} not counted"
             )
             for check in result.checks:
                 mark = "-" if not check.counted else ("ok" if check.passed else "LOST")
@@ -209,42 +227,52 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser("grade", help="grade every submission of an assignment in a sandbox")
     grade.add_argument("assignment", help="assignment name, e.g. tp1")
     grade.add_argument(
-        "--submissions", type=Path, metavar="DIR",
+        "--submissions",
+        type=Path,
+        metavar="DIR",
         help="folder of <student>/<assignment>/ (default: submitted/, the class); any other folder is graded "
-             "apart from the class: the gradebook, autograded/, feedback/ and reports/<assignment>/ are not "
-             "touched, its results go to --out",
-    )  # fmt: skip
+        "apart from the class: the gradebook, autograded/, feedback/ and reports/<assignment>/ are not "
+        "touched, its results go to --out",
+    )
     grade.add_argument(
-        "--out", type=Path, metavar="DIR",
+        "--out",
+        type=Path,
+        metavar="DIR",
         help="with --submissions DIR: where its results, feedback, CSV and report go "
-             "(default: reports/<assignment>/<the name of DIR>/)",
-    )  # fmt: skip
+        "(default: reports/<assignment>/<the name of DIR>/)",
+    )
     grade.add_argument(
         "--student", action="append", metavar="ID", help="grade only this student (repeatable)"
     )
     grade.add_argument("--jobs", type=int, default=1, help="students graded in parallel (default: 1)")
     grade.add_argument(
-        "--cluster", metavar="ADDRESS",
+        "--cluster",
+        metavar="ADDRESS",
         help="the address of a Dask scheduler (tls://host:8786): students are graded on its workers, "
-             "over mutual TLS",
-    )  # fmt: skip
+        "over mutual TLS",
+    )
     grade.add_argument(
-        "--cluster-certs", type=Path, metavar="DIR",
+        "--cluster-certs",
+        type=Path,
+        metavar="DIR",
         help="the folder of the judge's certificate for --cluster (ca.pem, client.pem, client.key, made by "
-             "`tpdl cluster-certs`; default: ~/.config/tpdl/cluster-certs)",
-    )  # fmt: skip
+        "`tpdl cluster-certs`; default: ~/.config/tpdl/cluster-certs)",
+    )
     grade.add_argument(
-        "--insecure-cluster", action="store_true",
+        "--insecure-cluster",
+        action="store_true",
         help="let --cluster be a plain tcp:// address on this machine's loopback (no TLS: for trying it out)",
-    )  # fmt: skip
+    )
     grade.add_argument("--json", type=Path, metavar="FILE", help="also write the class results as JSON")
     grade.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML report here")
     grade.add_argument("--force", action="store_true", help="regrade students whose results are up to date")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
     grade.add_argument(
-        "--profile", action="store_true",
-        help="write where each student's grading time went (autograded/<student>/<tp>/profile.json) and print the class's breakdown",
-    )  # fmt: skip
+        "--profile",
+        action="store_true",
+        help="write where each student's grading time went (autograded/<student>/<tp>/profile.json) "
+        "and print the class's breakdown",
+    )
     grade.set_defaults(run=_grade)
 
     certificates = commands.add_parser(
@@ -310,9 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     checking.add_argument("assignment", help="assignment name, e.g. tp1")
     checking.add_argument(
-        "folder", nargs="?", type=Path, default=Path("."),
+        "folder",
+        nargs="?",
+        type=Path,
+        default=Path("."),
         help="the TP's folder (default: .): yours, or a student's hand-in (read as the judge reads it)",
-    )  # fmt: skip
+    )
     checking.set_defaults(run=_check)
 
     attempt = commands.add_parser(
@@ -336,10 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--csv", type=Path, metavar="FILE", help="default: reports/<assignment>-similarity.csv"
     )
     alike.add_argument(
-        "--threshold", type=float,
+        "--threshold",
+        type=float,
         help="report a pair when this share of one's code is found in the other's "
         "(default: the TP's, [similarity] in its manifest, else 0.5)",
-    )  # fmt: skip
+    )
     alike.set_defaults(run=_similarity)
     return parser
 

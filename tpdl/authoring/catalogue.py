@@ -44,16 +44,16 @@ other attacks of its TP and honest students. Its docstring says what it is and h
   class and returns its outcome: a result must never be reused where something it depended on
   changed.
 
-An attack that could harm whoever is graded next in the same sandbox (it leaves processes or files
-behind, kills, floods) says ``victim: next``: an honest student is graded right after it; the
-others share the honest student graded last. ``base:`` is ``untouched`` (the default: the attack must earn nothing) or ``reference`` (the attack
-replaces part of a correct submission: it must lose the checks ``loses:`` names). ``proof:`` is a
-text that grading must leave in the attacker's log, results or feedback (or, for a class attack,
-in the class's outputs): an attack that never ran cannot pass. ``graders:`` names TP1's grader
-modules the attack needs beyond the quick pilot ones. ``limit:`` (``memory``, ``scratch`` or
-``files``) names the limit of its workers that the attack runs into: the figure the kernel kept
-(the peak memory of the worker's control group, the bytes or files written into its tmpfs), read
-from the attacker's grading log, must show the limit reached and held.
+An attack that could harm whoever is graded next in the same sandbox (it leaves processes or files behind,
+kills, floods) says ``victim: next``: an honest student is graded right after it; the others share the honest
+student graded last. ``base:`` is ``untouched`` (the default: the attack must earn nothing) or ``reference``
+(the attack replaces part of a correct submission: it must lose the checks ``loses:`` names). ``proof:`` is a
+text that grading must leave in the attacker's log, results or feedback (or, for a class attack, in the
+class's outputs): an attack that never ran cannot pass. ``graders:`` names TP1's grader modules the attack
+needs beyond the quick pilot ones. ``limit:`` (``memory``, ``scratch`` or ``files``) names the limit of its
+workers that the attack runs into: the figure the kernel kept (the peak memory of the worker's control group,
+the bytes or files written into its tmpfs), read from the attacker's grading log, must show the limit reached
+and held.
 """
 
 import ast
@@ -168,8 +168,21 @@ def load(path: Path) -> Entry:
     limit = fields.get("limit", "")
     if limit not in ("", "memory", "scratch", "files"):
         raise ValueError(f"{path.name}: 'limit:' is memory, scratch or files, not {limit!r}")
-    return Entry(path, "", "attack", summary or path.stem, text, loses=loses, place=fields.get("place", "last"),
-                 kind=kind, base=base, proof=fields["proof"], graders=graders, victim=victim, limit=limit)  # fmt: skip
+    return Entry(
+        path,
+        "",
+        "attack",
+        summary or path.stem,
+        text,
+        loses=loses,
+        place=fields.get("place", "last"),
+        kind=kind,
+        base=base,
+        proof=fields["proof"],
+        graders=graders,
+        victim=victim,
+        limit=limit,
+    )
 
 
 def entries(folder: Path) -> list[Entry]:
@@ -192,12 +205,16 @@ def reference_for(file: Path) -> tuple[str, Path]:
     if not file.is_file():
         raise NotReady(f"{file}: no such catalogue entry")
     if not paths.source().is_dir() or assignment not in paths.assignments():
-        raise NotReady(f"{file}: a catalogue entry lives in tests/catalogue/<assignment>/, and {assignment!r} "
-                       f"is not an assignment of the course at {paths.course_dir()}")  # fmt: skip
+        raise NotReady(
+            f"{file}: a catalogue entry lives in tests/catalogue/<assignment>/, and {assignment!r} "
+            f"is not an assignment of the course at {paths.course_dir()}"
+        )
     reference = paths.sample_submission("reference", assignment)
     if not (reference / f"{assignment}.ipynb").is_file():
-        raise NotReady(f"{file}: the sample class has no reference submission of {assignment} yet "
-                       f"({reference}); write it with `tpdl samples {assignment}`")  # fmt: skip
+        raise NotReady(
+            f"{file}: the sample class has no reference submission of {assignment} yet "
+            f"({reference}); write it with `tpdl samples {assignment}`"
+        )
     return assignment, reference
 
 

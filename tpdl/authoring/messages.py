@@ -54,8 +54,10 @@ def domains() -> list[Domain]:
     """Every domain of the course: the kit, the graders' library, each TP's graders."""
     course = paths.course_dir()
     if not paths.source().is_dir() or not paths.graders().is_dir():
-        raise NotACourse(f"{course} is not a course folder (it has no source/ or no graders/): set TPDL_COURSE_DIR "
-                         "to the course's folder, the one holding nbgrader_config.py")  # fmt: skip
+        raise NotACourse(
+            f"{course} is not a course folder (it has no source/ or no graders/): set TPDL_COURSE_DIR "
+            "to the course's folder, the one holding nbgrader_config.py"
+        )
     kit = paths.PACKAGE
     found = [Domain(kit, tuple(sorted(kit.rglob("*.py")) + sorted((kit / "templates").glob("*.j2"))))]
     library = paths.graders()
@@ -82,8 +84,11 @@ def _shown(path: Path) -> str:
 
 def _check_names(path: Path) -> list[tuple[int, str]]:
     tree = ast.parse(path.read_text(), str(path))
-    return [(node.lineno, node.name.removeprefix("test_")) for node in tree.body
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")]  # fmt: skip
+    return [
+        (node.lineno, node.name.removeprefix("test_"))
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    ]
 
 
 def extract(domain: Domain):
@@ -105,7 +110,7 @@ def extract(domain: Domain):
     return template
 
 
-# --------------------------------------------------------------------------- what a translator cannot translate
+# ------------------------------------------------------------------------ what a translator cannot translate
 
 
 def _is_translation(node: ast.AST) -> bool:
@@ -171,8 +176,12 @@ def _python_problems(path: Path, graders: bool) -> list[str]:
             isinstance(v, ast.FormattedValue) and _is_translation(v.value) for v in node.values
         ):
             say(node, "a translated message inside an f-string: make it one message")
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join"
-              and any(_is_translation(a) for arg in node.args for a in ast.walk(arg))):  # fmt: skip
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "join"
+            and any(_is_translation(a) for arg in node.args for a in ast.walk(arg))
+        ):
             say(node, "translated fragments joined together: make it one message")
         elif graders and isinstance(node, ast.Assert) and _english(node.msg):
             say(node, "an assertion's message in English only: put it through _()")
@@ -216,8 +225,15 @@ def _read(path: Path, lang: str):
     from babel.messages.pofile import read_po
 
     if not path.is_file():
-        return Catalog(locale=lang, project="tpdl", version=None, copyright_holder="the tpdl authors",
-                       msgid_bugs_address="", language_team="", last_translator="")  # fmt: skip
+        return Catalog(
+            locale=lang,
+            project="tpdl",
+            version=None,
+            copyright_holder="the tpdl authors",
+            msgid_bugs_address="",
+            language_team="",
+            last_translator="",
+        )
     with path.open("rb") as file:
         return read_po(file, locale=lang)
 
@@ -244,7 +260,7 @@ def update(domain: Domain, languages=i18n.LANGUAGES) -> dict[str, int]:
                 file, catalog, width=100, ignore_obsolete=True, sort_by_file=True, include_previous=False
             )
         left[lang] = len(untranslated(domain, lang))
-    i18n._translations.cache_clear()
+    i18n.translations.cache_clear()
     return left
 
 
@@ -258,8 +274,11 @@ def untranslated(domain: Domain, lang: str) -> list[str]:
         entry = catalog.get(message.id, context=message.context)
         if entry is None or not entry.string or entry.fuzzy:
             found.append(f"{domain.name} [{lang}]: not translated: {message.id!r}")
-        elif (lang != i18n.DEFAULT and entry.string == message.id
-              and (_words(message.id) or message.context == i18n.CHECK_CONTEXT)):  # fmt: skip
+        elif (
+            lang != i18n.DEFAULT
+            and entry.string == message.id
+            and (_words(message.id) or message.context == i18n.CHECK_CONTEXT)
+        ):
             found.append(f"{domain.name} [{lang}]: left in English: {message.id!r}")
         elif i18n.placeholders(entry.string) != i18n.placeholders(message.id):
             found.append(f"{domain.name} [{lang}]: other placeholders than the message's: {message.id!r}")

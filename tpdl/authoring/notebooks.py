@@ -36,8 +36,13 @@ HIDDEN_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END H
 WIDE_ENCODINGS = {"utf-16-le": "UTF-16", "utf-16-be": "UTF-16", "utf-32-le": "UTF-32", "utf-32-be": "UTF-32"}
 # Compressed archives, by their first bytes (zip files are found by `zipfile`): the leak finder
 # cannot read inside them, so a release holds none.
-ARCHIVES = {b"\x1f\x8b": "gzip", b"\xfd7zXZ\x00": "xz", b"(\xb5/\xfd": "zstd", b"7z\xbc\xaf'\x1c": "7z",
-            b"Rar!\x1a\x07": "rar"}  # fmt: skip
+ARCHIVES = {
+    b"\x1f\x8b": "gzip",
+    b"\xfd7zXZ\x00": "xz",
+    b"(\xb5/\xfd": "zstd",
+    b"7z\xbc\xaf'\x1c": "7z",
+    b"Rar!\x1a\x07": "rar",
+}
 TEXT_SUFFIXES = {".py", ".txt", ".cfg", ".toml", ".yml", ".yaml", ".md", ".sh", ""}
 PY_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 TEXT_STUB = ("# YOUR CODE HERE",)
@@ -46,8 +51,21 @@ EXECUTE_TIMEOUT_S = 1200
 # the instructor's run holds the solution): these names, the TP manifest's `run_outputs` (its models
 # and figures), every saved model and every database, by suffix, and a TensorFlow SavedModel folder.
 RUN_OUTPUTS = ("mlflow.db", "mlruns", "mlartifacts", ".ipynb_checkpoints")
-MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".pb", ".tflite", ".onnx", ".pt", ".pth", ".ckpt", ".safetensors",
-                  ".pkl", ".pickle", ".joblib")  # fmt: skip
+MODEL_SUFFIXES = (
+    ".keras",
+    ".h5",
+    ".hdf5",
+    ".pb",
+    ".tflite",
+    ".onnx",
+    ".pt",
+    ".pth",
+    ".ckpt",
+    ".safetensors",
+    ".pkl",
+    ".pickle",
+    ".joblib",
+)
 STORE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 # A release's own nbgrader settings, for `nbgrader validate` run in the student's folder anywhere.
 STUDENT_CONFIG = """\
@@ -261,8 +279,9 @@ def execute(notebook, folder: Path, budget: str, timeout_s: int = EXECUTE_TIMEOU
     previous = os.environ.get("TPDL_BUDGET")
     os.environ["TPDL_BUDGET"] = budget  # the kernel inherits the environment it starts in
     try:
-        NotebookClient(notebook, timeout=timeout_s, kernel_name="python3",
-                       resources={"metadata": {"path": str(folder)}}).execute()  # fmt: skip
+        NotebookClient(
+            notebook, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+        ).execute()
     finally:
         if previous is None:
             os.environ.pop("TPDL_BUDGET", None)
@@ -284,7 +303,7 @@ def solutions(assignment: str, budget: str = "ci", run: bool = True) -> Path:
     return path
 
 
-def _solution_lines(assignment: str) -> set[str]:
+def solution_lines(assignment: str) -> set[str]:
     """Distinctive lines of the solution regions of the source (notebooks and templates)."""
     lines: set[str] = set()
     source = paths.source(assignment)
@@ -308,7 +327,7 @@ def find_leaks(assignment: str, folder: Path | None = None) -> list[str]:
     archive (which it cannot read), a hidden marker (in any file's bytes, as UTF-8, UTF-16 or
     UTF-32; in a notebook's raw JSON, cells, metadata and attachments), a line of the solutions."""
     findings = []
-    solution = _solution_lines(assignment)
+    solution = solution_lines(assignment)
     folder = folder or paths.release(assignment)
     outputs = run_outputs(assignment, folder)
     for path in sorted(folder.rglob("*")):

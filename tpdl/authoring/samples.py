@@ -55,8 +55,9 @@ def write(assignment: str) -> None:
     release = paths.release(assignment) / f"{assignment}.ipynb"
     built = paths.source(assignment) / f"{assignment}.ipynb"
     if not release.is_file() or not built.is_file():
-        raise NotReleased(f"{assignment} is not released yet ({release} is missing): run `tpdl release {assignment}` "
-                          "first")  # fmt: skip
+        raise NotReleased(
+            f"{assignment} is not released yet ({release} is missing): run `tpdl release {assignment}` first"
+        )
     for student, notebook in (
         ("reference", reference_notebook(assignment)),
         ("untouched", nbformat.read(release, as_version=4)),
@@ -85,7 +86,7 @@ def _keep_outputs(notebook, previous: Path) -> None:
 
 
 def write_deliverables(assignment: str, student: str, folder: Path) -> None:
-    """The deliverable templates into ``folder``: the source's solutions for the reference, stubs otherwise."""
+    """The deliverables' templates into ``folder``: the source's solutions for the reference, else stubs."""
     origin = paths.source(assignment) if student == "reference" else paths.release(assignment)
     for template in notebooks.templates(origin):
         text = template.read_text()
@@ -105,12 +106,16 @@ def make_relocatable(store: Path, folder: Path) -> None:
     with contextlib.closing(sqlite3.connect(store)) as db:
         tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:
-            columns = [row[1] for row in db.execute(f'PRAGMA table_info("{table}")') if "CHAR" in row[2].upper()
-                       or "TEXT" in row[2].upper()]  # fmt: skip
+            columns = [
+                row[1]
+                for row in db.execute(f'PRAGMA table_info("{table}")')
+                if "CHAR" in row[2].upper() or "TEXT" in row[2].upper()
+            ]
             for column in columns:
                 for prefix in prefixes:
                     db.execute(
-                        f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) WHERE instr("{column}", ?) > 0',
+                        f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) WHERE '
+                        f'instr("{column}", ?) > 0',
                         (prefix, ".", prefix),
                     )
         db.commit()

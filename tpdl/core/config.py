@@ -13,19 +13,23 @@ from functools import lru_cache
 from traitlets import Enum, TraitError
 from traitlets.config import Configurable
 
-from tpdl.core import i18n, paths
+from tpdl.core import paths
 
 FILE = "nbgrader_config.py"
+LANGUAGES = ("en", "fr")  # the languages the kit speaks to students
+DEFAULT = "en"
+ENV = "TPDL_LANG"  # overrides the course's language for one command
 
 
 class Kit(Configurable):
     """The kit's options in ``nbgrader_config.py`` (``c.Kit.<option>``)."""
 
     language = Enum(
-        i18n.LANGUAGES, default_value=i18n.DEFAULT,
+        LANGUAGES,
+        default_value=DEFAULT,
         help="The language students are spoken to in: feedback pages and the judge's messages. "
-             f"{i18n.ENV} overrides it for one command.",
-    ).tag(config=True)  # fmt: skip
+        f"{ENV} overrides it for one command.",
+    ).tag(config=True)
 
 
 def kit() -> Kit:

@@ -27,9 +27,11 @@ import string
 from functools import lru_cache
 from pathlib import Path
 
-ENV = "TPDL_LANG"
-LANGUAGES = ("en", "fr")
-DEFAULT = "en"
+from tpdl.core import config
+from tpdl.core.config import DEFAULT as DEFAULT  # the languages, read here as i18n.LANGUAGES too
+from tpdl.core.config import ENV as ENV
+from tpdl.core.config import LANGUAGES as LANGUAGES
+
 FILE_NAME = "messages.po"
 CHECK_CONTEXT = "check"  # the catalogue entries naming a TP's checks (its test functions)
 
@@ -39,8 +41,6 @@ def language() -> str:
     ``c.Kit.language``, else English. Raises ValueError for a language the kit does not speak."""
     chosen = os.environ.get(ENV, "").strip()
     if not chosen:
-        from tpdl.core import config
-
         return config.kit().language
     code = chosen.split(".")[0].split("_")[0].split("-")[0].lower()
     if code not in LANGUAGES:
@@ -56,7 +56,7 @@ def catalogue_path(folder: Path, lang: str) -> Path:
 
 
 @lru_cache(maxsize=64)
-def _translations(folder: Path, lang: str) -> dict[tuple[str, str | None], str]:
+def translations(folder: Path, lang: str) -> dict[tuple[str, str | None], str]:
     """``(message, context) -> translation`` of ``folder``'s catalogue for ``lang`` (empty if none)."""
     from babel.messages.pofile import read_po
 
@@ -65,8 +65,11 @@ def _translations(folder: Path, lang: str) -> dict[tuple[str, str | None], str]:
         return {}
     with path.open("rb") as file:
         catalog = read_po(file, locale=lang)
-    return {(m.id, m.context): m.string for m in catalog if m.id and isinstance(m.string, str) and m.string
-            and not m.fuzzy}  # fmt: skip
+    return {
+        (m.id, m.context): m.string
+        for m in catalog
+        if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string and not m.fuzzy
+    }
 
 
 def placeholders(text: str) -> set[str]:
@@ -81,7 +84,7 @@ class Messages:
         self.folder = Path(folder)
 
     def translate(self, message: str, context: str | None = None) -> str:
-        return _translations(self.folder, language()).get((message, context), message)
+        return translations(self.folder, language()).get((message, context), message)
 
     def __call__(self, message: str, /, **values) -> str:
         """``message`` in the student's language, its placeholders filled from ``values``."""
