@@ -1,4 +1,5 @@
-"""A forger inside a Dask worker, for ``tests/classroom/test_cluster_tls.py`` (``dask worker --preload`` this file).
+"""A forger inside a Dask worker, for ``tests/classroom/test_cluster_tls.py``
+(``dask worker --preload`` this file).
 
 While the file that ``TPDL_TEST_FORGERY`` names exists, this worker answers for each student it
 lists with a full-marks result made without the run's key, the way it says (``altered``: the
@@ -31,8 +32,10 @@ class Canary:
 
 
 def _full_marks(result: dict) -> dict:
-    checks = [{**c, "points": c["max_points"], "passed": True, "counted": True, "message": ""}
-              for c in result["checks"]]  # fmt: skip
+    checks = [
+        {**c, "points": c["max_points"], "passed": True, "counted": True, "message": ""}
+        for c in result["checks"]
+    ]
     total = round(sum(c["max_points"] for c in checks), 6)
     return {**result, "checks": checks, "score": total, "max_score": total}
 

@@ -8,11 +8,42 @@ import re
 from pathlib import Path
 
 # Attributes whose URL the browser fetches (or sends to, for forms and pings) without being asked.
-LOADING_ATTRIBUTES = {"src", "srcset", "poster", "data", "background", "action", "formaction", "ping",
-                      "codebase", "archive", "lowsrc", "dynsrc", "longdesc", "manifest", "icon"}  # fmt: skip
+LOADING_ATTRIBUTES = {
+    "src",
+    "srcset",
+    "poster",
+    "data",
+    "background",
+    "action",
+    "formaction",
+    "ping",
+    "codebase",
+    "archive",
+    "lowsrc",
+    "dynsrc",
+    "longdesc",
+    "manifest",
+    "icon",
+}
 # Elements whose ``href`` is loaded, not followed (HTML's link and base, SVG's references).
-LOADING_HREF = {"link", "base", "image", "use", "feimage", "script", "pattern", "filter", "lineargradient",
-                "radialgradient", "textpath", "tref", "mpath", "cursor", "font-face-uri", "altglyph"}  # fmt: skip
+LOADING_HREF = {
+    "link",
+    "base",
+    "image",
+    "use",
+    "feimage",
+    "script",
+    "pattern",
+    "filter",
+    "lineargradient",
+    "radialgradient",
+    "textpath",
+    "tref",
+    "mpath",
+    "cursor",
+    "font-face-uri",
+    "altglyph",
+}
 CSS_SOURCE = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)|@import\s+(['"])(.*?)\3""", re.IGNORECASE | re.DOTALL)
 REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.IGNORECASE)
 INLINE = ("data:", "attachment:", "#")  # held in the page itself (a fragment: in the same page)
@@ -64,7 +95,8 @@ class Sources(html.parser.HTMLParser):
 
 
 def sources(page: str) -> list[tuple[str, str, str]]:
-    """What ``page`` would load: ``(element, attribute, url)``, backslashes read as slashes (as browsers do)."""
+    """What ``page`` would load: ``(element, attribute, url)``, backslashes read as slashes
+    (as browsers do)."""
     parser = Sources()
     parser.feed(page)
     parser.close()
@@ -106,7 +138,17 @@ def formgrader_view(root: Path, notebook: Path) -> str:
         config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     config.HTMLExporter.template_name = "formgrade"
     config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
-    resources = {"assignment_id": "a", "notebook_id": "n", "submission_id": "s", "index": 0, "total": 1,
-                 "base_url": "", "student": "s", "last_name": None, "first_name": None, "notebook_path": "n"}  # fmt: skip
+    resources = {
+        "assignment_id": "a",
+        "notebook_id": "n",
+        "submission_id": "s",
+        "index": 0,
+        "total": 1,
+        "base_url": "",
+        "student": "s",
+        "last_name": None,
+        "first_name": None,
+        "notebook_path": "n",
+    }
     page, _ = HTMLExporter(config=config).from_filename(str(notebook), resources=resources)
     return page

@@ -395,7 +395,8 @@ def run_from_string(folder: Path, assignment: str) -> bool:
 
 
 def run_from_file(folder: Path, assignment: str) -> bool:
-    """Run from a file: the solution cells' code in ``impl.txt``, each cell ``exec(open('impl.txt').read())``."""
+    """Run from a file: the solution cells' code in ``impl.txt``, each cell
+    ``exec(open('impl.txt').read())``."""
     path = folder / f"{assignment}.ipynb"
     notebook = nbformat.read(path, as_version=4)
     code = []
@@ -409,10 +410,20 @@ def run_from_file(folder: Path, assignment: str) -> bool:
 
 # Each disguise of a copy of the reference; ``copied_analysis`` is applied to an independent solution.
 DISGUISES = {
-    "renamed": rename, "parenthesised": parenthesise, "reordered": reorder, "dead code": dead_code,
-    "comment padding": pad, "all of them": everything, "map": to_map, "operands swapped": swap_operands,
-    "loops": to_loops, "powers": sqrt_to_power, "identity calls": trace, "swapped and map": swap_and_map,
-    "seven stacked": seven_stacked, "added cells": added_cells,
-}  # fmt: skip
+    "renamed": rename,
+    "parenthesised": parenthesise,
+    "reordered": reorder,
+    "dead code": dead_code,
+    "comment padding": pad,
+    "all of them": everything,
+    "map": to_map,
+    "operands swapped": swap_operands,
+    "loops": to_loops,
+    "powers": sqrt_to_power,
+    "identity calls": trace,
+    "swapped and map": swap_and_map,
+    "seven stacked": seven_stacked,
+    "added cells": added_cells,
+}
 # Copies that hide their code from any comparison: each must be flagged for a manual look.
 HIDDEN = {"run from a string": run_from_string, "run from a file": run_from_file}
