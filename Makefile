@@ -66,9 +66,11 @@ demo: release
 	done
 
 # Grading waits on its sandboxed workers about half of the time: two pytest-xdist workers keep both
-# cores busy. A group (the attacked class, the faulty class) stays on one worker.
+# cores busy. Each starts with half of the tests and takes over half of what the other has left when it
+# runs out (worksteal); a set-up that tests share (an attacked class graded) is built once per run by
+# whichever worker needs it first (`built_once` in tests/conftest.py).
 TEST_WORKERS ?= 2
-PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 test: $(STAMP) $(FORMGRADER)
 	$(PYTEST)

@@ -2,7 +2,11 @@
 
 import fcntl
 import os
+import pickle
 import shutil
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -14,27 +18,6 @@ from tpdl.judge import sandbox
 os.environ.setdefault("TPDL_DOCKER", "off")
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config, items):
-    """Keep each ``xdist_group`` on one pytest-xdist worker (``--dist loadgroup``).
-
-    pytest-xdist 3.8 marks a test's group by rewriting its node id, an attribute pytest 9 no longer
-    reads (it derives node ids from a structured id): without this, grouped tests are spread over
-    every worker, and each would grade an attacked class of its own.
-    """
-    if not hasattr(config, "workerinput") or not config.getvalue("loadgroup"):
-        return
-    from _pytest.nodeid import NodeId
-
-    for item in items:
-        groups = {
-            str(m.args[0] if m.args else m.kwargs.get("name", "default"))
-            for m in item.iter_markers("xdist_group")
-        }
-        if groups and "@" not in item.nodeid:
-            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(groups))}")
-
-
 # Short limits keep the tests quick: the attacks that hang or spin cost seconds, not minutes.
 TEST_LIMITS = sandbox.Limits(
     memory_bytes=4 * 2**30, cpu_seconds=30, processes=64, notebook_s=20.0, request_s=10.0
@@ -42,21 +25,89 @@ TEST_LIMITS = sandbox.Limits(
 
 
 @pytest.fixture(scope="session")
-def released(tmp_path_factory, worker_id):
+def run_folder(tmp_path_factory) -> Path:
+    """The folder every process of this test run shares (each pytest-xdist worker has its own below it)."""
+    own = tmp_path_factory.getbasetemp()
+    return own.parent if os.environ.get("PYTEST_XDIST_WORKER") else own
+
+
+@pytest.fixture(scope="session")
+def released(run_folder):
     """Every assignment released once per test run (the gradebook learns them too).
 
     Under pytest-xdist (``make test`` runs two workers) the workers share the course directory:
     the first to need the releases builds them while the others wait, then reuse them.
     """
-    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, above every worker's own
-    with open(shared / "released.lock", "w") as lock:
+    with open(run_folder / "released.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        done = shared / "released"
-        if worker_id == "master" or not done.exists():
+        done = run_folder / "released"
+        if not done.exists():
             for assignment in paths.assignments():
                 notebooks.release(assignment)
             done.touch()
     return {assignment: paths.release(assignment) for assignment in paths.assignments()}
+
+
+@pytest.fixture(scope="session")
+def built_once(run_folder):
+    """``built_once(name, build)``: what ``build(folder)`` returns, built once per test run.
+
+    The first process of the run to ask builds it in a folder of its own, under a lock, and saves it
+    (pickled) beside that folder; the others wait for it, then read it back. So the tests sharing an
+    expensive set-up (an attacked class graded, a course taken through nbgrader's cycle) may run on
+    any pytest-xdist worker, and the set-up still runs once. A build that failed or skipped does so
+    for every test that asks for it, without running again.
+    """
+    built: dict[str, object] = {}
+
+    def get(name: str, build):
+        if name not in built:
+            with open(run_folder / f"{name}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                built[name] = _load_or_build(run_folder, name, build)
+        value = built[name]
+        if isinstance(value, BaseException):  # raised here: this process built it
+            raise value
+        if isinstance(value, NotBuilt):
+            value.tell()
+        return value
+
+    return get
+
+
+@dataclass(frozen=True)
+class NotBuilt:
+    """Why a set-up ``built_once`` shares was not built: a skip's reason or a failure's traceback."""
+
+    skipped: bool
+    why: str
+
+    def tell(self):
+        if self.skipped:
+            pytest.skip(self.why)
+        pytest.fail(self.why, pytrace=False)
+
+
+def _load_or_build(run_folder: Path, name: str, build):
+    """The saved outcome of ``build``, built now if there is none: its value, or why it was not built
+    (the exception itself in the process that built it)."""
+    saved = run_folder / f"{name}.pickle"
+    if saved.exists():
+        return pickle.loads(saved.read_bytes())
+    folder = run_folder / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    try:
+        outcome = build(folder)
+    except pytest.skip.Exception as skip:
+        saved.write_bytes(pickle.dumps(NotBuilt(True, skip.msg)))
+        return skip
+    except (Exception, pytest.fail.Exception) as error:  # noqa: BLE001 - told to every test that asks
+        why = f"{name} could not be built:\n{''.join(traceback.format_exception(error))}"
+        saved.write_bytes(pickle.dumps(NotBuilt(False, why)))
+        return error
+    saved.write_bytes(pickle.dumps(outcome))
+    return outcome
 
 
 @pytest.fixture(scope="session")

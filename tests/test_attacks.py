@@ -54,7 +54,6 @@ CASES = [(index, tp, entry) for index, (tp, entry) in enumerate(ENTRIES) if entr
 # its quick pilot ones form a second class (the many attacks on the notebook stay quick to grade),
 # and those running into a worker's limits a third.
 GROUPS = sorted({(tp, bool(entry.graders), bool(entry.limit)) for _, tp, entry in CASES})
-_GRADED: dict = {}  # group -> Graded, per test process
 RERUNS = [(tp, entry) for tp, entry in ENTRIES if entry.kind == "rerun"]
 LAST_VICTIM = "zz-honest"
 
@@ -93,9 +92,12 @@ class Graded:
         """Everything grading wrote about one student, as text."""
         tp = self.outcome.assignment
         texts = [json.dumps(self.outcome.students.get(student, {}))]
-        for path in (self.root / "autograded" / student / tp / "grading.log",
-                     self.root / "autograded" / student / tp / f"{tp}.ipynb",
-                     self.root / "feedback" / student / tp / f"{tp}.html"):  # fmt: skip
+        graded = self.root / "autograded" / student / tp
+        for path in (
+            graded / "grading.log",
+            graded / f"{tp}.ipynb",
+            self.root / "feedback" / student / tp / f"{tp}.html",
+        ):
             if path.is_file():
                 texts.append(path.read_text(encoding="utf-8", errors="replace"))
         return "\n".join(texts)
@@ -116,27 +118,22 @@ def group_name(group: tuple[str, bool, bool]) -> str:
 
 
 def in_group(group, *values, id: str):
-    """A test parameter whose tests all run on the pytest-xdist worker that grades ``group``."""
-    return pytest.param(*values, id=id, marks=pytest.mark.xdist_group(f"attacks-{group_name(group)}"))
+    """A parameter of ``group``'s attacked class (``graded_class``); pytest runs a group's tests together."""
+    return pytest.param(group, *values, id=id)
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, new_course):
-    """``graded(group)``: the attacked class of ``group``, graded the first time it is asked for."""
-
-    def get(group) -> Graded:
-        if group not in _GRADED:
-            _GRADED[group] = grade_group(group, tmp_path_factory, new_course)
-        return _GRADED[group]
-
-    return get
+def graded_class(request, built_once, new_course) -> Graded:
+    """The attacked class of the test's group (its parameter), graded once per test run."""
+    group = request.param
+    return built_once(f"attacks-{group_name(group)}", lambda folder: grade_group(group, folder, new_course))
 
 
-def grade_group(group, tmp_path_factory, new_course) -> Graded:
+def grade_group(group, folder: Path, new_course) -> Graded:
     tp = group[0]
     cases = [(index, entry) for index, a, entry in CASES if group_of(a, entry) == group]
     extra = {tp: tuple(sorted({module for _, entry in cases for module in entry.graders}))}
-    root = new_course(tmp_path_factory.mktemp(f"attacked-{tp}") / "course", extra)
+    root = new_course(folder / "course", extra)
     reference = paths.sample_submission("reference", tp)
     submissions = root / "submitted"
     submissions.mkdir()
@@ -167,9 +164,10 @@ def test_the_catalogue_holds_attacks_of_every_kind_on_every_tp():
 PARAMS = [in_group(group_of(tp, e), i, tp, e, id=f"{tp}/{e.id}") for i, tp, e in CASES]
 
 
-@pytest.mark.parametrize(("index", "tp", "entry"), PARAMS)
-def test_attack_is_proven_to_have_run(graded, index, tp, entry):
-    graded_class = graded(group_of(tp, entry))
+@pytest.mark.parametrize(
+    ("graded_class", "index", "tp", "entry"), PARAMS, indirect=["graded_class"], scope="module"
+)
+def test_attack_is_proven_to_have_run(graded_class, index, tp, entry):
     if entry.kind == "class":
         evidence = graded_class.class_evidence() + "".join(
             graded_class.evidence(name) for name in graded_class.planted[entry.id]
@@ -183,9 +181,10 @@ def test_attack_is_proven_to_have_run(graded, index, tp, entry):
     assert entry.proof in evidence, f"{entry.id} left no proof that it ran ({entry.proof!r} not found)"
 
 
-@pytest.mark.parametrize(("index", "tp", "entry"), PARAMS)
-def test_attack_earns_nothing_and_harms_no_one(graded, index, tp, entry):
-    graded_class = graded(group_of(tp, entry))
+@pytest.mark.parametrize(
+    ("graded_class", "index", "tp", "entry"), PARAMS, indirect=["graded_class"], scope="module"
+)
+def test_attack_earns_nothing_and_harms_no_one(graded_class, index, tp, entry):
     students = graded_class.outcome.students
     if entry.kind == "class":
         catalogue.namespace(entry)["expect"](graded_class.outcome)
@@ -216,9 +215,10 @@ def test_attack_earns_nothing_and_harms_no_one(graded, index, tp, entry):
 
 # What each worker held at most, as the sandbox writes it into the grading log (``sandbox.Worker.report``).
 HELD = re.compile(
-    r"^(?P<kind>\w+) worker: memory at most (?P<memory>\d+) bytes of (?P<memory_limit>\d+) \((?P<by>[^)]*)\), "
-    r"stopped at the memory limit (?P<stopped>\d+) times, forks refused \d+"
-    r"(?:; scratch (?P<scratch>\d+) bytes of (?P<scratch_limit>\d+), (?P<files>\d+) files of (?P<files_limit>\d+))?",
+    r"^(?P<kind>\w+) worker: memory at most (?P<memory>\d+) bytes of (?P<memory_limit>\d+) "
+    r"\((?P<by>[^)]*)\), stopped at the memory limit (?P<stopped>\d+) times, forks refused \d+"
+    r"(?:; scratch (?P<scratch>\d+) bytes of (?P<scratch_limit>\d+), "
+    r"(?P<files>\d+) files of (?P<files_limit>\d+))?",
     re.MULTILINE,
 )
 # A control group's charges may pass its limit by what a process being killed still charges; a tmpfs
@@ -228,9 +228,10 @@ FULL = {"memory": 0, "scratch": 64 * 1024, "files": 0}  # how close to its bound
 LIMIT_PARAMS = [in_group(group_of(tp, e), i, tp, e, id=f"{tp}/{e.id}") for i, tp, e in CASES if e.limit]
 
 
-@pytest.mark.parametrize(("index", "tp", "entry"), LIMIT_PARAMS)
-def test_the_kernel_held_the_limit_the_attack_ran_into(graded, index, tp, entry):
-    graded_class = graded(group_of(tp, entry))
+@pytest.mark.parametrize(
+    ("graded_class", "index", "tp", "entry"), LIMIT_PARAMS, indirect=["graded_class"], scope="module"
+)
+def test_the_kernel_held_the_limit_the_attack_ran_into(graded_class, index, tp, entry):
     log = graded_class.root / "autograded" / attacker_id(index, entry) / tp / "grading.log"
     figures = [m.groupdict() for m in HELD.finditer(log.read_text(encoding="utf-8"))]
     notebook = [f for f in figures if f["kind"] == "notebook"]
@@ -256,9 +257,8 @@ def test_the_kernel_held_the_limit_the_attack_ran_into(graded, index, tp, entry)
 GROUP_PARAMS = [in_group(group, group, id=group_name(group)) for group in GROUPS]
 
 
-@pytest.mark.parametrize("group", GROUP_PARAMS)
-def test_every_student_of_the_attacked_class_was_graded_once(graded, group):
-    graded_class = graded(group)
+@pytest.mark.parametrize(("graded_class", "group"), GROUP_PARAMS, indirect=["graded_class"], scope="module")
+def test_every_student_of_the_attacked_class_was_graded_once(graded_class, group):
     tp, outcome = group[0], graded_class.outcome
     members = [(i, e) for i, a, e in CASES if group_of(a, e) == group]
     expected = {attacker_id(i, e) for i, e in members if e.kind != "class"}
@@ -269,9 +269,8 @@ def test_every_student_of_the_attacked_class_was_graded_once(graded, group):
     assert not outcome.infrastructure, f"{tp}: grading failed for {outcome.infrastructure}"
 
 
-@pytest.mark.parametrize("group", GROUP_PARAMS)
-def test_no_attack_reached_the_judges_machine(graded, group):
-    graded_class = graded(group)
+@pytest.mark.parametrize(("graded_class", "group"), GROUP_PARAMS, indirect=["graded_class"], scope="module")
+def test_no_attack_reached_the_judges_machine(graded_class, group):
     assert not os.path.exists("/tmp/pwned")
     for root in (graded_class.root, paths.course_dir()):  # the attacked class's course, and the kit's
         assert not (root / "results.json").exists(), f"a file was written into {root}"
@@ -327,9 +326,9 @@ def active_content(page: str) -> list[str]:
     return parser.found
 
 
-@pytest.mark.parametrize("group", GROUP_PARAMS)
-def test_what_the_instructor_opens_holds_nothing_active(graded, group):
-    tp, graded_class = group[0], graded(group)
+@pytest.mark.parametrize(("graded_class", "group"), GROUP_PARAMS, indirect=["graded_class"], scope="module")
+def test_what_the_instructor_opens_holds_nothing_active(graded_class, group):
+    tp = group[0]
     root = graded_class.root
     assert not CONTROL.search(graded_class.terminal), "the terminal table holds control characters"
     with (root / "reports" / tp / "grades.csv").open(encoding="utf-8") as handle:

@@ -2,7 +2,8 @@
 
 The slow tests share one real cluster: a Dask scheduler and two worker processes, started with
 Dask's own command lines and the certificates `tpdl cluster-certs` makes, speaking mutual TLS on
-the loopback. Each attack on the network door leaves a proof the test reads (an error the
+the loopback (one per pytest-xdist worker that runs any of them: live processes cannot be handed
+from one worker to another). Each attack on the network door leaves a proof the test reads (an error the
 attacker saw, the scheduler's log of a refused handshake, a forgery noted by the forger) and
 earns nothing; the honest students graded in the same runs keep the grades of `--jobs 1`.
 """
@@ -41,8 +42,9 @@ CANARY = "the rogue's code ran"
 
 def run_tpdl(*args, course):
     env = {**os.environ, "TPDL_COURSE_DIR": str(course)}
-    return subprocess.run([sys.executable, "-m", "tpdl.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "tpdl.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def make_certs(folder: Path) -> Path:
@@ -94,8 +96,9 @@ def test_a_plain_tcp_address_on_the_lan_is_refused(course, tmp_path):
         listener.settimeout(0.5)
         address = f"tcp://{host}:{listener.getsockname()[1]}"
         plain = run_tpdl("grade", "tp1", "--cluster", address, "--no-progress", course=course)
-        insecure = run_tpdl("grade", "tp1", "--cluster", address, "--insecure-cluster", "--no-progress",
-                            course=course)  # fmt: skip
+        insecure = run_tpdl(
+            "grade", "tp1", "--cluster", address, "--insecure-cluster", "--no-progress", course=course
+        )
         with pytest.raises(TimeoutError):
             listener.accept()  # no connection came
     assert plain.returncode == 2 and f"{address} is plain TCP" in plain.stderr and "tls://" in plain.stderr
@@ -124,10 +127,25 @@ def test_the_judge_needs_its_certificate(tmp_path):
 
 
 def _graded(student="untouched", score=0.0) -> dict:
-    check = {"name": "model_saved", "points": score, "max_points": 2.0, "passed": bool(score),
-             "message": "", "cell": None, "counted": True}  # fmt: skip
-    return {"student": student, "assignment": "tp1", "score": score, "max_score": 2.0, "checks": [check],
-            "notebook": {"cells": []}, "seconds": 1.5, "internal_errors": 0}  # fmt: skip
+    check = {
+        "name": "model_saved",
+        "points": score,
+        "max_points": 2.0,
+        "passed": bool(score),
+        "message": "",
+        "cell": None,
+        "counted": True,
+    }
+    return {
+        "student": student,
+        "assignment": "tp1",
+        "score": score,
+        "max_score": 2.0,
+        "checks": [check],
+        "notebook": {"cells": []},
+        "seconds": 1.5,
+        "internal_errors": 0,
+    }
 
 
 def test_an_answer_is_recorded_only_sealed_by_the_run_for_its_task():
@@ -151,13 +169,21 @@ def test_an_answer_is_recorded_only_sealed_by_the_run_for_its_task():
     invalid = {
         "a score beyond its checks": _graded() | {"score": 2.0},
         "points beyond the check's": _graded(score=3.0),
-        "points for a failed check": {**_graded(score=2.0), "checks": [{**_graded(score=2.0)["checks"][0], "passed": False}]},
+        "points for a failed check": {
+            **_graded(score=2.0),
+            "checks": [{**_graded(score=2.0)["checks"][0], "passed": False}],
+        },
         "a field of its own": _graded() | {"bonus": 10},
-    }  # fmt: skip
+    }
     for how, result in invalid.items():
         with pytest.raises(protocol.ProtocolError) as refused:
-            protocol.unseal(key, protocol.ANSWER, protocol.GradedAnswer,
-                            protocol.seal(key, protocol.ANSWER, {**answer, "result": result}), how)  # fmt: skip
+            protocol.unseal(
+                key,
+                protocol.ANSWER,
+                protocol.GradedAnswer,
+                protocol.seal(key, protocol.ANSWER, {**answer, "result": result}),
+                how,
+            )
         assert not isinstance(refused.value, protocol.Unauthenticated), how
 
 
@@ -175,14 +201,15 @@ def test_an_answer_sealed_for_another_task_is_not_recorded():
     """Does the judge turn a genuine answer of another student's task (replayed by whoever places a
     result under a task of this run) into a problem result, and record the one for its task?"""
     key = b"k" * 32
-    reference = protocol.seal(key, protocol.ANSWER, {"task": "t-reference", "result": _graded("reference", 2.0),
-                                                      "log": ""})  # fmt: skip
-    result, _log = cluster._collected(Finished(reference), key, "t-untouched", "tp1", "untouched")
+    reference = protocol.seal(
+        key, protocol.ANSWER, {"task": "t-reference", "result": _graded("reference", 2.0), "log": ""}
+    )
+    result, _log = cluster.collected(Finished(reference), key, "t-untouched", "tp1", "untouched")
     assert result["score"] == 0 and "the result of another task" in result["infrastructure"]
-    result, _log = cluster._collected(Finished(reference), key, "t-reference", "tp1", "reference")
+    result, _log = cluster.collected(Finished(reference), key, "t-reference", "tp1", "reference")
     assert result["score"] == 2.0 and "infrastructure" not in result
     forged = (_graded(score=2.0), "")
-    result, _log = cluster._collected(Finished(forged), key, "t-untouched", "tp1", "untouched")
+    result, _log = cluster.collected(Finished(forged), key, "t-untouched", "tp1", "untouched")
     assert result["score"] == 0 and "could not be authenticated" in result["infrastructure"]
 
 
@@ -232,10 +259,30 @@ def _stop(process: subprocess.Popen) -> None:
 def _scheduler(certs: Path, folder: Path, name: str, env: dict) -> tuple[subprocess.Popen, str]:
     """A TLS scheduler on the loopback (``dask scheduler``) and its address."""
     found = folder / f"{name}.json"
-    process = _start([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
-                      "--protocol", "tls", "--tls-ca-file", str(certs / "ca.pem"),
-                      "--tls-cert", str(certs / "scheduler.pem"), "--tls-key", str(certs / "scheduler.key"),
-                      "--no-dashboard", "--scheduler-file", str(found)], folder / f"{name}.log", env)  # fmt: skip
+    process = _start(
+        [
+            sys.executable,
+            "-m",
+            "distributed.cli.dask_scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--protocol",
+            "tls",
+            "--tls-ca-file",
+            str(certs / "ca.pem"),
+            "--tls-cert",
+            str(certs / "scheduler.pem"),
+            "--tls-key",
+            str(certs / "scheduler.key"),
+            "--no-dashboard",
+            "--scheduler-file",
+            str(found),
+        ],
+        folder / f"{name}.log",
+        env,
+    )
     deadline = time.monotonic() + START_S
     while not found.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -258,8 +305,13 @@ def tls_cluster(tmp_path_factory, new_course):
     shutil.copytree(submissions / "untouched", submissions / "pickler")  # answered with a pickle
     certs, other = make_certs(folder / "certs"), make_certs(folder / "other")
     forgery, proof = folder / "forgery.json", folder / "forged.jsonl"
-    env = {**os.environ, "TPDL_COURSE_DIR": str(course), "TPDL_TEST_FORGERY": str(forgery),
-           "TPDL_TEST_FORGERY_PROOF": str(proof), "TPDL_TEST_FORGERY_CANARY": str(folder / "canary")}  # fmt: skip
+    env = {
+        **os.environ,
+        "TPDL_COURSE_DIR": str(course),
+        "TPDL_TEST_FORGERY": str(forgery),
+        "TPDL_TEST_FORGERY_PROOF": str(proof),
+        "TPDL_TEST_FORGERY_CANARY": str(folder / "canary"),
+    }
     processes = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TPDL_COURSE_DIR", str(course))
@@ -267,16 +319,39 @@ def tls_cluster(tmp_path_factory, new_course):
             scheduler, address = _scheduler(certs, folder, "scheduler", env)
             processes.append(scheduler)
             for index in range(2):
-                processes.append(_start(
-                    [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                     "--name", f"worker-{index}", "--tls-ca-file", str(certs / "ca.pem"),
-                     "--tls-cert", str(certs / "worker.pem"), "--tls-key", str(certs / "worker.key"),
-                     "--preload", str(FORGER), "--local-directory", str(folder / f"worker-{index}")],
-                    folder / f"worker-{index}.log", env))  # fmt: skip
+                processes.append(
+                    _start(
+                        [
+                            sys.executable,
+                            "-m",
+                            "distributed.cli.dask_worker",
+                            address,
+                            "--nthreads",
+                            "1",
+                            "--no-nanny",
+                            "--no-dashboard",
+                            "--name",
+                            f"worker-{index}",
+                            "--tls-ca-file",
+                            str(certs / "ca.pem"),
+                            "--tls-cert",
+                            str(certs / "worker.pem"),
+                            "--tls-key",
+                            str(certs / "worker.key"),
+                            "--preload",
+                            str(FORGER),
+                            "--local-directory",
+                            str(folder / f"worker-{index}"),
+                        ],
+                        folder / f"worker-{index}.log",
+                        env,
+                    )
+                )
             with cluster.connect(cluster.Connection.to(address, certs)) as client:
                 client.wait_for_workers(2, timeout=START_S)
-            yield TlsCluster(address, course, submissions, certs, other, folder / "scheduler.log", forgery, proof,
-                             folder)  # fmt: skip
+            yield TlsCluster(
+                address, course, submissions, certs, other, folder / "scheduler.log", forgery, proof, folder
+            )
         finally:
             for process in processes:
                 _stop(process)
@@ -309,12 +384,17 @@ def graded_by_one(tls_cluster) -> Graded:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("tls_cluster")
 def test_the_sample_class_graded_over_tls_equals_jobs_1(tls_cluster, graded_by_one):
     """Do two worker processes of a TLS cluster grade the sample class check by check as `--jobs 1`,
     and write the same results?"""
-    on_cluster = classroom.grade_class("tp1", tls_cluster.submissions, progress=False, force=True,
-                                       cluster=tls_cluster.address, cluster_certs=tls_cluster.certs)  # fmt: skip
+    on_cluster = classroom.grade_class(
+        "tp1",
+        tls_cluster.submissions,
+        progress=False,
+        force=True,
+        cluster=tls_cluster.address,
+        cluster_certs=tls_cluster.certs,
+    )
     assert not on_cluster.infrastructure
     assert _checks(on_cluster) == _checks(graded_by_one.outcome)
     assert on_cluster.students["reference"]["score"] == on_cluster.students["reference"]["max_score"] > 0
@@ -351,7 +431,6 @@ def _rogue_submits(address: str, security: Security, canary: Path) -> Exception:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("tls_cluster")
 def test_a_client_without_a_certificate_cannot_run_code(tls_cluster):
     """Is a client that shows no certificate refused by the scheduler before it can submit anything,
     while the judge's certificate still gets in?"""
@@ -367,13 +446,15 @@ def test_a_client_without_a_certificate_cannot_run_code(tls_cluster):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("tls_cluster")
 def test_a_client_with_another_cas_certificate_cannot_run_code(tls_cluster):
     """Is a client whose certificate another CA signed (made by `tpdl cluster-certs` too) refused?"""
     canary = tls_cluster.folder / "canary-other-ca"
-    stranger = Security(require_encryption=True, tls_ca_file=str(tls_cluster.certs / "ca.pem"),
-                        tls_client_cert=str(tls_cluster.other / "client.pem"),
-                        tls_client_key=str(tls_cluster.other / "client.key"))  # fmt: skip
+    stranger = Security(
+        require_encryption=True,
+        tls_ca_file=str(tls_cluster.certs / "ca.pem"),
+        tls_client_cert=str(tls_cluster.other / "client.pem"),
+        tls_client_key=str(tls_cluster.other / "client.key"),
+    )
     error = _rogue_submits(tls_cluster.address, stranger, canary)
     assert isinstance(error, OSError), error
     assert "certificate verify failed" in _refused_handshake(tls_cluster.scheduler_log, error)
@@ -381,7 +462,6 @@ def test_a_client_with_another_cas_certificate_cannot_run_code(tls_cluster):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("tls_cluster")
 def test_a_scheduler_of_another_ca_gets_no_submission(tls_cluster):
     """Does the judge refuse a scheduler whose certificate another CA signed (a man in the middle),
     before sending it anything?"""
@@ -389,8 +469,14 @@ def test_a_scheduler_of_another_ca_gets_no_submission(tls_cluster):
     impostor, address = _scheduler(tls_cluster.other, tls_cluster.folder, "impostor", env)
     try:
         with pytest.raises(classroom.InfrastructureError, match="TLS certificate does not match"):
-            classroom.grade_class("tp1", tls_cluster.submissions, progress=False, force=True,
-                                  cluster=address, cluster_certs=tls_cluster.certs)  # fmt: skip
+            classroom.grade_class(
+                "tp1",
+                tls_cluster.submissions,
+                progress=False,
+                force=True,
+                cluster=address,
+                cluster_certs=tls_cluster.certs,
+            )
     finally:
         _stop(impostor)
     log = (tls_cluster.folder / "impostor.log").read_text()
@@ -399,7 +485,6 @@ def test_a_scheduler_of_another_ca_gets_no_submission(tls_cluster):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("tls_cluster")
 def test_results_forged_on_a_worker_earn_nothing(tls_cluster, graded_by_one):
     """Do results forged on a worker without the run's key (altered, sealed with another key, not
     sealed, or a pickle that would run the worker's code in the judge) become problem results at 0,
@@ -407,8 +492,14 @@ def test_results_forged_on_a_worker_earn_nothing(tls_cluster, graded_by_one):
     plan = {"untouched": "altered", "mistakes": "own-key", "attacker": "unsealed", "pickler": "pickled"}
     tls_cluster.forgery.write_text(json.dumps(plan))
     try:
-        forged = classroom.grade_class("tp1", tls_cluster.submissions, progress=False, force=True,
-                                       cluster=tls_cluster.address, cluster_certs=tls_cluster.certs)  # fmt: skip
+        forged = classroom.grade_class(
+            "tp1",
+            tls_cluster.submissions,
+            progress=False,
+            force=True,
+            cluster=tls_cluster.address,
+            cluster_certs=tls_cluster.certs,
+        )
     finally:
         tls_cluster.forgery.unlink()
     proofs = [json.loads(line) for line in tls_cluster.proof.read_text().splitlines()]

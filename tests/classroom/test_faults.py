@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -11,13 +12,14 @@ from tpdl import grading
 from tpdl.classroom import run as classroom
 from tpdl.core import paths
 
-# One module-scoped class: its tests stay on one pytest-xdist worker, which grades it once.
-pytestmark = pytest.mark.xdist_group("faults")
-
 
 @pytest.fixture(scope="module")
-def faulty(tmp_path_factory):
-    root = tmp_path_factory.mktemp("faulty")
+def faulty(built_once):
+    """A class of faulty submissions, made once per test run."""
+    return built_once("faulty-submissions", faulty_class)
+
+
+def faulty_class(root: Path) -> Path:
     reference = paths.sample_submission("reference", "tp1")
     shutil.copytree(reference, root / "reference" / "tp1")
     corrupt = root / "corrupt-json" / "tp1"
@@ -49,16 +51,22 @@ def preprocess(images, labels):
 
 
 @pytest.fixture(scope="module")
-def graded(faulty, zygote, tmp_path_factory, new_course):
-    """The faulty class graded on TP1's pilot checks (these faults concern the notebook)."""
-    course = new_course(tmp_path_factory.mktemp("pilot") / "course")
+def graded(faulty, built_once, request, new_course):
+    """The faulty class graded once on TP1's pilot checks (these faults concern the notebook)."""
+    return built_once(
+        "faulty-graded", lambda folder: grade(faulty, folder, request.getfixturevalue("zygote"), new_course)
+    )
+
+
+def grade(faulty: Path, folder: Path, zygote, new_course) -> dict:
+    course = new_course(folder / "course")
     results = {}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TPDL_COURSE_DIR", str(course))
-        for folder in sorted(faulty.iterdir()):
-            notebook = classroom._notebook_name("tp1", folder / "tp1")
-            results[folder.name], _ = grading.grade_submission(
-                zygote, "tp1", folder / "tp1", folder.name, notebook
+        for student in sorted(faulty.iterdir()):
+            notebook = classroom._notebook_name("tp1", student / "tp1")
+            results[student.name], _ = grading.grade_submission(
+                zygote, "tp1", student / "tp1", student.name, notebook
             )
     return results
 

@@ -26,7 +26,7 @@ import pytest
 
 from tpdl.core import paths
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader-cycle")]
+pytestmark = pytest.mark.slow
 
 TP = "tp2"
 HAND_GRADE = 2.5  # of the 3 points of TP2's analysis, given to alice by hand
@@ -50,9 +50,12 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def cycle(tmp_path_factory, new_course):
-    """The cycle, run once; what each step left behind, for the tests below."""
-    root = tmp_path_factory.mktemp("cycle")
+def cycle(built_once, new_course):
+    """The cycle, run once per test run; what each step left behind, for the tests below."""
+    return built_once("nbgrader-cycle", lambda root: run_cycle(root, new_course))
+
+
+def run_cycle(root: Path, new_course) -> dict:
     course = new_course(root / "course")
     exchange = course / "exchange"
     env = {**os.environ, "TPDL_COURSE_DIR": str(course), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
@@ -66,8 +69,11 @@ def cycle(tmp_path_factory, new_course):
         steps[name] = steps.get(name, 0.0) + time.monotonic() - started
         return done
 
-    step("make lab's exchange", ["make", "-s", "-C", str(paths.course_dir()), "exchange",
-                                 f"EXCHANGE={exchange}"], course)  # fmt: skip
+    step(
+        "make lab's exchange",
+        ["make", "-s", "-C", str(paths.course_dir()), "exchange", f"EXCHANGE={exchange}"],
+        course,
+    )
     step("release_assignment", [*nbgrader, "release_assignment", TP, "--force"], course)
     homes = {name: root / name for name in ("alice", "bob", "carol")}
     for name, home in homes.items():
@@ -106,8 +112,16 @@ def cycle(tmp_path_factory, new_course):
         name: "\n".join(p.read_text() for p in sorted((home / TP / "feedback").glob(f"*/{TP}.html")))
         for name, home in homes.items()
     }
-    return {"course": course, "homes": homes, "env": env, "steps": steps, "grading": grading,
-            "feedback": feedback, "fetched": fetched, "student_side": student_side}  # fmt: skip
+    return {
+        "course": course,
+        "homes": homes,
+        "env": env,
+        "steps": steps,
+        "grading": grading,
+        "feedback": feedback,
+        "fetched": fetched,
+        "student_side": student_side,
+    }
 
 
 def result_of(cycle, student: str) -> dict:
@@ -180,8 +194,9 @@ def test_students_fetch_the_kits_feedback(cycle):
     assert "waits for grading" in fetched["carol"] and "late" in fetched["carol"]
     untouched = json.loads((cycle["course"] / "autograded" / "bob" / TP / "results.json").read_text())
     failed = [c["message"] for c in untouched["checks"] if not c["passed"]]
-    assert failed and all(message.replace("'", "&#39;") in fetched["bob"] or message in fetched["bob"]
-                          for message in failed[:3])  # fmt: skip
+    assert failed and all(
+        message.replace("'", "&#39;") in fetched["bob"] or message in fetched["bob"] for message in failed[:3]
+    )
     released = cycle["course"] / "feedback" / "alice" / TP
     assert not {"results.json", "grading.log"} & {p.name for p in released.iterdir()}
 
@@ -193,12 +208,15 @@ def test_generate_feedback_is_offered_no_setting_it_ignores(cycle):
     assert "not recognized" not in logged, logged[-2000:]
 
 
-def test_nbgrader_autograde_runs_the_judge(cycle):
-    course, env = cycle["course"], cycle["env"]
+def test_nbgrader_autograde_runs_the_judge(cycle, tmp_path):
+    course = tmp_path / "course"  # a copy: the other tests read the cycle's course meanwhile
+    shutil.copytree(cycle["course"], course, symlinks=True)
+    env = {**cycle["env"], "TPDL_COURSE_DIR": str(course)}
     before = {s: r["score"] for s, r in rows(course / "reports" / TP / "grades.csv").items()}
     (course / "autograded" / "alice" / TP / "results.json").unlink()
     run([str(BIN / "nbgrader"), "autograde", TP, "--student=alice", "--force"], course, env)
-    assert result_of(cycle, "alice")["score"] == result_of(cycle, "carol")["score"] > 0
+    alice = json.loads((course / "autograded" / "alice" / TP / "results.json").read_text())
+    assert alice["score"] == result_of(cycle, "carol")["score"] > 0
     assert not (course / "autograded" / "alice" / TP / "mlflow.db").exists()  # nbgrader's copy removed
     after = {s: r["score"] for s, r in rows(course / "reports" / TP / "grades.csv").items()}
     assert after == before  # the hand grade, the late penalty and the other students kept
@@ -246,27 +264,34 @@ def jupyter_lab(root: Path, env: dict):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     token = secrets.token_hex(16)
-    command = [str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root"]  # fmt: skip
-    log = open(root / "jupyter-lab.log", "w")
-    server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            assert server.poll() is None, (root / "jupyter-lab.log").read_text()[-3000:]
-            time.sleep(0.5)
-        yield base, token
-    finally:
-        server.terminate()
+    command = [
+        str(BIN / "jupyter"),
+        "lab",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--allow-root",
+    ]
+    with open(root / "jupyter-lab.log", "w") as log:
+        server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
         try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                with contextlib.suppress(OSError):
+                    with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                        break
+                assert server.poll() is None, (root / "jupyter-lab.log").read_text()[-3000:]
+                time.sleep(0.5)
+            yield base, token
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
 
 def signed_in(browser, base: str, token: str):

@@ -28,7 +28,7 @@ import pytest
 from tpdl.authoring import notebooks
 from tpdl.core import paths
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("plain-assignment")]
+pytestmark = pytest.mark.slow
 
 QUIZ, TP = "quiz1", "tp1"
 BIN = Path(sys.executable).parent
@@ -85,7 +85,8 @@ print("PROBES " + json.dumps(probes))
 LOOK_FOR_HIDDEN = """
 import glob, json, linecache
 needle = "squares(1" + "0)"  # the hidden test, written so that this cell's own source does not hold it
-found = [h for h in In if needle in h] + [k for k, v in globals().items() if k.startswith("_i") and needle in str(v)]
+found = [h for h in In if needle in h]
+found += [k for k, v in globals().items() if k.startswith("_i") and needle in str(v)]
 found += [k for k, v in linecache.cache.items() if needle in "".join(v[2] if len(v) > 2 else [])]
 found += [path for path in glob.glob("*.ipynb") if needle in open(path).read()]
 with open("extra.ipynb", "w") as notebook:  # nbgrader would take a notebook kept here for one of the quiz's
@@ -108,7 +109,7 @@ def quiz(folder: Path) -> None:
             "def squares(n):\n    ### BEGIN SOLUTION\n    return [i * i for i in range(1, n + 1)]\n"
             "    ### END SOLUTION",
             metadata=metadata(grade_id="squares", solution=True),
-        ),  # fmt: skip
+        ),
         nbformat.v4.new_code_cell(
             f"assert squares(3) == [1, 4, 9]\n### BEGIN HIDDEN TESTS\nassert {HIDDEN}\n### END HIDDEN TESTS",
             metadata=metadata(grade_id="squares_test", grade=True, locked=True, points=2),
@@ -153,15 +154,21 @@ def scores(course: Path, assignment: str) -> dict[str, dict[str, float]]:
 
 
 @pytest.fixture(scope="module")
-def cycle(tmp_path_factory, new_course):
-    """The cycle, run once; what each step left behind, and how long each took."""
-    root = tmp_path_factory.mktemp("plain")
+def cycle(built_once, new_course):
+    """The cycle, run once per test run; what each step left behind, and how long each took."""
+    return built_once("plain-assignment", lambda root: run_cycle(root, new_course))
+
+
+def run_cycle(root: Path, new_course) -> dict:
     course = new_course(root / "course")
     real_source = Path(os.readlink(course / "source"))
     for name in ("source", "release"):  # the course's own: TP1's copied from the kit, and the quiz
         (course / name).unlink()
-    shutil.copytree(real_source / TP, course / "source" / TP,
-                    ignore=shutil.ignore_patterns("*.ipynb", *notebooks.RUN_OUTPUTS))  # fmt: skip
+    shutil.copytree(
+        real_source / TP,
+        course / "source" / TP,
+        ignore=shutil.ignore_patterns("*.ipynb", *notebooks.RUN_OUTPUTS),
+    )
     (course / "release").mkdir()
     quiz(course / "source" / QUIZ)
     exchange = course / "exchange"
@@ -194,8 +201,11 @@ def cycle(tmp_path_factory, new_course):
     for name, home in homes.items():
         home.mkdir()
         for assignment in (TP, QUIZ) if name != "mallory" else (QUIZ,):
-            step("fetch_assignment", [*nbgrader, "fetch_assignment", assignment, f"--student={name}", *student_side],
-                 home)  # fmt: skip
+            step(
+                "fetch_assignment",
+                [*nbgrader, "fetch_assignment", assignment, f"--student={name}", *student_side],
+                home,
+            )
     shutil.copytree(paths.sample_submission("reference", TP), homes["alice"] / TP, dirs_exist_ok=True)
     answer(homes["alice"] / QUIZ / f"{QUIZ}.ipynb", RIGHT, "Each one adds an odd number.")
     answer(homes["bob"] / QUIZ / f"{QUIZ}.ipynb", WRONG, "They just do.")
@@ -342,7 +352,7 @@ def test_the_quizs_code_cannot_reach_the_instructor(cycle):
 
 
 def test_the_hidden_tests_leave_no_trace_for_a_later_cell(cycle):
-    """Once the test cells ran, can a cell of mallory's after them print the hidden tests into her feedback?"""
+    """Once the test cells ran, can a later cell of mallory's print the hidden tests into her feedback?"""
     course = cycle["course"]
     cells = nbformat.read(graded(cycle, "mallory") / f"{QUIZ}.ipynb", as_version=4).cells
     printed = "".join(o.get("text", "") for o in cells[-1].outputs)
@@ -358,6 +368,5 @@ def test_a_due_date_set_after_grading_costs_the_late_students(cycle):
         and kit["alice"]["totals"]["score"] == 3 + HAND_GRADE - 1
     )
     assert kit["bob"]["totals"]["late_penalty"] == 1.0 and kit["bob"]["totals"]["score"] == 0.0
-    print(
-        f"steps of the plain quiz's cycle (s): {json.dumps({k: round(v, 1) for k, v in cycle['steps'].items()})}"
-    )
+    steps = {name: round(seconds, 1) for name, seconds in cycle["steps"].items()}
+    print(f"steps of the plain quiz's cycle (s): {json.dumps(steps)}")

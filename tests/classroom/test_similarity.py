@@ -39,13 +39,34 @@ POISON = "lone \ud800 surrogate \x1b[31m red \x07 bell"
 
 # Names of the reference's solution cells and what the disguised copy calls them instead.
 RENAMED = {
-    "velocities": "speeds", "new_params": "updated", "squares": "sq_avg", "alpha": "step_size",
-    "m_i": "first_i", "v_i": "second_i", "keep": "mask", "axes": "dims", "count": "n_items",
-    "inv_std": "inv_sigma", "x_hat": "normed", "dx_hat": "d_normed", "dgamma": "grad_gamma",
-    "dbeta": "grad_beta", "dx": "grad_x", "mean": "mu", "var": "sigma2", "new_mean": "mu_next",
-    "new_var": "sigma2_next", "model": "net", "history": "fit", "p": "w", "g": "dw", "s": "acc",
-    "w": "tensor", "values": "series", "key": "metric",
-}  # fmt: skip
+    "velocities": "speeds",
+    "new_params": "updated",
+    "squares": "sq_avg",
+    "alpha": "step_size",
+    "m_i": "first_i",
+    "v_i": "second_i",
+    "keep": "mask",
+    "axes": "dims",
+    "count": "n_items",
+    "inv_std": "inv_sigma",
+    "x_hat": "normed",
+    "dx_hat": "d_normed",
+    "dgamma": "grad_gamma",
+    "dbeta": "grad_beta",
+    "dx": "grad_x",
+    "mean": "mu",
+    "var": "sigma2",
+    "new_mean": "mu_next",
+    "new_var": "sigma2_next",
+    "model": "net",
+    "history": "fit",
+    "p": "w",
+    "g": "dw",
+    "s": "acc",
+    "w": "tensor",
+    "values": "series",
+    "key": "metric",
+}
 
 # Two solutions written independently of the reference: for each solution cell, the body that
 # replaces each stub of the cell, in order.
@@ -158,7 +179,9 @@ INDEPENDENT_A = {
         grad_beta = flat_dy.sum(axis=0)
         grad_gamma = (flat_dy * normalised).sum(axis=0)
         grad_norm = flat_dy * gamma
-        grad_x = (grad_norm - grad_norm.mean(axis=0) - normalised * (grad_norm * normalised).mean(axis=0)) / std
+        grad_x = (
+            grad_norm - grad_norm.mean(axis=0) - normalised * (grad_norm * normalised).mean(axis=0)
+        ) / std
         return grad_x.reshape(x.shape), grad_gamma, grad_beta
         """
     ],
@@ -175,7 +198,8 @@ INDEPENDENT_A = {
             logged.update(epochs=epochs, batch_size=batch_size, seed=seed, train_size=len(x_train))
             mlflow.log_params(logged)
             fitted = network.fit(
-                x_train, y_train, epochs=epochs, batch_size=batch_size, validation_data=(x_val, y_val), verbose=0
+                x_train, y_train, epochs=epochs, batch_size=batch_size,
+                validation_data=(x_val, y_val), verbose=0
             )
             curves = {metric: [float(value) for value in series] for metric, series in fitted.history.items()}
             for step in range(epochs):
@@ -259,7 +283,10 @@ INDEPENDENT_B = {
         if training:
             mu = flat.mean(0)
             sigma2 = ((flat - mu) ** 2).mean(0)
-            running = (momentum * moving_mean + (1 - momentum) * mu, momentum * moving_var + (1 - momentum) * sigma2)
+            running = (
+                momentum * moving_mean + (1 - momentum) * mu,
+                momentum * moving_var + (1 - momentum) * sigma2,
+            )
         else:
             mu, sigma2 = moving_mean, moving_var
             running = (np.copy(moving_mean), np.copy(moving_var))
@@ -357,8 +384,9 @@ def disguise(reference):
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
-    """A course folder with TP2's release and the class described above under ``submitted/``."""
+def course(tmp_path_factory, released) -> Path:
+    """A course folder with TP2's release and the class described above under ``submitted/`` (the
+    kit's own releases made, which ``tpdl similarity`` reads)."""
     root = tmp_path_factory.mktemp("course")
     classroom = root / "submitted"
     shutil.copytree(paths.sample_submission("untouched", ASSIGNMENT), root / "release" / ASSIGNMENT)
@@ -386,7 +414,7 @@ def course(tmp_path_factory) -> Path:
     outside.write_text("TOPSECRET = 1\n" + "\n".join(cell.source for cell in solution_cells(reference)))
     (hostile / "linked.py").symlink_to(outside)
     with open(hostile / "huge.py", "wb") as huge:  # sparse: nothing is written, only its size
-        huge.truncate(similarity.LIMITS.intake_file_bytes + 1)
+        huge.truncate(similarity.LIMITS.file_bytes + 1)
     (classroom / "mirror").symlink_to(classroom / "reference", target_is_directory=True)
 
     poisoned = nbformat.from_dict(reference)  # a lone surrogate and escape sequences: not text
@@ -429,9 +457,12 @@ def test_a_disguised_copy_ranks_at_the_top(comparison):
 
 def test_independent_solutions_stay_below_the_threshold(comparison):
     for first, second in [
-        ("independent_a", "reference"), ("independent_b", "reference"), ("independent_a", "independent_b"),
-        ("independent_a", "disguised"), ("independent_b", "mistakes"),
-    ]:  # fmt: skip
+        ("independent_a", "reference"),
+        ("independent_b", "reference"),
+        ("independent_a", "independent_b"),
+        ("independent_a", "disguised"),
+        ("independent_b", "mistakes"),
+    ]:
         assert share(comparison, first, second) < similarity.THRESHOLD, (first, second)
     assert share(comparison, "mistakes", "reference") > similarity.THRESHOLD  # the same code, altered
 
@@ -518,9 +549,16 @@ def test_the_command_writes_both_reports(course, monkeypatch, capsys):
 def test_the_installed_command_runs(course, tmp_path):
     html, table = tmp_path / "out.html", tmp_path / "out.csv"
     command = [
-        str(Path(sys.executable).with_name("tpdl")), "similarity", ASSIGNMENT,
-        "--submissions", str(course / "submitted"), "--html", str(html), "--csv", str(table),
-    ]  # fmt: skip
+        str(Path(sys.executable).with_name("tpdl")),
+        "similarity",
+        ASSIGNMENT,
+        "--submissions",
+        str(course / "submitted"),
+        "--html",
+        str(html),
+        "--csv",
+        str(table),
+    ]
     environment = {**os.environ, "TPDL_COURSE_DIR": str(course)}
     done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -562,7 +600,8 @@ def test_normalising_undoes_mechanical_rewrites():
     plain = "def step(p, g, lr):\n    d = lr * g\n    q = p * 2\n    return p - d + q\n"
     rewritten = (
         'def step(w, dw, eta):  # moved, renamed, padded\n    """Docs."""\n    pass\n    tmp = 0\n'
-        "    q = (w) * (3)\n    if False:\n        print(w)\n    d = ((eta) * (dw))\n    return (w) - (d) + (q)\n"
+        "    q = (w) * (3)\n    if False:\n        print(w)\n    d = ((eta) * (dw))\n"
+        "    return (w) - (d) + (q)\n"
     )
     assert [u.tokens for u in normalise.normalise(plain).units] == [
         u.tokens for u in normalise.normalise(rewritten).units
@@ -604,13 +643,18 @@ def answer(folder: Path, assignment: str, text: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def disguised_classes(tmp_path_factory) -> dict:
+def disguised_classes(built_once) -> dict:
     """For each TP: its independent whole solutions (with independent written answers where it has
-    a written question) and the disguised copies of its reference, compared as one class."""
+    a written question) and the disguised copies of its reference, compared as one class once per test run."""
+    return built_once("disguised-classes", disguise_classes)
+
+
+def disguise_classes(folder: Path) -> dict:
     disguises = _disguises()
     found = {}
     for assignment in DISGUISED_TPS:
-        root = tmp_path_factory.mktemp(f"disguised-{assignment}")
+        root = folder / assignment
+        root.mkdir()
         independent = similarity.whole_solutions(assignment, CATALOGUE / assignment, root)
         for written in sorted(ANALYSES.glob(f"{assignment}--*.md")):
             answer(root / written.stem.split("--", 1)[1] / assignment, assignment, written.read_text())
@@ -642,15 +686,18 @@ def _shares(pair) -> str:
 
 
 @pytest.mark.slow  # a class per TP, built once for both tests
-@pytest.mark.xdist_group("disguised-classes")
 def test_every_disguised_copy_ranks_above_every_independent_pair(disguised_classes):
     lines = []
     failures = []
     for assignment, (independent, copies, found) in disguised_classes.items():
         pair_of = {frozenset((p.a, p.b)): p for p in found.pairs}
         threshold, how = similarity.settings(assignment)
-        lines += [f"## {assignment}: code threshold {threshold:.0%} ({how})", "",
-                  "| pair | code | written answers | score |", "| --- | --- | --- | --- |"]  # fmt: skip
+        lines += [
+            f"## {assignment}: code threshold {threshold:.0%} ({how})",
+            "",
+            "| pair | code | written answers | score |",
+            "| --- | --- | --- | --- |",
+        ]
         apart = [pair_of.get(frozenset((a, b))) for a, b in combinations(independent, 2)]
         highest = max(p.score if p else 0.0 for p in apart)
         highest_code = max(max(p.a_to_b, p.b_to_a) if p else 0.0 for p in apart)
@@ -668,9 +715,11 @@ def test_every_disguised_copy_ranks_above_every_independent_pair(disguised_class
             lines.append(f"| independent: {a} ~ {b} | {_shares(pair)} |")
         lines.append("")
         reported = [
-            p for p in found.pairs
-            if max(p.a_to_b, p.b_to_a) >= threshold or max(p.text_a_to_b or 0, p.text_b_to_a or 0) >= similarity.TEXT_THRESHOLD
-        ]  # fmt: skip
+            p
+            for p in found.pairs
+            if max(p.a_to_b, p.b_to_a) >= threshold
+            or max(p.text_a_to_b or 0, p.text_b_to_a or 0) >= similarity.TEXT_THRESHOLD
+        ]
         group = next(c for c in similarity.clusters(reported) if "reference" in c.members)
         whose_code = {independent[-1]} if "copied analysis" in copies else set()  # its code is theirs
         hidden = {
@@ -701,7 +750,6 @@ def test_each_tps_threshold_is_the_catalogues(assignment):
 
 
 @pytest.mark.slow  # a class per TP, built once for both tests
-@pytest.mark.xdist_group("disguised-classes")
 def test_code_run_from_data_is_flagged_for_a_manual_look(disguised_classes):
     for assignment, (_, _, found) in disguised_classes.items():
         for name in _disguises().HIDDEN:
@@ -720,11 +768,14 @@ def test_code_run_from_data_is_flagged_for_a_manual_look(disguised_classes):
         ("ok = x < y and z <= w", "ok = w >= z and y > x"),
         ("s = s + x * 2", "s += 2 * x"),
         ("r = np.sqrt(v + e)", "r = (e + v) ** 0.5"),
-        ("def f(x):\n    y = g(x)\n    return y", "def _t(v):\n    return v\ndef f(x):\n    y = _t(g(x))\n    _t(y)\n    return y"),
+        (
+            "def f(x):\n    y = g(x)\n    return y",
+            "def _t(v):\n    return v\ndef f(x):\n    y = _t(g(x))\n    _t(y)\n    return y",
+        ),
         ("z = list(x for x in A)", "z = [x for x in A]"),
         ("model.compile(optimizer='adam')", "model.compile(optimizer='sgd')"),
     ],
-)  # fmt: skip
+)
 def test_normalising_undoes_rewrites_of_expressions(plain, rewritten):
     def compared(source: str) -> list[list[str]]:
         return [u.tokens for u in normalise.normalise(source).units if u.name != "def _t"]

@@ -63,11 +63,17 @@ def write_kit_settings(kit_config: Path, folder: Path) -> None:
         f"{kit}\n# Each course says where it is and which it is.\n{left_out}"
     )
     settings = PyFileConfigLoader("nbgrader_config.py", str(folder)).load_config()
-    strays = [f"{cls}.{name}" for cls, section in settings.items() for name, value in section.items()
-              if str(folder) in repr(value)]  # fmt: skip
+    strays = [
+        f"{cls}.{name}"
+        for cls, section in settings.items()
+        for name, value in section.items()
+        if str(folder) in repr(value)
+    ]
     if strays:
-        raise pytest.UsageError(f"nbgrader_config.py derives {', '.join(strays)} from the course's folder: "
-                                f"add them to LOCATION in {Path(__file__).name}")  # fmt: skip
+        raise pytest.UsageError(
+            f"nbgrader_config.py derives {', '.join(strays)} from the course's folder: "
+            f"add them to LOCATION in {Path(__file__).name}"
+        )
 
 
 @pytest.fixture(scope="session")

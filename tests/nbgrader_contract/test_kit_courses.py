@@ -28,13 +28,17 @@ class TestKitCourses(BaseTestApp):
         """Does every setting of the kit's nbgrader_config.py, location aside, reach nbgrader's apps?"""
         config, _ = loaded_config(["collect", "ps1"])
         kit = PyFileConfigLoader(KIT_CONFIG.name, str(KIT_CONFIG.parent)).load_config()
-        behaviour = {(cls, name): value for cls, section in kit.items() for name, value in section.items()
-                     if name not in LOCATION.get(cls, ())}  # fmt: skip
+        behaviour = {
+            (cls, name): value
+            for cls, section in kit.items()
+            for name, value in section.items()
+            if name not in LOCATION.get(cls, ())
+        }
         assert ("ExchangeFactory", "collect") in behaviour and ("Autograde", "exporter_class") in behaviour
         assert {key: config[key[0]][key[1]] for key in behaviour} == behaviour
 
     def test_the_location_is_the_tests_own(self, course_dir):
-        """Are the course's folder, gradebook, id and exchange the test's, and the kit's paths in its course?"""
+        """Are the course's folder, gradebook, id and exchange the test's, the kit's paths in the course?"""
         config, coursedir = loaded_config(["collect", "ps1"])
         assert coursedir.root == course_dir
         assert coursedir.db_url == f"sqlite:///{Path(course_dir, 'gradebook.db')}"  # nbgrader's default

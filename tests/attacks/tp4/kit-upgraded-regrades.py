@@ -20,7 +20,7 @@ def scenario(course):
     with tempfile.TemporaryDirectory() as scratch, pytest.MonkeyPatch.context() as patch:
         upgraded = Path(scratch) / "tpdl"
         shutil.copytree(paths.PACKAGE, upgraded, ignore=shutil.ignore_patterns("__pycache__"))
-        (upgraded / "grading.py").write_text((upgraded / "grading.py").read_text() + "\n# version 2\n")
+        (upgraded / "__init__.py").write_text((upgraded / "__init__.py").read_text() + "\n# version 2\n")
         patch.setattr(paths, "PACKAGE", upgraded)  # the cache key reads the kit from here
         assert "veteran" in course.grade().graded_now, "the result was reused after the kit changed"
     return "regraded after the kit changed"
