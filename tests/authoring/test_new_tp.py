@@ -21,7 +21,7 @@ TP = "tp9"
 
 
 @pytest.fixture(scope="module")
-def new_course(tmp_path_factory):
+def sixth_tp_course(tmp_path_factory):
     real = paths.course_dir()
     root = tmp_path_factory.mktemp("new-tp") / "course"
     shutil.copytree(NEW / "source", root / "source")
@@ -51,26 +51,27 @@ def make(root, *targets) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_a_new_tp_is_released_sampled_and_graded_by_the_makefile(new_course):
-    done = make(new_course, "sample-class", "demo")
+def test_a_new_tp_is_released_sampled_and_graded_by_the_makefile(sixth_tp_course):
+    done = make(sixth_tp_course, "sample-class", "demo")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert f"tpdl release {TP}" in done.stdout  # the Makefile found the TP by its source folder
-    release = new_course / "release" / TP / f"{TP}.ipynb"
+    release = sixth_tp_course / "release" / TP / f"{TP}.ipynb"
     assert "raise NotImplementedError" in release.read_text() and "2.0 * array" not in release.read_text()
-    demo = new_course / "reports" / TP / "sample_class"
+    demo = sixth_tp_course / "reports" / TP / "sample_class"
     outcome = json.loads((demo / "class.json").read_text())
     scores = {sid: (s["score"], s["max_score"]) for sid, s in outcome["students"].items()}
     assert scores["reference"] == (2, 2) and scores["untouched"] == (0, 2), scores
     assert (demo / "grades.csv").is_file() and (demo / "feedback" / "reference" / TP / f"{TP}.html").is_file()
     for class_folder in ("autograded", "feedback"):  # the sample class is not the class
-        assert not (new_course / class_folder).exists(), f"the demo wrote into the class's {class_folder}/"
-    assert not (new_course / "reports" / TP / "grades.csv").exists()
+        wrote = (sixth_tp_course / class_folder).exists()
+        assert not wrote, f"the demo wrote into the class's {class_folder}/"
+    assert not (sixth_tp_course / "reports" / TP / "grades.csv").exists()
 
 
 @pytest.mark.slow
-def test_the_kits_tests_of_every_tp_run_on_the_new_one(new_course):
-    if not (new_course / "sample_class" / "reference" / TP).is_dir():
-        assert make(new_course, "sample-class").returncode == 0
+def test_the_kits_tests_of_every_tp_run_on_the_new_one(sixth_tp_course):
+    if not (sixth_tp_course / "sample_class" / "reference" / TP).is_dir():
+        assert make(sixth_tp_course, "sample-class").returncode == 0
     tests = paths.course_dir() / "tests"
     done = subprocess.run(
         [
@@ -91,7 +92,7 @@ def test_the_kits_tests_of_every_tp_run_on_the_new_one(new_course):
             "-k",
             TP,
         ],
-        env=environment(new_course),
+        env=environment(sixth_tp_course),
         capture_output=True,
         text=True,
         timeout=600,

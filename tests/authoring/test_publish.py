@@ -69,7 +69,7 @@ def copy_course(original: Path, target: Path) -> Path:
 
 
 @pytest.fixture
-def course(releases, tmp_path, monkeypatch) -> Path:
+def course_copy(releases, tmp_path, monkeypatch) -> Path:
     """A copy of the course that a test may change; ``paths`` resolves into it."""
     target = copy_course(releases, tmp_path / "course")
     monkeypatch.setenv("TPDL_COURSE_DIR", str(target))
@@ -93,12 +93,12 @@ def published(releases, tmp_path_factory) -> tuple[Path, Path, dict[str, bytes]]
 
 
 def test_every_tp_has_a_branch_holding_its_release_and_a_readme(published):
-    course, dest, _ = published
+    course_copy, dest, _ = published
     assert git("-C", str(dest), "rev-parse", "--is-bare-repository") == "true"
     assert set(tips(dest)) == {"main", *TPS}
     assert git("-C", str(dest), "symbolic-ref", "HEAD") == "refs/heads/main"
     for tp in TPS:
-        release = course / "release" / tp
+        release = course_copy / "release" / tp
         expected = {p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()}
         assert set(files_of(dest, tp)) == expected | {"README.md", WHEEL}
         for name in expected:
@@ -122,12 +122,12 @@ def test_main_holds_the_overview_one_line_per_tp(published):
 
 def test_no_branch_holds_anything_of_the_instructor(published):
     """No path, file or solution line of source/, graders/ or solutions/ reaches a branch."""
-    course, dest, _ = published
+    course_copy, dest, _ = published
     kit = paths.PACKAGE.parent
     instructor = [p for p in (kit / "graders").rglob("*") if p.is_file()]
     instructor += [p for p in (kit / "solutions").rglob("*") if p.is_file()]
     for tp in TPS:  # the notebooks' sources, and the templates holding solutions
-        folder = course / "source" / tp
+        folder = course_copy / "source" / tp
         instructor += [p for p in folder.iterdir() if p.suffix == ".ipynb" or p.name.endswith(".nb.py")]
         instructor += [p for p in notebooks.templates(folder) if notebooks.BEGIN in p.read_text()]
     forbidden = set(git("hash-object", "--stdin-paths", stdin="\n".join(map(str, instructor))).split())
@@ -178,27 +178,27 @@ def test_a_clone_of_one_branch_installs_the_package_as_its_readme_says(published
 
 
 def test_the_course_folders_repository_is_never_touched(published):
-    course, _, before = published
-    assert snapshot(course / ".git") == before
+    course_copy, _, before = published
+    assert snapshot(course_copy / ".git") == before
 
 
 def test_a_clone_gives_the_overview_then_the_student_notebook(published, tmp_path, monkeypatch):
-    course, dest, _ = published
-    monkeypatch.setenv("TPDL_COURSE_DIR", str(course))
+    course_copy, dest, _ = published
+    monkeypatch.setenv("TPDL_COURSE_DIR", str(course_copy))
     work = tmp_path / "work"
     git("clone", "--quiet", str(dest), str(work))
     assert sorted(p.name for p in work.iterdir() if p.name != ".git") == ["README.md", "wheels"]
     git("checkout", "--quiet", "tp1", cwd=work)
-    assert (work / "tp1.ipynb").read_bytes() == (course / "release" / "tp1" / "tp1.ipynb").read_bytes()
-    assert (work / "app.py").read_text() == (course / "release" / "tp1" / "app.py").read_text()
+    assert (work / "tp1.ipynb").read_bytes() == (course_copy / "release" / "tp1" / "tp1.ipynb").read_bytes()
+    assert (work / "app.py").read_text() == (course_copy / "release" / "tp1" / "app.py").read_text()
     author, subject, body = git("log", "-1", "--format=%an%n%s%n%b", cwd=work).split("\n", 2)
     digest = publish.digest(publish.release_files("tp1"))
     assert (author, subject) == ("tpdl publish", f"tp1: release {digest[:12]}") and digest in body
 
 
 def test_republishing_unchanged_releases_adds_no_commit(published, monkeypatch):
-    course, dest, _ = published
-    monkeypatch.setenv("TPDL_COURSE_DIR", str(course))
+    course_copy, dest, _ = published
+    monkeypatch.setenv("TPDL_COURSE_DIR", str(course_copy))
     before = tips(dest)
     outcomes = publish.publish(dest)
     assert [o.branch for o in outcomes] == ["main", *TPS]
@@ -206,10 +206,10 @@ def test_republishing_unchanged_releases_adds_no_commit(published, monkeypatch):
     assert tips(dest) == before
 
 
-def test_a_changed_release_gets_exactly_one_commit_on_its_tip(course, tmp_path):
+def test_a_changed_release_gets_exactly_one_commit_on_its_tip(course_copy, tmp_path):
     dest = tmp_path / "course.git"
     first = {o.branch: o.commit for o in publish.publish(dest)}
-    config = course / "release" / "tp2" / "nbgrader_config.py"
+    config = course_copy / "release" / "tp2" / "nbgrader_config.py"
     config.write_text(config.read_text() + "# one more comment\n")
     outcomes = {o.branch: o for o in publish.publish(dest)}
     assert [name for name, o in outcomes.items() if o.changed] == ["tp2"]
@@ -223,23 +223,23 @@ def test_a_changed_release_gets_exactly_one_commit_on_its_tip(course, tmp_path):
     assert not any(o.changed for o in publish.publish(dest))
 
 
-def plant_solution_line(course: Path) -> tuple[str, str]:
+def plant_solution_line(course_copy: Path) -> tuple[str, str]:
     line = sorted(notebooks.solution_lines("tp1"))[0]
-    with open(course / "release" / "tp1" / "app.py", "a") as handle:
+    with open(course_copy / "release" / "tp1" / "app.py", "a") as handle:
         handle.write(f"{line}\n")
     return "release/tp1/app.py", "solution line"
 
 
-def plant_hidden_marker(course: Path) -> tuple[str, str]:
-    with open(course / "release" / "tp3" / "nbgrader_config.py", "a") as handle:
+def plant_hidden_marker(course_copy: Path) -> tuple[str, str]:
+    with open(course_copy / "release" / "tp3" / "nbgrader_config.py", "a") as handle:
         handle.write("# BEGIN HIDDEN TESTS\n")
     return "release/tp3/nbgrader_config.py", "'BEGIN HIDDEN TESTS'"
 
 
-def plant_marker_in_an_output(course: Path) -> tuple[str, str]:
+def plant_marker_in_an_output(course_copy: Path) -> tuple[str, str]:
     """A marker in a cell's output: ``find_leaks`` reads the cells' sources only, the branch's scan
     reads everything a student would see."""
-    path = course / "release" / "tp2" / "tp2.ipynb"
+    path = course_copy / "release" / "tp2" / "tp2.ipynb"
     notebook = json.loads(path.read_text())
     cell = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
     cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["### END SOLUTION\n"]}]
@@ -247,26 +247,26 @@ def plant_marker_in_an_output(course: Path) -> tuple[str, str]:
     return "release/tp2/tp2.ipynb", "'END SOLUTION'"
 
 
-def plant_solution_line_in_the_readme(course: Path) -> tuple[str, str]:
+def plant_solution_line_in_the_readme(course_copy: Path) -> tuple[str, str]:
     """A solution line as the notebook's title: the branch's README, which quotes it, is refused too."""
     line = sorted(notebooks.solution_lines("tp1"))[0]
-    path = course / "release" / "tp1" / "tp1.ipynb"
+    path = course_copy / "release" / "tp1" / "tp1.ipynb"
     notebook = json.loads(path.read_text())
     notebook["cells"][0]["source"] = [f"# {line}\n"]
     path.write_text(json.dumps(notebook))
     return "tp1:README.md", "solution line"
 
 
-def plant_hard_link_to_the_source(course: Path) -> tuple[str, str]:
+def plant_hard_link_to_the_source(course_copy: Path) -> tuple[str, str]:
     """A hard link is a regular file of the release: the leak finder sees the solutions in it."""
-    notebook = course / "release" / "tp4" / "tp4.ipynb"
+    notebook = course_copy / "release" / "tp4" / "tp4.ipynb"
     notebook.unlink()
-    notebook.hardlink_to(course / "source" / "tp4" / "tp4.ipynb")
+    notebook.hardlink_to(course_copy / "source" / "tp4" / "tp4.ipynb")
     return "release/tp4/tp4.ipynb", "marker 'BEGIN SOLUTION'"
 
 
-def plant_text_source(course: Path) -> tuple[str, str]:
-    shutil.copy(course / "source" / "tp4" / "tp4.nb.py", course / "release" / "tp4" / "tp4.nb.py")
+def plant_text_source(course_copy: Path) -> tuple[str, str]:
+    shutil.copy(course_copy / "source" / "tp4" / "tp4.nb.py", course_copy / "release" / "tp4" / "tp4.nb.py")
     return "release/tp4/tp4.nb.py", "text source"
 
 
@@ -281,13 +281,13 @@ def plant_text_source(course: Path) -> tuple[str, str]:
         plant_text_source,
     ],
 )
-def test_a_planted_leak_refuses_the_whole_publication(course, tmp_path, plant):
+def test_a_planted_leak_refuses_the_whole_publication(course_copy, tmp_path, plant):
     dest = tmp_path / "course.git"
     publish.publish(dest)
-    config = course / "release" / "tp5" / "nbgrader_config.py"
+    config = course_copy / "release" / "tp5" / "nbgrader_config.py"
     config.write_text(config.read_text() + "# a change that would be published\n")
     before = snapshot(dest)
-    where, what = plant(course)
+    where, what = plant(course_copy)
     with pytest.raises(publish.PublishError) as refused:
         publish.publish(dest)
     assert any(where in line and what in line for line in str(refused.value).splitlines()), refused.value
@@ -310,7 +310,7 @@ def marker_in_the_wheel(data: bytes, archive: zipfile.ZipFile) -> tuple[str, str
 
 
 @pytest.mark.parametrize("plant", [grader_in_the_wheel, marker_in_the_wheel])
-def test_a_wheel_holding_more_than_the_student_runtime_is_refused(course, tmp_path, monkeypatch, plant):
+def test_a_wheel_holding_more_than_the_student_runtime_is_refused(course_copy, tmp_path, monkeypatch, plant):
     built = wheel.build(tmp_path / "built")
     with zipfile.ZipFile(built, "a") as archive:
         where, what = plant(built.read_bytes(), archive)
@@ -322,43 +322,43 @@ def test_a_wheel_holding_more_than_the_student_runtime_is_refused(course, tmp_pa
     assert not dest.exists()
 
 
-def link_to_a_grader(course: Path) -> str:
-    (course / "release" / "tp1" / "manifest.toml").symlink_to(
+def link_to_a_grader(course_copy: Path) -> str:
+    (course_copy / "release" / "tp1" / "manifest.toml").symlink_to(
         paths.PACKAGE.parent / "graders" / "tp1" / "manifest.toml"
     )
     return "release/tp1/manifest.toml: a link"
 
 
-def release_linked_to_its_source(course: Path) -> str:
-    shutil.rmtree(course / "release" / "tp4")
-    (course / "release" / "tp4").symlink_to(course / "source" / "tp4")
+def release_linked_to_its_source(course_copy: Path) -> str:
+    shutil.rmtree(course_copy / "release" / "tp4")
+    (course_copy / "release" / "tp4").symlink_to(course_copy / "source" / "tp4")
     return "release/tp4/: a link"
 
 
-def a_tracking_store(course: Path) -> str:
-    (course / "release" / "tp2" / "mlflow.db").write_bytes(b"SQLite format 3\0")
+def a_tracking_store(course_copy: Path) -> str:
+    (course_copy / "release" / "tp2" / "mlflow.db").write_bytes(b"SQLite format 3\0")
     return "release/tp2/mlflow.db: a database file"
 
 
 @pytest.mark.parametrize("plant", [link_to_a_grader, release_linked_to_its_source, a_tracking_store])
-def test_only_the_release_folders_regular_files_are_read(course, tmp_path, plant):
-    expected = plant(course)
+def test_only_the_release_folders_regular_files_are_read(course_copy, tmp_path, plant):
+    expected = plant(course_copy)
     dest = tmp_path / "course.git"
     with pytest.raises(publish.PublishError, match=expected):
         publish.publish(dest)
     assert not dest.exists()
 
 
-def test_a_release_folder_resolving_into_the_graders_is_refused(course, tmp_path, monkeypatch):
+def test_a_release_folder_resolving_into_the_graders_is_refused(course_copy, tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "release", lambda assignment="": paths.graders(assignment))
-    (course / "graders" / "tp1").mkdir(parents=True)
-    (course / "graders" / "tp1" / "manifest.toml").write_text("[points]\n")
+    (course_copy / "graders" / "tp1").mkdir(parents=True)
+    (course_copy / "graders" / "tp1" / "manifest.toml").write_text("[points]\n")
     with pytest.raises(publish.PublishError, match="a folder never published"):
         publish.publish(tmp_path / "course.git", ["tp1"])
 
 
-def test_dest_is_a_repository_itself_with_no_published_branch_checked_out(course, tmp_path):
-    inside = course / "somewhere"
+def test_dest_is_a_repository_itself_with_no_published_branch_checked_out(course_copy, tmp_path):
+    inside = course_copy / "somewhere"
     inside.mkdir()
     (inside / "notes.txt").write_text("not a repository\n")
     with pytest.raises(publish.PublishError, match="neither a git repository nor an empty folder"):
@@ -375,7 +375,7 @@ def test_dest_is_a_repository_itself_with_no_published_branch_checked_out(course
     assert git("symbolic-ref", "HEAD", cwd=work) == "refs/heads/scratch"
 
 
-def test_cli_publishes_prints_each_branch_and_refuses_a_leak(course, tmp_path, capsys):
+def test_cli_publishes_prints_each_branch_and_refuses_a_leak(course_copy, tmp_path, capsys):
     dest = tmp_path / "course.git"
     assert cli.main(["publish", str(dest), "-a", "tp1"]) == 0
     printed = capsys.readouterr().out.splitlines()
@@ -388,7 +388,7 @@ def test_cli_publishes_prints_each_branch_and_refuses_a_leak(course, tmp_path, c
     kinds = [next(k for k in KINDS if k in line) for line in capsys.readouterr().out.splitlines()]
     assert kinds == ["new commit", "unchanged"] + ["new branch"] * 4
     assert all(f"`git checkout {tp}`" in blob(dest, "main", "README.md").decode() for tp in TPS)
-    where, _ = plant_solution_line(course)
+    where, _ = plant_solution_line(course_copy)
     before = tips(dest)
     assert cli.main(["publish", str(dest)]) == 1
     error = capsys.readouterr().err

@@ -64,7 +64,7 @@ def grade(faulty: Path, folder: Path, zygote, new_course) -> dict:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TPDL_COURSE_DIR", str(course))
         for student in sorted(faulty.iterdir()):
-            notebook = classroom._notebook_name("tp1", student / "tp1")
+            notebook = classroom.notebook_name("tp1", student / "tp1")
             results[student.name], _ = grading.grade_submission(
                 zygote, "tp1", student / "tp1", student.name, notebook
             )

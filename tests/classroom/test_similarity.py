@@ -384,7 +384,7 @@ def disguise(reference):
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory, released) -> Path:
+def class_course(tmp_path_factory, released) -> Path:
     """A course folder with TP2's release and the class described above under ``submitted/`` (the
     kit's own releases made, which ``tpdl similarity`` reads)."""
     root = tmp_path_factory.mktemp("course")
@@ -436,9 +436,9 @@ def course(tmp_path_factory, released) -> Path:
 
 
 @pytest.fixture(scope="module")
-def comparison(course) -> similarity.Comparison:
+def comparison(class_course) -> similarity.Comparison:
     return similarity.compare_class(
-        ASSIGNMENT, course / "submitted", threshold=0.0, release=course / "release" / ASSIGNMENT
+        ASSIGNMENT, class_course / "submitted", threshold=0.0, release=class_course / "release" / ASSIGNMENT
     )
 
 
@@ -532,50 +532,51 @@ def test_the_budget_counts_normalised_tokens_and_flags_a_cut(monkeypatch):
     ]
 
 
-def test_the_command_writes_both_reports(course, monkeypatch, capsys):
-    monkeypatch.setenv("TPDL_COURSE_DIR", str(course))
+def test_the_command_writes_both_reports(class_course, monkeypatch, capsys):
+    monkeypatch.setenv("TPDL_COURSE_DIR", str(class_course))
     assert cli.main(["similarity", ASSIGNMENT, "--threshold", "0.6"]) == 0
     said = capsys.readouterr().out
     assert "reference -> disguised" in said or "disguised -> reference" in said
-    page = (course / "reports" / f"{ASSIGNMENT}-similarity.html").read_text()
+    page = (class_course / "reports" / f"{ASSIGNMENT}-similarity.html").read_text()
     assert "independent_a" not in page.split("<h2>Notes")[0]
-    rows = list(csv.reader((course / "reports" / f"{ASSIGNMENT}-similarity.csv").open()))
+    rows = list(csv.reader((class_course / "reports" / f"{ASSIGNMENT}-similarity.csv").open()))
     assert {"reference", "disguised"} <= set(rows[1][1].split())
     assert all(max(float(row[4]), float(row[5] or 0), float(row[6] or 0)) >= 0.4 for row in rows[1:])
     assert cli.main(["similarity", "tp9"]) == 2
     assert "tpdl release tp9" in capsys.readouterr().err
 
 
-def test_the_installed_command_runs(course, tmp_path):
+def test_the_installed_command_runs(class_course, tmp_path):
     html, table = tmp_path / "out.html", tmp_path / "out.csv"
     command = [
         str(Path(sys.executable).with_name("tpdl")),
         "similarity",
         ASSIGNMENT,
         "--submissions",
-        str(course / "submitted"),
+        str(class_course / "submitted"),
         "--html",
         str(html),
         "--csv",
         str(table),
     ]
-    environment = {**os.environ, "TPDL_COURSE_DIR": str(course)}
+    environment = {**os.environ, "TPDL_COURSE_DIR": str(class_course)}
     done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "&lt;script&gt;" in html.read_text() and "disguised" in table.read_text()
 
 
-def test_a_poisoned_submission_is_noted_and_the_report_is_whole(course, comparison, tmp_path):
+def test_a_poisoned_submission_is_noted_and_the_report_is_whole(class_course, comparison, tmp_path):
     said = " ".join(comparison.notes["poisoned"])
     assert "lone surrogates" in said and "replaced" in said
     assert share(comparison, "poisoned", "reference") > 0.9  # still compared, with the rest of the class
     html, table = tmp_path / "out.html", tmp_path / "out.csv"
-    assert similarity.main(ASSIGNMENT, course / "submitted", html, table, 0.6) == 0  # no UnicodeEncodeError
+    # no UnicodeEncodeError
+    assert similarity.main(ASSIGNMENT, class_course / "submitted", html, table, 0.6) == 0
     page = html.read_text(encoding="utf-8")
     assert "poisoned" in page and "\x1b" not in page and "\\x1b" in page and "\ud800" not in page
 
 
-def test_one_pair_that_fails_is_a_note(course, monkeypatch):
+def test_one_pair_that_fails_is_a_note(class_course, monkeypatch):
     real = similarity.compare_pair
 
     def failing(first, second, prints, texts, threshold):
@@ -584,7 +585,8 @@ def test_one_pair_that_fails_is_a_note(course, monkeypatch):
         return real(first, second, prints, texts, threshold)
 
     monkeypatch.setattr(similarity, "compare_pair", failing)
-    found = similarity.compare_class(ASSIGNMENT, course / "submitted", 0.6, course / "release" / ASSIGNMENT)
+    release = class_course / "release" / ASSIGNMENT
+    found = similarity.compare_class(ASSIGNMENT, class_course / "submitted", 0.6, release)
     assert found.notes["mistakes and reference"] == ["not compared: UnicodeEncodeError"]
     assert share(found, "disguised", "reference") > 0.9 and share(found, "mistakes", "disguised") > 0.6
 

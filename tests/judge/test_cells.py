@@ -34,8 +34,10 @@ def test_outputs_are_those_a_kernel_sends(tmp_path):
         "import os\nopen('kept.txt', 'w').write('kept')\nos.symlink('/etc/passwd', 'link')",
     )
     assert [(o["output_type"], o.get("name")) for o in printed] == [
-        ("stream", "stdout"), ("stream", "stderr"), ("execute_result", None)
-    ]  # fmt: skip
+        ("stream", "stdout"),
+        ("stream", "stderr"),
+        ("execute_result", None),
+    ]
     assert printed[2]["data"]["text/plain"] == "42" and printed[2]["execution_count"] == 1
     assert shown[0]["output_type"] == "display_data" and shown[0]["data"]["text/html"] == "<b>bold</b>"
     assert errors(failed) == ["ZeroDivisionError"] and failed[0]["evalue"] == "division by zero"

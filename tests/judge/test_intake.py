@@ -9,7 +9,7 @@ import pytest
 
 from tpdl.judge import intake, sandbox
 
-LIMITS = sandbox.Limits()
+LIMITS = intake.IntakeLimits()
 
 
 def staged(folder, tmp_path, limits=LIMITS) -> intake.Staged:
@@ -65,10 +65,17 @@ def test_links_and_special_files_are_dropped_without_being_followed(submission, 
 
 @pytest.mark.parametrize(
     ("name", "is_dir"),
-    [("__pycache__", True), ("app.cpython-311.pyc", False), ("old.pyo", False), ("hook.pth", False),
-     ("sitecustomize.py", False), ("usercustomize.py", False), ("fast.cpython-311-x86_64-linux-gnu.so", False),
-     (".ipynb_checkpoints", True)],
-)  # fmt: skip
+    [
+        ("__pycache__", True),
+        ("app.cpython-311.pyc", False),
+        ("old.pyo", False),
+        ("hook.pth", False),
+        ("sitecustomize.py", False),
+        ("usercustomize.py", False),
+        ("fast.cpython-311-x86_64-linux-gnu.so", False),
+        (".ipynb_checkpoints", True),
+    ],
+)
 def test_what_python_would_run_instead_of_the_sources_is_dropped(submission, tmp_path, name, is_dir):
     path = submission / name
     if is_dir:
@@ -94,11 +101,23 @@ def test_a_package_that_would_shadow_a_module_is_dropped(submission, tmp_path):
 @pytest.mark.parametrize(
     ("limits", "build", "why"),
     [
-        (dataclasses.replace(LIMITS, intake_depth=3), lambda f: (f / "a" / "b" / "c" / "d").mkdir(parents=True), "nested more than 3"),
-        (dataclasses.replace(LIMITS, intake_files=10), lambda f: [(f / f"{i}.txt").touch() for i in range(20)], "more than 10 files"),
-        (dataclasses.replace(LIMITS, intake_bytes=100), lambda f: (f / "big.bin").write_bytes(b"x" * 101), "more than 100 bytes"),
+        (
+            dataclasses.replace(LIMITS, depth=3),
+            lambda f: (f / "a" / "b" / "c" / "d").mkdir(parents=True),
+            "nested more than 3",
+        ),
+        (
+            dataclasses.replace(LIMITS, files=10),
+            lambda f: [(f / f"{i}.txt").touch() for i in range(20)],
+            "more than 10 files",
+        ),
+        (
+            dataclasses.replace(LIMITS, total_bytes=100),
+            lambda f: (f / "big.bin").write_bytes(b"x" * 101),
+            "more than 100 bytes",
+        ),
     ],
-)  # fmt: skip
+)
 def test_limits_refuse_a_submission_as_a_whole(submission, tmp_path, limits, build, why):
     build(submission)
     result = staged(submission, tmp_path, limits)
@@ -109,7 +128,7 @@ def test_limits_refuse_a_submission_as_a_whole(submission, tmp_path, limits, bui
 
 def test_a_file_over_the_size_limit_is_left_out(submission, tmp_path):
     (submission / "huge.bin").write_bytes(b"x" * 1000)
-    result = staged(submission, tmp_path, dataclasses.replace(LIMITS, intake_file_bytes=999))
+    result = staged(submission, tmp_path, dataclasses.replace(LIMITS, file_bytes=999))
     assert not result.refused and [p for p, _ in result.dropped] == ["huge.bin"]
     assert "huge.bin (1,000 bytes" in result.note()
 

@@ -16,7 +16,8 @@ import pytest
 from tpdl.authoring import catalogue, notebooks
 from tpdl.core import paths
 from tpdl.grading import check
-from tpdl.judge import judge_state, protocol, worker
+from tpdl.judge import judge_state, protocol
+from tpdl.judge.worker.notebook import execute_notebook
 
 CATALOGUE = paths.course_dir() / "tests" / "catalogue"
 # The catalogue's wrong answers that rely on a skipped cell, and what the message must name.
@@ -49,38 +50,53 @@ CHECKED = [(assignment, RELIES_ON_A_SKIPPED_CELL) for assignment in sorted(RELIE
 
 def grade_cell(source, grade_id, **metadata):
     cell = nbformat.v4.new_code_cell(source, metadata=metadata)
-    cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "locked": True, "points": 1,
-                                 "schema_version": 3, "solution": False, "task": False}  # fmt: skip
+    cell.metadata["nbgrader"] = {
+        "grade": True,
+        "grade_id": grade_id,
+        "locked": True,
+        "points": 1,
+        "schema_version": 3,
+        "solution": False,
+        "task": False,
+    }
     return cell
 
 
 def solution_cell(source, grade_id):
     cell = nbformat.v4.new_code_cell(source)
-    cell.metadata["nbgrader"] = {"grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3,
-                                 "solution": True, "task": False}  # fmt: skip
+    cell.metadata["nbgrader"] = {
+        "grade": False,
+        "grade_id": grade_id,
+        "locked": False,
+        "schema_version": 3,
+        "solution": True,
+        "task": False,
+    }
     return cell
 
 
 def small_notebook(skipped_source="import math\nFACTOR = 2"):
     """A notebook whose ``double`` reads ``FACTOR`` and whose ``root`` reads ``math`` through a helper;
     ``skipped_source`` is its cell tagged skip-grading (cell 2)."""
-    return nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# A small assignment"),
-        nbformat.v4.new_code_cell("import json"),
-        nbformat.v4.new_code_cell(skipped_source, metadata={"tags": [judge_state.SKIP_TAG]}),
-        solution_cell("def double(x):\n    return FACTOR * x", "double"),
-        grade_cell("assert double(2) == 4", "double_tests"),
-        nbformat.v4.new_code_cell("def _helper(x):\n    return math.sqrt(x)"),
-        solution_cell("def root(x):\n    return _helper(x)", "root"),
-        grade_cell("print(root(4))", "root_tests", tags=[judge_state.SKIP_TAG]),
-        nbformat.v4.new_markdown_cell("The end."),
-    ])  # fmt: skip
+    return nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# A small assignment"),
+            nbformat.v4.new_code_cell("import json"),
+            nbformat.v4.new_code_cell(skipped_source, metadata={"tags": [judge_state.SKIP_TAG]}),
+            solution_cell("def double(x):\n    return FACTOR * x", "double"),
+            grade_cell("assert double(2) == 4", "double_tests"),
+            nbformat.v4.new_code_cell("def _helper(x):\n    return math.sqrt(x)"),
+            solution_cell("def root(x):\n    return _helper(x)", "root"),
+            grade_cell("print(root(4))", "root_tests", tags=[judge_state.SKIP_TAG]),
+            nbformat.v4.new_markdown_cell("The end."),
+        ]
+    )
 
 
 def judge_run(tmp_path, notebook):
     path = tmp_path / "small.ipynb"
     nbformat.write(notebook, path)
-    namespace, records = worker.execute_notebook(str(path), [judge_state.SKIP_TAG])
+    namespace, records = execute_notebook(str(path), [judge_state.SKIP_TAG])
     cells = judge_state.code_cells(json.loads(path.read_text()))
     names = judge_state.unbound(namespace, judge_state.solution_functions(cells))
     return cells, [protocol.plain(record) for record in records], names
@@ -111,12 +127,14 @@ def test_nothing_is_reported_when_a_cell_run_at_grading_binds_the_names_too(tmp_
 def state_notebook(function_source, skipped_source, helper="CONFIG = {}"):
     """A notebook whose graded ``f`` is ``function_source``, with its own visible test tagged
     skip-grading, ``helper`` in a cell run at grading and ``skipped_source`` in a cell tagged skip-grading."""
-    return nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell(f"import os\nimport numpy as np\n{helper}"),
-        solution_cell(function_source, "f"),
-        grade_cell("print(f(2.0))", "f_tests", tags=[judge_state.SKIP_TAG]),
-        nbformat.v4.new_code_cell(skipped_source, metadata={"tags": [judge_state.SKIP_TAG]}),
-    ])  # fmt: skip
+    return nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(f"import os\nimport numpy as np\n{helper}"),
+            solution_cell(function_source, "f"),
+            grade_cell("print(f(2.0))", "f_tests", tags=[judge_state.SKIP_TAG]),
+            nbformat.v4.new_code_cell(skipped_source, metadata={"tags": [judge_state.SKIP_TAG]}),
+        ]
+    )
 
 
 @pytest.fixture
@@ -177,8 +195,9 @@ def process_state_restored():
 def test_state_only_a_skipped_cell_sets_is_named(
     tmp_path, process_state_restored, function_source, skipped_source, named
 ):
-    notebook = state_notebook(function_source, skipped_source,
-                              helper="CONFIG = {}\ndef setup():\n    global BATCH\n    BATCH = 128")  # fmt: skip
+    notebook = state_notebook(
+        function_source, skipped_source, helper="CONFIG = {}\ndef setup():\n    global BATCH\n    BATCH = 128"
+    )
     cells, records, names = judge_run(tmp_path, notebook)
     messages = [problem.message for problem in judge_state.problems(cells, records, names)]
     assert len(messages) == 1 and named in messages[0] and "skip-grading" in messages[0], messages
@@ -227,7 +246,10 @@ def test_a_visible_test_failing_on_state_a_skipped_cell_sets_names_that_cell(
 
 
 def test_a_name_guarded_by_except_name_error_is_not_reported(tmp_path):
-    guarded = "def f(value):\n    try:\n        return time.perf_counter()\n    except NameError:\n        return value"
+    guarded = (
+        "def f(value):\n    try:\n        return time.perf_counter()\n    except NameError:\n"
+        "        return value"
+    )
     cells, records, names = judge_run(tmp_path, state_notebook(guarded, "import time"))
     assert names == {"f": ["time"]} and judge_state.problems(cells, records, names) == []
     unguarded = "def f(value):\n    return time.perf_counter()"
@@ -236,7 +258,10 @@ def test_a_name_guarded_by_except_name_error_is_not_reported(tmp_path):
 
 
 def test_state_a_function_sets_itself_is_not_reported_when_a_skipped_cell_calls_it(tmp_path):
-    caches = 'def f(value):\n    global BATCH\n    BATCH = 128\n    CONFIG["scale"] = 2.0\n    return CONFIG["scale"] * BATCH'
+    caches = (
+        'def f(value):\n    global BATCH\n    BATCH = 128\n    CONFIG["scale"] = 2.0\n'
+        '    return CONFIG["scale"] * BATCH'
+    )
     cells, records, names = judge_run(tmp_path, state_notebook(caches, "f(1.0)"))
     assert {"BATCH", "CONFIG['scale']"} <= cells[3].writes  # the skipped cell sets them, through f
     assert judge_state.problems(cells, records, names) == []
@@ -246,8 +271,14 @@ def validate(folder, notebook_name) -> str:
     """``nbgrader validate`` in ``folder`` with the release's own settings, as a student runs it."""
     (folder / "nbgrader_config.py").write_text(notebooks.STUDENT_CONFIG)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", notebook_name], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", notebook_name],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return done.stdout
 
 

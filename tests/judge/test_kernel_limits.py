@@ -25,9 +25,14 @@ needs_cgroups = pytest.mark.skipif(
 )
 MiB = 2**20
 LIMITS = sandbox.Limits(
-    memory_bytes=256 * MiB, address_space_bytes=4 * 2**30, processes=32, scratch_bytes=8 * MiB,
-    scratch_files=200, notebook_s=60.0, request_s=30.0,
-)  # fmt: skip
+    memory_bytes=256 * MiB,
+    address_space_bytes=4 * 2**30,
+    processes=32,
+    scratch_bytes=8 * MiB,
+    scratch_files=200,
+    notebook_s=60.0,
+    request_s=30.0,
+)
 HELD = re.compile(
     r"memory at most (\d+) bytes of (\d+) \(([^)]*)\), stopped at the memory limit (\d+) times, "
     r"forks refused (\d+)(?:; scratch (\d+) bytes of (\d+), (\d+) files of (\d+))?"
@@ -61,13 +66,15 @@ def mountinfo(*lines: str) -> str:
 def test_cgroup_v1_groups_are_made_under_our_own_group_of_each_hierarchy(tmp_path):
     (tmp_path / "memory" / "jobs" / "42").mkdir(parents=True)
     (tmp_path / "pids").mkdir()
-    found = cgroups.mounts(mountinfo(
-        f"/ {tmp_path}/memory rw,relatime - cgroup cgroup rw,memory",
-        f"/ {tmp_path}/pids rw,relatime - cgroup cgroup rw,pids",
-        f"/ {tmp_path}/cpu rw,relatime - cgroup cgroup rw,cpu,cpuacct",
-        f"/ {tmp_path}/unified rw,relatime - cgroup2 cgroup2 rw",
-        f"/ {tmp_path}/data rw,relatime shared:1 - ext4 /dev/vda rw",
-    ))  # fmt: skip
+    found = cgroups.mounts(
+        mountinfo(
+            f"/ {tmp_path}/memory rw,relatime - cgroup cgroup rw,memory",
+            f"/ {tmp_path}/pids rw,relatime - cgroup cgroup rw,pids",
+            f"/ {tmp_path}/cpu rw,relatime - cgroup cgroup rw,cpu,cpuacct",
+            f"/ {tmp_path}/unified rw,relatime - cgroup2 cgroup2 rw",
+            f"/ {tmp_path}/data rw,relatime shared:1 - ext4 /dev/vda rw",
+        )
+    )
     assert [m.kind for m in found] == ["cgroup", "cgroup", "cgroup", "cgroup2"]
     groups = cgroups.memberships("8:pids:/\n4:memory:/jobs/42\n1:cpu,cpuacct:/\n0::/\n")
     assert groups["memory"] == "/jobs/42" and groups["cpuacct"] == "/" and groups[""] == "/"
@@ -178,8 +185,10 @@ def run_in(group: cgroups.Group, code: str) -> subprocess.CompletedProcess:
     """Run ``code`` in a Python placed in ``group`` before it runs anything."""
     process = subprocess.Popen(
         [sys.executable, "-c", "import sys; sys.stdin.read(1); exec(sys.argv[1])", code],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     group.add(process.pid)
     out, _err = process.communicate("x", timeout=60)
     return subprocess.CompletedProcess(process.args, process.returncode, out)
@@ -208,7 +217,9 @@ def test_a_group_refuses_forks_beyond_its_process_limit_and_kills_every_member()
     parent = KERNEL.parent()
     try:
         group = parent.group("forks", 256 * MiB, 8)
-        done = run_in(group, textwrap.dedent("""
+        done = run_in(
+            group,
+            textwrap.dedent("""
             import os, time
             made = 0
             try:
@@ -220,7 +231,8 @@ def test_a_group_refuses_forks_beyond_its_process_limit_and_kills_every_member()
                         os._exit(0)
             except OSError:
                 print("refused after", made, flush=True)
-        """))  # fmt: skip
+        """),
+        )
         assert "refused after" in done.stdout
         if KERNEL.name == "cgroup v1" and not KERNEL.pids:
             pytest.skip("no writable pids hierarchy: the process limit is RLIMIT_NPROC alone")
@@ -340,7 +352,9 @@ def jail():
 @needs_root
 @needs_cgroups
 def test_a_worker_runs_in_its_group_and_its_tree_is_a_bounded_tmpfs_from_the_first_cell(jail, tmp_path):
-    submission = notebook(tmp_path, textwrap.dedent("""
+    submission = notebook(
+        tmp_path,
+        textwrap.dedent("""
         import os
         print("cgroup:", open("/proc/self/cgroup").read().replace(chr(10), " "), flush=True)
         tree = os.statvfs(".")
@@ -352,7 +366,8 @@ def test_a_worker_runs_in_its_group_and_its_tree_is_a_bounded_tmpfs_from_the_fir
                     handle.flush()
             except OSError as error:
                 print("filler:", error.strerror, flush=True)
-    """))  # fmt: skip
+    """),
+    )
     worker = jail.spawn("notebook", submission, "n.ipynb")
     try:
         assert worker.gone is None

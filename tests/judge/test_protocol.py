@@ -16,7 +16,7 @@ REQUESTS = [
     ),
     protocol.LayerCall(
         name="MultiHeadAttention", init={"num_heads": 2}, args=[np.ones((1, 2, 4))], weights=[np.ones((4, 2))]
-    ),  # fmt: skip
+    ),
     protocol.DescribeFigure(name="plot_attention", args=[np.eye(3)]),
     protocol.ExportGraph(name="dice_loss", args=[np.zeros((2, 4)), np.ones((2, 4))], free_batch=True),
     protocol.LoadModel(path="_tpdl_models/x.keras", key="k1"),
@@ -35,7 +35,7 @@ REQUESTS = [
         epochs=1,
         batch_size=2,
         seed=0,
-    ),  # fmt: skip
+    ),
     protocol.RunCell(source="x = 6 * 7\nx"),
 ]
 
@@ -93,8 +93,13 @@ def answer(value):
 
 def test_an_answer_is_checked_against_its_request():
     load = protocol.LoadModel(path="m.keras", key="k")
-    description = {"class_name": "Sequential", "layers": [], "count_params": 3, "trainable_params": 3,
-                   "compiled": False}  # fmt: skip
+    description = {
+        "class_name": "Sequential",
+        "layers": [],
+        "count_params": 3,
+        "trainable_params": 3,
+        "compiled": False,
+    }
     ok, value = protocol.parse_answer(load, answer(description), "n1")
     assert ok and isinstance(value, protocol.ModelDescription) and value.count_params == 3
     for wrong in (
@@ -115,8 +120,11 @@ def test_a_cells_outputs_are_checked_as_nbformat_shapes_them():
         "metadata": {},
         "execution_count": 1,
     }
-    cell = {"outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}, shown], "execution_count": 1,
-            "status": "ok"}  # fmt: skip
+    cell = {
+        "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}, shown],
+        "execution_count": 1,
+        "status": "ok",
+    }
     ok, value = protocol.parse_answer(run, answer(cell), "n1")
     assert ok and [o.output_type for o in value.outputs] == ["stream", "execute_result"]
     for wrong in (

@@ -75,7 +75,8 @@ PROBE = textwrap.dedent("""
     found = {name: answer(result) for name, result in made.items()}
     for name, number in (("shmget", 31), ("msgget", 71), ("semget", 66)):  # what was made, removed
         if made[name] >= 0:
-            libc.syscall(ctypes.c_long(number), ctypes.c_long(made[name]), ctypes.c_long(IPC_RMID), None, None)
+            rmid = ctypes.c_long(IPC_RMID)
+            libc.syscall(ctypes.c_long(number), ctypes.c_long(made[name]), rmid, None, None)
     keyring = libc.syscall(ctypes.c_long(250), ctypes.c_long(0), ctypes.c_long(-3), ctypes.c_long(0))
     found["keyctl"] = answer(keyring)
     held = ctypes.create_string_buffer(4096)
@@ -90,22 +91,35 @@ PROBE = textwrap.dedent("""
     found["udp socket"] = opened(socket.AF_INET, socket.SOCK_DGRAM)
     found["tcp socket"] = opened(socket.AF_INET, socket.SOCK_STREAM)
     found["unix socket"] = opened(socket.AF_UNIX, socket.SOCK_STREAM)
-    found["clone user namespace"] = forking(56, ctypes.c_long(0x10000000 | 17), None, None, None, ctypes.c_long(0))
+    new_user = ctypes.c_long(0x10000000 | 17)  # CLONE_NEWUSER | SIGCHLD
+    found["clone user namespace"] = forking(56, new_user, None, None, None, ctypes.c_long(0))
     found["clone3"] = forking(435, (ctypes.c_uint64 * 11)(0, 0, 0, 0, 17), ctypes.c_long(88))
     found["io_uring_setup"] = call(425, 1, ctypes.create_string_buffer(120))
     found["fork"] = forking(57)
     found["thread"] = in_a_thread()
     found["subprocess"] = "ok" if subprocess.run(["/bin/true"]).returncode == 0 else "failed"
     found["unshare user namespace"] = call(272, 0x10000000)  # last: the process is nobody in it
-    found["filter"] = [line.split()[1] for line in open("/proc/self/status") if line.startswith("Seccomp:")][0]
+    status = open("/proc/self/status").read().splitlines()
+    found["filter"] = [line.split()[1] for line in status if line.startswith("Seccomp:")][0]
     print("PROBE", json.dumps(found), flush=True)
 """)
 REFUSED = {
-    "shmget": "EPERM", "msgget": "EPERM", "semget": "EPERM", "keyctl": "EPERM", "keys read": "no keyring",
-    "add_key": "EPERM", "request_key": "EPERM", "mq_open": "EPERM", "netlink socket": "EPERM",
-    "udp socket": "EPERM", "tcp socket": "EPERM", "unshare user namespace": "EPERM",
-    "clone user namespace": "EPERM", "clone3": "ENOSYS", "io_uring_setup": "EPERM",
-}  # fmt: skip
+    "shmget": "EPERM",
+    "msgget": "EPERM",
+    "semget": "EPERM",
+    "keyctl": "EPERM",
+    "keys read": "no keyring",
+    "add_key": "EPERM",
+    "request_key": "EPERM",
+    "mq_open": "EPERM",
+    "netlink socket": "EPERM",
+    "udp socket": "EPERM",
+    "tcp socket": "EPERM",
+    "unshare user namespace": "EPERM",
+    "clone user namespace": "EPERM",
+    "clone3": "ENOSYS",
+    "io_uring_setup": "EPERM",
+}
 KEPT = {"unix socket": "ok", "fork": "ok", "thread": "ok", "subprocess": "ok"}
 
 
@@ -120,8 +134,14 @@ def judge_keyring():
     """The judge of these tests in a session keyring of its own, holding a secret key: its id."""
     libc = ctypes.CDLL(None, use_errno=True)
     joined = libc.syscall(ctypes.c_long(KEYCTL), ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING), None)
-    key = libc.syscall(ctypes.c_long(ADD_KEY), b"user", CANARY.encode(), SECRET, ctypes.c_size_t(len(SECRET)),
-                       ctypes.c_long(SESSION))  # fmt: skip
+    key = libc.syscall(
+        ctypes.c_long(ADD_KEY),
+        b"user",
+        CANARY.encode(),
+        SECRET,
+        ctypes.c_size_t(len(SECRET)),
+        ctypes.c_long(SESSION),
+    )
     if joined < 0 or key < 0:
         pytest.skip(f"no keyring for the judge here (errno {ctypes.get_errno()})")
     yield key
@@ -166,9 +186,11 @@ def test_a_notebook_worker_is_refused_every_door_and_keeps_the_rest(jail, tmp_pa
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="an IPC namespace of its own is made by root")
 def test_without_the_filter_each_refused_call_works_or_fails_otherwise(judge_keyring):
-    """The probe in a process of the judge's (IPC of its own, no filter): the refusals above are the filter's."""
-    unfiltered = subprocess.run(["unshare", "--ipc", sys.executable, "-c", PROBE], capture_output=True,
-                                text=True, timeout=60)  # fmt: skip
+    """The probe in a process of the judge's (IPC of its own, no filter): the refusals above are the
+    filter's."""
+    unfiltered = subprocess.run(
+        ["unshare", "--ipc", sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60
+    )
     found = probed(unfiltered.stdout + unfiltered.stderr)
     assert found["filter"] == "0" and found["canary seen"] is True and found["keys read"] == "ok"
     assert not [name for name in REFUSED if found[name] == REFUSED[name]], found
@@ -204,10 +226,19 @@ def test_a_service_worker_listens_on_tcp_and_opens_nothing_else(jail, tmp_path):
 # Each kind's sockets: (family, type) as the C library passes them, and the family with high bits
 # set, which the kernel reads as its low 32 bits.
 SOCKETS = {
-    "unix stream": (1, 1), "unix datagram": (1, 2), "tcp": (2, 1), "tcp non-blocking": (2, 1 | 0o4000 | 0o2000000),
-    "tcp6": (10, 1), "udp": (2, 2), "udp non-blocking": (2, 2 | 0o4000), "udp6": (10, 2), "sctp-like": (2, 5),
-    "netlink": (16, 3), "algorithm": (38, 5), "ipv4 with high bits": (0x1_0000_0002, 1),
-}  # fmt: skip
+    "unix stream": (1, 1),
+    "unix datagram": (1, 2),
+    "tcp": (2, 1),
+    "tcp non-blocking": (2, 1 | 0o4000 | 0o2000000),
+    "tcp6": (10, 1),
+    "udp": (2, 2),
+    "udp non-blocking": (2, 2 | 0o4000),
+    "udp6": (10, 2),
+    "sctp-like": (2, 5),
+    "netlink": (16, 3),
+    "algorithm": (38, 5),
+    "ipv4 with high bits": (0x1_0000_0002, 1),
+}
 SOCKET_PROBE = textwrap.dedent("""
     import ctypes, errno, json, sys
     from tpdl.judge import seccomp
@@ -220,7 +251,8 @@ SOCKET_PROBE = textwrap.dedent("""
         found[name] = "ok" if made >= 0 else errno.errorcode[ctypes.get_errno()]
     pair = (ctypes.c_int * 2)()
     for family in (1, 2):
-        made = libc.syscall(ctypes.c_long(53), ctypes.c_long(family), ctypes.c_long(1), ctypes.c_long(0), pair)
+        arguments = (ctypes.c_long(family), ctypes.c_long(1), ctypes.c_long(0), pair)
+        made = libc.syscall(ctypes.c_long(53), *arguments)
         found[f"socketpair {family}"] = "ok" if made >= 0 else errno.errorcode[ctypes.get_errno()]
     print(json.dumps(found))
 """)
@@ -231,8 +263,13 @@ ALLOWED = {
 
 
 def sockets_opened(kind: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", SOCKET_PROBE, kind, json.dumps(SOCKETS)], capture_output=True,
-                          text=True, timeout=60, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", SOCKET_PROBE, kind, json.dumps(SOCKETS)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return json.loads(done.stdout)
 
 
@@ -270,8 +307,12 @@ OTHER_ABIS = textwrap.dedent("""
 @pytest.mark.parametrize("abi", ["x32", "i386"])
 @pytest.mark.parametrize("filtered", [True, False], ids=["filtered", "unfiltered"])
 def test_a_call_of_another_abi_kills_the_process(abi, filtered):
-    done = subprocess.run([sys.executable, "-c", OTHER_ABIS, abi, I386_GETPID.hex(), "notebook" if filtered else ""],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", OTHER_ABIS, abi, I386_GETPID.hex(), "notebook" if filtered else ""],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if filtered:
         assert done.returncode == -signal.SIGSYS and "survived" not in done.stdout, (
             done.returncode,

@@ -113,7 +113,7 @@ PICKLED = base64.b64encode(pickle.dumps([1, 2])).decode()
         "raw-pickle",
         "not-json",
         "deep-nesting",
-    ],  # fmt: skip
+    ],
 )
 def test_decoding_refuses_crafted_frames(frame):
     with pytest.raises(wire.WireError):

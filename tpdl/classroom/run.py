@@ -49,7 +49,8 @@ def write_json(path: Path, content: dict) -> None:
     write_atomically(path, json.dumps(content, indent=2))
 
 
-def _notebook_name(assignment: str, folder: Path) -> str:
+def notebook_name(assignment: str, folder: Path) -> str:
+    """The notebook graded in ``folder``: ``<assignment>.ipynb``, or the only notebook there."""
     expected = f"{assignment}.ipynb"
     if (folder / expected).is_file():
         return expected
@@ -227,7 +228,7 @@ def _to_grade(assignment, submissions, folders, key, force, limits, scratch, out
                 report.write_student(outcome.students[student], None, target.parent, "")
             staged.remove()
             continue
-        notebook = _notebook_name(assignment, staged.folder)
+        notebook = notebook_name(assignment, staged.folder)
         stamp = fingerprint(key, staged, notebook)
         submitted_at, dating = gradebook.submission_time(staged.folder)
         if not force and target.is_file():

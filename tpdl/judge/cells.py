@@ -161,7 +161,8 @@ def make_shell(outputs: Outputs):
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
     shell = Shell.instance(config=config, displayhook_class=Hook, display_pub_class=Publisher)
-    shell.system = shell.system_piped  # a ``!`` command's output is the cell's, as in a kernel
+    # a ``!`` command's output is the cell's, as in a kernel (an instance's method replaced on purpose)
+    shell.system = shell.system_piped  # type: ignore[method-assign]
     return shell
 
 
@@ -189,8 +190,12 @@ def start() -> Callable[[protocol.RunCell], protocol.CellRun]:
     private = os.environ["TMPDIR"]
     # What libraries write in a home folder stays in the worker's own temporary folder: only what
     # the notebook writes in its working folder is kept (nbgrader keeps it beside the graded notebook).
-    os.environ.update(HOME=private, IPYTHONDIR=os.path.join(private, "ipython"), MPLCONFIGDIR=private,
-                      MPLBACKEND=INLINE_BACKEND)  # fmt: skip
+    os.environ.update(
+        HOME=private,
+        IPYTHONDIR=os.path.join(private, "ipython"),
+        MPLCONFIGDIR=private,
+        MPLBACKEND=INLINE_BACKEND,
+    )
     outputs = Outputs()
     shell = make_shell(outputs)
     running = [False]
@@ -221,10 +226,12 @@ def start() -> Callable[[protocol.RunCell], protocol.CellRun]:
                 _forget(shell, count, cached)
         shown = [o for o in outputs.items if o["output_type"] == "error"]
         return protocol.CellRun(
-            outputs=outputs.items, execution_count=count, status="ok" if error is None else "error",
+            outputs=outputs.items,  # type: ignore[arg-type]  # plain dicts: pydantic checks them into outputs
+            execution_count=count,
+            status="ok" if error is None else "error",
             ename="" if error is None else type(error).__name__,
             evalue="" if error is None else _error_text(error)[:MAX_TEXT],
             traceback=shown[-1]["traceback"] if shown and error is not None else [],
-        )  # fmt: skip
+        )
 
     return run_cell

@@ -552,9 +552,12 @@ class WatchedGroup(Group):
             return set()
         table = processes() if table is None else table
         members = {
-            pid for pid, process in table.items()
-            if pid == self.pid or process.session == self.pid or (self.uid is not None and process.uid == self.uid)
-        }  # fmt: skip
+            pid
+            for pid, process in table.items()
+            if pid == self.pid
+            or process.session == self.pid
+            or (self.uid is not None and process.uid == self.uid)
+        }
         grew = True
         while grew:  # descendants that left the session
             grown = {pid for pid, process in table.items() if process.parent in members} - members
@@ -577,7 +580,7 @@ class Watchdog(Hierarchy):
     name = "the judge's watch"
     enforced = False
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._watched: set[WatchedGroup] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None

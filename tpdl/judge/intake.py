@@ -11,9 +11,9 @@ into a folder of the judge's (the *staged copy*):
   compiled files (``*.pyc``, ``*.pyo``), compiled extensions (``*.so``, ``*.pyd``), path hooks
   (``*.pth``), ``sitecustomize.py`` and ``usercustomize.py``, and a package folder that would
   shadow a module of the same name (``app/`` beside ``app.py``); notebooks' checkpoints too;
-* a file larger than ``Limits.intake_file_bytes`` is dropped; a tree deeper than
-  ``Limits.intake_depth``, or holding more than ``Limits.intake_files`` entries or
-  ``Limits.intake_bytes`` bytes in all, is refused as a whole.
+* a file larger than ``IntakeLimits.file_bytes`` is dropped; a tree deeper than
+  ``IntakeLimits.depth``, or holding more than ``IntakeLimits.files`` entries or
+  ``IntakeLimits.total_bytes`` bytes in all, is refused as a whole.
 
 Each folder and file is opened relative to its folder's descriptor with ``O_NOFOLLOW``, so that
 nothing swapped in during the walk is followed; the digest of what was staged (names, sizes,
@@ -28,9 +28,10 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from tpdl.core.i18n import KIT as _
 
@@ -62,6 +63,14 @@ def check_student_id(name: str) -> str | None:
 
 class Refused(Exception):
     """The submission as a whole cannot be graded; the message says why, for the student."""
+
+
+class Listing(Protocol):
+    """A folder's listing as ``os.scandir`` gives it: its entries one by one, then closed."""
+
+    def __next__(self) -> os.DirEntry[str]: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -162,12 +171,12 @@ def _take(fd: int, name: str, relative: str, depth: int, rules: Rules, staged: "
         return None
     is_dir = stat.S_ISDIR(info.st_mode)
     if not is_dir and not stat.S_ISREG(info.st_mode):
-        why = (
+        not_regular = (
             _("a link: only regular files are graded")
             if stat.S_ISLNK(info.st_mode)
             else _("not a regular file: only regular files are graded")
         )
-        staged.dropped.append((shown(path), why))
+        staged.dropped.append((shown(path), not_regular))
         return None
     why = rules.left_out(Listed(name, path, is_dir, fd))
     if why:
@@ -185,8 +194,16 @@ def _take(fd: int, name: str, relative: str, depth: int, rules: Rules, staged: "
             raise
         return folder_fd
     if info.st_size > rules.file_bytes:
-        staged.dropped.append((shown(path), _("{size:,} bytes: files over {limit:,} are not graded",
-                                              size=info.st_size, limit=rules.file_bytes)))  # fmt: skip
+        staged.dropped.append(
+            (
+                shown(path),
+                _(
+                    "{size:,} bytes: files over {limit:,} are not graded",
+                    size=info.st_size,
+                    limit=rules.file_bytes,
+                ),
+            )
+        )
         return None
     copied = _copy_file(fd, name, staged.folder / path, rules)
     if copied is None:
@@ -214,7 +231,7 @@ def copy_tree(source_fd: int, target: Path, rules: Rules) -> "Staged":
     staged = Staged(Path(target))
     target.mkdir(mode=0o700)
     os.chmod(target, rules.mode(os.fstat(source_fd).st_mode, True))
-    levels: list[tuple[int, Iterator[os.DirEntry], str, int]] = []  # (descriptor, listing, path, depth)
+    levels: list[tuple[int, Listing, str, int]] = []  # (descriptor, listing, path, depth)
     seen = 0
     try:
         levels.append(_listed(os.dup(source_fd), "", 0))
@@ -253,7 +270,7 @@ def copy_tree(source_fd: int, target: Path, rules: Rules) -> "Staged":
     return staged
 
 
-def _listed(fd: int, relative: str, depth: int) -> tuple[int, Iterator[os.DirEntry], str, int]:
+def _listed(fd: int, relative: str, depth: int) -> tuple[int, Listing, str, int]:
     """A folder to walk: its descriptor (closed here if it cannot be listed) and its listing."""
     try:
         return fd, os.scandir(fd), relative, depth
@@ -262,11 +279,28 @@ def _listed(fd: int, relative: str, depth: int) -> tuple[int, Iterator[os.DirEnt
         raise
 
 
-def stage(source_fd: int, target: Path, limits) -> Staged:
+@dataclass(frozen=True)
+class IntakeLimits:
+    """What one submission may hold to be staged (a real TP holds a few dozen files and some
+    megabytes: TP1's reference, with its MLflow runs, 22 files and 5.3 MB)."""
+
+    files: int = 2000  # files and folders in one submission
+    total_bytes: int = 512 * 2**20  # bytes of all its files together
+    file_bytes: int = 256 * 2**20  # bytes of one file (larger ones are left out)
+    depth: int = 12  # folders within folders
+
+
+def stage(source_fd: int, target: Path, limits: IntakeLimits) -> Staged:
     """Copy what will be graded of the folder open as ``source_fd`` into ``target`` (created here;
-    empty if the submission is refused). ``limits`` is a ``sandbox.Limits``."""
-    rules = Rules(depth=limits.intake_depth, entries=limits.intake_files, total_bytes=limits.intake_bytes,
-                  file_bytes=limits.intake_file_bytes, left_out=_why_dropped, mode=_graded_mode)  # fmt: skip
+    empty if the submission is refused)."""
+    rules = Rules(
+        depth=limits.depth,
+        entries=limits.files,
+        total_bytes=limits.total_bytes,
+        file_bytes=limits.file_bytes,
+        left_out=_why_dropped,
+        mode=_graded_mode,
+    )
     staged = copy_tree(source_fd, target, rules)
     if staged.refused:
         staged.folder.mkdir(mode=0o755)
@@ -370,7 +404,7 @@ def discover(assignment: str, submissions: Path, students: list[str] | None = No
 
 
 def stage_submission(
-    submissions: Path, student: str, assignment: str, limits, into: Path | None = None
+    submissions: Path, student: str, assignment: str, limits: IntakeLimits, into: Path | None = None
 ) -> Staged:
     """Stage ``submissions/<student>/<assignment>/`` (no link followed on the way) into a fresh folder."""
     target = Path(tempfile.mkdtemp(prefix="tpdl-intake-", dir=into)) / assignment

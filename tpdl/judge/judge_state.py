@@ -1,7 +1,7 @@
 """The notebook as the judge runs it: what the student's functions need that only a skipped cell gives.
 
 At grading, the worker runs the notebook's code cells except those tagged ``skip-grading``
-(``tpdl.judge.worker.execute_notebook``: training cells, visible tests that read what training made),
+(``tpdl.judge.worker.notebook.execute_notebook``: training cells, visible tests that read what training made),
 and the graders call the student's functions in the namespace that run left. A function that
 reads a name which only a skipped cell binds (a module a training cell imports, a constant it
 sets) works when the whole notebook runs, and raises ``NameError`` at grading. This module finds
@@ -15,7 +15,7 @@ that before hand-in, with messages that name the cell:
 
 ``tpdl check`` asks the notebook worker of the sandbox (``tpdl.grading.check``). Under the Validate button
 and ``nbgrader validate``, :func:`on_cell_start` (``c.Validator.Execute.on_cell_start``) starts the
-judge's run of the notebook in a separate process (``python -m tpdl.judge.judge_state``, :class:`Apart`)
+judge's run of the notebook in a separate process (``python -m tpdl.judge.worker.notebook``, :class:`Apart`)
 beside nbgrader's run of it, and gives each grade cell concerned an error that says what fails at
 grading: nbgrader then reports that cell as failed, with the message.
 """
@@ -36,24 +36,38 @@ import textwrap
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tpdl.core.i18n import KIT as _
 from tpdl.judge import protocol
-from tpdl.judge.worker import SKIP_TAG
 
+SKIP_TAG = "skip-grading"  # a cell the judge does not run (training, say)
 LABEL_CHARS = 60
 RUN_TIMEOUT_S = 600  # the judge's run of a notebook under validation (its training cells skipped)
-JUDGE_ENV = ("MPLBACKEND", "TF_CPP_MIN_LOG_LEVEL", "TPDL_BUDGET", "NBGRADER_EXECUTION", "OMP_NUM_THREADS",
-             "KERAS_BACKEND", "MLFLOW_DISABLE_TELEMETRY", "TPDL_DATA_DIR")  # fmt: skip
+JUDGE_ENV = (
+    "MPLBACKEND",
+    "TF_CPP_MIN_LOG_LEVEL",
+    "TPDL_BUDGET",
+    "NBGRADER_EXECUTION",
+    "OMP_NUM_THREADS",
+    "KERAS_BACKEND",
+    "MLFLOW_DISABLE_TELEMETRY",
+    "TPDL_DATA_DIR",
+)
 ENAME = "SkippedAtGrading"  # the error a grade cell is given under validation
 NOTEBOOK = ".tpdl-judge-state.ipynb"  # the copy run apart
 TRACEBACK_CHARS = 80  # of a line of the error nbgrader prints (it cuts lines at 87)
 
 
-# --------------------------------------------------------------------------- from the sources: state beyond names
+# ------------------------------------------------------------------ from the sources: state beyond names
 
-RAISES = {"name": {"NameError"}, "global": {"KeyError", "LookupError"}, "attribute": {"AttributeError"},
-          "key": {"KeyError", "LookupError"}, "get": set()}  # fmt: skip
+RAISES = {
+    "name": {"NameError"},
+    "global": {"KeyError", "LookupError"},
+    "attribute": {"AttributeError"},
+    "key": {"KeyError", "LookupError"},
+    "get": set(),
+}
 CATCH_ALL = {"Exception", "BaseException", "*"}  # ``*``: a bare ``except:``
 
 
@@ -69,7 +83,8 @@ class Read:
 
 
 def _key(node: ast.expr) -> str | int | None:
-    return node.value if isinstance(node, ast.Constant) and type(node.value) in (str, int) else None
+    value = node.value if isinstance(node, ast.Constant) else None
+    return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
 def _is_globals(node: ast.expr) -> bool:
@@ -89,7 +104,7 @@ def _chain(node: ast.expr) -> tuple[str, str, str] | None:
         return base[0], f"{base[1]}.{node.attr}", "attribute"
     if isinstance(node, ast.Subscript) and (key := _key(node.slice)) is not None:
         if _is_globals(node.value):
-            return (name := _global_key(key)) and ("", name, "global")
+            return ("", name, "global") if (name := _global_key(key)) else None
         if base := _chain(node.value):
             return base[0], f"{base[1]}[{key!r}]", "key"
     return None
@@ -97,7 +112,8 @@ def _chain(node: ast.expr) -> tuple[str, str, str] | None:
 
 def _call_chain(node: ast.Call) -> tuple[str, str, str, bool] | None:
     """(root, text, kind, writes) of the state a call reads or sets: ``getattr(b, "a")``,
-    ``setattr(b, "a", v)``, ``b.get("k")``, ``b.setdefault("k", v)``, ``os.getenv("k")``, ``globals().get("k")``."""
+    ``setattr(b, "a", v)``, ``b.get("k")``, ``b.setdefault("k", v)``, ``os.getenv("k")``,
+    ``globals().get("k")``."""
     function, args = node.func, node.args
     if isinstance(function, ast.Name) and function.id in ("getattr", "setattr") and len(args) >= 2:
         base, attribute = _chain(args[0]), _key(args[1])
@@ -111,7 +127,7 @@ def _call_chain(node: ast.Call) -> tuple[str, str, str, bool] | None:
     if function.attr not in ("get", "setdefault"):
         return None
     if _is_globals(function.value):
-        return (name := _global_key(key)) and ("", name, "get", function.attr == "setdefault")
+        return ("", name, "get", function.attr == "setdefault") if (name := _global_key(key)) else None
     if base := _chain(function.value):
         return base[0], f"{base[1]}[{key!r}]", "get", function.attr == "setdefault"
     return None
@@ -163,7 +179,7 @@ class _Scan(ast.NodeVisitor):
 
     visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = scope
 
-    def visit_Try(self, node: ast.Try) -> None:
+    def visit_Try(self, node: ast.Try | ast.TryStar) -> None:
         caught = set()
         for handler in node.handlers:
             types_ = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
@@ -217,13 +233,14 @@ class _Scan(ast.NodeVisitor):
     def executes(self, code: ast.expr, how: str) -> None:
         if isinstance(code, ast.Call) and isinstance(code.func, ast.Name) and code.func.id == "compile":
             return  # compile(...) is scanned as a call of its own
-        tree = _parse(code.value) if isinstance(code, ast.Constant) and isinstance(code.value, str) else None
-        if tree is None:
+        text = code.value if isinstance(code, ast.Constant) and isinstance(code.value, str) else None
+        tree = None if text is None else _parse(text)
+        if text is None or tree is None:
             self.dynamic.append(f"{how}(...)")
             return
         inner = _Scan(set(), inside=False)
         inner.visit(tree)
-        self.writes |= inner.writes | _bindings(code.value)[0]
+        self.writes |= inner.writes | _bindings(text)[0]
         self.calls |= inner.calls
         self.dynamic += inner.dynamic
 
@@ -305,28 +322,43 @@ def code_cells(notebook: dict) -> list[Cell]:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         number += 1
-        metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
-        tags = metadata.get("tags") if isinstance(metadata.get("tags"), list) else []
-        nbgrader = metadata.get("nbgrader") if isinstance(metadata.get("nbgrader"), dict) else {}
+        found = cell.get("metadata")
+        metadata: dict = found if isinstance(found, dict) else {}
+        listed, marks = metadata.get("tags"), metadata.get("nbgrader")
+        tags: list = listed if isinstance(listed, list) else []
+        nbgrader: dict = marks if isinstance(marks, dict) else {}
         source = _source(cell)
         lines = [line.strip() for line in source.splitlines() if line.strip()]
         binds, imports, functions = _bindings(source)
         read.append(_read_cell(source))
-        cells.append(Cell(
-            number=number, index=index, skipped=SKIP_TAG in tags, grade_id=str(nbgrader.get("grade_id") or ""),
-            grade=bool(nbgrader.get("grade")), solution=bool(nbgrader.get("solution")),
-            first_line=(lines[0] if lines else "")[:LABEL_CHARS], binds=frozenset(binds),
-            imports=frozenset(imports), functions=frozenset(functions),
-        ))  # fmt: skip
+        cells.append(
+            Cell(
+                number=number,
+                index=index,
+                skipped=SKIP_TAG in tags,
+                grade_id=str(nbgrader.get("grade_id") or ""),
+                grade=bool(nbgrader.get("grade")),
+                solution=bool(nbgrader.get("solution")),
+                first_line=(lines[0] if lines else "")[:LABEL_CHARS],
+                binds=frozenset(binds),
+                imports=frozenset(imports),
+                functions=frozenset(functions),
+            )
+        )
     # what a cell sets through the notebook's functions it calls, wherever they are defined
-    defined = {name: scan for (_top, scans), cell in sorted(zip(read, cells), key=lambda r: not r[1].skipped)
-               for name, scan in scans.items()}  # fmt: skip
+    defined = {
+        name: scan
+        for (_top, scans), cell in sorted(zip(read, cells), key=lambda r: not r[1].skipped)
+        for name, scan in scans.items()
+    }
     for index, ((top, scans), cell) in enumerate(zip(read, cells)):
         called = _reach(top.calls, defined, lambda scan: scan.calls)
         cells[index] = dataclasses.replace(
-            cell, writes=frozenset(top.writes.union(*(scan.writes for scan in called))),
-            dynamic=tuple(top.dynamic + [how for scan in called for how in scan.dynamic]), scans=scans,
-        )  # fmt: skip
+            cell,
+            writes=frozenset(top.writes.union(*(scan.writes for scan in called))),
+            dynamic=tuple(top.dynamic + [how for scan in called for how in scan.dynamic]),
+            scans=scans,
+        )
     return cells
 
 
@@ -425,7 +457,8 @@ def _dynamic_binder(cells: list[Cell]) -> Cell | None:
 
 
 def _failed_on(message: str) -> str | None:
-    """What a failing cell lacked: ``x`` (a ``NameError``), ``.x`` (``AttributeError``), ``['x']`` (``KeyError``)."""
+    """What a failing cell lacked: ``x`` (a ``NameError``), ``.x`` (``AttributeError``), ``['x']``
+    (``KeyError``)."""
     kind, _sep, rest = message.partition(": ")
     quoted = rest.rsplit("'", 2)[-2] if rest.count("'") >= 2 else None
     if kind == "AttributeError" and quoted:
@@ -455,12 +488,20 @@ def _grade_cell_after(cells: list[Cell], cell: Cell) -> Cell | None:
 
 def _uses(function: str, name: str, binder: Cell) -> str:
     if name in binder.imports:
-        return _("`{function}` uses `{name}`, which only {cell} imports, a cell tagged skip-grading: it is not run "
-                 "at grading. Import it in the cell that defines {function}.", function=function, name=name,
-                 cell=binder.label)  # fmt: skip
-    return _("`{function}` uses `{name}`, which only {cell} defines, a cell tagged skip-grading: it is not run at "
-             "grading. Define it in a cell that is run at grading (one not tagged skip-grading).",
-             function=function, name=name, cell=binder.label)  # fmt: skip
+        return _(
+            "`{function}` uses `{name}`, which only {cell} imports, a cell tagged skip-grading: it is not "
+            "run at grading. Import it in the cell that defines {function}.",
+            function=function,
+            name=name,
+            cell=binder.label,
+        )
+    return _(
+        "`{function}` uses `{name}`, which only {cell} defines, a cell tagged skip-grading: it is not run at "
+        "grading. Define it in a cell that is run at grading (one not tagged skip-grading).",
+        function=function,
+        name=name,
+        cell=binder.label,
+    )
 
 
 def _missing_name(message: str) -> str | None:
@@ -487,20 +528,35 @@ def problems(cells: list[Cell], records: list[dict], names: dict[str, list[str]]
         setter = _setter(cells, lacked) if lacked and binder is None else None
         dynamic = _dynamic_binder(cells) if name and binder is None and setter is None else None
         if setter is not None:
-            message = _("{cell} fails when the notebook is run as at grading ({error}): `{name}` is set only by "
-                        "{binder}, a cell tagged skip-grading: it is not run at grading.", cell=cell.label,
-                        error=error, name=setter[0], binder=setter[1].label)  # fmt: skip
+            message = _(
+                "{cell} fails when the notebook is run as at grading ({error}): `{name}` is set only by "
+                "{binder}, a cell tagged skip-grading: it is not run at grading.",
+                cell=cell.label,
+                error=error,
+                name=setter[0],
+                binder=setter[1].label,
+            )
         elif dynamic is not None:
-            message = _("{cell} fails when the notebook is run as at grading ({error}): {binder} may have bound it "
-                        "with `{how}`, a cell tagged skip-grading: it is not run at grading.", cell=cell.label,
-                        error=error, binder=dynamic.label, how=dynamic.dynamic[0])  # fmt: skip
+            message = _(
+                "{cell} fails when the notebook is run as at grading ({error}): {binder} may have bound it "
+                "with `{how}`, a cell tagged skip-grading: it is not run at grading.",
+                cell=cell.label,
+                error=error,
+                binder=dynamic.label,
+                how=dynamic.dynamic[0],
+            )
         elif binder is not None:
-            message = _("{cell} fails when the notebook is run as at grading: `{name}` is bound only by {binder}, "
-                        "a cell tagged skip-grading: it is not run at grading.", cell=cell.label, name=name,
-                        binder=binder.label)  # fmt: skip
+            message = _(
+                "{cell} fails when the notebook is run as at grading: `{name}` is bound only by {binder}, "
+                "a cell tagged skip-grading: it is not run at grading.",
+                cell=cell.label,
+                name=name,
+                binder=binder.label,
+            )
         else:
-            message = _("{cell} fails when the notebook is run as at grading: {error}", cell=cell.label,
-                        error=error)  # fmt: skip
+            message = _(
+                "{cell} fails when the notebook is run as at grading: {error}", cell=cell.label, error=error
+            )
         found.append(Problem(_grade_cell_after(cells, cell), message))
     defined_in = {name: cell for cell in cells if not cell.skipped for name in cell.functions}
 
@@ -517,31 +573,35 @@ def problems(cells: list[Cell], records: list[dict], names: dict[str, list[str]]
             if binder is not None:
                 add(function, _uses(function, name, binder))
             elif dynamic is not None:
-                add(function, _("`{function}` uses `{name}`, which {cell} may bind with `{how}`, a cell tagged "
-                                "skip-grading: it is not run at grading. Bind it by name in a cell that is run at "
-                                "grading.", function=function, name=name, cell=dynamic.label,
-                                how=dynamic.dynamic[0]))  # fmt: skip
+                add(
+                    function,
+                    _(
+                        "`{function}` uses `{name}`, which {cell} may bind with `{how}`, a cell tagged "
+                        "skip-grading: it is not run at grading. Bind it by name in a cell that is run at "
+                        "grading.",
+                        function=function,
+                        name=name,
+                        cell=dynamic.label,
+                        how=dynamic.dynamic[0],
+                    ),
+                )
         for text in sorted({r.text for r in reads if r.kind != "name" and not r.guarded} - sets):
             binder = _binder(cells, text)
             if binder is not None:
-                add(function, _("`{function}` reads `{name}`, which only {cell} sets, a cell tagged skip-grading: it "
-                                "is not run at grading. Set it in a cell that is run at grading.",
-                                function=function, name=text, cell=binder.label))  # fmt: skip
+                add(
+                    function,
+                    _(
+                        "`{function}` reads `{name}`, which only {cell} sets, a cell tagged skip-grading: it "
+                        "is not run at grading. Set it in a cell that is run at grading.",
+                        function=function,
+                        name=text,
+                        cell=binder.label,
+                    ),
+                )
     return found
 
 
-# --------------------------------------------------------------------------- run here (validation)
-
-
-def run(notebook_path: Path) -> dict:
-    """Run the notebook as the judge does, in this process, and analyse the state it leaves:
-    ``{"cells": [CellRecord as dicts], "unbound": {function: [names]}}``."""
-    from tpdl.judge import worker
-
-    notebook = json.loads(Path(notebook_path).read_text(encoding="utf-8"))
-    namespace, records = worker.execute_notebook(str(notebook_path), [SKIP_TAG])
-    functions = solution_functions(code_cells(notebook))
-    return {"cells": [protocol.plain(record) for record in records], "unbound": unbound(namespace, functions)}
+# --------------------------------------------------------------------------- the judge's run, apart
 
 
 def judge_environment() -> dict:
@@ -565,9 +625,14 @@ class Apart:
         validation.copy_sources(Path(folder), work)
         (work / NOTEBOOK).write_text(json.dumps(notebook), encoding="utf-8")
         self.log = (self.scratch / "stderr").open("w+", encoding="utf-8")
-        self.process = subprocess.Popen([sys.executable, "-m", "tpdl.judge.judge_state", NOTEBOOK, str(self.answer)],
-                                        cwd=work, env=judge_environment(), stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=self.log)  # fmt: skip
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tpdl.judge.worker.notebook", NOTEBOOK, str(self.answer)],
+            cwd=work,
+            env=judge_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
 
     def problems(self, timeout_s: float = RUN_TIMEOUT_S) -> list[Problem]:
         """Wait for the run (at most ``timeout_s``) and say what it shows; the scratch copy goes."""
@@ -575,8 +640,15 @@ class Apart:
             self.process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             self.close()
-            return [Problem(None, _("the notebook run as at grading did not end within {seconds} s",
-                                    seconds=int(timeout_s)))]  # fmt: skip
+            return [
+                Problem(
+                    None,
+                    _(
+                        "the notebook run as at grading did not end within {seconds} s",
+                        seconds=int(timeout_s),
+                    ),
+                )
+            ]
         try:
             if self.process.returncode != 0 or not self.answer.is_file():
                 self.log.seek(0)
@@ -609,7 +681,7 @@ class _Validation:
 
     def __init__(self, notebook: dict, apart: Apart):
         self.notebook, self.apart = notebook, apart
-        self.cells: dict[int, object] = {}  # nbgrader's cells, as nbclient hands them over
+        self.cells: dict[int, Any] = {}  # nbgrader's cells (``NotebookNode``), as nbclient hands them over
         self.found: list[Problem] | None = None
         self.given: set[int] = set()
 
@@ -688,8 +760,3 @@ def _error_output(message: str):
 
     lines = textwrap.wrap(f"{ENAME}: {message}", TRACEBACK_CHARS, break_long_words=False)
     return nbformat.v4.new_output("error", ename=ENAME, evalue=message, traceback=lines)
-
-
-if __name__ == "__main__":
-    state = run(Path(sys.argv[1]))
-    Path(sys.argv[2]).write_text(json.dumps(state), encoding="utf-8")

@@ -7,7 +7,6 @@ hangs up. The pool leaves after ``idle_s`` seconds without a client.
 """
 
 import contextlib
-import json
 import os
 import select
 import signal
@@ -15,7 +14,7 @@ import socket
 import sys
 from pathlib import Path
 
-from tpdl.judge import sandbox
+from tpdl.judge import protocol, sandbox
 
 IDLE_S = 900
 
@@ -57,9 +56,15 @@ def serve(idle_s: float = IDLE_S) -> None:
                 zygote = sandbox.Zygote().start()
             with contextlib.suppress(OSError, ValueError, sandbox.SandboxUnavailable), connection:
                 stream = connection.makefile("rw", buffering=1)
-                stream.write(json.dumps({"spool": str(zygote.spool), "jail_pid": zygote.jail_pid}) + "\n")
-                for line in stream:
-                    stream.write(json.dumps(zygote._ask(json.loads(line))) + "\n")
+                stream.write(
+                    protocol.control_line(
+                        protocol.PoolHello(spool=str(zygote.spool), jail_pid=zygote.jail_pid)
+                    )
+                )
+                for line in stream:  # a client's requests, checked here before the zygote sees them
+                    request = protocol.parse_line(protocol.ZygoteRequest, line, "the client's request")
+                    answer = zygote.control(request, protocol.ZYGOTE_ANSWERS[type(request)])
+                    stream.write(protocol.control_line(answer))
             zygote.sweep()
             print("served a grading run", flush=True)
     finally:

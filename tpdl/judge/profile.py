@@ -123,7 +123,8 @@ def table(summary: dict, rows: int = 12) -> str:
     ]
     lines += ["", "| worker: request | count | median s | share |", "| --- | ---: | ---: | ---: |"]
     lines += [
-        f"| {row['request']} | {row['median_count']:g} | {row['median_s']:.2f} | {row['median_s'] / total:.0%} |"
+        f"| {row['request']} | {row['median_count']:g} | {row['median_s']:.2f} "
+        f"| {row['median_s'] / total:.0%} |"
         for row in summary["requests"][:rows]
     ]
     return "\n".join(lines)

@@ -22,7 +22,7 @@ import hmac
 import json
 import math
 import re
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import numpy as np
 from pydantic import (
@@ -45,7 +45,8 @@ MAX_CELLS = 5000
 MAX_FUNCTIONS = 200  # functions of a notebook asked about at once
 MAX_UNBOUND = 50  # names one function lacks, reported
 MAX_RUNS = 200
-ERROR_KINDS = ("raised", "missing", "type", "protocol", "unsendable", "unreadable")
+ErrorKind = Literal["raised", "missing", "type", "protocol", "unsendable", "unreadable"]
+ERROR_KINDS = get_args(ErrorKind)
 
 
 class ProtocolError(ValueError):
@@ -88,7 +89,7 @@ class Frame(BaseModel):
 
 
 class ErrorInfo(Frame):
-    kind: Literal[ERROR_KINDS]
+    kind: ErrorKind
     message: Message
 
 
@@ -110,7 +111,7 @@ class LayerDescription(Frame):
 
 
 class ModelDescription(Frame):
-    """The facts graders check about a saved model (see ``tpdl.judge.worker.describe_model``)."""
+    """The facts graders check about a saved model (see ``tpdl.judge.worker.models.describe_model``)."""
 
     class_name: Label
     layers: list[LayerDescription] = Field(max_length=MAX_LAYERS)
@@ -472,7 +473,8 @@ class StreamOutput(Frame):
 
 
 class DisplayOutput(Frame):
-    """A rich display (``display_data``) or the shown value of a cell's last expression (``execute_result``)."""
+    """A rich display (``display_data``) or the shown value of a cell's last expression
+    (``execute_result``)."""
 
     output_type: Literal["display_data", "execute_result"]
     data: dict[MimeType, JsonValue] = Field(min_length=1, max_length=64)
@@ -524,17 +526,37 @@ class RunCell(Request):
 
 REQUESTS: dict[str, type[Request]] = {
     cls.op: cls
-    for cls in (Call, BuildModel, TrainModel, LayerCall, DescribeFigure, ExportGraph, LoadModel, Predict,
-                GetWeights, SetWeights, TrackingRuns, Http, TrainMLP, GraphGradient, GraphFit, RunCell,
-                Unbound)
-}  # fmt: skip
+    for cls in (
+        Call,
+        BuildModel,
+        TrainModel,
+        LayerCall,
+        DescribeFigure,
+        ExportGraph,
+        LoadModel,
+        Predict,
+        GetWeights,
+        SetWeights,
+        TrackingRuns,
+        Http,
+        TrainMLP,
+        GraphGradient,
+        GraphFit,
+        RunCell,
+        Unbound,
+    )
+}
 _ADAPTERS: dict[Any, TypeAdapter] = {}
 
 
 def _adapter(kind) -> TypeAdapter:
     if kind not in _ADAPTERS:
-        _ADAPTERS[kind] = TypeAdapter(kind, config=None if isinstance(kind, type) and issubclass(kind, BaseModel)
-                                      else ConfigDict(strict=True, arbitrary_types_allowed=True))  # fmt: skip
+        _ADAPTERS[kind] = TypeAdapter(
+            kind,
+            config=None
+            if isinstance(kind, type) and issubclass(kind, BaseModel)
+            else ConfigDict(strict=True, arbitrary_types_allowed=True),
+        )
     return _ADAPTERS[kind]
 
 
@@ -610,6 +632,125 @@ def parse_answer(request: Request, frame, nonce: str) -> tuple[bool, Any]:
     if set(frame) != {"id", "ok", "value"}:
         raise ProtocolError("an answer holds id, ok and value only")
     return True, parse(request.answer, frame["value"], f"the answer to {request.op}")
+
+
+# --------------------------------------------------------------------------- the zygote's control channel
+#
+# The judge asks the zygote (``tpdl.judge.worker.zygote``) over the zygote's standard input and output,
+# one JSON object a line: the zygote says :class:`ZygoteReady` once, then answers each
+# :class:`Spawn`, :class:`Reap` or :class:`KillUsers` with :class:`Spawned`, :class:`Reaped` or
+# :class:`UsersKilled`, or :class:`ZygoteRefusal` for a line it cannot read. A warm pool
+# (``tpdl.judge.pool``) relays the same lines to its clients after its :class:`PoolHello`.
+
+MODELS_DIR = "_tpdl_models"  # where a worker saves the models the judge stages for other workers
+PLACED = b"\x01"  # the judge's go-ahead to a forked worker: it is in its control group
+WorkerKind = Literal["notebook", "models", "graphs", "service", "cells"]
+WORKER_KINDS = get_args(WorkerKind)
+Token = Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]
+FolderInJail = Annotated[str, Field(pattern=r"^/spool/[0-9a-f]{12}/[a-z]+$")]
+Uid = Annotated[int, Field(ge=0, le=2**31)]
+
+
+class WorkerLimits(Frame):
+    """The resource limits a worker sets on itself before anything of the student's runs."""
+
+    address_space_bytes: int = Field(ge=1)
+    cpu_seconds: int = Field(ge=1)
+    file_bytes: int = Field(ge=1)
+    processes: int = Field(ge=1)
+
+
+class Spawn(Frame):
+    """Fork a worker of ``kind`` over the tree ``work``, talking to the judge from ``control``."""
+
+    op: Literal["spawn"] = "spawn"
+    token: Token
+    kind: WorkerKind
+    uid: Uid | None
+    key: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]  # the worker proves it holds it (``Hello``)
+    work: FolderInJail
+    control: FolderInJail
+    notebook: Annotated[str, Field(max_length=1200)] | None = None
+    skip_tags: list[Annotated[str, Field(max_length=MAX_NAME)]] = Field(default=[], max_length=16)
+    env: dict[str, Annotated[str, Field(max_length=4096)]] = Field(max_length=64)
+    options: dict[str, JsonValue] = Field(default={}, max_length=16)  # a service's module, factory, args
+    limits: WorkerLimits
+
+
+class Reap(Frame):
+    """Wait up to ``wait_s`` for the worker ``token`` to end; how it ended."""
+
+    op: Literal["reap"] = "reap"
+    token: Token
+    wait_s: float = Field(default=2.0, ge=0, le=60)
+
+
+class KillUsers(Frame):
+    """Kill every process of these users (root only): the zygote forks a helper per user."""
+
+    op: Literal["kill_users"] = "kill_users"
+    uids: list[Uid] = Field(max_length=100_000)
+
+
+ZygoteRequest = Annotated[Spawn | Reap | KillUsers, Field(discriminator="op")]
+
+
+class ZygoteReady(Frame):
+    """The zygote's first line: it imported its libraries in ``import_s`` seconds."""
+
+    import_s: float = Field(ge=0)
+
+
+class Spawned(Frame):
+    token: Token
+    pid: int = Field(ge=1)  # in the jail's process namespace
+
+
+class WorkerEnd(Frame):
+    """How a worker's process ended: the signal that stopped it, or its exit status."""
+
+    signal: int | None = Field(default=None, ge=1, le=128)
+    signal_name: Annotated[str, Field(max_length=20)] | None = None
+    exit_code: int | None = Field(default=None, ge=0, le=255)
+
+
+class Reaped(Frame):
+    token: Token
+    status: WorkerEnd | None  # None: still running when the wait ended, or no such worker
+
+
+class UsersKilled(Frame):
+    killed: list[Uid] = Field(max_length=100_000)  # the users whose helper ran
+
+
+class ZygoteRefusal(Frame):
+    """The zygote's answer to a line that is not one of its requests."""
+
+    error: Message
+
+
+ZYGOTE_ANSWERS: dict[type[Frame], type[Frame]] = {Spawn: Spawned, Reap: Reaped, KillUsers: UsersKilled}
+
+
+class PoolHello(Frame):
+    """A warm pool's first line to a client: its jail's spool and its process id on the machine."""
+
+    spool: Annotated[str, Field(min_length=1, max_length=4096)]
+    jail_pid: int = Field(ge=1)
+
+
+def control_line(frame: Frame) -> str:
+    """``frame`` as one line of the zygote's control channel."""
+    return json.dumps(plain(frame)) + "\n"
+
+
+def parse_line(kind, line: str, what: str):
+    """One line of the zygote's control channel checked against ``kind``."""
+    try:
+        value = json.loads(line, parse_constant=_no_constant)
+    except ValueError as error:
+        raise ProtocolError(f"{what} is not JSON ({str(error)[:200]})") from None
+    return parse(kind, value, what)
 
 
 # --------------------------------------------------------------------------- a student graded on a cluster
@@ -699,7 +840,7 @@ class GradingProfile(Frame):
 
 
 class GradedResult(Frame):
-    """A student's result as grading makes it (``classroom._grade_one``): its score is its checks'.
+    """A student's result as grading makes it (``runners.grade_one``): its score is its checks'.
 
     A key added to ``tpdl.grading.Result.to_json`` is declared here too, or the cluster refuses
     every result (``tests/classroom/test_cluster_tls.py`` compares the cluster with ``--jobs 1``).

@@ -18,7 +18,6 @@ bounded in bytes and files (``tpdl.judge.scratch``). Each worker also filters it
 
 import fcntl
 import itertools
-import json
 import os
 import secrets
 import shutil
@@ -38,7 +37,7 @@ from pathlib import Path
 from tpdl.core import i18n
 from tpdl.core.paths import PACKAGE
 from tpdl.judge import cgroups, protocol, scratch, seccomp, wire
-from tpdl.judge.worker import PLACED
+from tpdl.judge.intake import IntakeLimits
 
 _ = i18n.KIT  # a worker's end, as the student is told it
 
@@ -52,6 +51,7 @@ FIRST_UID = 62000
 USER_BLOCK, USER_BLOCKS = 1000, 64  # users 62000-125999, in blocks of 1000
 USER_LOCKS = Path("/run/tpdl-users")
 _uids = itertools.count()
+F = typing.TypeVar("F", bound=protocol.Frame)
 
 
 def reserve_users() -> tuple[int, typing.IO]:
@@ -77,12 +77,7 @@ def reserve_users() -> tuple[int, typing.IO]:
 
 @dataclass(frozen=True)
 class Limits:
-    """What one submission may hold and what one of its workers may use.
-
-    The ``intake_*`` limits bound what :mod:`tpdl.judge.intake` stages of a submission (a real TP holds a
-    few dozen files and some megabytes: TP1's reference, with its MLflow runs, 22 files and 5.3 MB);
-    the others bound each worker process.
-    """
+    """What one of a submission's workers may use, and what the submission may hold (``intake``)."""
 
     memory_bytes: int = 8 * 2**30  # a worker and everything it forks: every page they hold together
     address_space_bytes: int | None = None  # each process's address space (second line); None: memory_bytes
@@ -93,10 +88,7 @@ class Limits:
     scratch_files: int = 100_000  # files and folders it may add there
     notebook_s: float = 300.0  # wall clock to execute the notebook
     request_s: float = 120.0  # wall clock for one answer
-    intake_files: int = 2000  # files and folders in one submission
-    intake_bytes: int = 512 * 2**20  # bytes of all its files together
-    intake_file_bytes: int = 256 * 2**20  # bytes of one file (larger ones are left out)
-    intake_depth: int = 12  # folders within folders
+    intake: IntakeLimits = IntakeLimits()  # what ``tpdl.judge.intake`` stages of it, which its workers get
 
 
 WORKER_ENV = {
@@ -120,7 +112,7 @@ class SandboxUnavailable(RuntimeError):
 
 
 class WorkerError(RuntimeError):
-    """A worker's error answer: ``kind`` and ``message`` as ``tpdl.judge.protocol.ErrorInfo`` declares them."""
+    """A worker's error answer: ``kind`` and ``message`` as ``protocol.ErrorInfo`` declares them."""
 
     def __init__(self, kind: str, message: str):
         super().__init__(message)
@@ -136,18 +128,21 @@ class WorkerGone(RuntimeError):
 
 
 def limits_notice() -> str | None:
-    """A line for the instructor per limit the kernel does not keep here (memory, disk, system calls), else None."""
+    """A line for the instructor per limit the kernel does not keep here (memory, disk, system calls),
+    else None."""
     hierarchy, why = cgroups.detect()
     on_disk = os.geteuid() != 0
     notes = []
     if hierarchy.enforced and on_disk:
         notes.append(
-            "note: the judge is not root: the workers' scratch space is on this machine's disk, bounded per file only"
+            "note: the judge is not root: the workers' scratch space is on this machine's disk, "
+            "bounded per file only"
         )
     elif not hierarchy.enforced:
         notes.append(
-            f"note: no cgroup can be made here ({why}): the judge watches the workers' memory itself and kills "
-            f"a worker at its limit{'; their scratch space is on the disk, bounded per file only' if on_disk else ''}"
+            f"note: no cgroup can be made here ({why}): the judge watches the workers' memory itself "
+            "and kills a worker at its limit"
+            + ("; their scratch space is on the disk, bounded per file only" if on_disk else "")
         )
     if unfiltered := seccomp.unavailable():
         notes.append(
@@ -180,8 +175,18 @@ def bwrap_command(spool: Path, privileged: bool, tmpfs_bytes: int = JAIL_TMPFS_B
             "(Debian/Ubuntu: apt-get install bubblewrap)."
         )
     if privileged:
-        command = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-                   "--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]  # fmt: skip
+        command = [
+            bwrap,
+            "--unshare-ipc",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+        ]
     else:
         command = [bwrap, "--unshare-all"]
     command += ["--die-with-parent", "--new-session", "--hostname", "sandbox"]
@@ -220,12 +225,12 @@ def _is_namespace_pid(host_pid: int, jail_pid) -> bool:
     return False
 
 
-def _describe_end(status: dict | None) -> str:
+def _describe_end(status: protocol.WorkerEnd | None) -> str:
     """How a worker ended, said to the student after "its process" (``tpdl.judge.session``)."""
-    if not status:
+    if status is None:
         return _("stopped answering")
-    if "signal" in status:
-        name = status["signal_name"]
+    if status.signal is not None:
+        name = status.signal_name or str(status.signal)
         if name == "SIGKILL":
             return _(
                 "was stopped by {signal} (killed: time or memory limit, or it killed itself)", signal=name
@@ -235,7 +240,7 @@ def _describe_end(status: dict | None) -> str:
         if name == "SIGSEGV":
             return _("was stopped by {signal} (crashed)", signal=name)
         return _("was stopped by {signal}", signal=name)
-    return _("exited with status {status}", status=status["exit_code"])
+    return _("exited with status {status}", status=status.exit_code)
 
 
 @dataclass
@@ -256,9 +261,14 @@ class Worker:
     tree: Path | None = None  # its tmpfs (its tree, its TMPDIR, its control folder), where the judge is root
     given: scratch.Space | None = None  # what that tmpfs held when the worker started: its copy
     held: str = ""  # once discarded: what it held at most, for the instructor's log
+    detail: str = ""  # what it sent that broke the protocol, for the instructor's log
 
-    def ask(self, request: protocol.Request, timeout_s: float | None = None,
-            interrupt_after_s: float | None = None):  # fmt: skip
+    def ask(
+        self,
+        request: protocol.Request,
+        timeout_s: float | None = None,
+        interrupt_after_s: float | None = None,
+    ):
         """Send ``request``; its answer, checked against the protocol. Raises :class:`WorkerError`
         when the worker answers with an error, :class:`WorkerGone` when it cannot answer. A worker
         that has not answered ``interrupt_after_s`` after the request gets ``SIGINT`` (as Jupyter
@@ -277,17 +287,15 @@ class Worker:
                 os.kill(self.pid, signal.SIGINT)
             ok, value = protocol.parse_answer(request, wire.recv(self.conn, deadline), nonce)
         except TimeoutError:
-            self.kill(_("did not answer within {limit:.0f} s", limit=limit))
-            raise WorkerGone(self.gone) from None
+            raise WorkerGone(self.kill(_("did not answer within {limit:.0f} s", limit=limit))) from None
         except (EOFError, OSError):
-            self.kill(None)
-            raise WorkerGone(self.gone) from None
+            raise WorkerGone(self.kill(None)) from None
         except wire.WireError as error:
-            self.kill(f"sent something that is not plain data ({error})")
-            raise WorkerGone(self.gone) from None
+            raise WorkerGone(
+                self.kill(_("sent something that is not plain data"), detail=str(error))
+            ) from None
         except protocol.ProtocolError as error:
-            self.kill(f"broke the grading protocol ({error})")
-            raise WorkerGone(self.gone) from None
+            raise WorkerGone(self.kill(_("broke the grading protocol"), detail=str(error))) from None
         if not ok:
             raise WorkerError(value.kind, value.message)
         return value
@@ -306,14 +314,17 @@ class Worker:
         except OSError:
             return True
 
-    def kill(self, reason: str | None) -> None:
-        """Stop the worker and everything it started; remember why, for later requests."""
+    def kill(self, reason: str | None, detail: str = "") -> str:
+        """Stop the worker and everything it started; remember why (``reason``, told to the student
+        after "its process"; ``detail``, for the instructor's log), for later requests. Why it is gone."""
         if self.gone:
-            return
+            return self.gone
+        self.detail = detail
         self.signal_kill()
         status = self.zygote.reap(self.token)
-        self.gone = reason or self.limit_met() or _describe_end(status)
+        self.gone = gone = reason or self.limit_met() or _describe_end(status)
         self.conn.close()
+        return gone
 
     def scratch_used(self) -> scratch.Space | None:
         """What it added to its tmpfs, against what it could add (None where it has none)."""
@@ -334,8 +345,11 @@ class Worker:
             )
         used = self.scratch_used()
         if used is not None and used.full:
-            return _("filled its scratch space ({size} MiB, {files} files) and stopped",
-                     size=self.limits.scratch_bytes // MiB, files=self.limits.scratch_files)  # fmt: skip
+            return _(
+                "filled its scratch space ({size} MiB, {files} files) and stopped",
+                size=self.limits.scratch_bytes // MiB,
+                files=self.limits.scratch_files,
+            )
         if usage is not None and usage.forks_refused:
             return _("reached its limit of {count} processes and stopped", count=self.limits.processes)
         return None
@@ -352,8 +366,10 @@ class Worker:
             )
         used = self.scratch_used()
         if used is not None:
-            line += (f"; scratch {used.used_bytes} bytes of {used.size_bytes}, "
-                     f"{used.used_files} files of {used.files} (tmpfs)")  # fmt: skip
+            line += (
+                f"; scratch {used.used_bytes} bytes of {used.size_bytes}, "
+                f"{used.used_files} files of {used.files} (tmpfs)"
+            )
         return line
 
     def signal_kill(self) -> None:
@@ -397,7 +413,8 @@ READY = {
 def give_tree(
     staged: Path | None, target: Path, uid: int | None, extra: dict[str, Path] | None = None
 ) -> None:
-    """Give a worker its own tree of a staged submission at ``target``, with no data copied where it can be avoided.
+    """Give a worker its own tree of a staged submission at ``target``, with no data copied where it
+    can be avoided.
 
     The staged copy (``tpdl.judge.intake``) holds regular files and folders only, all the judge's. Where
     the judge is root, the worker runs as another user: its folders are its own and its files are
@@ -455,6 +472,8 @@ class Zygote:
         self.preload = preload
         self.privileged = os.geteuid() == 0
         # The workers' users: a block of this jail's own (jails graded side by side never share users).
+        self.uid_base: int | None
+        self._users_lock: typing.IO | None
         self.uid_base, self._users_lock = reserve_users() if self.privileged else (None, None)
         self._set_up_limits()
         self.spool = self._new_spool()
@@ -479,7 +498,8 @@ class Zygote:
         return spool
 
     def _release_limits(self) -> None:
-        """Unmount the workers' tmpfs this sandbox still holds and remove its groups (their members killed)."""
+        """Unmount the workers' tmpfs this sandbox still holds and remove its groups (their members
+        killed)."""
         for tree in self._trees:
             scratch.unmount(tree)
         self._trees.clear()
@@ -493,25 +513,38 @@ class Zygote:
         """Launch the jail and wait until the zygote has imported its libraries."""
         return self.launch().wait_ready()
 
+    def revive(self) -> None:
+        """A new jail in place of one whose zygote died (a worker killed it, say)."""
+        self.stop()
+        self.spool = self._new_spool()
+        self.start()
+
     def launch(self) -> "Zygote":
         """Start the jail without waiting: the zygote imports TensorFlow while the judge gets ready."""
         command = bwrap_command(self.spool, self.privileged)
         command += [sys.executable, "-m", "tpdl.judge.worker", "zygote", *self.preload]
         env = {**WORKER_ENV, "HOME": "/tmp", "PYTHONPATH": str(PACKAGE.parent)}
         self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=env, text=True, bufsize=1, start_new_session=True,
-        )  # fmt: skip
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
         return self
 
     def wait_ready(self) -> "Zygote":
-        line = self._readline(ZYGOTE_START_S)
-        if not line.get("ready"):
+        try:
+            ready = self._read(protocol.ZygoteReady, ZYGOTE_START_S)
+        except SandboxUnavailable:
             self.close()
             raise SandboxUnavailable(
                 "the sandbox did not start (is bubblewrap allowed to create namespaces?)"
-            )
-        self.import_s = line.get("import_s")
+            ) from None
+        self.import_s = ready.import_s
         return self
 
     def alive(self) -> bool:
@@ -549,16 +582,23 @@ class Zygote:
 
     # -- control channel
 
-    def _readline(self, timeout_s: float) -> dict:
+    def _read(self, kind: type[F], timeout_s: float) -> F:
+        """The zygote's next line, checked against ``kind``; :class:`SandboxUnavailable` if none comes in
+        time, or it is something else."""
         import selectors
 
         reader = self._reader()
         with selectors.DefaultSelector() as selector:
             selector.register(self._selectable(), selectors.EVENT_READ)
             if not selector.select(timeout_s):
-                return {}
+                raise SandboxUnavailable(f"the sandbox's zygote did not answer within {timeout_s:.0f} s")
         line = reader.readline()
-        return json.loads(line) if line else {}
+        if not line:
+            raise SandboxUnavailable("the sandbox's zygote hung up")
+        try:
+            return protocol.parse_line(kind, line, "the zygote's answer")
+        except protocol.ProtocolError as error:
+            raise SandboxUnavailable(str(error)) from None
 
     def _reader(self):
         return self.process.stdout
@@ -572,19 +612,27 @@ class Zygote:
     @property
     def jail_pid(self) -> int:
         """The judge-side process id of the jail (bubblewrap)."""
+        if self.process is None:
+            raise SandboxUnavailable("the sandbox is not running")
         return self.process.pid
 
-    def _ask(self, request: dict, timeout_s: float = 30) -> dict:
+    def control(self, request: protocol.Frame, answer: type[F], timeout_s: float = 30) -> F:
+        """The zygote's answer to ``request``, checked on receipt against ``answer``
+        (``protocol.ZYGOTE_ANSWERS`` pairs them)."""
         if not self.alive():
             raise SandboxUnavailable("the sandbox's zygote is not running")
-        self._writer().write(json.dumps(request) + "\n")
+        self._writer().write(protocol.control_line(request))
         self._writer().flush()
-        return self._readline(timeout_s)
+        return self._read(answer, timeout_s)
 
-    def reap(self, token: str) -> dict | None:
+    def reap(self, token: str) -> protocol.WorkerEnd | None:
+        """How the worker ``token`` ended (None: it did not end within 2 s, or the zygote is gone)."""
         if not self.alive():
             return None
-        return self._ask({"op": "reap", "token": token, "wait_s": 2.0}).get("status")
+        try:
+            return self.control(protocol.Reap(token=token, wait_s=2.0), protocol.Reaped).status
+        except SandboxUnavailable:
+            return None
 
     def kill_users(self, uids: set[int]) -> None:
         """Kill every process of these workers' users, at once (root only).
@@ -594,7 +642,7 @@ class Zygote:
         can outrun by forking (a chain of forks escapes a sweep of ``/proc``; not this).
         """
         if self.privileged and uids and self.alive():
-            self._ask({"op": "kill_users", "uids": sorted(uids)})
+            self.control(protocol.KillUsers(uids=sorted(uids)), protocol.UsersKilled)
 
     def sweep(self) -> None:
         """Kill every process of the jail but its init and the zygote (what workers left behind)."""
@@ -629,9 +677,15 @@ class Zygote:
 
     # -- workers
 
-    def spawn(self, kind: str, submission: Path, notebook: str | None = None,
-              skip_tags: tuple[str, ...] = ("skip-grading",), extra: dict[str, Path] | None = None,
-              options: dict | None = None) -> Worker:  # fmt: skip
+    def spawn(
+        self,
+        kind: protocol.WorkerKind,
+        submission: Path | None,
+        notebook: str | None = None,
+        skip_tags: tuple[str, ...] = ("skip-grading",),
+        extra: dict[str, Path] | None = None,
+        options: dict | None = None,
+    ) -> Worker:
         """Fork a worker of ``kind`` (``notebook``, ``models``, ``graphs``, ``service``) over its own
         tree of the staged ``submission`` (see :func:`give_tree`).
 
@@ -641,31 +695,42 @@ class Zygote:
         not prove who it is, comes back already gone, with the reason.
         """
         if not self.alive():
-            if isinstance(self, PooledZygote):
-                raise SandboxUnavailable("the warm pool stopped; run `tpdl pool` again or grade without it")
-            self.stop()
-            self.spool = self._new_spool()
-            self.start()  # the zygote died (a worker killed it, say): a new one, once
+            self.revive()
         token = uuid.uuid4().hex[:12]
         key = secrets.token_bytes(32)  # the worker proves it holds it; nobody else ever sees it
         host_dir = self.spool / token
         control = host_dir / "control"
-        uid = self.uid_base + next(_uids) % USER_BLOCK if self.privileged else None
+        uid = None if self.uid_base is None else self.uid_base + next(_uids) % USER_BLOCK
         tree, given, group = self._prepare(host_dir, uid, submission, extra)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(control / "sock"))
         listener.listen(1)
         inside = f"/spool/{token}"
-        spec = {
-            "op": "spawn", "token": token, "kind": kind, "uid": uid, "key": key.hex(),
-            "work": f"{inside}/work", "control": f"{inside}/control",
-            "notebook": f"{inside}/work/{notebook}" if notebook else None,
-            "skip_tags": list(skip_tags), "env": {**WORKER_ENV, "TMPDIR": f"{inside}/tmp", i18n.ENV: i18n.language()}, "options": options or {},
-            "limits": {"address_space_bytes": self.limits.address_space_bytes or self.limits.memory_bytes,
-                       "cpu_seconds": self.limits.cpu_seconds,
-                       "file_bytes": self.limits.file_bytes, "processes": self.limits.processes},
-        }  # fmt: skip
-        answer = self._ask(spec)
+        limits = protocol.WorkerLimits(
+            address_space_bytes=self.limits.address_space_bytes or self.limits.memory_bytes,
+            cpu_seconds=self.limits.cpu_seconds,
+            file_bytes=self.limits.file_bytes,
+            processes=self.limits.processes,
+        )
+        request = protocol.Spawn(
+            token=token,
+            kind=kind,
+            uid=uid,
+            key=key.hex(),
+            work=f"{inside}/work",
+            control=f"{inside}/control",
+            notebook=f"{inside}/work/{notebook}" if notebook else None,
+            skip_tags=list(skip_tags),
+            env={**WORKER_ENV, "TMPDIR": f"{inside}/tmp", i18n.ENV: i18n.language()},
+            options=options or {},
+            limits=limits,
+        )
+        try:
+            answer = self.control(request, protocol.Spawned)
+        except SandboxUnavailable:
+            listener.close()
+            self._clean(host_dir, group)
+            raise
         listener.settimeout(30)
         try:
             conn, _address = listener.accept()
@@ -675,14 +740,15 @@ class Zygote:
         finally:
             listener.close()
         peer = _peer_pid(conn)
-        if not _is_namespace_pid(peer, answer.get("pid")):
+        if not _is_namespace_pid(peer, answer.pid):
             conn.close()
             self._clean(host_dir, group)
             raise WorkerGone(_("did not start (another process answered in its place)"))
-        worker = Worker(self, token, kind, conn, peer, control, self.limits, uid=uid, group=group, tree=tree,
-                        given=given)  # fmt: skip
-        if answer.get("token") != token:
-            worker.kill("could not be started by the sandbox")
+        worker = Worker(
+            self, token, kind, conn, peer, control, self.limits, uid=uid, group=group, tree=tree, given=given
+        )
+        if answer.token != token:
+            worker.kill(_("could not be started by the sandbox"))
             return worker
         # The worker waits for the go-ahead: nothing of the student's runs outside its group.
         try:
@@ -691,11 +757,11 @@ class Zygote:
             worker.kill(_("did not start"))
             return worker
         except OSError as error:
-            worker.kill("could not be placed in its control group")
+            worker.kill(_("could not be placed in its control group"))
             self.discard(worker)
             raise SandboxUnavailable(f"a worker could not be placed in its control group: {error}") from None
         try:
-            conn.sendall(PLACED)
+            conn.sendall(protocol.PLACED)
             protocol.check_hello(wire.recv(conn, time.monotonic() + HELLO_S), key, token)
         except (TimeoutError, EOFError, OSError):
             worker.kill(_("did not start"))
@@ -707,16 +773,22 @@ class Zygote:
         try:
             worker.ready = protocol.parse(READY[kind], wire.recv(conn, deadline), "its first answer")
         except TimeoutError:
-            worker.kill(f"did not finish running your notebook within {self.limits.notebook_s:.0f} s "
-                        "(cells tagged skip-grading are not run)")  # fmt: skip
+            worker.kill(
+                _(
+                    "did not finish running your notebook within {limit:.0f} s "
+                    "(cells tagged skip-grading are not run)",
+                    limit=self.limits.notebook_s,
+                )
+            )
         except (EOFError, OSError):
             worker.kill(None)
         except (wire.WireError, protocol.ProtocolError) as error:
-            worker.kill(f"broke the grading protocol ({error})")
+            worker.kill(_("broke the grading protocol"), detail=str(error))
         return worker
 
-    def _prepare(self, host_dir: Path, uid: int | None, submission: Path | None,
-                 extra: dict[str, Path] | None) -> tuple[Path | None, scratch.Space | None, cgroups.Group]:  # fmt: skip
+    def _prepare(
+        self, host_dir: Path, uid: int | None, submission: Path | None, extra: dict[str, Path] | None
+    ) -> tuple[Path | None, scratch.Space | None, cgroups.Group]:
         """A worker's folder (its tree, its tmp, its control folder) and its control group.
 
         Where the judge is root, the folder is a tmpfs: mounted large enough for the copy, filled,
@@ -728,8 +800,11 @@ class Zygote:
         try:
             if self.privileged:
                 extra_bytes = sum(os.path.getsize(p) for p in (extra or {}).values())
-                scratch.mount(host_dir, self.limits.intake_bytes + extra_bytes + self.limits.scratch_bytes,
-                              self.limits.intake_files + len(extra or {}) * 4 + self.limits.scratch_files)  # fmt: skip
+                scratch.mount(
+                    host_dir,
+                    self.limits.intake.total_bytes + extra_bytes + self.limits.scratch_bytes,
+                    self.limits.intake.files + len(extra or {}) * 4 + self.limits.scratch_files,
+                )
                 tree = host_dir
                 self._trees.add(tree)
             control, tmp = host_dir / "control", host_dir / "tmp"
@@ -737,13 +812,17 @@ class Zygote:
             give_tree(submission, host_dir / "work", uid, extra)
             tmp.mkdir(mode=0o700)
             if uid is not None:
-                # The worker owns its tree's folders and its tmp; the token and control folders stay the judge's.
+                # The worker owns its tree's folders and its tmp; the token and control folders stay
+                # the judge's.
                 os.chown(tmp, uid, uid)
                 os.chmod(host_dir, 0o711)
             if tree is not None:
                 given = scratch.space(tree)
-                scratch.resize(tree, given.used_bytes + self.limits.scratch_bytes,
-                               given.used_files + self.limits.scratch_files)  # fmt: skip
+                scratch.resize(
+                    tree,
+                    given.used_bytes + self.limits.scratch_bytes,
+                    given.used_files + self.limits.scratch_files,
+                )
             if self._parent is None:
                 self._parent = self.hierarchy.parent()
             group = self._parent.group(host_dir.name, self.limits.memory_bytes, self.limits.processes, uid)
@@ -769,7 +848,7 @@ class Zygote:
     def discard(self, worker: Worker) -> None:
         """Stop ``worker`` and whatever it left running in its group, note what it held, and delete
         its tree (its tmpfs unmounted)."""
-        worker.kill("was closed by the judge")
+        worker.kill(_("was closed by the judge"))
         if worker.group is not None:
             worker.group.kill()
         worker.held = worker.report()
@@ -789,19 +868,23 @@ class PooledZygote(Zygote):
         self.connection.settimeout(5)
         self.connection.connect(str(address))
         self.connection.settimeout(None)
-        self.stream = self.connection.makefile("rw", buffering=1)
-        hello = self._readline(10)
-        if "spool" not in hello:
+        self.stream: typing.TextIO | None = self.connection.makefile("rw", buffering=1)
+        try:
+            hello = self._read(protocol.PoolHello, 10)
+        except SandboxUnavailable:
             self.close()
-            raise SandboxUnavailable("the warm pool did not answer")
-        self.spool = Path(hello["spool"])
-        self._jail_pid = int(hello["jail_pid"])
+            raise SandboxUnavailable("the warm pool did not answer") from None
+        self.spool = Path(hello.spool)
+        self._jail_pid = hello.jail_pid
         self.import_s = 0.0
         # The pool's jail forks the workers; their users come from this client's own block.
         self.uid_base, self._users_lock = reserve_users() if self.privileged else (None, None)
 
     def launch(self) -> "PooledZygote":
         return self
+
+    def revive(self) -> None:
+        raise SandboxUnavailable("the warm pool stopped; run `tpdl pool` again or grade without it")
 
     def wait_ready(self) -> "PooledZygote":
         return self

@@ -81,9 +81,11 @@ class Space:
     def __sub__(self, other: "Space") -> "Space":
         """What was added since ``other`` (the same tmpfs earlier)."""
         return Space(
-            self.used_bytes - other.used_bytes, self.size_bytes - other.used_bytes,
-            self.used_files - other.used_files, self.files - other.used_files,
-        )  # fmt: skip
+            self.used_bytes - other.used_bytes,
+            self.size_bytes - other.used_bytes,
+            self.used_files - other.used_files,
+            self.files - other.used_files,
+        )
 
     @property
     def full(self) -> bool:
@@ -93,9 +95,11 @@ class Space:
 def space(folder: Path) -> Space:
     info = os.statvfs(folder)
     return Space(
-        (info.f_blocks - info.f_bfree) * info.f_frsize, info.f_blocks * info.f_frsize,
-        info.f_files - info.f_ffree, info.f_files,
-    )  # fmt: skip
+        (info.f_blocks - info.f_bfree) * info.f_frsize,
+        info.f_blocks * info.f_frsize,
+        info.f_files - info.f_ffree,
+        info.f_files,
+    )
 
 
 def unmount(folder: Path) -> None:

@@ -47,10 +47,14 @@ DENIED = {
 UNIX, TCP = "unix", "unix and tcp"
 SOCKETS = {"notebook": UNIX, "cells": UNIX, "graphs": UNIX, "models": TCP, "service": TCP}
 CLONE_NEW = {  # clone's flags that make new namespaces (CLONE_NEWTIME is clone3's and unshare's)
-    "CLONE_NEWNS": 0x00020000, "CLONE_NEWCGROUP": 0x02000000, "CLONE_NEWUTS": 0x04000000,
-    "CLONE_NEWIPC": 0x08000000, "CLONE_NEWUSER": 0x10000000, "CLONE_NEWPID": 0x20000000,
+    "CLONE_NEWNS": 0x00020000,
+    "CLONE_NEWCGROUP": 0x02000000,
+    "CLONE_NEWUTS": 0x04000000,
+    "CLONE_NEWIPC": 0x08000000,
+    "CLONE_NEWUSER": 0x10000000,
+    "CLONE_NEWPID": 0x20000000,
     "CLONE_NEWNET": 0x40000000,
-}  # fmt: skip
+}
 
 LIBRARY = "libseccomp.so.2"
 ALLOW = 0x7FFF0000
@@ -65,7 +69,8 @@ KILL_PROCESS_API = 3  # libseccomp's API level where the kernel can kill a whole
 
 @dataclass(frozen=True)
 class Arg:
-    """One comparison of argument ``index``: ``op`` with ``value`` (``MASKED_EQ``: ``(arg & mask) == value``)."""
+    """One comparison of argument ``index``: ``op`` with ``value`` (``MASKED_EQ``:
+    ``(arg & mask) == value``)."""
 
     index: int
     op: int
@@ -114,8 +119,12 @@ def rules(kind: str) -> list[Rule]:
 
 
 class _Comparison(ctypes.Structure):
-    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64),
-                ("datum_b", ctypes.c_uint64)]  # fmt: skip
+    _fields_ = [
+        ("arg", ctypes.c_uint),
+        ("op", ctypes.c_int),
+        ("datum_a", ctypes.c_uint64),
+        ("datum_b", ctypes.c_uint64),
+    ]
 
 
 @functools.lru_cache(maxsize=1)
@@ -130,8 +139,12 @@ def _library() -> ctypes.CDLL | str:
     library.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
     library.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
     library.seccomp_rule_add_array.argtypes = [
-        ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint, ctypes.POINTER(_Comparison),
-    ]  # fmt: skip
+        ctypes.c_void_p,
+        ctypes.c_uint32,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.POINTER(_Comparison),
+    ]
     library.seccomp_load.argtypes = [ctypes.c_void_p]
     library.seccomp_export_pfc.argtypes = [ctypes.c_void_p, ctypes.c_int]
     library.seccomp_api_get.restype = ctypes.c_uint
@@ -151,11 +164,17 @@ def _check(result: int, what: str) -> None:
         raise OSError(-result, f"libseccomp could not {what}: {errno.errorcode.get(-result, -result)}")
 
 
-def build(kind: str) -> int:
-    """A libseccomp context holding the filter of ``kind`` (release it with ``seccomp_release``)."""
+def _loaded() -> ctypes.CDLL:
+    """libseccomp, or ``OSError`` saying why it cannot be used."""
     library = _library()
     if isinstance(library, str):
         raise OSError(errno.ENOSYS, library)
+    return library
+
+
+def build(kind: str) -> int:
+    """A libseccomp context holding the filter of ``kind`` (release it with ``seccomp_release``)."""
+    library = _loaded()
     context = library.seccomp_init(ALLOW)
     if not context:
         raise OSError(errno.ENOMEM, "libseccomp could not start a filter")
@@ -173,8 +192,10 @@ def build(kind: str) -> int:
             for slot, arg in zip(args, rule.args):
                 slot.arg, slot.op = arg.index, arg.op
                 slot.datum_a, slot.datum_b = (arg.mask, arg.value) if arg.op == MASKED_EQ else (arg.value, 0)
-            _check(library.seccomp_rule_add_array(context, ERRNO | rule.error, number, len(rule.args), args),
-                   f"refuse {rule.name}")  # fmt: skip
+            _check(
+                library.seccomp_rule_add_array(context, ERRNO | rule.error, number, len(rule.args), args),
+                f"refuse {rule.name}",
+            )
     except BaseException:
         library.seccomp_release(context)
         raise
@@ -182,8 +203,9 @@ def build(kind: str) -> int:
 
 
 def confine(kind: str) -> None:
-    """Install the filter of ``kind`` in this process (and all it will fork); raises ``OSError`` if it cannot."""
-    library = _library()
+    """Install the filter of ``kind`` in this process (and all it will fork); raises ``OSError`` if it
+    cannot."""
+    library = _loaded()
     context = build(kind)
     try:
         _check(library.seccomp_load(context), "load the filter")
@@ -208,7 +230,7 @@ def leave_session_keyring() -> None:
 
 def describe(kind: str, fd: int) -> None:
     """Write the filter of ``kind`` to ``fd`` as libseccomp's readable pseudo-code."""
-    library = _library()
+    library = _loaded()
     context = build(kind)
     try:
         _check(library.seccomp_export_pfc(context, fd), "describe the filter")

@@ -27,7 +27,6 @@ from tpdl.judge.profile import Profile
 
 MAX_RESTARTS = 2
 MAX_DELIVERABLE_BYTES = 16 * 2**20
-MODELS_DIR = "_tpdl_models"
 
 
 def _open_in(folder: Path, relative: str, flags: int, mode: int = 0o600) -> int | None:
@@ -71,7 +70,8 @@ class StudentCodeError(Exception):
 
 
 def read_regular_file(folder: Path, relative: str, max_bytes: int) -> bytes | None:
-    """The bytes of ``folder/relative`` if it is a plain file no larger than ``max_bytes``, no link on the way."""
+    """The bytes of ``folder/relative`` if it is a plain file no larger than ``max_bytes``, no link on
+    the way."""
     file_fd = _open_in(folder, relative, os.O_RDONLY | os.O_NONBLOCK)
     if file_fd is None:
         return None
@@ -116,8 +116,9 @@ class Session:
                 self._fatal = _(
                     "Your notebook's grading process stopped {times} times (the last time, it {reason}); "
                     "the remaining checks could not run.",
-                    times=MAX_RESTARTS + 1, reason=self._notebook.gone,
-                )  # fmt: skip
+                    times=MAX_RESTARTS + 1,
+                    reason=self._notebook.gone,
+                )
                 raise StudentCodeError(self._fatal)
             self._restarts += 1
         if not (self.path / self.notebook).is_file():  # the staged copy holds no links
@@ -135,7 +136,9 @@ class Session:
         if worker.gone:
             self._fatal = _("Running your notebook failed: its process {reason}.", reason=worker.gone)
             raise StudentCodeError(self._fatal)
-        ready: protocol.NotebookReady = worker.ready
+        ready = worker.ready
+        if not isinstance(ready, protocol.NotebookReady):  # ``spawn`` parsed it as one
+            raise TypeError(f"a notebook worker's first answer is {type(ready).__name__}")
         if not ready.ok:
             self._fatal = (
                 _("Your notebook could not be read: {error}", error=ready.error.message)
@@ -155,9 +158,12 @@ class Session:
         except sandbox.WorkerGone as gone:
             self.events.append(f"{what}: the notebook worker {gone.reason}")
             raise StudentCodeError(
-                _("Calling {what} stopped your notebook's grading process: it {reason}.", what=what,
-                  reason=gone.reason)
-            ) from None  # fmt: skip
+                _(
+                    "Calling {what} stopped your notebook's grading process: it {reason}.",
+                    what=what,
+                    reason=gone.reason,
+                )
+            ) from None
 
     def notebook_file(self, relative: str, max_bytes: int = MAX_DELIVERABLE_BYTES) -> bytes | None:
         """A plain file the student's code, called by the judge, left in its folder (no link on the way)."""
@@ -171,9 +177,11 @@ class Session:
         worker = self.notebook_worker()
         if not write_new_file(self._work(worker), relative, data, worker.uid):
             raise StudentCodeError(
-                _("{file} could not be created in your notebook's folder (is something already there?)",
-                  file=relative)
-            )  # fmt: skip
+                _(
+                    "{file} could not be created in your notebook's folder (is something already there?)",
+                    file=relative,
+                )
+            )
 
     def stage_from_notebook(self, relative: str, missing: str) -> str:
         """Copy a file the notebook worker wrote into the judge's staging; its path for other workers
@@ -186,9 +194,9 @@ class Session:
         name = f"{uuid.uuid4().hex[:8]}-{relative.rsplit('/', 1)[-1]}"
         (self._staging / name).write_bytes(data)
         os.chmod(self._staging / name, 0o644)
-        self._staged[f"{MODELS_DIR}/{name}"] = self._staging / name
+        self._staged[f"{protocol.MODELS_DIR}/{name}"] = self._staging / name
         self.renew_models()  # the next models worker sees it
-        return f"{MODELS_DIR}/{name}"
+        return f"{protocol.MODELS_DIR}/{name}"
 
     # -- the workers that run no student code
 
@@ -224,13 +232,21 @@ class Session:
     def ask_graphs(self, request: protocol.Request, what: str):
         """The graphs worker's answer (a graph traced from the student's ``what``)."""
         return self._ask_trusted(
-            "graphs", request,
-            lambda reason: _("{what} could not be evaluated: its process {reason}.", what=what, reason=reason),
+            "graphs",
+            request,
+            lambda reason: _(
+                "{what} could not be evaluated: its process {reason}.", what=what, reason=reason
+            ),
             lambda message: _("{what}: {message}", what=what, message=message),
-        )  # fmt: skip
+        )
 
-    def _ask_trusted(self, kind: str, request: protocol.Request, failure: Callable[[str], str],
-                     refused: Callable[[str], str] = str):  # fmt: skip
+    def _ask_trusted(
+        self,
+        kind: protocol.WorkerKind,
+        request: protocol.Request,
+        failure: Callable[[str], str],
+        refused: Callable[[str], str] = str,
+    ):
         """Ask the worker of ``kind`` (``models`` or ``graphs``: no student code runs in it), started
         when needed: over the staged copy and the staged files for models, over nothing for graphs.
         ``failure(reason)`` is the student's message when its process cannot answer, ``refused(message)``
@@ -295,6 +311,8 @@ class Session:
         if printed.strip():
             self.events.append(f"{worker.kind} worker printed:\n{printed}")
         self.events.append(worker.held)
+        if worker.detail:
+            self.events.append(f"{worker.kind} worker: {worker.detail}")
 
     def close(self) -> None:
         """Stop every worker and whatever they left running in the jail."""

@@ -27,9 +27,21 @@ from tpdl.course.budget import Budget
 
 MAX_FRAME_BYTES = 64 * 2**20
 ALLOWED_DTYPES = frozenset(
-    ["bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
-     "float16", "float32", "float64"]
-)  # fmt: skip
+    [
+        "bool",
+        "uint8",
+        "int8",
+        "uint16",
+        "int16",
+        "uint32",
+        "int32",
+        "uint64",
+        "int64",
+        "float16",
+        "float32",
+        "float64",
+    ]
+)
 _HEADER = struct.Struct(">Q")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -66,7 +78,8 @@ class Call:
 
 
 class Probe:
-    """One of the kit's probe models, ``tpdl.course.videos.probe_model(part, **options)``, built in the worker."""
+    """One of the kit's probe models, ``tpdl.course.videos.probe_model(part, **options)``, built in the
+    worker."""
 
     def __init__(self, part: str, **options):
         if part not in PROBE_PARTS:

@@ -1,0 +1,59 @@
+"""Does the sandbox jail its workers, tell the student how one ended, and start again after its
+zygote died?"""
+
+import os
+import signal
+
+import pytest
+
+from tpdl.judge import protocol, sandbox
+
+
+def test_the_jail_shares_no_network_and_writes_only_its_spool(tmp_path):
+    command = sandbox.bwrap_command(tmp_path, privileged=False)
+    assert "--unshare-all" in command and "--die-with-parent" in command
+    writable = [command[i + 1 : i + 3] for i, arg in enumerate(command) if arg == "--bind"]
+    assert writable == [[str(tmp_path), "/spool"]]
+
+
+def test_a_worker_answers_a_call_of_the_students_function(bare_zygote, submission):
+    work = submission("def add(a, b):\n    return a + b", "raise ValueError('late')")
+    worker = bare_zygote.spawn("notebook", work, "n.ipynb")
+    try:
+        assert worker.gone is None
+        assert [cell.status for cell in worker.ready.cells] == ["ok", "error"]
+        assert worker.ask(protocol.Call(name="add", args=[2, 3])).value == 5
+        with pytest.raises(sandbox.WorkerError, match="^TypeError: can only concatenate str"):
+            worker.ask(protocol.Call(name="add", args=["a", 1]))
+    finally:
+        bare_zygote.discard(worker)
+    assert worker.gone == "was closed by the judge"
+
+
+def test_a_worker_killed_by_a_signal_is_said_to_have_been(bare_zygote, submission):
+    work = submission("import os, signal\ndef die():\n    os.kill(os.getpid(), signal.SIGKILL)")
+    worker = bare_zygote.spawn("notebook", work, "n.ipynb")
+    try:
+        with pytest.raises(sandbox.WorkerGone) as gone:
+            worker.ask(protocol.Call(name="die"))
+    finally:
+        bare_zygote.discard(worker)
+    assert gone.value.reason.startswith("was stopped by SIGKILL")
+
+
+def test_a_zygote_that_died_is_replaced_at_the_next_spawn(submission):
+    with sandbox.Zygote(sandbox.Limits(notebook_s=30.0), preload=()) as jail:
+        first_spool = jail.spool
+        os.killpg(jail.jail_pid, signal.SIGKILL)
+        jail.process.wait()
+        assert not jail.alive()
+        worker = jail.spawn("notebook", submission("x = 1"), "n.ipynb")
+        jail.discard(worker)
+        assert worker.ready.ok and jail.alive() and jail.spool != first_spool
+    assert not first_spool.exists()
+
+
+def test_the_zygote_answers_a_reap_of_no_worker_with_no_status(bare_zygote):
+    assert bare_zygote.reap("0123456789ab") is None
+    answer = bare_zygote.control(protocol.Reap(token="0123456789ab", wait_s=0), protocol.Reaped)
+    assert answer == protocol.Reaped(token="0123456789ab", status=None)
