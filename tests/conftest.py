@@ -8,6 +8,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from tpdl.authoring import notebooks
@@ -173,3 +174,29 @@ def forget_students(database):
     with Gradebook(f"sqlite:///{database}") as gradebook:
         for student in list(gradebook.students):
             gradebook.remove_student(student.id)
+
+
+# Short limits: a worker that hangs costs seconds.
+BARE_LIMITS = sandbox.Limits(memory_bytes=2 * 2**30, cpu_seconds=30, notebook_s=30.0, request_s=10.0)
+
+
+@pytest.fixture(scope="module")
+def bare_zygote():
+    """A jail whose zygote preloads nothing: it starts in a second or two (no TensorFlow)."""
+    with sandbox.Zygote(BARE_LIMITS, preload=()) as jail:
+        yield jail
+
+
+@pytest.fixture
+def notebook_folder(tmp_path):
+    """``notebook_folder(*cells)``: a submission folder holding ``n.ipynb`` made of these code cells."""
+
+    def make(*cells: str) -> Path:
+        folder = tmp_path / "submission"
+        folder.mkdir()
+        book = nbformat.v4.new_notebook()
+        book.cells = [nbformat.v4.new_code_cell(code) for code in cells]
+        nbformat.write(book, folder / "n.ipynb")
+        return folder
+
+    return make

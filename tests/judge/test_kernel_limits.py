@@ -341,7 +341,7 @@ def held(worker: sandbox.Worker) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def jail():
+def limits_jail():
     with sandbox.Zygote(LIMITS, preload=()) as zygote:
         yield zygote
     assert not mounted(zygote.spool), "a mount was left behind"
@@ -351,7 +351,9 @@ def jail():
 
 @needs_root
 @needs_cgroups
-def test_a_worker_runs_in_its_group_and_its_tree_is_a_bounded_tmpfs_from_the_first_cell(jail, tmp_path):
+def test_a_worker_runs_in_its_group_and_its_tree_is_a_bounded_tmpfs_from_the_first_cell(
+    limits_jail, tmp_path
+):
     submission = notebook(
         tmp_path,
         textwrap.dedent("""
@@ -368,7 +370,7 @@ def test_a_worker_runs_in_its_group_and_its_tree_is_a_bounded_tmpfs_from_the_fir
                 print("filler:", error.strerror, flush=True)
     """),
     )
-    worker = jail.spawn("notebook", submission, "n.ipynb")
+    worker = limits_jail.spawn("notebook", submission, "n.ipynb")
     try:
         assert worker.gone is None
         printed = worker.output_excerpt()
@@ -376,10 +378,10 @@ def test_a_worker_runs_in_its_group_and_its_tree_is_a_bounded_tmpfs_from_the_fir
         size = int(re.search(r"tree bytes: (\d+)", printed)[1])
         assert worker.given.used_bytes + LIMITS.scratch_bytes == size
         assert "filler: No space left on device" in printed
-        mount_point = jail.spool / worker.token
+        mount_point = limits_jail.spool / worker.token
         assert mounted(mount_point)
     finally:
-        jail.discard(worker)
+        limits_jail.discard(worker)
     *_memory, scratch_used, scratch_limit, _files, files_limit = held(worker)
     assert scratch_limit == LIMITS.scratch_bytes and files_limit == LIMITS.scratch_files
     assert LIMITS.scratch_bytes - 64 * 1024 < scratch_used <= LIMITS.scratch_bytes
@@ -389,11 +391,11 @@ def test_a_worker_runs_in_its_group_and_its_tree_is_a_bounded_tmpfs_from_the_fir
 
 @needs_root
 @needs_cgroups
-def test_forked_memfds_stop_the_worker_at_its_memory_limit_and_the_student_is_told(jail, tmp_path):
-    worker = jail.spawn("notebook", notebook(tmp_path, FORK_AND_MEMFD), "n.ipynb")
+def test_forked_memfds_stop_the_worker_at_its_memory_limit_and_the_student_is_told(limits_jail, tmp_path):
+    worker = limits_jail.spawn("notebook", notebook(tmp_path, FORK_AND_MEMFD), "n.ipynb")
     if worker.gone is None:  # the kernel stopped children only: the worker answers on
         worker.kill(None)
-    jail.discard(worker)
+    limits_jail.discard(worker)
     peak, limit, enforced, stopped, *_rest = held(worker)
     assert enforced == KERNEL.name and limit == LIMITS.memory_bytes
     assert stopped >= 1 and LIMITS.memory_bytes // 2 < peak <= LIMITS.memory_bytes

@@ -29,7 +29,7 @@ def test_no_pool_listening_means_grading_starts_its_own_jail(runtime_dir):
 
 
 @pytest.mark.slow
-def test_a_pool_lends_its_zygote_and_hangs_up_on_a_line_that_is_no_request(runtime_dir, submission):
+def test_a_pool_lends_its_zygote_and_hangs_up_on_a_line_that_is_no_request(runtime_dir, notebook_folder):
     server = subprocess.Popen(
         [sys.executable, "-m", "tpdl.cli", "pool", "--idle", "60"], stdout=subprocess.PIPE, text=True
     )
@@ -37,7 +37,7 @@ def test_a_pool_lends_its_zygote_and_hangs_up_on_a_line_that_is_no_request(runti
         assert "warm pool ready" in server.stdout.readline()
         pooled = pool.connect(sandbox.Limits(notebook_s=60.0))
         assert isinstance(pooled, sandbox.PooledZygote)
-        worker = pooled.spawn("notebook", submission("def one():\n    return 1"), "n.ipynb")
+        worker = pooled.spawn("notebook", notebook_folder("def one():\n    return 1"), "n.ipynb")
         assert worker.ask(protocol.Call(name="one")).value == 1
         pooled.discard(worker)
         pooled.close()

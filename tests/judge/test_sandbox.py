@@ -16,8 +16,8 @@ def test_the_jail_shares_no_network_and_writes_only_its_spool(tmp_path):
     assert writable == [[str(tmp_path), "/spool"]]
 
 
-def test_a_worker_answers_a_call_of_the_students_function(bare_zygote, submission):
-    work = submission("def add(a, b):\n    return a + b", "raise ValueError('late')")
+def test_a_worker_answers_a_call_of_the_students_function(bare_zygote, notebook_folder):
+    work = notebook_folder("def add(a, b):\n    return a + b", "raise ValueError('late')")
     worker = bare_zygote.spawn("notebook", work, "n.ipynb")
     try:
         assert worker.gone is None
@@ -30,8 +30,8 @@ def test_a_worker_answers_a_call_of_the_students_function(bare_zygote, submissio
     assert worker.gone == "was closed by the judge"
 
 
-def test_a_worker_killed_by_a_signal_is_said_to_have_been(bare_zygote, submission):
-    work = submission("import os, signal\ndef die():\n    os.kill(os.getpid(), signal.SIGKILL)")
+def test_a_worker_killed_by_a_signal_is_said_to_have_been(bare_zygote, notebook_folder):
+    work = notebook_folder("import os, signal\ndef die():\n    os.kill(os.getpid(), signal.SIGKILL)")
     worker = bare_zygote.spawn("notebook", work, "n.ipynb")
     try:
         with pytest.raises(sandbox.WorkerGone) as gone:
@@ -41,13 +41,13 @@ def test_a_worker_killed_by_a_signal_is_said_to_have_been(bare_zygote, submissio
     assert gone.value.reason.startswith("was stopped by SIGKILL")
 
 
-def test_a_zygote_that_died_is_replaced_at_the_next_spawn(submission):
+def test_a_zygote_that_died_is_replaced_at_the_next_spawn(notebook_folder):
     with sandbox.Zygote(sandbox.Limits(notebook_s=30.0), preload=()) as jail:
         first_spool = jail.spool
         os.killpg(jail.jail_pid, signal.SIGKILL)
         jail.process.wait()
         assert not jail.alive()
-        worker = jail.spawn("notebook", submission("x = 1"), "n.ipynb")
+        worker = jail.spawn("notebook", notebook_folder("x = 1"), "n.ipynb")
         jail.discard(worker)
         assert worker.ready.ok and jail.alive() and jail.spool != first_spool
     assert not first_spool.exists()

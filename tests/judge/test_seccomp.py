@@ -149,7 +149,7 @@ def judge_keyring():
 
 
 @pytest.fixture(scope="module")
-def jail(judge_keyring):
+def seccomp_jail(judge_keyring):
     with sandbox.Zygote(LIMITS, preload=()) as zygote:
         yield zygote
 
@@ -172,13 +172,13 @@ def test_every_refused_call_is_one_the_machine_has():
     assert not unknown, f"libseccomp does not know these system calls on x86-64: {unknown}"
 
 
-def test_a_notebook_worker_is_refused_every_door_and_keeps_the_rest(jail, tmp_path, judge_keyring):
-    worker = jail.spawn("notebook", submission(tmp_path, PROBE), "n.ipynb")
+def test_a_notebook_worker_is_refused_every_door_and_keeps_the_rest(seccomp_jail, tmp_path, judge_keyring):
+    worker = seccomp_jail.spawn("notebook", submission(tmp_path, PROBE), "n.ipynb")
     try:
         assert worker.gone is None, worker.gone
         found = probed(worker.output_excerpt())
     finally:
-        jail.discard(worker)
+        seccomp_jail.discard(worker)
     assert {name: found[name] for name in REFUSED} == REFUSED
     assert {name: found[name] for name in KEPT} == KEPT
     assert found["filter"] == "2" and found["canary seen"] is False
@@ -205,8 +205,8 @@ APP = PROBE + textwrap.dedent("""
 """)
 
 
-def test_a_service_worker_listens_on_tcp_and_opens_nothing_else(jail, tmp_path):
-    worker = jail.spawn(
+def test_a_service_worker_listens_on_tcp_and_opens_nothing_else(seccomp_jail, tmp_path):
+    worker = seccomp_jail.spawn(
         "service", submission(tmp_path, app=APP), options={"module": "app", "factory": "create_app"}
     )
     try:
@@ -216,7 +216,7 @@ def test_a_service_worker_listens_on_tcp_and_opens_nothing_else(jail, tmp_path):
             time.sleep(0.1)  # gunicorn's worker imports the app once it has forked
         found = probed(worker.output_excerpt())
     finally:
-        jail.discard(worker)
+        seccomp_jail.discard(worker)
     assert found["tcp socket"] == "ok" and found["unix socket"] == "ok"
     assert {name: found[name] for name in REFUSED if name != "tcp socket"} == {
         name: value for name, value in REFUSED.items() if name != "tcp socket"

@@ -8,8 +8,8 @@ from tpdl.judge import protocol, sandbox
 from tpdl.judge.session import Session, StudentCodeError
 
 
-def test_the_notebook_worker_starts_once_and_answers(bare_zygote, submission):
-    session = Session(bare_zygote, submission("def twice(x):\n    return 2 * x"), "n.ipynb")
+def test_the_notebook_worker_starts_once_and_answers(bare_zygote, notebook_folder):
+    session = Session(bare_zygote, notebook_folder("def twice(x):\n    return 2 * x"), "n.ipynb")
     try:
         assert session.ask_notebook(protocol.Call(name="twice", args=[21]), "twice").value == 42
         first = session.notebook_worker()
@@ -22,18 +22,18 @@ def test_the_notebook_worker_starts_once_and_answers(bare_zygote, submission):
     assert any(event.startswith("notebook worker: memory at most") for event in session.events)
 
 
-def test_a_missing_notebook_is_the_students_error_every_time(bare_zygote, submission):
-    session = Session(bare_zygote, submission("x = 1"), "renamed.ipynb")
+def test_a_missing_notebook_is_the_students_error_every_time(bare_zygote, notebook_folder):
+    session = Session(bare_zygote, notebook_folder("x = 1"), "renamed.ipynb")
     for _attempt in range(2):
         with pytest.raises(StudentCodeError, match=r"^renamed\.ipynb is not in your submission"):
             session.notebook_worker()
     session.close()
 
 
-def test_a_notebook_that_runs_too_long_is_told_in_french(submission, monkeypatch):
+def test_a_notebook_that_runs_too_long_is_told_in_french(notebook_folder, monkeypatch):
     monkeypatch.setenv(i18n.ENV, "fr")
     with sandbox.Zygote(sandbox.Limits(notebook_s=2.0), preload=()) as jail:
-        session = Session(jail, submission("while True:\n    pass"), "n.ipynb")
+        session = Session(jail, notebook_folder("while True:\n    pass"), "n.ipynb")
         with pytest.raises(StudentCodeError) as error:
             session.notebook_worker()
         session.close()
