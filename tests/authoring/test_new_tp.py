@@ -88,7 +88,7 @@ def test_the_kits_tests_of_every_tp_run_on_the_new_one(sixth_tp_course):
             "--rootdir",
             str(paths.course_dir()),
             str(tests / "test_course.py"),
-            str(tests / "test_catalogue.py"),
+            str(tests / "authoring" / "test_catalogue.py"),
             "-k",
             TP,
         ],
