@@ -14,7 +14,9 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 help:
 	@echo "make demo       set up, build the releases, grade the sample class into reports/<tp>/sample_class/, print the table"
+	@echo "make setup      .venv with requirements.lock's versions and the kit; bubblewrap and chromium where missing"
 	@echo "make test       set up if needed, run the kit's tests"
+	@echo "make test-fast  the kit's tests without the slow ones (no class runs)"
 	@echo "make test-nbgrader  nbgrader's own tests of its commands, on courses with the kit's settings"
 	@echo "make release    build release/<tp>/ from source/<tp>/"
 	@echo "make solutions  build and execute solutions/<tp>/ on the ci budget"
@@ -24,7 +26,9 @@ help:
 	@echo "make docker-check  prepare Docker's base images and TP1's wheelhouse; build and probe the reference in the box"
 	@echo "make lab        JupyterLab on the course, with nbgrader's extensions (and its exchange)"
 	@echo "make docs       serve the documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8000"
+	@echo "make exchange   nbgrader's exchange folder in the course, open to every user"
 	@echo "make lock       re-resolve requirements.lock from requirements.txt"
+	@echo "make clean      remove what the commands generate (releases, solutions, grading outputs, gradebook)"
 
 setup: $(STAMP) $(FORMGRADER)
 

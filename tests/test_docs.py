@@ -122,7 +122,7 @@ def resolves(dotted: str) -> bool:
 
 
 def test_every_module_the_docs_name_exists():
-    sources = [README, *DOCS.glob("*.md")]
+    sources = [README, ROOT / "CONTRIBUTING.md", ROOT / "tests" / "new_tp" / "README.md", *DOCS.glob("*.md")]
     named = {(source.name, name) for source in sources for name in CODE_NAME.findall(source.read_text())}
     assert named, "no module of the kit is named in the documentation"
     stale = sorted(f"{source}: {name}" for source, name in named if not resolves(name))
@@ -130,7 +130,7 @@ def test_every_module_the_docs_name_exists():
 
 
 def test_every_path_the_docs_name_exists():
-    sources = [README, *DOCS.glob("*.md")]
+    sources = [README, ROOT / "CONTRIBUTING.md", ROOT / "tests" / "new_tp" / "README.md", *DOCS.glob("*.md")]
     named = {(source.name, path) for source in sources for path in CODE_PATH.findall(source.read_text())}
     assert named, "no file of the kit is named in the documentation"
     missing = sorted(f"{source}: {path}" for source, path in named if not (ROOT / path).exists())

@@ -15,7 +15,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
-__version__ = "0.1.0"  # the one version: pyproject.toml and the student package read it here
+__version__ = "0.2.0.dev0"  # the one version: pyproject.toml and the student package read it here
 
 
 def _start_tensorflow_quietly() -> None:
