@@ -557,7 +557,7 @@ BENCHMARKS = {
 
 
 def write_markdown(results: dict) -> str:
-    lines = ["# Benchmark figures", "", "Written by `make bench`; included in the documentation (docs/benchmarks.md).", ""]
+    lines = ["# Benchmark figures", "", "Written by `make bench`; included in docs/benchmarks.md.", ""]
     for name, figures in sorted(results.items()):
         lines += [f"## {name}", "", "| figure | value |", "| --- | --- |"]
         lines += [f"| {key} | {value} |" for key, value in figures.items() if not key.endswith("_profile")]
