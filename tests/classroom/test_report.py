@@ -137,17 +137,22 @@ def test_markdown_keeps_no_mathjax_command_that_styles_a_formula(formula):
     assert not re.search(r"\\(mmlToken|bbox|enclose)\b", page) and "$x^2$" in page
 
 
-@pytest.mark.parametrize("assignment", paths.assignments())
-def test_feedback_lists_checks_under_their_exercises_in_notebook_order(released, assignment):
-    """Graders run file by file (TP2: batch norm before SGD); feedback follows the notebook."""
+def release_grade_cells(assignment: str) -> list[str]:
+    """The release notebook's autograded code cells, in notebook order."""
     import nbformat
 
     notebook = nbformat.read(paths.release(assignment) / f"{assignment}.ipynb", as_version=4)
-    cells = [
+    return [
         c.metadata["nbgrader"]["grade_id"]
         for c in notebook.cells
         if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
     ]
+
+
+@pytest.mark.parametrize("assignment", paths.assignments())
+def test_feedback_lists_checks_under_their_exercises_in_notebook_order(released, assignment):
+    """Graders run file by file (TP2: batch norm before SGD); feedback follows the notebook."""
+    cells = release_grade_cells(assignment)
     checks = [
         {
             "name": f"check_of_{cell}",
@@ -168,7 +173,7 @@ def test_feedback_lists_checks_under_their_exercises_in_notebook_order(released,
         "notebook": {"cells": []},
     }
     page = html.unescape(report.feedback_html(result))
-    sections = exercises.of_notebook(notebook)
+    sections = exercises.of_assignment(assignment)
     positions = [page.index(f"check_of_{cell}") for cell in cells]
     assert positions == sorted(positions), "the checks should follow the notebook's grade cells"
     for section in sections:
@@ -192,14 +197,7 @@ def test_a_heading_renders_its_inline_markdown_and_nothing_active():
 
 def graded_class(assignment: str):
     """A class of three whose checks come in the reverse of the notebook's order; its grade cells."""
-    import nbformat
-
-    notebook = nbformat.read(paths.release(assignment) / f"{assignment}.ipynb", as_version=4)
-    cells = [
-        c.metadata["nbgrader"]["grade_id"]
-        for c in notebook.cells
-        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
-    ]
+    cells = release_grade_cells(assignment)
     checks = [
         {
             "name": f"check_of_{cell}",
