@@ -29,7 +29,9 @@ def test_no_pool_listening_means_grading_starts_its_own_jail(runtime_dir):
 
 
 @pytest.mark.slow
-def test_a_pool_lends_its_zygote_and_hangs_up_on_a_line_that_is_no_request(runtime_dir, notebook_folder):
+def test_a_pool_lends_its_zygote_hangs_up_on_a_line_that_is_no_request_and_serves_the_next(
+    runtime_dir, notebook_folder
+):
     server = subprocess.Popen(
         [sys.executable, "-m", "tpdl.cli", "pool", "--idle", "60"], stdout=subprocess.PIPE, text=True
     )
@@ -50,6 +52,11 @@ def test_a_pool_lends_its_zygote_and_hangs_up_on_a_line_that_is_no_request(runti
             protocol.parse_line(protocol.PoolHello, stream.readline(), "the pool's hello")
             stream.write('{"op": "spawn", "token": "0123456789ab"}\n')  # no key, no limits: not a Spawn
             assert stream.readline() == ""  # the pool hung up without asking its zygote
+        assert server.stdout.readline().strip() == "served a grading run"
+        assert pool.address().exists(), "the pool still listens after a client that broke the protocol"
+        again = pool.connect(sandbox.Limits(notebook_s=60.0))
+        assert isinstance(again, sandbox.PooledZygote), "the pool serves the next client"
+        again.close()
     finally:
         server.terminate()
         server.wait(timeout=30)

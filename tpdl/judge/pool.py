@@ -54,8 +54,13 @@ def serve(idle_s: float = IDLE_S) -> None:
             if not zygote.alive():
                 zygote.close()
                 zygote = sandbox.Zygote().start()
-            with contextlib.suppress(OSError, ValueError, sandbox.SandboxUnavailable), connection:
-                stream = connection.makefile("rw", buffering=1)
+            # The stream is closed with the connection: a client that broke the protocol sees the
+            # pool hang up at once (the socket stays open while a file made from it is).
+            with (
+                contextlib.suppress(OSError, ValueError, sandbox.SandboxUnavailable),
+                connection,
+                connection.makefile("rw", buffering=1) as stream,
+            ):
                 stream.write(
                     protocol.control_line(
                         protocol.PoolHello(spool=str(zygote.spool), jail_pid=zygote.jail_pid)
