@@ -181,6 +181,10 @@ def grade_submission(
         "no:cacheprovider",
         "-p",
         "no:terminal",
+        # Its clean-up runs the garbage collector twice a session, over the whole judge's heap (a tenth
+        # of a second each in a class run): the graders' own unraisable exceptions are not grades.
+        "-p",
+        "no:unraisableexception",
         "--assert=plain",
         "--import-mode=importlib",
         "-o",
