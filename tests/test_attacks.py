@@ -37,6 +37,10 @@ ATTACKS = paths.course_dir() / "tests" / "attacks"
 # Short limits: the attacks that hang cost their limits; an honest student's slowest request (TP1's
 # first MLflow run, which creates the store's tables) takes about 4 s on 2 busy cores.
 LIMITS = sandbox.Limits(memory_bytes=4 * 2**30, cpu_seconds=30, processes=32, notebook_s=10.0, request_s=10.0)
+# TP1's pilot graders ask quick questions only (each answered in under 0.1 s here, the notebook's run
+# aside): its attacked class, where the attacks that hang cost one request limit each time a check
+# asks, waits 4 s for an answer.
+PILOT_LIMITS = dataclasses.replace(LIMITS, request_s=4.0)
 # The attacks on a worker's limits (``limit:``) form a class of their own, whose honest students keep
 # full marks under the same smaller limits: running into them costs seconds (this machine fills
 # memory at about 1 GB/s). Each process may still map 4 GiB: the control group is what bounds memory.
@@ -150,7 +154,7 @@ def grade_group(group, folder: Path, new_course) -> Graded:
         shutil.copytree(reference, submissions / LAST_VICTIM / tp)
         terminal = io.StringIO()
         with contextlib.redirect_stdout(terminal):
-            limits = KERNEL_LIMITS if group[2] else LIMITS
+            limits = KERNEL_LIMITS if group[2] else LIMITS if group[1] or tp != "tp1" else PILOT_LIMITS
             outcome = classroom.grade_class(tp, submissions, progress=False, limits=limits)
     return Graded(root, outcome, terminal.getvalue(), planted)
 

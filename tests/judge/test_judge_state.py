@@ -5,7 +5,6 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -335,13 +334,12 @@ def test_validations_run_of_the_notebook_reports_a_wrong_answer_that_relies_on_a
 
 
 @pytest.mark.slow
-def test_validate_reports_the_tp2_wrong_answer_and_passes_the_reference(tmp_path):
+def test_validate_reports_the_tp2_wrong_answer_and_only_it(tmp_path):
+    """The wrong answer differs from TP2's reference in one cell: Validate fails that cell and passes
+    every other (a whole reference passes Validate in ``test_validate_is_quick_and_changes_nothing``)."""
     wrong = build(tmp_path / "wrong", "tp2")
     shown = " ".join(validate(wrong, "tp2.ipynb").split())
     assert "VALIDATION FAILED ON 1 CELL(S)" in shown, shown
     assert re.search(
         r"`train_and_log` uses `EPOCHS`, which only cell \d+ \(`train_and_log_tests`\) defines", shown
     )
-    reference = tmp_path / "reference" / "tp2"
-    shutil.copytree(paths.sample_submission("reference", "tp2"), reference)
-    assert "Success! Your notebook passes all the tests." in validate(reference, "tp2.ipynb")
