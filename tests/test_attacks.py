@@ -20,6 +20,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -368,11 +370,31 @@ def test_what_the_instructor_opens_holds_nothing_active(graded_class, group):
 # --------------------------------------------------------------------------- results reused
 
 
-class Rerun:
-    """A scratch class that a ``rerun`` attack grades twice, changing something in between."""
+@pytest.fixture(scope="module")
+def warm_pool(tmp_path_factory):
+    """The folder where a warm pool (``tpdl pool``) listens: the rerun scenarios' short class runs,
+    a dozen of them, share its jail instead of each importing TensorFlow in a jail of its own."""
+    runtime = tmp_path_factory.mktemp("runtime")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tpdl.cli", "pool", "--idle", "600"],
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "warm pool ready" in server.stdout.readline()
+        yield runtime
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
-    def __init__(self, root: Path, tp: str):
-        self.root, self.tp, self.limits = root, tp, LIMITS
+
+class Rerun:
+    """A scratch class that a ``rerun`` attack grades twice, changing something in between, with the
+    warm pool listening in ``runtime``."""
+
+    def __init__(self, root: Path, tp: str, runtime: Path):
+        self.root, self.tp, self.limits, self.runtime = root, tp, LIMITS, runtime
         self.submissions = root / "submitted"
         self.submissions.mkdir(parents=True, exist_ok=True)
 
@@ -386,6 +408,7 @@ class Rerun:
         with contextlib.ExitStack() as stack:
             stack.enter_context(course_dir(self.root))
             patch = stack.enter_context(pytest.MonkeyPatch.context())
+            patch.setenv("XDG_RUNTIME_DIR", str(self.runtime))
             for name, value in environment.items():
                 if value is None:
                     patch.delenv(name, raising=False)
@@ -398,7 +421,7 @@ class Rerun:
 
 
 @pytest.mark.parametrize(("tp", "entry"), RERUNS, ids=[f"{tp}/{e.id}" for tp, e in RERUNS])
-def test_no_result_is_reused_where_what_it_depended_on_changed(tmp_path, new_course, tp, entry):
+def test_no_result_is_reused_where_what_it_depended_on_changed(tmp_path, new_course, warm_pool, tp, entry):
     root = new_course(tmp_path / "course")
-    proof = catalogue.namespace(entry)["scenario"](Rerun(root, tp))
+    proof = catalogue.namespace(entry)["scenario"](Rerun(root, tp, warm_pool))
     assert entry.proof in proof, f"{entry.id} left no proof that it ran ({entry.proof!r} not in {proof!r})"
