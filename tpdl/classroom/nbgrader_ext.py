@@ -30,6 +30,7 @@ import os
 import secrets
 import shutil
 import stat
+import weakref
 from pathlib import Path
 
 from nbconvert.exporters import HTMLExporter, NotebookExporter
@@ -341,6 +342,7 @@ class SandboxedAutograde(NotebookExporter):
         from tpdl.core import paths
 
         super().__init__(*args, **kwargs)
+        self._runner = None  # the sandbox of this autograde run, for all its students (see _kept_runner)
         # nbgrader copies a submission's files (following links) before any exporter sees it: a
         # submission holding a link, a pipe or a device is not autograded (`tpdl grade` grades a TP's,
         # its intake leaving them out).
@@ -389,7 +391,9 @@ class SandboxedAutograde(NotebookExporter):
             graded = paths.autograded() / student / assignment / f"{name}.ipynb"
             if os.path.realpath(filename).startswith(str(paths.submitted().resolve()) + os.sep):
                 self.log.info("Grading %s's %s with the kit's judge, in its sandbox", student, assignment)
-                outcome = classroom.grade_class(assignment, students=[student], force=True, progress=False)
+                outcome = classroom.grade_class(
+                    assignment, students=[student], force=True, progress=False, runner=self._kept_runner()
+                )
                 result = outcome.students.get(student, {})
                 most = gradebook.maximum(result, outcome.totals.get(student))
                 self.log.info(
@@ -403,6 +407,17 @@ class SandboxedAutograde(NotebookExporter):
         resources = resources or {}
         resources["output_extension"] = ".ipynb"
         return text, resources
+
+    def _kept_runner(self):
+        """One sandbox for every student this autograde run grades (each is a class run of its own):
+        TensorFlow is imported once, not once per student. It stops with the exporter, or at exit."""
+        if self._runner is None:
+            from tpdl.classroom.runners import KeptRunner
+            from tpdl.judge import sandbox
+
+            self._runner = KeptRunner(sandbox.Limits())
+            weakref.finalize(self, self._runner.release)
+        return self._runner
 
 
 def _empty_notebook() -> str:

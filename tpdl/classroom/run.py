@@ -88,9 +88,12 @@ def grade_class(
     cluster_certs: Path | None = None,
     insecure_cluster: bool = False,
     out: Path | None = None,
+    runner: LocalRunner | None = None,
 ) -> ClassResult:
     """Grade every submission of ``assignment``; see ``tpdl grade --help``. A ``submissions`` folder
-    other than the course's ``submitted/`` is graded apart from the class, into ``out``."""
+    other than the course's ``submitted/`` is graded apart from the class, into ``out``. ``runner``,
+    one the caller keeps across class runs (a :class:`tpdl.classroom.runners.KeptRunner`), grades in
+    place of the one ``jobs`` and ``cluster`` would choose; its limits are the run's."""
     if not paths.graders(assignment).is_dir():
         from tpdl.classroom import plain  # nbgrader's executor is imported for a plain assignment only
 
@@ -108,8 +111,10 @@ def grade_class(
         raise UsageError(str(error)) from None
     if cluster is not None and jobs > 1:
         raise UsageError("--cluster and --jobs exclude each other: the cluster's workers grade side by side")
+    if runner is not None:
+        limits = runner.limits
     limits = limits or sandbox.Limits()
-    runner = runner_for(jobs, limits, cluster, cluster_certs, insecure_cluster)
+    runner = runner or runner_for(jobs, limits, cluster, cluster_certs, insecure_cluster)
     submissions = Path(submissions or paths.submitted())
     if not submissions.is_dir():
         raise UsageError(f"no submissions folder at {submissions}")

@@ -1,7 +1,8 @@
 """Where a class run's students are graded, behind one signature: :class:`Runner`.
 
 - :class:`LocalRunner` (``--jobs 1``): one sandbox in this process, the warm pool's if one answers,
-  else one started while the submissions are staged;
+  else one started while the submissions are staged (:class:`KeptRunner` keeps it for the
+  process's next class run);
 - :class:`PooledRunner` (``--jobs N``): N judge processes, each with a sandbox of its own; a judge
   that dies or hangs costs its student only;
 - ``tpdl.classroom.cluster.ClusterRunner`` (``--cluster``): the workers of a Dask cluster.
@@ -82,6 +83,7 @@ class LocalRunner(Runner):
     def __init__(self, limits: sandbox.Limits):
         self.limits = limits
         self.early = None  # the sandbox launched (or the warm pool reached) at start
+        self.ready = None  # the same, once its zygote said it is ready
 
     def start(self) -> None:
         print_limits_notice()
@@ -90,7 +92,9 @@ class LocalRunner(Runner):
     def grade(self, assignment: str, key: str, todo: list[Task], record: Record, progress: bool) -> None:
         if self.early is None:
             self.start()
-        zygote = self.early.wait_ready()
+        if self.ready is None:
+            self.ready = self.early.wait_ready()
+        zygote = self.ready
         bar = report.progress_bar(len(todo), enabled=progress)
         try:
             for task in todo:
@@ -103,7 +107,25 @@ class LocalRunner(Runner):
     def close(self) -> None:
         if self.early is not None:
             self.early.close()
-            self.early = None
+            self.early = self.ready = None
+
+
+class KeptRunner(LocalRunner):
+    """A :class:`LocalRunner` whose sandbox outlives the class run: a process that grades one class
+    run per student (``nbgrader autograde``) imports TensorFlow once for all of them. The sandbox is
+    started by the first run and stopped by :meth:`release`."""
+
+    def start(self) -> None:
+        if self.early is not None and not self.early.alive():  # it could not start: try again
+            self.release()
+        if self.early is None:
+            super().start()
+
+    def close(self) -> None:
+        """Keep the sandbox for the next class run."""
+
+    def release(self) -> None:
+        super().close()
 
 
 def judge_loop(index: int, assignment: str, tasks, results, limits: sandbox.Limits) -> None:

@@ -1,0 +1,64 @@
+"""Does a kept runner start one sandbox for all the class runs of its process, and stop it when told?"""
+
+from tpdl.classroom import runners
+
+
+class FakeZygote:
+    """Stands in for a jail: counts how often it is launched, made ready and closed."""
+
+    launched: list["FakeZygote"] = []
+
+    def __init__(self, limits):
+        self.limits, self.readied, self.closed = limits, 0, False
+
+    def launch(self):
+        FakeZygote.launched.append(self)
+        return self
+
+    def wait_ready(self):
+        self.readied += 1
+        return self
+
+    def alive(self):
+        return not self.closed
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_kept_runner_starts_one_sandbox_for_every_class_run_and_stops_it_on_release(monkeypatch):
+    monkeypatch.setattr(runners.sandbox, "Zygote", FakeZygote)
+    monkeypatch.setattr(runners.pool, "connect", lambda limits: None)
+    monkeypatch.setattr(FakeZygote, "launched", [])
+    kept = runners.KeptRunner(runners.sandbox.Limits())
+    for _ in range(3):  # three students, one class run each, as nbgrader's autograde grades them
+        kept.start()
+        kept.grade("tp1", "key", [], lambda *result: None, progress=False)
+        kept.close()
+    assert len(FakeZygote.launched) == 1, "one sandbox for the three runs"
+    (jail,) = FakeZygote.launched
+    assert jail.readied == 1 and not jail.closed, "made ready once, kept between runs"
+    kept.release()
+    assert jail.closed
+
+
+def test_a_kept_runner_whose_sandbox_did_not_start_starts_another(monkeypatch):
+    monkeypatch.setattr(runners.sandbox, "Zygote", FakeZygote)
+    monkeypatch.setattr(runners.pool, "connect", lambda limits: None)
+    monkeypatch.setattr(FakeZygote, "launched", [])
+    kept = runners.KeptRunner(runners.sandbox.Limits())
+    kept.start()
+    FakeZygote.launched[0].closed = True  # its zygote died before it was ready
+    kept.start()
+    assert len(FakeZygote.launched) == 2 and not FakeZygote.launched[1].closed
+
+
+def test_a_local_runner_stops_its_sandbox_at_the_end_of_its_run(monkeypatch):
+    monkeypatch.setattr(runners.sandbox, "Zygote", FakeZygote)
+    monkeypatch.setattr(runners.pool, "connect", lambda limits: None)
+    monkeypatch.setattr(FakeZygote, "launched", [])
+    local = runners.LocalRunner(runners.sandbox.Limits())
+    local.start()
+    local.grade("tp1", "key", [], lambda *result: None, progress=False)
+    local.close()
+    assert FakeZygote.launched[0].closed
