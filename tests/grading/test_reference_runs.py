@@ -75,13 +75,22 @@ def change_the_software(tmp_path, monkeypatch):
     monkeypatch.setattr(ingredients, "software", lambda: ["tensorflow==0.0"])
 
 
-@pytest.mark.parametrize("change", [change_the_kit, change_the_graders, change_the_data, change_the_software])
+@pytest.mark.parametrize("change", [change_the_kit, change_the_data, change_the_software])
 def test_a_run_is_made_again_when_what_makes_it_changes(kept_runs, tmp_path, monkeypatch, change):
     make = Maker()
     reference_runs.kept(REQUEST, make)
     change(tmp_path, monkeypatch)
     reference_runs.kept(REQUEST, make)
     assert make.calls == 2
+
+
+def test_a_change_to_the_graders_keeps_the_runs_they_ask_for(kept_runs, tmp_path, monkeypatch):
+    """The graders choose the request (a new one is a new run); the kit's worker makes it."""
+    make = Maker()
+    reference_runs.kept(REQUEST, make)
+    change_the_graders(tmp_path, monkeypatch)
+    assert reference_runs.kept(REQUEST, make) == RUN
+    assert make.calls == 1
 
 
 @pytest.mark.parametrize(

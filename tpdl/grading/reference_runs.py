@@ -2,11 +2,11 @@
 experiment, whose settings the notebook pins) is made once, not once per grading run.
 
 A run is kept under the digest of its request and of everything else that can change it (the kit's
-code, every grader, the data at hand and the software: ``tpdl.grading.ingredients``), nothing a student
-hands in, in a folder of the user's cache that only the judge's user can enter. Each file is
-written whole (a temporary file renamed into place) and read back through ``tpdl.judge.protocol``: a
-file that does not hold a valid answer is made again. While one judge process makes a run, the
-others wait for it instead of making it too.
+code, which makes it in a worker of its own, the data at hand and the software:
+``tpdl.grading.ingredients``), nothing a student hands in, in a folder of the user's cache that only
+the judge's user can enter. Each file is written whole (a temporary file renamed into place) and
+read back through ``tpdl.judge.protocol``: a file that does not hold a valid answer is made again.
+While one judge process makes a run, the others wait for it instead of making it too.
 """
 
 import contextlib
@@ -43,12 +43,12 @@ def folder() -> Path | None:
 
 
 def key(request_digest: str) -> str:
-    """The name a run is kept under: its request's digest with the kit's, the graders', the data's and
-    the software's."""
+    """The name a run is kept under: its request's digest with the kit's, the data's and the
+    software's. The graders choose what to ask, which the request holds; they take no part in making
+    the run (a change to any TP's graders would otherwise make TP2's runs again)."""
     parts = {
         "request": request_digest,
         "kit": ingredients.tree_digest(paths.PACKAGE),
-        "graders": ingredients.tree_digest(paths.graders()),
         "data": ingredients.data_at_hand(),
         "software": ingredients.software(),
     }
