@@ -20,12 +20,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import warm_pool
 from instructor_pages import formgrader_view, outside
 
 from tpdl.authoring import catalogue
@@ -135,6 +135,13 @@ def graded_class(request, built_once, new_course) -> Graded:
     return built_once(f"attacks-{group_name(group)}", lambda folder: grade_group(group, folder, new_course))
 
 
+def limits_of(group: tuple[str, bool, bool]) -> sandbox.Limits:
+    tp, deliverables, kernel = group
+    if kernel:
+        return KERNEL_LIMITS
+    return PILOT_LIMITS if tp == "tp1" and not deliverables else LIMITS
+
+
 def grade_group(group, folder: Path, new_course) -> Graded:
     tp = group[0]
     cases = [(index, entry) for index, a, entry in CASES if group_of(a, entry) == group]
@@ -156,7 +163,7 @@ def grade_group(group, folder: Path, new_course) -> Graded:
         shutil.copytree(reference, submissions / LAST_VICTIM / tp)
         terminal = io.StringIO()
         with contextlib.redirect_stdout(terminal):
-            limits = KERNEL_LIMITS if group[2] else LIMITS if group[1] or tp != "tp1" else PILOT_LIMITS
+            limits = limits_of(group)
             outcome = classroom.grade_class(tp, submissions, progress=False, limits=limits)
     return Graded(root, outcome, terminal.getvalue(), planted)
 
@@ -371,27 +378,21 @@ def test_what_the_instructor_opens_holds_nothing_active(graded_class, group):
 
 
 @pytest.fixture(scope="module")
-def warm_pool(tmp_path_factory):
-    """The folder where a warm pool (``tpdl pool``) listens: the rerun scenarios' short class runs,
-    a dozen of them, share its jail instead of each importing TensorFlow in a jail of its own."""
-    runtime = tmp_path_factory.mktemp("runtime")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tpdl.cli", "pool", "--idle", "600"],
-        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def pool_runtime():
+    """The folder where a warm pool (``tpdl pool``) listens: the rerun scenarios' fifteen short class
+    runs share its jail instead of each importing TensorFlow in a jail of its own. Not under
+    pytest's base folder, which a test run started beside this one may clean away."""
+    runtime = Path(tempfile.mkdtemp(prefix="tpdl-pool-test-"))
     try:
-        assert "warm pool ready" in server.stdout.readline()
-        yield runtime
+        with warm_pool.serving(runtime, idle_s=600):
+            yield runtime
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 class Rerun:
-    """A scratch class that a ``rerun`` attack grades twice, changing something in between, with the
-    warm pool listening in ``runtime``."""
+    """A scratch class that a ``rerun`` attack grades again and again, changing something in between,
+    with the warm pool listening in ``runtime``."""
 
     def __init__(self, root: Path, tp: str, runtime: Path):
         self.root, self.tp, self.limits, self.runtime = root, tp, LIMITS, runtime
@@ -421,7 +422,7 @@ class Rerun:
 
 
 @pytest.mark.parametrize(("tp", "entry"), RERUNS, ids=[f"{tp}/{e.id}" for tp, e in RERUNS])
-def test_no_result_is_reused_where_what_it_depended_on_changed(tmp_path, new_course, warm_pool, tp, entry):
+def test_no_result_is_reused_where_what_it_depended_on_changed(tmp_path, new_course, pool_runtime, tp, entry):
     root = new_course(tmp_path / "course")
-    proof = catalogue.namespace(entry)["scenario"](Rerun(root, tp, warm_pool))
+    proof = catalogue.namespace(entry)["scenario"](Rerun(root, tp, pool_runtime))
     assert entry.proof in proof, f"{entry.id} left no proof that it ran ({entry.proof!r} not in {proof!r})"

@@ -13,6 +13,7 @@ import time
 import distributed
 import nbformat
 import pytest
+import warm_pool
 
 from tpdl import cli
 from tpdl.classroom import cluster
@@ -318,9 +319,7 @@ def test_a_second_run_at_the_same_time_is_refused(course, sample_class):
 @pytest.mark.slow
 def test_a_warm_pool_grades_like_a_fresh_sandbox(course, sample_class, tmp_path):
     env = {**os.environ, "TPDL_COURSE_DIR": str(course), "XDG_RUNTIME_DIR": str(tmp_path)}
-    pool = subprocess.Popen([*TPDL, "pool", "--idle", "60"], env=env, stdout=subprocess.PIPE, text=True)
-    try:
-        assert "warm pool ready" in pool.stdout.readline()
+    with warm_pool.serving(tmp_path, env=env) as pool:
         runs = []
         for _ in range(2):
             done = subprocess.run(
@@ -348,9 +347,6 @@ def test_a_warm_pool_grades_like_a_fresh_sandbox(course, sample_class, tmp_path)
                     for s, e in json.loads((course / "class.json").read_text())["students"].items()
                 }
             )
-    finally:
-        pool.terminate()
-        pool.wait(timeout=30)
     assert runs[0] == runs[1]
     assert runs[0]["reference"] == 7 and runs[0]["untouched"] == 0
 

@@ -1,5 +1,7 @@
 """Does a kept runner start one sandbox for all the class runs of its process, and stop it when told?"""
 
+import pytest
+
 from tpdl.classroom import runners
 
 
@@ -26,39 +28,39 @@ class FakeZygote:
         self.closed = True
 
 
-def test_a_kept_runner_starts_one_sandbox_for_every_class_run_and_stops_it_on_release(monkeypatch):
+@pytest.fixture
+def launched(monkeypatch) -> list[FakeZygote]:
+    """The jails the runners launch, fakes, in order; no warm pool answers."""
     monkeypatch.setattr(runners.sandbox, "Zygote", FakeZygote)
     monkeypatch.setattr(runners.pool, "connect", lambda limits: None)
     monkeypatch.setattr(FakeZygote, "launched", [])
+    return FakeZygote.launched
+
+
+def test_a_kept_runner_starts_one_sandbox_for_every_class_run_and_stops_it_on_release(launched):
     kept = runners.KeptRunner(runners.sandbox.Limits())
     for _ in range(3):  # three students, one class run each, as nbgrader's autograde grades them
         kept.start()
         kept.grade("tp1", "key", [], lambda *result: None, progress=False)
         kept.close()
-    assert len(FakeZygote.launched) == 1, "one sandbox for the three runs"
-    (jail,) = FakeZygote.launched
+    assert len(launched) == 1, "one sandbox for the three runs"
+    (jail,) = launched
     assert jail.readied == 1 and not jail.closed, "made ready once, kept between runs"
     kept.release()
     assert jail.closed
 
 
-def test_a_kept_runner_whose_sandbox_did_not_start_starts_another(monkeypatch):
-    monkeypatch.setattr(runners.sandbox, "Zygote", FakeZygote)
-    monkeypatch.setattr(runners.pool, "connect", lambda limits: None)
-    monkeypatch.setattr(FakeZygote, "launched", [])
+def test_a_kept_runner_whose_sandbox_did_not_start_starts_another(launched):
     kept = runners.KeptRunner(runners.sandbox.Limits())
     kept.start()
-    FakeZygote.launched[0].closed = True  # its zygote died before it was ready
+    launched[0].closed = True  # its zygote died before it was ready
     kept.start()
-    assert len(FakeZygote.launched) == 2 and not FakeZygote.launched[1].closed
+    assert len(launched) == 2 and not launched[1].closed
 
 
-def test_a_local_runner_stops_its_sandbox_at_the_end_of_its_run(monkeypatch):
-    monkeypatch.setattr(runners.sandbox, "Zygote", FakeZygote)
-    monkeypatch.setattr(runners.pool, "connect", lambda limits: None)
-    monkeypatch.setattr(FakeZygote, "launched", [])
+def test_a_local_runner_stops_its_sandbox_at_the_end_of_its_run(launched):
     local = runners.LocalRunner(runners.sandbox.Limits())
     local.start()
     local.grade("tp1", "key", [], lambda *result: None, progress=False)
     local.close()
-    assert FakeZygote.launched[0].closed
+    assert launched[0].closed

@@ -3,12 +3,11 @@ know when there is none?"""
 
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+import warm_pool
 
 from tpdl.judge import pool, protocol, sandbox
 
@@ -32,11 +31,7 @@ def test_no_pool_listening_means_grading_starts_its_own_jail(runtime_dir):
 def test_a_pool_lends_its_zygote_hangs_up_on_a_line_that_is_no_request_and_serves_the_next(
     runtime_dir, notebook_folder
 ):
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tpdl.cli", "pool", "--idle", "60"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert "warm pool ready" in server.stdout.readline()
+    with warm_pool.serving(runtime_dir) as server:
         pooled = pool.connect(sandbox.Limits(notebook_s=60.0))
         assert isinstance(pooled, sandbox.PooledZygote)
         worker = pooled.spawn("notebook", notebook_folder("def one():\n    return 1"), "n.ipynb")
@@ -57,6 +52,3 @@ def test_a_pool_lends_its_zygote_hangs_up_on_a_line_that_is_no_request_and_serve
         again = pool.connect(sandbox.Limits(notebook_s=60.0))
         assert isinstance(again, sandbox.PooledZygote), "the pool serves the next client"
         again.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
