@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import warm_pool
 
 from tpdl.authoring import notebooks
 from tpdl.core import manifest, paths
@@ -109,6 +110,21 @@ def _load_or_build(run_folder: Path, name: str, build):
         return error
     saved.write_bytes(pickle.dumps(outcome))
     return outcome
+
+
+@pytest.fixture(scope="session")
+def shared_pool():
+    """This process's warm pool (``warm_pool.SharedPool``): ``with shared_pool.used(): ...``."""
+    pool = warm_pool.SharedPool()
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def in_shared_pool(shared_pool):
+    """The test's class runs grade in this process's warm pool."""
+    with shared_pool.used():
+        yield
 
 
 @pytest.fixture(scope="session")

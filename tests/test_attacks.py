@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,10 +128,16 @@ def in_group(group, *values, id: str):
 
 
 @pytest.fixture(scope="module")
-def graded_class(request, built_once, new_course) -> Graded:
-    """The attacked class of the test's group (its parameter), graded once per test run."""
+def graded_class(request, built_once, new_course, shared_pool) -> Graded:
+    """The attacked class of the test's group (its parameter), graded once per test run, in the test
+    process's warm pool (the jail outlives the class's attackers, as a pool's does between runs)."""
     group = request.param
-    return built_once(f"attacks-{group_name(group)}", lambda folder: grade_group(group, folder, new_course))
+
+    def build(folder: Path) -> Graded:
+        with shared_pool.used():
+            return grade_group(group, folder, new_course)
+
+    return built_once(f"attacks-{group_name(group)}", build)
 
 
 def limits_of(group: tuple[str, bool, bool]) -> sandbox.Limits:
@@ -377,25 +382,12 @@ def test_what_the_instructor_opens_holds_nothing_active(graded_class, group):
 # --------------------------------------------------------------------------- results reused
 
 
-@pytest.fixture(scope="module")
-def pool_runtime():
-    """The folder where a warm pool (``tpdl pool``) listens: the rerun scenarios' fifteen short class
-    runs share its jail instead of each importing TensorFlow in a jail of its own. Not under
-    pytest's base folder, which a test run started beside this one may clean away."""
-    runtime = Path(tempfile.mkdtemp(prefix="tpdl-pool-test-"))
-    try:
-        with warm_pool.serving(runtime, idle_s=600):
-            yield runtime
-    finally:
-        shutil.rmtree(runtime, ignore_errors=True)
-
-
 class Rerun:
     """A scratch class that a ``rerun`` attack grades again and again, changing something in between,
-    with the warm pool listening in ``runtime``."""
+    in the test process's warm pool (its fifteen short class runs share one jail)."""
 
-    def __init__(self, root: Path, tp: str, runtime: Path):
-        self.root, self.tp, self.limits, self.runtime = root, tp, LIMITS, runtime
+    def __init__(self, root: Path, tp: str, pool: warm_pool.SharedPool):
+        self.root, self.tp, self.limits, self.pool = root, tp, LIMITS, pool
         self.submissions = root / "submitted"
         self.submissions.mkdir(parents=True, exist_ok=True)
 
@@ -408,8 +400,8 @@ class Rerun:
     def grade(self, limits: sandbox.Limits | None = None, **environment) -> classroom.ClassResult:
         with contextlib.ExitStack() as stack:
             stack.enter_context(course_dir(self.root))
+            stack.enter_context(self.pool.used())
             patch = stack.enter_context(pytest.MonkeyPatch.context())
-            patch.setenv("XDG_RUNTIME_DIR", str(self.runtime))
             for name, value in environment.items():
                 if value is None:
                     patch.delenv(name, raising=False)
@@ -422,7 +414,7 @@ class Rerun:
 
 
 @pytest.mark.parametrize(("tp", "entry"), RERUNS, ids=[f"{tp}/{e.id}" for tp, e in RERUNS])
-def test_no_result_is_reused_where_what_it_depended_on_changed(tmp_path, new_course, pool_runtime, tp, entry):
+def test_no_result_is_reused_where_what_it_depended_on_changed(tmp_path, new_course, shared_pool, tp, entry):
     root = new_course(tmp_path / "course")
-    proof = catalogue.namespace(entry)["scenario"](Rerun(root, tp, pool_runtime))
+    proof = catalogue.namespace(entry)["scenario"](Rerun(root, tp, shared_pool))
     assert entry.proof in proof, f"{entry.id} left no proof that it ran ({entry.proof!r} not in {proof!r})"

@@ -42,6 +42,7 @@ def sample_class(course):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("in_shared_pool")
 def test_the_sample_class_is_graded_with_every_output(course, sample_class):
     done = run_tpdl(
         "grade",
@@ -128,6 +129,7 @@ def _files(*folders) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("in_shared_pool")
 def test_another_folder_is_graded_apart_from_the_class(course, sample_class, tmp_path):
     """Does grading a folder other than submitted/ (the sample class, a folder of clones) write
     under a folder of its own, named in the output, and leave the class's gradebook, autograded/,
@@ -183,6 +185,7 @@ CLONES = 3  # of the reference: with the sample class's five, the run is killed 
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("in_shared_pool")
 def test_a_class_killed_mid_run_is_finished_by_running_again(course, sample_class):
     for copy in range(CLONES):
         shutil.copytree(sample_class / "reference", sample_class / f"clone-{copy}")
@@ -239,6 +242,7 @@ def _outputs(course) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("in_shared_pool")
 def test_two_judges_give_the_same_grades_as_one(course, sample_class):
     """Do two judge processes, and the two workers of a Dask cluster on the loopback (plain TCP, with
     --insecure-cluster), grade as one judge does?"""

@@ -377,9 +377,11 @@ class Graded:
 
 
 @pytest.fixture(scope="module")
-def graded_by_one(tls_cluster) -> Graded:
-    """The sample class graded by one judge on this machine (``--jobs 1``), and what it wrote."""
-    outcome = classroom.grade_class("tp1", tls_cluster.submissions, progress=False, force=True)
+def graded_by_one(tls_cluster, shared_pool) -> Graded:
+    """The sample class graded by one judge on this machine (``--jobs 1``, in the test process's warm
+    pool), and what it wrote."""
+    with shared_pool.used():
+        outcome = classroom.grade_class("tp1", tls_cluster.submissions, progress=False, force=True)
     return Graded(outcome, _saved(tls_cluster.course))
 
 

@@ -50,9 +50,15 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def cycle(built_once, new_course):
-    """The cycle, run once per test run; what each step left behind, for the tests below."""
-    return built_once("nbgrader-cycle", lambda root: run_cycle(root, new_course))
+def cycle(built_once, new_course, shared_pool):
+    """The cycle, run once per test run (its gradings in the test process's warm pool); what each
+    step left behind, for the tests below."""
+
+    def build(root: Path) -> dict:
+        with shared_pool.used():
+            return run_cycle(root, new_course)
+
+    return built_once("nbgrader-cycle", build)
 
 
 def run_cycle(root: Path, new_course) -> dict:

@@ -491,6 +491,7 @@ def test_an_untouched_submission_is_on_time(late_class):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("in_shared_pool")
 def test_grading_charges_each_late_change_the_penalty(late_class):
     """``tpdl grade`` (TP1's quick checks): the same work, full marks on time, one point off late."""
     course = late_class["course"]
@@ -883,6 +884,7 @@ def test_the_grading_view_shows_each_check_under_its_cell_escaped(course, tmp_pa
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("in_shared_pool")
 def test_a_resubmission_replaces_the_collected_copy_with_update(course, tmp_path):
     """A student submits with ``nbgrader submit``, the instructor collects, the student submits
     again with a file changed and one added: ``collect`` keeps the first copy and its date,
