@@ -29,7 +29,7 @@ from instructor_pages import formgrader_view, outside
 
 from tpdl.authoring import catalogue
 from tpdl.classroom import run as classroom
-from tpdl.core import paths
+from tpdl.core import manifest, paths
 from tpdl.judge import sandbox
 
 pytestmark = pytest.mark.slow
@@ -171,6 +171,13 @@ def grade_group(group, folder: Path, new_course) -> Graded:
             limits = limits_of(group)
             outcome = classroom.grade_class(tp, submissions, progress=False, limits=limits)
     return Graded(root, outcome, terminal.getvalue(), planted)
+
+
+def test_every_tp_but_those_with_pilot_checks_is_graded_whole_in_an_attacked_class():
+    """The reference of a TP without pilot checks earns every point of every grader here only (its
+    last honest student, after the attackers): the catalogue grades the others' reference whole."""
+    attacked = {tp for tp, _, _ in GROUPS}
+    assert attacked >= {a for a in paths.assignments() if not manifest.load(a).pilot}
 
 
 def test_the_catalogue_holds_attacks_of_every_kind_on_every_tp():

@@ -4,7 +4,7 @@ import pytest
 
 from tpdl import grading
 from tpdl.authoring import catalogue
-from tpdl.core import paths
+from tpdl.core import manifest, paths
 
 CATALOGUE = paths.course_dir() / "tests" / "catalogue"
 ENTRIES = [
@@ -43,8 +43,14 @@ def test_variant_is_graded_as_catalogued(zygote, tmp_path, assignment, entry):
     assert result.score < result.max_score
 
 
+# A TP's reference is graded whole by every grader in its attacked class, as the honest student graded
+# after every attacker (``tests/test_attacks.py``), except where the attacked classes ask a TP's quick
+# pilot checks only: those TPs' references are graded whole here.
+GRADED_WHOLE_HERE = sorted(a for a in paths.assignments() if manifest.load(a).pilot)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment", sorted(a.name for a in CATALOGUE.iterdir()))
+@pytest.mark.parametrize("assignment", GRADED_WHOLE_HERE)
 def test_the_reference_earns_every_point_of_every_grader(zygote, tmp_path, assignment):
     """The reference, graded whole (every grader, in the order the judge runs them): a check that
     disturbs another (a worker it replaces, a fixture it shares) shows here and not on one cell."""
