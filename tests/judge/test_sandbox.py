@@ -3,6 +3,8 @@ zygote died?"""
 
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -57,3 +59,20 @@ def test_the_zygote_answers_a_reap_of_no_worker_with_no_status(bare_zygote):
     assert bare_zygote.reap("0123456789ab") is None
     answer = bare_zygote.control(protocol.Reap(token="0123456789ab", wait_s=0), protocol.Reaped)
     assert answer == protocol.Reaped(token="0123456789ab", status=None)
+
+
+def test_a_jail_starts_for_a_python_named_through_a_folder_it_does_not_bind(tmp_path):
+    """``../.venv/bin/python`` run from a folder the jail does not bind: Python names itself
+    ``<that folder>/../.venv/bin/python``."""
+    started = subprocess.run(
+        [
+            os.path.relpath(sys.executable, tmp_path),
+            "-c",
+            "from tpdl.judge import sandbox; sandbox.Zygote(preload=()).start().close()",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 0, started.stderr

@@ -522,7 +522,8 @@ class Zygote:
     def launch(self) -> "Zygote":
         """Start the jail without waiting: the zygote imports TensorFlow while the judge gets ready."""
         command = bwrap_command(self.spool, self.privileged)
-        command += [sys.executable, "-m", "tpdl.judge.worker", "zygote", *self.preload]
+        # The interpreter by a path the jail has: ``..`` through a folder it does not bind is gone.
+        command += [os.path.normpath(sys.executable), "-m", "tpdl.judge.worker", "zygote", *self.preload]
         env = {**WORKER_ENV, "HOME": "/tmp", "PYTHONPATH": str(PACKAGE.parent)}
         self.process = subprocess.Popen(
             command,
