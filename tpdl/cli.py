@@ -155,7 +155,8 @@ def _try(args) -> int:
                 entry, reference, Path(scratch) / entry.id / assignment, f"{assignment}.ipynb"
             )
             cells = catalogue.graded_cells(entry, reference / f"{assignment}.ipynb")
-            result, _ = grading.grade_submission(jail, assignment, submission, cells=cells)
+            checks = catalogue.graded_checks(entry)
+            result, _ = grading.grade_submission(jail, assignment, submission, cells=cells, checks=checks)
             most = gradebook.maximum(result.to_json())
             print(
                 f"{entry.id} ({entry.expect}): {result.score:g}/{most.max_score:g}, "

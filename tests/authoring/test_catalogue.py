@@ -19,8 +19,11 @@ def grade(zygote, tmp_path, assignment, entry):
     reference = paths.sample_submission("reference", assignment)
     submission = catalogue.build(entry, reference, tmp_path / assignment, f"{assignment}.ipynb")
     cells = catalogue.graded_cells(entry, reference / f"{assignment}.ipynb")
-    result, _ = grading.grade_submission(zygote, assignment, submission, cells=cells)
+    checks = catalogue.graded_checks(entry)
+    result, _ = grading.grade_submission(zygote, assignment, submission, cells=cells, checks=checks)
     assert result.checks, "no check ran"
+    missing = set(entry.checks) - {check.name for check in result.checks}
+    assert not missing, f"the entry names checks that do not exist: {missing}"
     return result
 
 
@@ -87,3 +90,14 @@ def test_whole_solutions_answer_every_cell(assignment):
     for entry in whole:
         answered = set(catalogue.sections(entry))
         assert cells <= answered, f"{entry.id} leaves {sorted(cells - answered)} unanswered"
+
+
+def test_an_entry_graded_on_named_checks_names_every_check_it_loses(tmp_path):
+    entry = tmp_path / "mlflow.db--fail--half-named.py"
+    entry.write_text(
+        '"""Half named.\n\napply: edit\nchecks: a\nloses: a, b\n"""\n\n\ndef edit(folder):\n    pass\n'
+    )
+    with pytest.raises(ValueError, match="'checks:' must hold every check of 'loses:'"):
+        catalogue.load(entry)
+    entry.write_text(entry.read_text().replace("checks: a\n", "checks: a, b, c\n"))
+    assert catalogue.graded_checks(catalogue.load(entry)) == {"a", "b", "c"}

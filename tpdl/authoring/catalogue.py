@@ -13,7 +13,8 @@ A **variant** file ``<target>--<pass|fail>--<why>.py`` holds the new source of o
 
 The variant is applied to the reference submission: ``pass`` must keep full marks, ``fail`` must
 lose every check it names (``cells:`` may name the grade cells whose checks it concerns, to
-grade only those). A deliverable that is not text (an MLflow store, ``mlflow.db``) is
+grade only those, and ``checks:`` the checks themselves, where a grade cell holds others that
+never read what the variant changes). A deliverable that is not text (an MLflow store, ``mlflow.db``) is
 varied by a script instead: with ``apply: edit`` in its docstring, the file defines
 ``edit(folder)``, which the kit's tests call on a copy of the reference submission.
 
@@ -77,6 +78,7 @@ class Entry:
     place: str = "last"
     apply: str = "replace"  # or "edit": the file's edit(folder) changes the submission
     cells: tuple[str, ...] = field(default_factory=tuple)  # the grade cells whose checks it concerns
+    checks: tuple[str, ...] = field(default_factory=tuple)  # the checks it concerns, by name
     kind: str = "cell"  # attacks: cell, edit, class or rerun
     base: str = "untouched"  # attacks: the sample submission it starts from
     proof: str = ""  # attacks: what grading must leave behind to show that the attack ran
@@ -121,6 +123,7 @@ def _docstring_fields(text: str) -> tuple[str, dict[str, str]]:
             "place",
             "apply",
             "cells",
+            "checks",
             "kind",
             "base",
             "proof",
@@ -147,8 +150,15 @@ def load(path: Path) -> Entry:
         apply = fields.get("apply", "replace")
         if apply not in ("replace", "edit"):
             raise ValueError(f"{path.name}: 'apply:' is 'replace' or 'edit', not {apply!r}")
-        cells = tuple(n.strip() for n in fields.get("cells", "").split(",") if n.strip())
-        return Entry(path, target, expect, summary or why, text, loses, apply=apply, cells=cells)
+        cells, checks = (
+            tuple(n.strip() for n in fields.get(name, "").split(",") if n.strip())
+            for name in ("cells", "checks")
+        )
+        if checks and not set(loses) <= set(checks):
+            raise ValueError(f"{path.name}: 'checks:' must hold every check of 'loses:'")
+        return Entry(
+            path, target, expect, summary or why, text, loses, apply=apply, cells=cells, checks=checks
+        )
     kind, base = fields.get("kind", "cell"), fields.get("base", "untouched")
     if kind not in ("cell", "edit", "class", "rerun") or base not in ("untouched", "reference"):
         raise ValueError(
@@ -286,6 +296,11 @@ def graded_cells(entry: Entry, reference_notebook: Path) -> set[str] | None:
         return {f"{name}_tests" for name in answered} & cells
     cell = f"{entry.target}_tests"
     return {cell} if cell in cells else None
+
+
+def graded_checks(entry: Entry) -> set[str] | None:
+    """The checks of its cells that judge ``entry``, by name: those it names, else None (all of them)."""
+    return set(entry.checks) or None
 
 
 def solution_cells(notebook_path: Path) -> set[str]:

@@ -106,9 +106,10 @@ def _graders_traceback(error: BaseException, grader: Path) -> str:
 class GradingPlugin:
     """Collects one result per grader test; provides the ``student`` fixture."""
 
-    def __init__(self, submission: Submission, cells: set[str] | None = None):
+    def __init__(self, submission: Submission, cells: set[str] | None = None, checks: set[str] | None = None):
         self.submission = submission
         self.cells = cells
+        self.names = checks
         self.checks: dict[str, Check] = {}
         self.internal: list[str] = []
 
@@ -117,10 +118,16 @@ class GradingPlugin:
         return self.submission
 
     def pytest_collection_modifyitems(self, config, items):
-        """With ``cells``, only the checks of those grade cells run (the kit's catalogue tests use it)."""
-        if self.cells is None:
+        """With ``cells``, only the checks of those grade cells run; with ``checks``, only the checks of
+        those names (the kit's catalogue tests use them)."""
+        if self.cells is None and self.names is None:
             return
-        keep = [item for item in items if (m := item.get_closest_marker("cell")) and m.args[0] in self.cells]
+        keep = [
+            item
+            for item in items
+            if (self.cells is None or ((m := item.get_closest_marker("cell")) and m.args[0] in self.cells))
+            and (self.names is None or item.name.removeprefix("test_") in self.names)
+        ]
         config.hook.pytest_deselected(items=[item for item in items if item not in keep])
         items[:] = keep
 
@@ -167,14 +174,16 @@ def grade_submission(
     student: str = "student",
     notebook: str | None = None,
     cells: set[str] | None = None,
+    checks: set[str] | None = None,
 ) -> tuple[Result, str]:
     """Run ``graders/<assignment>/`` against the submission in ``path``; return its result and a log.
 
-    ``cells`` restricts grading to the checks of those grade cells.
+    ``cells`` restricts grading to the checks of those grade cells, ``checks`` to the checks of
+    those names.
     """
     started = time.monotonic()
     submission = Submission(zygote, path, notebook or f"{assignment}.ipynb", student)
-    plugin = GradingPlugin(submission, cells)
+    plugin = GradingPlugin(submission, cells, checks)
     args = [
         str(graders(assignment)),
         "-p",

@@ -1,6 +1,7 @@
 """A debug run of sgd made after the experiment in another experiment (MLflow's Default one): 2 epochs at another learning rate, not counted.
 
 apply: edit
+checks: experiment_runs_handed_in, adam_ends_below_plain_sgd
 """
 
 import sqlite3

@@ -4,6 +4,7 @@ The first epoch within 1e-4, later epochs' losses and accuracies 2.3 % (val_loss
 training loss) and 0.004 (accuracies) away, up or down, as TensorFlow's sums in another order give.
 
 apply: edit
+checks: experiment_runs_handed_in, adam_ends_below_plain_sgd
 """
 
 import sqlite3

@@ -1,6 +1,7 @@
 """Extra runs the student deleted in the MLflow UI (lifecycle 'deleted') stay in the file: they are ignored.
 
 apply: edit
+checks: experiment_runs_handed_in, adam_ends_below_plain_sgd
 """
 
 import sqlite3

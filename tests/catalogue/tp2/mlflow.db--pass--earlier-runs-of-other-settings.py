@@ -1,6 +1,7 @@
 """Earlier finished runs of the same names with other settings (the student explored first): the latest run of each name counts.
 
 apply: edit
+checks: experiment_runs_handed_in, adam_ends_below_plain_sgd
 """
 
 import sqlite3

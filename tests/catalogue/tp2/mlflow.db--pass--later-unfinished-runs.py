@@ -1,6 +1,7 @@
 """Later runs of the same names that did not finish (a notebook interrupted): the finished ones count.
 
 apply: edit
+checks: experiment_runs_handed_in, adam_ends_below_plain_sgd
 """
 
 import sqlite3
