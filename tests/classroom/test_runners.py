@@ -2,7 +2,9 @@
 
 import pytest
 
+from tpdl.classroom import run as classroom
 from tpdl.classroom import runners
+from tpdl.judge import sandbox
 
 
 class FakeZygote:
@@ -64,3 +66,14 @@ def test_a_local_runner_stops_its_sandbox_at_the_end_of_its_run(launched):
     local.grade("tp1", "key", [], lambda *result: None, progress=False)
     local.close()
     assert launched[0].closed
+
+
+@pytest.mark.parametrize(
+    "choice", [{"limits": sandbox.Limits()}, {"jobs": 2}, {"cluster": "tls://127.0.0.1:8786"}]
+)
+def test_a_class_run_given_a_runner_refuses_what_would_choose_another(launched, choice):
+    """A runner grades with its own limits, alone: limits, jobs or a cluster beside it are refused,
+    not ignored."""
+    with pytest.raises(ValueError, match="a runner grades with its own limits"):
+        classroom.grade_class("tp1", runner=runners.KeptRunner(sandbox.Limits()), progress=False, **choice)
+    assert launched == []

@@ -93,7 +93,8 @@ def grade_class(
     """Grade every submission of ``assignment``; see ``tpdl grade --help``. A ``submissions`` folder
     other than the course's ``submitted/`` is graded apart from the class, into ``out``. ``runner``,
     one the caller keeps across class runs (a :class:`tpdl.classroom.runners.KeptRunner`), grades in
-    place of the one ``jobs`` and ``cluster`` would choose; its limits are the run's."""
+    place of the one ``jobs`` and ``cluster`` would choose, with its own limits (``limits``, ``jobs``
+    or ``cluster`` beside it are refused)."""
     if not paths.graders(assignment).is_dir():
         from tpdl.classroom import plain  # nbgrader's executor is imported for a plain assignment only
 
@@ -112,6 +113,10 @@ def grade_class(
     if cluster is not None and jobs > 1:
         raise UsageError("--cluster and --jobs exclude each other: the cluster's workers grade side by side")
     if runner is not None:
+        if limits is not None or jobs != 1 or cluster is not None:
+            raise ValueError(
+                "a runner grades with its own limits, on its own: give no limits, jobs or cluster"
+            )
         limits = runner.limits
     limits = limits or sandbox.Limits()
     runner = runner or runner_for(jobs, limits, cluster, cluster_certs, insecure_cluster)
