@@ -117,6 +117,7 @@ def test_make_lab_starts_jupyterlab_as_the_user_it_runs_as(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("in_shared_pool")
 def test_tpdl_try_prints_the_graders_traceback_of_an_internal_error(small_course):
     env = {**os.environ, "TPDL_COURSE_DIR": str(small_course), "TF_CPP_MIN_LOG_LEVEL": "2"}
     tpdl = [sys.executable, "-m", "tpdl.cli"]

@@ -140,7 +140,7 @@ def _try(args) -> int:
     from tpdl.authoring import catalogue
     from tpdl.classroom import gradebook
     from tpdl.core import safe
-    from tpdl.judge import sandbox
+    from tpdl.judge import pool, sandbox
 
     try:
         located = [(file, *catalogue.reference_for(file)) for file in args.entry]
@@ -148,7 +148,8 @@ def _try(args) -> int:
         print(f"tpdl try: {error}", file=sys.stderr)
         return 2
     failures = 0
-    with sandbox.Zygote() as jail, tempfile.TemporaryDirectory(prefix="tpdl-try-") as scratch:
+    jail = pool.connect(sandbox.Limits()) or sandbox.Zygote()  # the warm pool's, when one answers
+    with jail, tempfile.TemporaryDirectory(prefix="tpdl-try-") as scratch:
         for file, assignment, reference in located:
             entry = catalogue.load(file)
             submission = catalogue.build(

@@ -46,10 +46,24 @@ def test_variant_is_graded_as_catalogued(zygote, tmp_path, assignment, entry):
     assert result.score < result.max_score
 
 
-# A TP's reference is graded whole by every grader in its attacked class, as the honest student graded
-# after every attacker (``tests/test_attacks.py``), except where the attacked classes ask a TP's quick
-# pilot checks only: those TPs' references are graded whole here.
-GRADED_WHOLE_HERE = sorted(a for a in paths.assignments() if manifest.load(a).pilot)
+ATTACKS = paths.course_dir() / "tests" / "attacks"
+
+
+def graded_whole_in_its_attacked_class(assignment: str) -> bool:
+    """Is the reference graded whole by every grader in the TP's attacked class, as the honest student
+    graded after every attacker (``tests/test_attacks.py``)? Not where the TP has no attacks graded in
+    a class, nor where its attacked classes ask its quick pilot checks only."""
+    folder = ATTACKS / assignment
+    return (
+        folder.is_dir()
+        and not manifest.load(assignment).pilot
+        and any(entry.kind in ("cell", "edit", "class") for entry in catalogue.entries(folder))
+    )
+
+
+GRADED_WHOLE_HERE = sorted(
+    a.name for a in CATALOGUE.iterdir() if not graded_whole_in_its_attacked_class(a.name)
+)
 
 
 @pytest.mark.slow

@@ -1,9 +1,9 @@
 """A warm pool: one jail whose zygote imported TensorFlow once, kept between grading runs.
 
 ``tpdl pool`` starts it and serves its control channel on a Unix socket in a private folder;
-``tpdl grade`` (one job) uses it when it answers, and starts its own jail otherwise. Each client
-gets the zygote for the length of its run; everything its workers left running is killed when it
-hangs up. The pool leaves after ``idle_s`` seconds without a client.
+``tpdl grade`` (one job) and ``tpdl try`` use it when it answers, and start a jail of their own
+otherwise. Each client gets the zygote for the length of its run; everything its workers left
+running is killed when it hangs up. The pool leaves after ``idle_s`` seconds without a client.
 """
 
 import contextlib
