@@ -130,6 +130,12 @@ def _course_dir(root: Path):
 
 def formgrader_view(root: Path, notebook: Path) -> str:
     """The page formgrader serves for a graded notebook: nbgrader's own exporter, template and config."""
+    return formgrader_views(root, [notebook])[0]
+
+
+def formgrader_views(root: Path, notebooks: list[Path]) -> list[str]:
+    """The pages formgrader serves for graded notebooks of one course, made by one exporter (its
+    templates compiled once)."""
     from nbconvert.exporters import HTMLExporter
     from nbgrader.server_extensions.formgrader import handlers
     from traitlets.config.loader import PyFileConfigLoader
@@ -138,6 +144,7 @@ def formgrader_view(root: Path, notebook: Path) -> str:
         config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     config.HTMLExporter.template_name = "formgrade"
     config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    exporter = HTMLExporter(config=config)
     resources = {
         "assignment_id": "a",
         "notebook_id": "n",
@@ -150,5 +157,4 @@ def formgrader_view(root: Path, notebook: Path) -> str:
         "first_name": None,
         "notebook_path": "n",
     }
-    page, _ = HTMLExporter(config=config).from_filename(str(notebook), resources=resources)
-    return page
+    return [exporter.from_filename(str(notebook), resources=dict(resources))[0] for notebook in notebooks]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import warm_pool
-from instructor_pages import formgrader_view, outside
+from instructor_pages import formgrader_views, outside
 
 from tpdl.authoring import catalogue
 from tpdl.classroom import run as classroom
@@ -374,12 +374,11 @@ def test_what_the_instructor_opens_holds_nothing_active(graded_class, group):
         )
         assert not outside(text), f"{page.relative_to(root)} loads from outside: {outside(text)}"
         assert not CONTROL.search(text), f"{page.relative_to(root)} holds control characters"
-    release_view = formgrader_view(root, paths.release(tp) / f"{tp}.ipynb")
-    baseline = set(active_content(release_view))
     notebooks = sorted((root / "autograded").glob(f"*/{tp}/{tp}.ipynb"))
     assert notebooks, "formgrader would have no notebook to show"
-    for notebook in notebooks:
-        view = formgrader_view(root, notebook)
+    release_view, *views = formgrader_views(root, [paths.release(tp) / f"{tp}.ipynb", *notebooks])
+    baseline = set(active_content(release_view))
+    for notebook, view in zip(notebooks, views, strict=True):
         added = [item for item in active_content(view) if item not in baseline]
         assert not added, f"formgrader's view of {notebook.relative_to(root)} holds active content: {added}"
         loaded = outside(view, release_view)  # formgrader's own scripts and styles are the release's too
