@@ -27,7 +27,8 @@ import numpy as np
 PHANTOM_SIZE = 128
 VOLUME_SIZE = 32
 MAX_LESIONS = 3
-CHUNK = 256  # samples generated at once (bounds the memory of the intermediate arrays)
+CHUNK = 256  # samples whose draws are made at once (their order is the generator's)
+BLOCK_PIXELS = 2**16  # pixels drawn at once: four 128 x 128 phantoms, whose arrays stay in cache
 
 
 def _check(n: int, size: int, smallest: int) -> None:
@@ -50,63 +51,109 @@ def _ellipse(u, v, cx, cy, a, b, angle):
     return (along / a) ** 2 + (across / b) ** 2 <= 1.0
 
 
-def _phantom_chunk(rng: np.random.Generator, n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+def _phantom_parameters(rng: np.random.Generator, n: int, size: int) -> dict:
+    """Every random draw of ``n`` phantoms, in the order the generator has always made them (the same
+    seed gives the same phantoms), each shaped to broadcast against a batch of images (n, 1, 1)."""
+    drawn: dict = {}
+    # The body: soft tissue inside a rotated ellipse.
+    for name, low, high in (
+        ("cx", -0.08, 0.08),
+        ("cy", -0.08, 0.08),
+        ("a", 0.68, 0.88),
+        ("b", 0.52, 0.74),
+        ("angle", -np.pi / 6, np.pi / 6),
+        ("tissue", 0.32, 0.42),
+    ):
+        drawn[name] = _uniform(rng, low, high, n)
+    # Organs: large ellipses inside the body, from dark to as bright as a lesion.
+    organ_draws = (
+        ("radius", 0.0, 1.0),
+        ("theta", 0, 2 * np.pi),
+        ("a", 0.14, 0.3),
+        ("b", 0.1, 0.2),
+        ("angle", 0, np.pi),
+        ("intensity", 0.08, 0.95),
+    )
+    drawn["organs"] = [
+        {name: _uniform(rng, low, high, n) for name, low, high in organ_draws} for _ in range(3)
+    ]
+    # Lesions: one to three small, rounded, lobulated bright regions well inside the body, each
+    # ringed by a dark rim (oedema): the rim, not the brightness, sets them apart from organs.
+    drawn["count"] = rng.integers(1, MAX_LESIONS + 1, size=n)
+    lesion_draws = (
+        ("radius", 0.0, 1.0),
+        ("theta", 0, 2 * np.pi),
+        ("r0", 0.05, 0.12),
+        ("lobe2", 0.0, 0.18),
+        ("phase2", 0, 6.3),
+        ("lobe3", 0.0, 0.12),
+        ("phase3", 0, 6.3),
+        ("rim", 0.025, 0.045),
+        ("rim_intensity", 0.1, 0.2),
+        ("intensity", 0.75, 0.95),
+    )
+    drawn["lesions"] = [
+        {name: _uniform(rng, low, high, n) for name, low, high in lesion_draws} for _ in range(MAX_LESIONS)
+    ]
+    # A smooth bias field (0.8 to 1.2) and the scanner's noise.
+    drawn["field"] = [_uniform(rng, -1.0, 1.0, n) for _ in range(4)]
+    drawn["noise"] = rng.normal(size=(n, size, size))
+    drawn["noise_level"] = _uniform(rng, 0.015, 0.045, n)
+    return drawn
+
+
+def _rows(drawn, rows: slice):
+    """The draws of the phantoms ``rows`` only."""
+    if isinstance(drawn, dict):
+        return {name: _rows(value, rows) for name, value in drawn.items()}
+    if isinstance(drawn, list):
+        return [_rows(value, rows) for value in drawn]
+    return drawn[rows]
+
+
+def _draw_phantoms(drawn: dict, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The images and masks of the phantoms ``drawn`` describes."""
     axis = (np.arange(size) + 0.5) / size * 2.0 - 1.0  # pixel centres in [-1, 1]
     v, u = np.meshgrid(axis, axis, indexing="ij")  # v: rows (down), u: columns (right)
     u, v = u[None], v[None]
-
-    # The body: soft tissue inside a rotated ellipse.
-    cx, cy = _uniform(rng, -0.08, 0.08, n), _uniform(rng, -0.08, 0.08, n)
-    a, b = _uniform(rng, 0.68, 0.88, n), _uniform(rng, 0.52, 0.74, n)
-    angle = _uniform(rng, -np.pi / 6, np.pi / 6, n)
-    body = _ellipse(u, v, cx, cy, a, b, angle)
-    image = np.where(body, _uniform(rng, 0.32, 0.42, n), 0.0)
-
-    # Organs: large ellipses inside the body, from dark to as bright as a lesion.
-    for _ in range(3):
-        radius, theta = np.sqrt(_uniform(rng, 0.0, 1.0, n)) * 0.5, _uniform(rng, 0, 2 * np.pi, n)
+    cx, cy, a, b = drawn["cx"], drawn["cy"], drawn["a"], drawn["b"]
+    body = _ellipse(u, v, cx, cy, a, b, drawn["angle"])
+    image = np.where(body, drawn["tissue"], 0.0)
+    for organ in drawn["organs"]:
+        radius, theta = np.sqrt(organ["radius"]) * 0.5, organ["theta"]
         ox, oy = cx + radius * a * np.cos(theta), cy + radius * b * np.sin(theta)
-        organ = (
-            _ellipse(
-                u,
-                v,
-                ox,
-                oy,
-                _uniform(rng, 0.14, 0.3, n),
-                _uniform(rng, 0.1, 0.2, n),
-                _uniform(rng, 0, np.pi, n),
-            )
-            & body
-        )
-        image = np.where(organ, _uniform(rng, 0.08, 0.95, n), image)
-
-    # Lesions: one to three small, rounded, lobulated bright regions well inside the body, each
-    # ringed by a dark rim (oedema): the rim, not the brightness, sets them apart from organs.
-    mask = np.zeros((n, size, size), dtype=bool)
-    count = rng.integers(1, MAX_LESIONS + 1, size=n)
-    for k in range(MAX_LESIONS):
-        present = (count > k)[:, None, None]
-        radius, theta = np.sqrt(_uniform(rng, 0.0, 1.0, n)) * 0.62, _uniform(rng, 0, 2 * np.pi, n)
+        inside = _ellipse(u, v, ox, oy, organ["a"], organ["b"], organ["angle"]) & body
+        image = np.where(inside, organ["intensity"], image)
+    mask = np.zeros(image.shape, dtype=bool)
+    for k, lesion in enumerate(drawn["lesions"]):
+        present = (drawn["count"] > k)[:, None, None]
+        radius, theta = np.sqrt(lesion["radius"]) * 0.62, lesion["theta"]
         lx, ly = cx + radius * a * np.cos(theta), cy + radius * b * np.sin(theta)
-        r0 = _uniform(rng, 0.05, 0.12, n)
         phi = np.arctan2(v - ly, u - lx)
-        border = r0 * (
+        border = lesion["r0"] * (
             1.0
-            + _uniform(rng, 0.0, 0.18, n) * np.cos(2 * phi + _uniform(rng, 0, 6.3, n))
-            + _uniform(rng, 0.0, 0.12, n) * np.cos(3 * phi + _uniform(rng, 0, 6.3, n))
+            + lesion["lobe2"] * np.cos(2 * phi + lesion["phase2"])
+            + lesion["lobe3"] * np.cos(3 * phi + lesion["phase3"])
         )
         distance = np.sqrt((u - lx) ** 2 + (v - ly) ** 2)
-        rim = (distance <= border + _uniform(rng, 0.025, 0.045, n)) & body & present
-        lesion = (distance <= border) & body & present
-        image = np.where(rim & ~mask, _uniform(rng, 0.1, 0.2, n), image)
-        image = np.where(lesion, _uniform(rng, 0.75, 0.95, n), image)
-        mask |= lesion
-
-    # A smooth bias field (0.8 to 1.2) and the scanner's noise.
-    field = sum(_uniform(rng, -1.0, 1.0, n) * term for term in (u, v, u * v, u**2 - v**2))
+        rim = (distance <= border + lesion["rim"]) & body & present
+        inside = (distance <= border) & body & present
+        image = np.where(rim & ~mask, lesion["rim_intensity"], image)
+        image = np.where(inside, lesion["intensity"], image)
+        mask |= inside
+    terms = (u, v, u * v, u**2 - v**2)
+    field = sum(weight * term for weight, term in zip(drawn["field"], terms, strict=True))
     field = 1.0 + 0.2 * field / np.maximum(np.abs(field).max(axis=(1, 2), keepdims=True), 1e-6)
-    image = image * field + rng.normal(size=image.shape) * _uniform(rng, 0.015, 0.045, n)
+    image = image * field + drawn["noise"] * drawn["noise_level"]
     return np.clip(image, 0.0, 1.0).astype(np.float32)[..., None], mask.astype(np.uint8)[..., None]
+
+
+def _phantom_chunk(rng: np.random.Generator, n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    drawn = _phantom_parameters(rng, n, size)
+    # Drawn a few at a time: the intermediate images of a few phantoms stay in the processor's cache.
+    block = max(1, BLOCK_PIXELS // (size * size))
+    parts = [_draw_phantoms(_rows(drawn, slice(i, i + block)), size) for i in range(0, n, block)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def phantoms(n: int, size: int = PHANTOM_SIZE, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
