@@ -134,14 +134,15 @@ def zygote():
         yield jail
 
 
-# TP1's full graders train models and start a web service (15 s a student): the tests of the
-# grading machinery (classes, resumes, pools, attacks) grade its pilot checks only.
+# TP1's full graders train models and start a web service, TP4's segment and classify fresh data (15 s
+# a student each): the tests of the grading machinery (classes, resumes, pools, attacks) grade their
+# pilot checks only.
 PILOT = {a: manifest.load(a).pilot for a in paths.assignments() if manifest.load(a).pilot}
 
 
 def make_course(root, extra_graders: dict[str, tuple[str, ...]] | None = None):
-    """A scratch course directory at ``root`` sharing the real graders (TP1's pilot ones, and the
-    modules ``extra_graders`` adds) and sources."""
+    """A scratch course directory at ``root`` sharing the real graders (of a TP that has pilot graders,
+    those and the modules ``extra_graders`` adds) and sources."""
     root.mkdir(parents=True, exist_ok=True)
     real = paths.course_dir()
     for name in ("source", "release", "sample_class"):
@@ -157,7 +158,8 @@ def make_course(root, extra_graders: dict[str, tuple[str, ...]] | None = None):
                 manifest.FILE,
             }
             for module in sorted(modules):
-                shutil.copyfile(paths.graders(assignment) / module, target / module)
+                if (paths.graders(assignment) / module).exists():  # a TP's conftest.py is optional
+                    shutil.copyfile(paths.graders(assignment) / module, target / module)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.symlink_to(paths.graders(assignment))
