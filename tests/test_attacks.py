@@ -55,10 +55,11 @@ KERNEL_LIMITS = dataclasses.replace(
 ENTRIES = [(a.name, e) for a in sorted(ATTACKS.iterdir()) if a.is_dir() for e in catalogue.entries(a)]
 GRADED = ("cell", "edit", "class")
 CASES = [(index, tp, entry) for index, (tp, entry) in enumerate(ENTRIES) if entry.kind in GRADED]
-# The attacks of a TP are graded as one class, except that those needing more of TP1's graders than
-# its quick pilot ones form a second class (the many attacks on the notebook stay quick to grade),
-# and those running into a worker's limits a third.
-GROUPS = sorted({(tp, bool(entry.graders), bool(entry.limit)) for _, tp, entry in CASES})
+# The attacks of a TP are graded as one class, except that those needing more of a TP's graders than
+# its quick pilot ones form a class per set of graders they need (every student of a class is graded
+# by all of its graders: the many attacks on the notebook stay quick to grade, and so does each
+# attack on a deliverable), and those running into a worker's limits another.
+GROUPS = sorted({(tp, tuple(sorted(entry.graders)), bool(entry.limit)) for _, tp, entry in CASES})
 RERUNS = [(tp, entry) for tp, entry in ENTRIES if entry.kind == "rerun"]
 LAST_VICTIM = "zz-honest"
 
@@ -114,12 +115,14 @@ class Graded:
         return "\n".join(texts)
 
 
-def group_of(tp: str, entry) -> tuple[str, bool, bool]:
-    return tp, bool(entry.graders), bool(entry.limit)
+def group_of(tp: str, entry) -> tuple[str, tuple[str, ...], bool]:
+    return tp, tuple(sorted(entry.graders)), bool(entry.limit)
 
 
-def group_name(group: tuple[str, bool, bool]) -> str:
-    return f"{group[0]}{'-deliverables' if group[1] else ''}{'-limits' if group[2] else ''}"
+def group_name(group: tuple[str, tuple[str, ...], bool]) -> str:
+    tp, graders, kernel = group
+    named = "".join(f"-{module.removeprefix('test_').removesuffix('.py')}" for module in graders)
+    return f"{tp}{named}{'-limits' if kernel else ''}"
 
 
 def in_group(group, *values, id: str):
@@ -140,11 +143,11 @@ def graded_class(request, built_once, new_course, shared_pool) -> Graded:
     return built_once(f"attacks-{group_name(group)}", build)
 
 
-def limits_of(group: tuple[str, bool, bool]) -> sandbox.Limits:
-    tp, deliverables, kernel = group
+def limits_of(group: tuple[str, tuple[str, ...], bool]) -> sandbox.Limits:
+    tp, graders, kernel = group
     if kernel:
         return KERNEL_LIMITS
-    return PILOT_LIMITS if tp == "tp1" and not deliverables else LIMITS
+    return PILOT_LIMITS if tp == "tp1" and not graders else LIMITS
 
 
 def grade_group(group, folder: Path, new_course) -> Graded:
