@@ -1,7 +1,6 @@
 """A warm pool (``tpdl pool``) that a test starts and stops: see ``tpdl.judge.pool``."""
 
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
@@ -13,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-PR_SET_PDEATHSIG = 1
+from tpdl.judge.worker.common import PR_SET_PDEATHSIG, prctl
 
 
 def _die_with_the_test_process() -> None:
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,6 @@
 Each hands every result to ``record(task, result, log)`` the moment it is known.
 """
 
-import ctypes
 import multiprocessing
 import os
 import queue
@@ -25,6 +24,7 @@ from tpdl import grading
 from tpdl.classroom import report
 from tpdl.classroom.outcomes import InfrastructureError, problem_result
 from tpdl.judge import intake, pool, sandbox
+from tpdl.judge.worker.common import PR_SET_PDEATHSIG, prctl
 
 JUDGE_START_S = 300  # for a judge process to start its sandbox
 STUDENT_S = 1800  # the most one student may keep a judge process busy before it is stopped
@@ -130,7 +130,7 @@ class KeptRunner(LocalRunner):
 
 def judge_loop(index: int, assignment: str, tasks, results, limits: sandbox.Limits) -> None:
     """Body of a judge process (``--jobs`` > 1): one sandbox, then one student after another."""
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the parent
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the parent
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         zygote = sandbox.Zygote(limits).start()

@@ -14,6 +14,7 @@ from typing import Any
 from tpdl.core.i18n import KIT as _
 from tpdl.judge import protocol, seccomp, wire
 
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 Handlers = dict[type, Callable[[Any], Any]]
