@@ -15,14 +15,15 @@ ENTRIES = [
 
 
 def grade(zygote, tmp_path, assignment, entry):
-    """Grade the variant on the checks of the cells it names, of the cell it changes, or on all of them."""
+    """Grade the variant on the checks ``catalogue.graded_checks`` gives, of the cells it names, of the cell
+    it changes, or of all of them."""
     reference = paths.sample_submission("reference", assignment)
     submission = catalogue.build(entry, reference, tmp_path / assignment, f"{assignment}.ipynb")
     cells = catalogue.graded_cells(entry, reference / f"{assignment}.ipynb")
     checks = catalogue.graded_checks(entry)
     result, _ = grading.grade_submission(zygote, assignment, submission, cells=cells, checks=checks)
     assert result.checks, "no check ran"
-    missing = set(entry.checks) - {check.name for check in result.checks}
+    missing = (checks or set()) - {check.name for check in result.checks}
     assert not missing, f"the entry names checks that do not exist: {missing}"
     return result
 
@@ -106,7 +107,7 @@ def test_whole_solutions_answer_every_cell(assignment):
         assert cells <= answered, f"{entry.id} leaves {sorted(cells - answered)} unanswered"
 
 
-def test_an_entry_graded_on_named_checks_names_every_check_it_loses(tmp_path):
+def test_a_wrong_answer_is_graded_on_what_it_loses_a_correct_one_on_what_it_names_or_all(tmp_path):
     entry = tmp_path / "mlflow.db--fail--half-named.py"
     entry.write_text(
         '"""Half named.\n\napply: edit\nchecks: a\nloses: a, b\n"""\n\n\ndef edit(folder):\n    pass\n'
@@ -114,4 +115,9 @@ def test_an_entry_graded_on_named_checks_names_every_check_it_loses(tmp_path):
     with pytest.raises(ValueError, match="'checks:' must hold every check of 'loses:'"):
         catalogue.load(entry)
     entry.write_text(entry.read_text().replace("checks: a\n", "checks: a, b, c\n"))
-    assert catalogue.graded_checks(catalogue.load(entry)) == {"a", "b", "c"}
+    assert catalogue.graded_checks(catalogue.load(entry)) == {"a", "b"}, "a wrong answer: what it loses"
+    correct = tmp_path / "mlflow.db--pass--named.py"
+    correct.write_text('"""Named.\n\napply: edit\nchecks: a, b, c\n"""\n\n\ndef edit(folder):\n    pass\n')
+    assert catalogue.graded_checks(catalogue.load(correct)) == {"a", "b", "c"}
+    correct.write_text(correct.read_text().replace("checks: a, b, c\n", ""))
+    assert catalogue.graded_checks(catalogue.load(correct)) is None, "a correct answer: every check"

@@ -12,11 +12,12 @@ A **variant** file ``<target>--<pass|fail>--<why>.py`` holds the new source of o
         ...
 
 The variant is applied to the reference submission: ``pass`` must keep full marks, ``fail`` must
-lose every check it names (``cells:`` may name the grade cells whose checks it concerns, to
-grade only those, and ``checks:`` the checks themselves, where a grade cell holds others that
-never read what the variant changes). A deliverable that is not text (an MLflow store, ``mlflow.db``) is
-varied by a script instead: with ``apply: edit`` in its docstring, the file defines
-``edit(folder)``, which the kit's tests call on a copy of the reference submission.
+lose every check it names, and is graded on those checks alone (``cells:`` may name the grade cells
+whose checks a variant concerns, to grade only those, and ``checks:`` the checks themselves, where a
+grade cell holds others that never read what the variant changes). A deliverable that is not text
+(an MLflow store, ``mlflow.db``) is varied by a script instead: with ``apply: edit`` in its
+docstring, the file defines ``edit(folder)``, which the kit's tests call on a copy of the reference
+submission.
 
 A **whole solution** ``notebook--pass--<why>.py`` is a student's every answer, written from the
 release alone: after its docstring, sections ``# %% <target>`` each hold the new source of one
@@ -299,7 +300,11 @@ def graded_cells(entry: Entry, reference_notebook: Path) -> set[str] | None:
 
 
 def graded_checks(entry: Entry) -> set[str] | None:
-    """The checks of its cells that judge ``entry``, by name: those it names, else None (all of them)."""
+    """The checks of its cells that judge ``entry``, by name, or None for all of them: a wrong answer's
+    are those it must lose (what the others of its cells make of it proves nothing), a correct
+    answer's those it names, else all (it must keep every point it could lose)."""
+    if entry.expect == "fail":
+        return set(entry.loses)
     return set(entry.checks) or None
 
 
