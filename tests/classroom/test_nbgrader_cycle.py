@@ -160,6 +160,7 @@ def test_collect_keeps_every_deliverable(cycle):
     handed_in = next(c for c in store if c["name"] == "experiment_runs_handed_in")
     assert handed_in["passed"] or "lacks the MNIST training set" in handed_in["message"]
     assert "handed in but not collected" not in cycle["grading"].stdout
+    print(f"nbgrader's cycle, seconds per step: {cycle['steps']}")
 
 
 def test_one_total_everywhere(cycle):
@@ -233,17 +234,6 @@ def test_nbgrader_autograde_runs_the_judge(cycle, tmp_path):
     assert not (course / "autograded" / "alice" / TP / "mlflow.db").exists()  # nbgrader's copy removed
     after = {s: r["score"] for s, r in rows(course / "reports" / TP / "grades.csv").items()}
     assert after == before  # the hand grade, the late penalty and the other students kept
-
-
-def test_validate_is_quick_and_changes_nothing(cycle):
-    folder = cycle["homes"]["alice"] / TP
-    before = digest(folder)
-    started = time.monotonic()
-    done = run([str(BIN / "nbgrader"), "validate", f"{TP}.ipynb"], folder, cycle["env"])
-    seconds = time.monotonic() - started
-    assert "Success" in done.stdout, done.stdout[-2000:]
-    assert digest(folder) == before
-    print(f"nbgrader validate {TP}: {seconds:.1f} s; steps: {cycle['steps']}")
 
 
 # --------------------------------------------------------------------------- in a real browser

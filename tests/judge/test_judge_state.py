@@ -335,10 +335,14 @@ def test_validations_run_of_the_notebook_reports_a_wrong_answer_that_relies_on_a
 
 @pytest.mark.slow
 def test_validate_reports_the_tp2_wrong_answer_and_only_it(tmp_path):
-    """The wrong answer differs from TP2's reference in one cell: Validate fails that cell and passes
-    every other (a whole reference passes Validate in ``test_validate_is_quick_and_changes_nothing``)."""
+    """The wrong answer differs from TP2's reference in one cell: Validate fails that cell, passes every
+    other and changes no file of the folder (a whole reference passes Validate in JupyterLab, in
+    ``test_a_student_fetches_validates_and_submits_in_jupyterlab``)."""
     wrong = build(tmp_path / "wrong", "tp2")
+    handed_in = {p: p.read_bytes() for p in sorted(wrong.rglob("*")) if p.is_file()}
     shown = " ".join(validate(wrong, "tp2.ipynb").split())
+    settings = wrong / "nbgrader_config.py"  # what validate() wrote for nbgrader
+    assert {p: p.read_bytes() for p in sorted(wrong.rglob("*")) if p.is_file() and p != settings} == handed_in
     assert "VALIDATION FAILED ON 1 CELL(S)" in shown, shown
     assert re.search(
         r"`train_and_log` uses `EPOCHS`, which only cell \d+ \(`train_and_log_tests`\) defines", shown
