@@ -20,6 +20,8 @@ from tpdl.core import i18n, paths
 NEW = paths.course_dir() / "tests" / "new_tp"
 TP = "tp9"
 ENTRY = f"tests/catalogue/{TP}/double--fail--squares.py"
+# graded on every check of its cell, the broken one included (a wrong answer: on those it loses)
+VARIANT = f"tests/catalogue/{TP}/double--pass--sum-with-itself.py"
 
 
 @pytest.fixture
@@ -129,7 +131,7 @@ def test_tpdl_try_prints_the_graders_traceback_of_an_internal_error(small_course
         "def test_reads_a_missing_table(student):\n    assert {}['thresholds'], 'never reached'\n"
     )
     done = subprocess.run(
-        [*tpdl, "try", str(small_course / ENTRY)], env=env, capture_output=True, text=True, timeout=600
+        [*tpdl, "try", str(small_course / VARIANT)], env=env, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 1, "an internal error of the graders fails the try"
     assert "LOST reads_a_missing_table: The grader could not complete this check" in done.stdout
