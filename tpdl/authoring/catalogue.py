@@ -13,8 +13,8 @@ A **variant** file ``<target>--<pass|fail>--<why>.py`` holds the new source of o
 
 The variant is applied to the reference submission: ``pass`` must keep full marks, ``fail`` must
 lose every check it names, and is graded on those checks alone (``cells:`` may name the grade cells
-whose checks a variant concerns, to grade only those, and ``checks:`` the checks themselves, where a
-grade cell holds others that never read what the variant changes). A deliverable that is not text
+whose checks a variant concerns, to grade only those, and ``checks:`` those a correct variant is graded
+on, where a grade cell holds others that never read what it changes). A deliverable that is not text
 (an MLflow store, ``mlflow.db``) is varied by a script instead: with ``apply: edit`` in its
 docstring, the file defines ``edit(folder)``, which the kit's tests call on a copy of the reference
 submission.
@@ -155,8 +155,11 @@ def load(path: Path) -> Entry:
             tuple(n.strip() for n in fields.get(name, "").split(",") if n.strip())
             for name in ("cells", "checks")
         )
-        if checks and not set(loses) <= set(checks):
-            raise ValueError(f"{path.name}: 'checks:' must hold every check of 'loses:'")
+        if checks and expect == "fail":
+            raise ValueError(
+                f"{path.name}: 'checks:' names the checks a correct variant is graded on; a failing one is "
+                "graded on those of 'loses:'"
+            )
         return Entry(
             path, target, expect, summary or why, text, loses, apply=apply, cells=cells, checks=checks
         )

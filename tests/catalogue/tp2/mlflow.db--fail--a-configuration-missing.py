@@ -1,7 +1,6 @@
 """A store without the run of one configuration (adam-l2).
 
 apply: edit
-checks: experiment_runs_handed_in, adam_ends_below_plain_sgd
 loses: experiment_runs_handed_in
 """
 

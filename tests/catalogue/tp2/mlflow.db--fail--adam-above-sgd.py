@@ -1,7 +1,6 @@
 """A store in which Adam's validation losses are plain SGD's and the other way round.
 
 apply: edit
-checks: experiment_runs_handed_in, adam_ends_below_plain_sgd
 loses: experiment_runs_handed_in, adam_ends_below_plain_sgd
 """
 

@@ -1,7 +1,6 @@
 """A crafted store whose runs table is a view that never ends: the judge's reader stops it, the grading goes on.
 
 apply: edit
-checks: experiment_runs_handed_in, adam_ends_below_plain_sgd
 loses: experiment_runs_handed_in, adam_ends_below_plain_sgd
 """
 

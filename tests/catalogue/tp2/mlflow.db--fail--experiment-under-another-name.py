@@ -1,7 +1,6 @@
 """The experiment's runs logged under another experiment's name than the notebook's (its EXPERIMENT changed).
 
 apply: edit
-checks: experiment_runs_handed_in, adam_ends_below_plain_sgd
 loses: experiment_runs_handed_in, adam_ends_below_plain_sgd
 """
 

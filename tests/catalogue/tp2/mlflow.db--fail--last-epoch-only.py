@@ -1,7 +1,6 @@
 """A store that kept only each metric's last epoch.
 
 apply: edit
-checks: experiment_runs_handed_in, adam_ends_below_plain_sgd
 loses: experiment_runs_handed_in
 """
 

@@ -1,7 +1,6 @@
 """The notebook without its tracking store.
 
 apply: edit
-checks: experiment_runs_handed_in, adam_ends_below_plain_sgd
 loses: experiment_runs_handed_in, adam_ends_below_plain_sgd
 """
 

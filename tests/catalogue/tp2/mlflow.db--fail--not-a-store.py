@@ -1,7 +1,6 @@
 """A file named mlflow.db that is not an SQLite database.
 
 apply: edit
-checks: experiment_runs_handed_in, adam_ends_below_plain_sgd
 loses: experiment_runs_handed_in, adam_ends_below_plain_sgd
 """
 

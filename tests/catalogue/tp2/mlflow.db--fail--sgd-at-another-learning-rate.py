@@ -1,7 +1,6 @@
 """A store whose SGD run records a learning rate of 0.1, not the notebook's 0.01 (an exploration handed in).
 
 apply: edit
-checks: experiment_runs_handed_in, adam_ends_below_plain_sgd
 loses: experiment_runs_handed_in, adam_ends_below_plain_sgd
 """
 
