@@ -69,13 +69,11 @@ demo: release
 	  $(TPDL) grade $$a --submissions sample_class --force --json reports/$$a/sample_class/class.json || exit $$?; \
 	done
 
-# The tests wait much of the time (on sandboxed workers, subprocesses, servers, a browser): three
-# pytest-xdist workers keep two cores busy where two workers left them idle 7 % of the time (on 2
-# cores, the same suite: 18 min 8 s with three, 20 min 30 s with two). Each starts with a share of the
-# tests and takes over half of what another has left when it runs out (worksteal); a set-up that tests
-# share (an attacked class graded) is built once per run by whichever worker needs it first
-# (`built_once` in tests/conftest.py).
-TEST_WORKERS ?= 3
+# Grading waits on its sandboxed workers about half of the time: two pytest-xdist workers keep both
+# cores busy. Each starts with half of the tests and takes over half of what the other has left when it
+# runs out (worksteal); a set-up that tests share (an attacked class graded) is built once per run by
+# whichever worker needs it first (`built_once` in tests/conftest.py).
+TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 test: $(STAMP) $(FORMGRADER)
