@@ -69,11 +69,12 @@ demo: release
 	  $(TPDL) grade $$a --submissions sample_class --force --json reports/$$a/sample_class/class.json || exit $$?; \
 	done
 
-# Grading waits on its sandboxed workers about half of the time: two pytest-xdist workers keep both
-# cores busy. Each starts with half of the tests and takes over half of what the other has left when it
-# runs out (worksteal); a set-up that tests share (an attacked class graded) is built once per run by
-# whichever worker needs it first (`built_once` in tests/conftest.py).
-TEST_WORKERS ?= 2
+# The tests wait much of the time (on sandboxed workers, subprocesses, servers, a browser): three
+# pytest-xdist workers keep two cores busy where two leave them idle about 7 % of the time. Each starts
+# with a share of the tests and takes over half of what another has left when it runs out (worksteal);
+# a set-up that tests share (an attacked class graded) is built once per run by whichever worker needs
+# it first (`built_once` in tests/conftest.py).
+TEST_WORKERS ?= 3
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 test: $(STAMP) $(FORMGRADER)

@@ -37,7 +37,7 @@ def run_folder(tmp_path_factory) -> Path:
 def released(run_folder):
     """Every assignment released once per test run (the gradebook learns them too).
 
-    Under pytest-xdist (``make test`` runs two workers) the workers share the course directory:
+    Under pytest-xdist (``make test`` runs three workers) the workers share the course directory:
     the first to need the releases builds them while the others wait, then reuse them.
     """
     with open(run_folder / "released.lock", "w") as lock:

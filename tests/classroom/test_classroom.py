@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 
-import distributed
 import nbformat
 import pytest
 import warm_pool
@@ -244,31 +243,20 @@ def _outputs(course) -> dict:
 @pytest.mark.slow
 @pytest.mark.usefixtures("in_shared_pool")
 def test_two_judges_give_the_same_grades_as_one(course, sample_class):
-    """Do two judge processes, and the two workers of a Dask cluster on the loopback (plain TCP, with
-    --insecure-cluster), grade as one judge does?"""
+    """Do two judge processes grade as one judge does, and write the same outputs? (A cluster's workers
+    are compared with one judge in ``test_cluster_tls.py``.)"""
     one = classroom.grade_class("tp1", sample_class, progress=False, force=True)
     graded_by_one = _outputs(course)
     two = classroom.grade_class("tp1", sample_class, jobs=2, progress=False, force=True)
-    assert {s: r["score"] for s, r in one.students.items()} == {
-        s: r["score"] for s, r in two.students.items()
-    }
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as local:
-        address = local.scheduler_address
-        on_cluster = classroom.grade_class(
-            "tp1", sample_class, progress=False, force=True, cluster=address, insecure_cluster=True
-        )
-    assert not on_cluster.infrastructure
+    assert not two.infrastructure
 
     def checks(outcome):
         keys = ("name", "points", "passed", "message")
         return {s: [[c[k] for k in keys] for c in r["checks"]] for s, r in outcome.students.items()}
 
-    assert {s: r["score"] for s, r in on_cluster.students.items()} == {
-        s: r["score"] for s, r in one.students.items()
-    }
-    assert checks(on_cluster) == checks(one)
+    assert checks(two) == checks(one)
+    scores = {s: r["score"] for s, r in one.students.items()}
+    assert {s: r["score"] for s, r in two.students.items()} == scores
     assert _outputs(course) == graded_by_one
 
 
