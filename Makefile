@@ -75,19 +75,21 @@ demo: release
 # a set-up that tests share (an attacked class graded) is built once per run by whichever worker needs
 # it first (`built_once` in tests/conftest.py).
 TEST_WORKERS ?= 3
-PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
+# The quick tests wait less: two workers (three gain nothing there, measured).
+FAST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q --dist worksteal
 
 test: $(STAMP) $(FORMGRADER)
-	$(PYTEST)
+	$(PYTEST) -n $(TEST_WORKERS)
 
 test-fast: $(STAMP)
-	$(PYTEST) -m "not slow"
+	$(PYTEST) -n $(FAST_WORKERS) -m "not slow"
 
 # nbgrader's tests of collect, autograde, generate_feedback, release_feedback, export, validate and
 # submit, from the installed package, each course laid over the kit's nbgrader_config.py
 # (tests/nbgrader_contract/conftest.py). `make test` collects them with the kit's tests, on the same workers.
 test-nbgrader: $(STAMP)
-	$(PYTEST) tests/nbgrader_contract
+	$(PYTEST) -n $(TEST_WORKERS) tests/nbgrader_contract
 
 bench: $(STAMP)
 	$(BIN)/python bench/benchmarks.py $(BENCH)
