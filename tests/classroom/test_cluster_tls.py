@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import class_runs
 import distributed
 import nbformat
 import psutil
@@ -357,19 +358,6 @@ def tls_cluster(tmp_path_factory, new_course):
                 _stop(process)
 
 
-def _checks(outcome: classroom.ClassResult) -> dict:
-    keys = ("name", "points", "max_points", "passed", "message", "counted")
-    return {s: (r["score"], [[c[k] for k in keys] for c in r["checks"]]) for s, r in outcome.students.items()}
-
-
-def _saved(course: Path) -> dict:
-    """Each student's results.json as the last run wrote it, its timing left out."""
-    return {
-        path.parent.parent.name: {k: v for k, v in json.loads(path.read_text()).items() if k != "seconds"}
-        for path in (course / "autograded").glob("*/tp1/results.json")
-    }
-
-
 @dataclass
 class Graded:
     outcome: classroom.ClassResult
@@ -382,7 +370,7 @@ def graded_by_one(tls_cluster, shared_pool) -> Graded:
     pool), and what it wrote."""
     with shared_pool.used():
         outcome = classroom.grade_class("tp1", tls_cluster.submissions, progress=False, force=True)
-    return Graded(outcome, _saved(tls_cluster.course))
+    return Graded(outcome, class_runs.saved(tls_cluster.course))
 
 
 @pytest.mark.slow
@@ -398,9 +386,9 @@ def test_the_sample_class_graded_over_tls_equals_jobs_1(tls_cluster, graded_by_o
         cluster_certs=tls_cluster.certs,
     )
     assert not on_cluster.infrastructure
-    assert _checks(on_cluster) == _checks(graded_by_one.outcome)
+    assert class_runs.checks(on_cluster) == class_runs.checks(graded_by_one.outcome)
     assert on_cluster.students["reference"]["score"] == on_cluster.students["reference"]["max_score"] > 0
-    assert _saved(tls_cluster.course) == graded_by_one.saved
+    assert class_runs.saved(tls_cluster.course) == graded_by_one.saved
 
 
 class NoCertificate(Security):
@@ -515,6 +503,6 @@ def test_results_forged_on_a_worker_earn_nothing(tls_cluster, graded_by_one):
         assert student in forged.infrastructure
         saved = json.loads((tls_cluster.course / "autograded" / student / "tp1" / "results.json").read_text())
         assert saved["score"] == 0 and saved["fingerprint"] == "", "graded again by the next run"
-    honest = {s: v for s, v in _checks(forged).items() if s not in plan}
-    assert honest == {s: v for s, v in _checks(graded_by_one.outcome).items() if s not in plan}
+    honest = {s: v for s, v in class_runs.checks(forged).items() if s not in plan}
+    assert honest == {s: v for s, v in class_runs.checks(graded_by_one.outcome).items() if s not in plan}
     assert forged.students["reference"]["score"] == forged.students["reference"]["max_score"] > 0
