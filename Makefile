@@ -41,6 +41,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
 	@command -v bwrap >/dev/null || scripts/install-bubblewrap
 	@command -v chromium >/dev/null || scripts/install-chromium
+	@command -v slurmctld >/dev/null || scripts/install-slurm
 	touch $@
 
 # formgrader's pages give the total nbgrader export gives, net of the late penalty (tpdl/classroom/formgrader.py): the
