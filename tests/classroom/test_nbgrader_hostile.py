@@ -135,3 +135,25 @@ def test_every_feedback_page_can_be_released(course):
     page = report.write_feedback(result)
     assert {"timestamp.txt", "submission_secret.txt", f"{TP}.html"} <= {p.name for p in page.parent.iterdir()}
     assert "garbage" not in (page.parent / "timestamp.txt").read_text()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="gives folders to other accounts (chown): root only")
+def test_a_later_folder_in_a_students_name_by_another_account_never_displaces_theirs(course):
+    """Another account hands in a later folder in a student's name: collect leaves it, and collects
+    the student's own, earlier submission (not nothing). The accounts are the system's own ``daemon``
+    (the student) and ``nobody`` (the forger)."""
+    import pwd
+
+    inbound = course / "exchange" / "tpdl" / "inbound"
+    own = handed_in(inbound, f"daemon+{TP}+2026-12-01 10:00:00.000000 UTC+own")
+    (own / "mine.txt").write_text("daemon's own work")
+    forged = handed_in(inbound, f"daemon+{TP}+2026-12-01 11:00:00.000000 UTC+forged")
+    (forged / "mine.txt").write_text("nobody's forgery")
+    for folder, account in ((own, "daemon"), (forged, "nobody")):
+        user = pwd.getpwnam(account)
+        for path in (folder, *folder.iterdir()):
+            os.chown(path, user.pw_uid, user.pw_gid)
+    done = nbgrader(course, "collect", TP)
+    assert done.returncode == 0, done.stderr
+    assert (course / "submitted" / "daemon" / TP / "mine.txt").read_text() == "daemon's own work"
+    assert "belongs to another user than the student its name gives" in done.stderr

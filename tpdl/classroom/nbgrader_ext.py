@@ -21,9 +21,11 @@ buttons, release, collect, grade and give feedback the kit's way.
   ``penalty_method``).
 """
 
+import collections
 import contextlib
 import datetime
 import fnmatch
+import glob
 import logging
 import math
 import os
@@ -157,7 +159,9 @@ class SafeCollect(ExchangeCollect):
     * Only folders are collected: an entry that is a link (to a folder of the instructor's) or a
       plain file is left in the exchange, as is one whose name holds no valid student id or date.
     * Where students have accounts of their own, a folder owned by another student than the one
-      its name gives is left too (nbgrader's ``check_owner`` only warns).
+      its name gives is left too (nbgrader's ``check_owner`` only warns), and never takes the place
+      of the student's own submission: nbgrader's choice of each student's latest (or latest on
+      time) submission is made among the folders that may be collected.
     * A submission is copied by the intake's walk (:func:`tpdl.judge.intake.copy_tree`): every folder
       and file opened relative to its folder's descriptor with ``O_NOFOLLOW``, a file copied only
       if it is a regular file once open, so no link is followed (not even a folder swapped for a
@@ -181,23 +185,46 @@ class SafeCollect(ExchangeCollect):
             return {"username": "", "filename": os.path.basename(path), "timestamp": datetime.datetime.min}
 
     def init_src(self):
+        """nbgrader's choice of one submission per student, made among the submissions that may be
+        collected only: a folder handed in by someone else in a student's name, however recent, never
+        takes the place of the student's own."""
         from tpdl.judge import intake
 
-        super().init_src()
-        kept = []
-        for record in self.src_records:
-            why = intake.check_student_id(record["username"]) if record["username"] else "no date in its name"
-            path = os.path.join(self.inbound_path, record["filename"])
-            info = os.lstat(path)
-            if not why and not stat.S_ISDIR(info.st_mode):
-                why = "it is not a folder (a link or a file)"
-            if not why and self._owned_by_another_student(info.st_uid, record["username"]):
-                why = "it belongs to another user than the student its name gives"
+        super().init_src()  # the inbound folder and the due date; nbgrader's own choice is made again below
+        pattern = os.path.join(
+            self.inbound_path, f"{self.coursedir.student_id or '*'}+{self.coursedir.assignment_id}+*"
+        )
+        by_student = collections.defaultdict(list)
+        for path in glob.glob(pattern):
+            record = self._path_to_record(path)
+            why = self._refusal(record)
             if why:
                 self.log.error("Not collecting %s: %s", intake.shown(record["filename"]), why)
             else:
-                kept.append(record)
-        self.src_records = kept
+                by_student[record["username"]].append(record)
+        self.src_records = [self._choice(records) for records in by_student.values()]
+
+    def _refusal(self, record: dict) -> str | None:
+        """Why the submission ``record`` names is not collected, or None."""
+        from tpdl.judge import intake
+
+        why = intake.check_student_id(record["username"]) if record["username"] else "no date in its name"
+        info = os.lstat(os.path.join(self.inbound_path, record["filename"]))
+        if not why and not stat.S_ISDIR(info.st_mode):
+            why = "it is not a folder (a link or a file)"
+        if not why and self._owned_by_another_student(info.st_uid, record["username"]):
+            why = "it belongs to another user than the student its name gives"
+        return why
+
+    def _choice(self, records: list[dict]) -> dict:
+        """nbgrader's rule: a student's latest submission; with ``before_duedate``, their latest on time
+        where there is one."""
+        newest_first = self._sort_by_timestamp(records)
+        if self.before_duedate and self.duedate is not None:
+            on_time = [record for record in newest_first if record["timestamp"] <= self.duedate]
+            if on_time:
+                return on_time[0]
+        return newest_first[0]
 
     @staticmethod
     def _owned_by_another_student(uid: int, student: str) -> bool:
