@@ -10,7 +10,7 @@ TPDL := $(BIN)/tpdl
 ASSIGNMENTS := $(patsubst source/%/,%,$(dir $(wildcard source/*/*.nb.py)))
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup release solutions sample-class sample-runs demo test test-fast test-nbgrader bench docker-check exchange lab docs lock clean
+.PHONY: help setup release solutions sample-class sample-runs demo test test-fast test-nbgrader bench docker-check exchange lab hub hub-stop docs lock clean
 
 help:
 	@echo "make demo       set up, build the releases, grade the sample class into reports/<tp>/sample_class/, print the table"
@@ -25,6 +25,8 @@ help:
 	@echo "make bench      full-data benchmarks, figures written to bench/results.md"
 	@echo "make docker-check  prepare Docker's base images and TP1's wheelhouse; build and probe the reference in the box"
 	@echo "make lab        JupyterLab on the course, with nbgrader's extensions (and its exchange)"
+	@echo "make hub        as root: the course on a JupyterHub, an account per person of hub/roster.csv (ROSTER=...)"
+	@echo "make hub-stop   stop the hub, remove its accounts, their homes and its folder"
 	@echo "make docs       serve the documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8000"
 	@echo "make exchange   nbgrader's exchange folder in the course, open to every user"
 	@echo "make lock       re-resolve requirements.lock from requirements.txt"
@@ -108,6 +110,17 @@ exchange:
 # JupyterLab refuses to start as root unless told: a course machine's instructor may well be root.
 lab: release exchange $(FORMGRADER)
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# The course on a JupyterHub (tpdl/classroom/hub.py): accounts from the roster, the students' environment
+# from the kit's published package, the course in the instructor's home, an exchange no student can read.
+ROSTER ?= hub/roster.csv
+HUB_ROOT ?= /srv/tpdl-hub
+HUB_PORT ?= 8800
+hub: release $(FORMGRADER)
+	$(TPDL) hub up --roster $(ROSTER) --root $(HUB_ROOT) --port $(HUB_PORT)
+
+hub-stop: $(STAMP)
+	$(TPDL) hub down --root $(HUB_ROOT)
 
 # The documentation site, rebuilt as its pages change; `make test` builds it with --strict (tests/test_docs.py).
 docs: $(STAMP)

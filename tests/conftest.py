@@ -20,6 +20,16 @@ from tpdl.judge import sandbox
 os.environ.setdefault("TPDL_DOCKER", "off")
 
 
+# The longest single tests (a whole term on a JupyterHub, a class graded on Slurm: minutes each, one
+# after the other in one process) go first, so that a worker starts each at once and the others share
+# the rest, instead of one of them starting near the end and making the run wait for it.
+FIRST = ("hub", "slurm")
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: not any(item.get_closest_marker(name) for name in FIRST))
+
+
 # Short limits keep the tests quick: the attacks that hang or spin cost seconds, not minutes.
 TEST_LIMITS = sandbox.Limits(
     memory_bytes=4 * 2**30, cpu_seconds=30, processes=64, notebook_s=20.0, request_s=10.0

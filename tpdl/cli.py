@@ -221,6 +221,26 @@ def _pool(args) -> int:
     return 0
 
 
+def _hub(args) -> int:
+    from tpdl.classroom import hub
+    from tpdl.classroom.outcomes import InfrastructureError, UsageError
+
+    try:
+        if args.action == "up":
+            data = os.environ.get("TPDL_DATA_DIR")
+            hub.up(args.roster, args.root, args.port, args.ip, Path(data) if data else None)
+        else:
+            for what in hub.down(args.root):
+                print(f"removed {what}")
+    except UsageError as error:
+        print(f"tpdl hub {args.action}: {error}", file=sys.stderr)
+        return 2
+    except InfrastructureError as error:
+        print(f"tpdl hub {args.action}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tpdl", description="The TP_DL course kit.")
     parser.add_argument("--version", action="version", version=f"tpdl {__version__}")
@@ -375,6 +395,17 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the TP's, [similarity] in its manifest, else 0.5)",
     )
     alike.set_defaults(run=_similarity)
+
+    on_hub = commands.add_parser(
+        "hub",
+        help="as root: the course on a JupyterHub, an account per person of the roster (up), or none (down)",
+    )
+    on_hub.add_argument("action", choices=("up", "down"))
+    on_hub.add_argument("--roster", type=Path, default=Path("hub/roster.csv"), help="default: hub/roster.csv")
+    on_hub.add_argument("--root", type=Path, default=Path("/srv/tpdl-hub"), help="default: /srv/tpdl-hub")
+    on_hub.add_argument("--port", type=int, default=8800, help="the hub's port (default: 8800)")
+    on_hub.add_argument("--ip", default="127.0.0.1", help="the address it listens on (default: 127.0.0.1)")
+    on_hub.set_defaults(run=_hub)
     return parser
 
 
