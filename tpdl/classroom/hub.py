@@ -223,8 +223,26 @@ def up(
         "state": str(state),
     }
     save(root, settings)  # from here on, `tpdl hub down` removes what was made
+    try:
+        build(settings, root, checkout, instructor, students)
+    except BaseException:
+        say(f"the hub could not be made: removing what was made ({root}, the accounts)")
+        down(root, keep=False)
+        raise
+    url = f"http://{'127.0.0.1' if ip in ('0.0.0.0', '') else ip}:{port}/hub/login"
+    say(f"JupyterHub answers at {url} ({time.monotonic() - started:.0f} s)")
+    say(f"passwords (root's only): {root / 'passwords.csv'}; stop and remove it all with: make hub-stop")
+    if open_to_others(checkout):
+        say(
+            f"note: {checkout} is readable by every account on this machine, and its graders/ and source/ "
+            f"hold the answers: chmod o-rwx {checkout} (the hub's course is the copy in {settings['course']})"
+        )
+    return settings
 
-    passwords = make_accounts(settings, [instructor, *students])
+
+def build(settings: dict, root: Path, checkout: Path, instructor: Person, students: list[Person]) -> None:
+    """Make the accounts, the environment, the course and the exchange, and start the hub."""
+    make_accounts(settings, [instructor, *students])
     home = Path(pwd.getpwnam(instructor.id).pw_dir)
     settings["course"] = str(home / COURSE_FOLDER)
     save(root, settings)
@@ -242,15 +260,6 @@ def up(
     save(root, settings)
     start(settings)
     save(root, settings)
-    url = f"http://{'127.0.0.1' if ip in ('0.0.0.0', '') else ip}:{port}/hub/login"
-    say(f"JupyterHub answers at {url} ({time.monotonic() - started:.0f} s)")
-    say(f"passwords (root's only): {passwords}; stop and remove it all with: make hub-stop")
-    if open_to_others(checkout):
-        say(
-            f"note: {checkout} is readable by every account on this machine, and its graders/ and source/ "
-            f"hold the answers: chmod o-rwx {checkout} (the hub's course is the copy in {settings['course']})"
-        )
-    return settings
 
 
 def save(root: Path, settings: dict) -> None:
@@ -413,6 +422,7 @@ def start(settings: dict) -> None:
             start_new_session=True,
         )
     settings["pid"] = hub.pid
+    save(Path(settings["root"]), settings)  # `tpdl hub down` stops it, whatever happens next
     url = f"http://127.0.0.1:{settings['port']}/hub/health"
     deadline = time.monotonic() + START_S
     while time.monotonic() < deadline:
@@ -431,8 +441,9 @@ def start(settings: dict) -> None:
 # --------------------------------------------------------------------------- down
 
 
-def down(root: Path = DEFAULT_ROOT) -> list[str]:
-    """Stop the hub and every server, remove the accounts it made and ``root``; what was removed."""
+def down(root: Path = DEFAULT_ROOT, keep: bool = True) -> list[str]:
+    """Stop the hub and every server, save the course (unless ``keep`` is false: a hub that never
+    started), remove the accounts it made and ``root``; what was removed."""
     if os.geteuid() != 0:
         raise UsageError("tpdl hub down removes accounts: run it as root")
     root = root.absolute()
@@ -445,7 +456,7 @@ def down(root: Path = DEFAULT_ROOT) -> list[str]:
         stop_hub(settings["pid"])
         removed.append(f"JupyterHub (pid {settings['pid']})")
     course = Path(settings["course"]) if settings.get("course") else None
-    if course is not None and course.is_dir():
+    if keep and course is not None and course.is_dir():
         kept = keep_course(course, root)
         removed.append(f"the course {course}, saved first in {kept} (gradebook, submissions, grades)")
     for account in settings.get("accounts", []):
