@@ -71,3 +71,28 @@ def test_hub_down_says_when_there_is_no_hub(tmp_path, capsys):
     else:
         assert cli.main(["hub", "down", "--root", str(tmp_path)]) == 2
         assert "holds no hub" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not all(shutil.which(tool) for tool in ("useradd", "chpasswd", "npm")),
+    reason="makes accounts: root, with useradd, chpasswd and npm",
+)
+def test_a_hub_that_cannot_be_made_leaves_nothing(tmp_path, monkeypatch, capsys, released):
+    """The environment fails once the accounts exist: they and the hub's folder are removed."""
+    tag = os.urandom(2).hex()
+    path = roster(tmp_path, f"id,role\nprof{tag},instructor\nalice{tag},student\n")
+    root = tmp_path / "hub"
+
+    def broken(env, wheels):
+        assert pwd.getpwnam(f"alice{tag}")  # the accounts were made
+        raise hub.InfrastructureError("no environment today")
+
+    monkeypatch.setattr(hub, "make_environment", broken)
+    assert cli.main(["hub", "up", "--roster", str(path), "--root", str(root)]) == 1
+    said = capsys.readouterr()
+    assert "no environment today" in said.err and "removing what was made" in said.out
+    assert not root.exists()
+    for account in (f"prof{tag}", f"alice{tag}"):
+        with pytest.raises(KeyError):
+            pwd.getpwnam(account)
