@@ -1,6 +1,7 @@
 """Does the sandbox jail its workers, tell the student how one ended, and start again after its
 zygote died?"""
 
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,34 @@ def test_the_jail_shares_no_network_and_writes_only_its_spool(tmp_path):
     assert "--unshare-all" in command and "--die-with-parent" in command
     writable = [command[i + 1 : i + 3] for i, arg in enumerate(command) if arg == "--bind"]
     assert writable == [[str(tmp_path), "/spool"]]
+
+
+@pytest.mark.parametrize("privileged", [False, True] if os.geteuid() == 0 else [False])
+def test_nothing_on_the_workers_import_path_can_be_written_in_the_jail(tmp_path, privileged):
+    """The jail's root and the folders bwrap makes above the kit are read-only: a module a student's
+    code left there would be imported by the next student's worker (on one user, where the judge is
+    not root). Only the jail's /tmp and its spool take writes."""
+    probe = (
+        "import json, sys\n"
+        "where = {}\n"
+        "for path in sys.argv[1:]:\n"
+        "    try:\n"
+        "        open(path, 'w').write('raise SystemExit')\n"
+        "        where[path] = 'written'\n"
+        "    except OSError as error:\n"
+        "        where[path] = type(error).__name__\n"
+        "print(json.dumps(where))"
+    )
+    kit = str(sandbox.PACKAGE.parent / "statistics.py")
+    targets = ["/statistics.py", kit, "/tmp/scratch.py", "/spool/scratch.py"]
+    command = sandbox.bwrap_command(tmp_path, privileged=privileged)
+    done = subprocess.run(
+        [*command, sys.executable, "-c", probe, *targets], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    where = json.loads(done.stdout)
+    assert where["/statistics.py"] != "written" and where[kit] != "written", where
+    assert where["/tmp/scratch.py"] == where["/spool/scratch.py"] == "written", where
 
 
 def test_a_worker_answers_a_call_of_the_students_function(bare_zygote, notebook_folder):

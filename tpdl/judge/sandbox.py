@@ -204,7 +204,11 @@ def bwrap_command(spool: Path, privileged: bool, tmpfs_bytes: int = JAIL_TMPFS_B
                 command += ["--perms", "0755", "--dir", str(parent)]
                 made.add(parent)
         command += ["--ro-bind", str(path), str(path)]
-    command += ["--bind", str(spool), "/spool", "--chdir", "/"]
+    command += ["--bind", str(spool), "/spool"]
+    # The jail's own root (a tmpfs bwrap makes, with the folders above) read-only: where the judge is not
+    # root, every worker has the judge's user, and a module a student's code left in `/` or beside the
+    # kit (both on the workers' import path) would be imported by the next student's worker.
+    command += ["--remount-ro", "/", "--chdir", "/"]
     return command
 
 
