@@ -108,8 +108,9 @@ exchange:
 	mkdir -p $(EXCHANGE) && chmod 777 $(EXCHANGE)
 
 # JupyterLab refuses to start as root unless told: a course machine's instructor may well be root.
+# PYTHONSAFEPATH: a kernel started on a student's notebook (in submitted/) imports no module handed in beside it.
 lab: release exchange $(FORMGRADER)
-	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
+	PYTHONSAFEPATH=1 $(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # The course on a JupyterHub (tpdl/classroom/hub.py): accounts from the roster, the students' environment
 # from the kit's published package, the course in the instructor's home, an exchange no student can read.

@@ -16,6 +16,9 @@ with open(os.environ["TPDL_HUB_SETTINGS"], encoding="utf-8") as handle:
     hub = json.load(handle)
 
 c.JupyterHub.bind_url = f"http://{hub['ip']}:{hub['port']}"
+# Each user's server on a host of its own (<user>.<host>): a page a student's server serves cannot
+# act in the browser of whoever opens it, as it could on the hub's own origin.
+c.JupyterHub.subdomain_host = f"http://{hub['host']}:{hub['port']}"
 c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{hub['hub_port']}"
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{hub['proxy_api_port']}"
 c.ConfigurableHTTPProxy.command = [hub["proxy"]]
@@ -45,6 +48,9 @@ def per_role(spawner):
         environment["TPDL_DATA_DIR"] = hub["data_dir"]
     if role == "instructor":
         environment["PYTHONPATH"] = hub["course"]
+        # Python puts no working folder on the import path: a kernel the instructor starts on a student's
+        # notebook (in submitted/) never imports a module the student handed in beside it.
+        environment["PYTHONSAFEPATH"] = "1"
         environment["PATH"] = f"{hub['root']}/instructor-bin:{path}"
         spawner.notebook_dir = hub["course"]
     spawner.environment.update(environment)

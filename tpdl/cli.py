@@ -228,7 +228,7 @@ def _hub(args) -> int:
     try:
         if args.action == "up":
             data = os.environ.get("TPDL_DATA_DIR")
-            hub.up(args.roster, args.root, args.port, args.ip, Path(data) if data else None)
+            hub.up(args.roster, args.root, args.port, args.ip, Path(data) if data else None, args.host)
         else:
             for what in hub.down(args.root):
                 print(f"removed {what}")
@@ -405,6 +405,11 @@ def build_parser() -> argparse.ArgumentParser:
     on_hub.add_argument("--root", type=Path, default=Path("/srv/tpdl-hub"), help="default: /srv/tpdl-hub")
     on_hub.add_argument("--port", type=int, default=8800, help="the hub's port (default: 8800)")
     on_hub.add_argument("--ip", default="127.0.0.1", help="the address it listens on (default: 127.0.0.1)")
+    on_hub.add_argument(
+        "--host",
+        default="localhost",
+        help="the hub's host name; each user's server is at <user>.<host> (default: localhost)",
+    )
     on_hub.set_defaults(run=_hub)
     return parser
 

@@ -82,7 +82,7 @@ class Hub:
         self.students = settings["students"]
         self.course = Path(settings["course"])
         self.exchange = root / "exchange" / settings["course_id"]
-        self.url = f"http://127.0.0.1:{settings['port']}"
+        self.url = f"http://{settings['host']}:{settings['port']}"  # each user's server: <user>.<host>
 
     def home(self, user: str) -> Path:
         return Path(pwd.getpwnam(user).pw_dir)
@@ -291,6 +291,67 @@ def fetch(page, hub: Hub, user: str) -> None:
     assert (hub.home(user) / TP / f"{TP}.ipynb").is_file()
 
 
+LURE = """<!doctype html><html><body><pre id="said">waiting</pre><script>
+(async () => {
+  const said = [];
+  for (const hub of ["", "HUB"]) {
+    try {
+      const home = await (await fetch(hub + "/hub/home", {credentials: "include"})).text();
+      const xsrf = (home.match(/xsrf_token: "([^"]+)"/) || [])[1];
+      const headers = xsrf ? {"X-XSRFToken": xsrf} : {};
+      const user = await fetch(hub + "/hub/api/user", {credentials: "include", headers});
+      said.push(hub + " api/user " + user.status + " " + (user.ok ? JSON.stringify(await user.json()) : ""));
+    } catch (error) {
+      said.push(hub + " refused: " + error);
+    }
+  }
+  document.getElementById("said").textContent = said.join("\\n");
+})();
+</script></body></html>
+"""
+
+
+def lure(hub: Hub, student: str) -> None:
+    """``student``'s server serves, to anyone, a page whose script asks the hub who is looking, as
+    the one who opens it (the student's own settings: no one else's are needed)."""
+    home = hub.home(student)
+    (home / ".jupyter").mkdir()
+    (home / ".jupyter" / "jupyter_server_config.py").write_text(
+        f"c.ServerApp.extra_static_paths = [{str(home / '.lure')!r}]\n"
+    )
+    (home / ".lure").mkdir()
+    (home / ".lure" / "lure.html").write_text(LURE.replace("HUB", hub.url))
+    subprocess.run(
+        ["chown", "-R", f"{student}:{student}", str(home / ".jupyter"), str(home / ".lure")], check=True
+    )
+
+
+def falls_for_the_lure(hub: Hub, page, student: str) -> str:
+    """What the lure's script of ``student`` got in the browser of ``page``'s user."""
+    page.goto(
+        f"http://{student}.{hub.settings['host']}:{hub.settings['port']}/user/{student}/static/lure.html"
+    )
+    page.wait_for_function("document.getElementById('said').textContent !== 'waiting'", timeout=60_000)
+    return page.inner_text("#said")
+
+
+TRAP = """import os
+with open({marker!r}, "a") as marker:
+    marker.write(f"ran as uid {{os.getuid()}}\\n")
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+"""
+
+
+def trap(hub: Hub, student: str) -> Path:
+    """An ``ipykernel_launcher.py`` beside ``student``'s notebook, noting whoever runs it."""
+    marker = Path(tempfile.gettempdir()) / f"tpdl-hub-trap-{student}"
+    path = hub.home(student) / TP / "ipykernel_launcher.py"
+    path.write_text(TRAP.format(marker=str(marker)))
+    subprocess.run(["chown", f"{student}:{student}", str(path)], check=True)
+    return marker
+
+
 def work(hub: Hub, user: str, sample: str) -> None:
     """``user``'s work on TP2: a student of the sample class's, put in their folder as theirs."""
     folder = hub.home(user) / TP
@@ -361,6 +422,7 @@ def term(hub: Hub, browser) -> None:
     shot(teacher, "1-instructor-released")
 
     # alice hands in the reference work, validated first; bob hands in twice, the second after validating.
+    lure(hub, bob)  # bob's server will serve a page that tries to act as whoever opens it
     pages = {user: log_in(hub, browser, user) for user in hub.students}
     for user, page in pages.items():
         fetch(page, hub, user)
@@ -376,6 +438,7 @@ def term(hub: Hub, browser) -> None:
     said = validate(pages[bob])
     assert "passes all the tests" not in said, said[-2000:]
     close_dialog(pages[bob])
+    marker = trap(hub, bob)  # handed in beside his notebook: a module a kernel started there would import
     submit(pages[bob], 2)
     shot(pages[bob], "4-student-resubmitted")
     assert len(inbound_of(hub, bob)) == 2
@@ -435,6 +498,16 @@ def term(hub: Hub, browser) -> None:
     formgrader_row(teacher, TP).locator("td.collect a").click(timeout=WAIT_MS)
     said = modal_says(teacher)
     assert "Successfully collected" in said, said
+    # The instructor opens bob's collected notebook in JupyterLab: its kernel imports nothing of bob's.
+    assert (hub.course / "submitted" / bob / TP / "ipykernel_launcher.py").is_file()
+    teacher.goto(f"{hub.url}/user/{prof}/lab/tree/submitted/{bob}/{TP}/{TP}.ipynb")
+    teacher.wait_for_selector(".jp-Notebook", timeout=WAIT_MS)
+    teacher.wait_for_selector("text=| Idle", timeout=WAIT_MS)  # the status bar: its kernel runs
+    ran = marker.read_text() if marker.exists() else ""
+    assert f"uid {pwd.getpwnam(prof).pw_uid}\n" not in ran, f"bob's module ran in the instructor's: {ran}"
+    # bob's server serves a page that asks the hub who is looking: the instructor opens it.
+    said = falls_for_the_lure(hub, teacher, bob)
+    assert prof not in said and "refused" in said, said
     collected = hub.course / "submitted" / alice / TP / f"{TP}.ipynb"
     assert collected.read_bytes() == handed_in[Path(f"{TP}.ipynb")], "alice's collected work is not hers"
     teacher.goto(f"{hub.url}/user/{prof}/formgrader/manage_submissions/{TP}")

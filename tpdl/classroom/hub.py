@@ -172,6 +172,7 @@ def up(
     port: int = DEFAULT_PORT,
     ip: str = "127.0.0.1",
     data_dir: Path | None = None,
+    host: str = "localhost",
 ) -> dict:
     """Build and start the hub (see the module's docstring); the settings it runs with."""
     started = time.monotonic()
@@ -210,6 +211,7 @@ def up(
         "root": str(root),
         "ip": ip,
         "port": port,
+        "host": host,
         "hub_port": free_port(),
         "proxy_api_port": free_port(),
         "course_id": "tpdl",
@@ -229,7 +231,7 @@ def up(
         say(f"the hub could not be made: removing what was made ({root}, the accounts)")
         down(root, keep=False)
         raise
-    url = f"http://{'127.0.0.1' if ip in ('0.0.0.0', '') else ip}:{port}/hub/login"
+    url = f"http://{host}:{port}/hub/login"
     say(f"JupyterHub answers at {url} ({time.monotonic() - started:.0f} s)")
     say(f"passwords (root's only): {root / 'passwords.csv'}; stop and remove it all with: make hub-stop")
     if open_to_others(checkout):
@@ -424,12 +426,13 @@ def start(settings: dict) -> None:
     settings["pid"] = hub.pid
     save(Path(settings["root"]), settings)  # `tpdl hub down` stops it, whatever happens next
     url = f"http://127.0.0.1:{settings['port']}/hub/health"
+    asked = urllib.request.Request(url, headers={"Host": f"{settings['host']}:{settings['port']}"})
     deadline = time.monotonic() + START_S
     while time.monotonic() < deadline:
         if hub.poll() is not None:
             break
         try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
+            with urllib.request.urlopen(asked, timeout=2) as answer:
                 if answer.status == 200:
                     return
         except OSError:

@@ -16,6 +16,7 @@ A student's server names it in its ``nbgrader_config.py``::
 """
 
 import os
+import shutil
 import stat
 
 from nbgrader.exchange.default.submit import ExchangeSubmit
@@ -54,14 +55,18 @@ class SealedSubmit(ExchangeSubmit):
         if os.path.dirname(os.path.abspath(dest)) != os.path.abspath(self.inbound_path):
             return super().do_copy(src, dest, log)  # the student's own cache
         os.mkdir(dest)
-        staging = os.path.join(dest, ".copy")
-        super().do_copy(src, staging, log)
-        for name in os.listdir(staging):
-            os.rename(os.path.join(staging, name), os.path.join(dest, name))
-        os.rmdir(staging)
-        for name in LATE_FILES:
-            with open(os.path.join(dest, name), "a"):
-                pass
+        try:
+            staging = os.path.join(dest, ".copy")
+            super().do_copy(src, staging, log)
+            for name in os.listdir(staging):
+                os.rename(os.path.join(staging, name), os.path.join(dest, name))
+            os.rmdir(staging)
+            for name in LATE_FILES:
+                with open(os.path.join(dest, name), "a"):
+                    pass
+        except BaseException:
+            shutil.rmtree(dest, ignore_errors=True)  # no half-made submission left for collect to take
+            raise
         return None
 
     def copy_files(self):
