@@ -95,8 +95,14 @@ def test_make_lab_starts_jupyterlab_as_the_user_it_runs_as(tmp_path):
     )
     command = next(line for line in dry.stdout.splitlines() if "jupyter lab" in line)
     assert ("--allow-root" in command) == (os.geteuid() == 0), command
-    args = [*shlex.split(command), "--no-browser", "--ServerApp.port=0", "--ServerApp.ip=127.0.0.1"]
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    words = shlex.split(command)
+    settings = {}  # the NAME=value words before the command (PYTHONSAFEPATH)
+    while "=" in words[0]:
+        name, value = words.pop(0).split("=", 1)
+        settings[name] = value
+    assert settings.get("PYTHONSAFEPATH") == "1", command  # no module beside a student's notebook is imported
+    args = [*words, "--no-browser", "--ServerApp.port=0", "--ServerApp.ip=127.0.0.1"]
+    env = {**os.environ, **settings, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     server = subprocess.Popen(
         args,
         cwd=tmp_path,

@@ -410,6 +410,7 @@ def test_a_student_fetches_validates_and_submits_in_jupyterlab(cycle, browser, t
         'c.CourseDirectory.course_id = "tpdl"\n'
         f"c.Exchange.root = {str(exchange)!r}\n"
         'c.CourseDirectory.student_id = "dave"\n'
+        "c.Execute.timeout = 300\n"  # Validate's time per cell, as release/<tp>/nbgrader_config.py sets it
     )
     with jupyter_lab(home, cycle["env"]) as (base, token):
         page = signed_in(browser, base, token)

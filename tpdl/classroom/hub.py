@@ -370,6 +370,9 @@ def write_server_configs(settings: dict) -> None:
         "c = get_config()  # noqa: F821\n"
         f"c.CourseDirectory.course_id = {settings['course_id']!r}\n"
         f"c.Exchange.root = {str(Path(settings['root']) / 'exchange')!r}\n"
+        "# Validate's time per cell, as the release's own nbgrader_config.py sets it.\n"
+        "c.Execute.timeout = 300\n"
+        "c.Execute.interrupt_on_timeout = True\n"
         "# A submission readable by its student and the instructor only (tpdl.course.exchange).\n"
         'c.ExchangeFactory.submit = "tpdl.course.exchange.SealedSubmit"\n',
         mode=0o644,
