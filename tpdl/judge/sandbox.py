@@ -193,17 +193,31 @@ def bwrap_command(spool: Path, privileged: bool, tmpfs_bytes: int = JAIL_TMPFS_B
     # The private /tmp first: a Python or a course that lives under /tmp is bound over it.
     size = ["--size", str(tmpfs_bytes)]
     command += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm", *size, "--tmpfs", "/tmp"]
-    for system_dir in ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc/alternatives", "/etc/fonts"):
-        if os.path.exists(system_dir):
-            command += ["--ro-bind", system_dir, system_dir]
+    system_dirs = ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc/alternatives", "/etc/fonts")
+    system = [folder for folder in system_dirs if os.path.exists(folder)]
+    for system_dir in system:
+        command += ["--ro-bind", system_dir, system_dir]
     readable = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), PACKAGE}
     made: set[Path] = set()
+    # The folder on the workers' PYTHONPATH (the kit's parent) is a read-only tmpfs of its own, unless it
+    # lies inside a folder bound read-only (an installed kit): a course under /tmp would leave it on the
+    # jail's writable /tmp, where a module a student's code left would be imported by the next worker.
+    kit_parent = PACKAGE.parent
+    covered = any(kit_parent == p or p in kit_parent.parents for p in [*map(Path, system), *readable])
+    if not covered:
+        for parent in _ancestors(kit_parent):
+            command += ["--perms", "0755", "--dir", str(parent)]
+            made.add(parent)
+        command += ["--perms", "0755", "--tmpfs", str(kit_parent)]
+        made.add(kit_parent)
     for path in sorted(readable):
         for parent in _ancestors(path):
             if parent not in made:
                 command += ["--perms", "0755", "--dir", str(parent)]
                 made.add(parent)
         command += ["--ro-bind", str(path), str(path)]
+    if not covered:
+        command += ["--remount-ro", str(kit_parent)]
     command += ["--bind", str(spool), "/spool"]
     # The jail's own root (a tmpfs bwrap makes, with the folders above) read-only: where the judge is not
     # root, every worker has the judge's user, and a module a student's code left in `/` or beside the
