@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 help:
 	@echo "make demo       set up, build the releases, grade the sample class into reports/<tp>/sample_class/, print the table"
-	@echo "make setup      .venv with requirements.lock's versions and the kit; bubblewrap and chromium where missing"
+	@echo "make setup      .venv with requirements.lock's versions and the kit; bubblewrap, chromium, Slurm and munge where missing"
 	@echo "make test       set up if needed, run the kit's tests"
 	@echo "make test-fast  the kit's tests without the slow ones (no class runs)"
 	@echo "make test-nbgrader  nbgrader's own tests of its commands, on courses with the kit's settings"
