@@ -20,7 +20,6 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tpdl.classroom import hub as hub_module
 from tpdl.core import paths
 
 pytestmark = [pytest.mark.slow, pytest.mark.hub]
@@ -57,12 +57,6 @@ def why_no_hub() -> str | None:
     if CHROMIUM is None:
         return "chromium is not installed (scripts/install-chromium installs it where root and apt allow)"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def tpdl(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -143,7 +137,8 @@ def hub(released):
         + "".join(f"{name}{tag},{role},{name.title()},{LAST_NAME}\n" for name, role in people)
     )
     started = time.monotonic()
-    made = tpdl("hub", "up", "--roster", str(roster), "--root", str(root / "hub"), "--port", str(free_port()))
+    port = str(hub_module.free_port())
+    made = tpdl("hub", "up", "--roster", str(roster), "--root", str(root / "hub"), "--port", port)
     up_seconds = time.monotonic() - started
     uids = set()
     try:
