@@ -16,8 +16,8 @@ from traitlets.config import Configurable
 from tpdl.core import paths
 
 FILE = "nbgrader_config.py"
-LANGUAGES = ("en", "fr")  # the languages the kit speaks to students
-DEFAULT = "en"
+LANGUAGES = paths.LANGUAGES  # the languages the kit speaks to students
+DEFAULT = paths.SOURCE_LANGUAGE
 ENV = "TPDL_LANG"  # overrides the course's language for one command
 
 

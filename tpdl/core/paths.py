@@ -5,10 +5,33 @@ this package and can be moved with ``TPDL_COURSE_DIR``.
 """
 
 import os
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent  # the tpdl package
 FIXTURES = PACKAGE / "fixtures"
+# A TP is written in English (``tp1``); each of its editions in another language is an nbgrader
+# assignment of its own, named after the TP and the language (``tp1-fr``).
+LANGUAGES = ("en", "fr")
+SOURCE_LANGUAGE = "en"
+EDITION = re.compile(r"^(?P<tp>.+)-(?P<language>[a-z]{2})$")
+
+
+def edition(tp: str, language: str) -> str:
+    """The assignment of ``tp``'s edition in ``language`` (``tp1``, ``tp1-fr``)."""
+    return tp if language == SOURCE_LANGUAGE else f"{tp}-{language}"
+
+
+def tp_of(assignment: str) -> str:
+    """The TP an assignment is an edition of (``tp1-fr`` -> ``tp1``; ``tp1`` -> ``tp1``)."""
+    found = EDITION.match(assignment)
+    return found["tp"] if found and found["language"] in LANGUAGES else assignment
+
+
+def language_of(assignment: str) -> str:
+    """The language an assignment's notebook is written in (``tp1-fr`` -> ``fr``)."""
+    found = EDITION.match(assignment)
+    return found["language"] if found and found["language"] in LANGUAGES else SOURCE_LANGUAGE
 
 
 def course_dir() -> Path:
@@ -29,7 +52,8 @@ def solutions(assignment: str = "") -> Path:
 
 
 def graders(assignment: str = "") -> Path:
-    return course_dir() / "graders" / assignment
+    """The graders of ``assignment``'s TP: every edition of a TP is graded by the same ones."""
+    return course_dir() / "graders" / tp_of(assignment)
 
 
 def submitted() -> Path:
@@ -70,9 +94,16 @@ def gradebook_url() -> str:
 
 
 def assignments() -> list[str]:
-    """Assignment names, one per folder of ``source/`` holding a notebook source."""
+    """The kit's TPs: the folders of ``source/`` holding a notebook source, editions in another
+    language left out (:func:`editions` lists those too)."""
+    return [name for name in editions() if tp_of(name) == name]
+
+
+def editions(tp: str | None = None) -> list[str]:
+    """Every edition of the kit's TPs (``tp1``, ``tp1-fr``, ``tp2``...), or of ``tp`` alone."""
     root = source()
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / f"{p.name}.nb.py").exists())
+    found = sorted(p.name for p in root.iterdir() if p.is_dir() and (p / f"{p.name}.nb.py").exists())
+    return [name for name in found if tp is None or tp_of(name) == tp]
 
 
 def course_assignments() -> list[str]:
