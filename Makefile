@@ -18,13 +18,13 @@ help:
 	@echo "make test       set up if needed, run the kit's tests"
 	@echo "make test-fast  the kit's tests without the slow ones (no class runs)"
 	@echo "make test-nbgrader  nbgrader's own tests of its commands, on courses with the kit's settings"
-	@echo "make release    build release/<tp>/ from source/<tp>/"
+	@echo "make release    build release/<tp>/ from source/<tp>/, and release/<tp>-fr/ from the French edition"
 	@echo "make solutions  build and execute solutions/<tp>/ on the ci budget"
 	@echo "make sample-class  rewrite sample_class/{reference,untouched} from the sources"
 	@echo "make sample-runs   re-run the reference students on the full budget (MLflow stores, figures)"
 	@echo "make bench      full-data benchmarks, figures written to bench/results.md"
 	@echo "make docker-check  prepare Docker's base images and TP1's wheelhouse; build and probe the reference in the box"
-	@echo "make lab        JupyterLab on the course, with nbgrader's extensions (and its exchange)"
+	@echo "make lab        JupyterLab on the course, with nbgrader's extensions (and its exchange), in the course's language"
 	@echo "make hub        as root: the course on a JupyterHub, an account per person of hub/roster.csv (ROSTER=...)"
 	@echo "make hub-stop   stop the hub, remove its accounts, their homes and its folder"
 	@echo "make docs       serve the documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8000"
@@ -109,8 +109,11 @@ exchange:
 
 # JupyterLab refuses to start as root unless told: a course machine's instructor may well be root.
 # PYTHONSAFEPATH: a kernel started on a student's notebook (in submitted/) imports no module handed in beside it.
+# It speaks the course's language (c.Kit.language): its own words, and the releases it opens on (tpdl/classroom/lab.py).
+LAB_SETTINGS := $(abspath $(VENV))/lab-settings
 lab: release exchange $(FORMGRADER)
-	PYTHONSAFEPATH=1 $(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(TPDL) lab-settings $(LAB_SETTINGS)
+	PYTHONSAFEPATH=1 JUPYTER_CONFIG_PATH=$(LAB_SETTINGS) $(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # The course on a JupyterHub (tpdl/classroom/hub.py): accounts from the roster, the students' environment
 # from the kit's published package, the course in the instructor's home, an exchange no student can read.

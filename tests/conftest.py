@@ -45,7 +45,8 @@ def run_folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def released(run_folder):
-    """Every assignment released once per test run (the gradebook learns them too).
+    """Every assignment, each edition of each TP, released once per test run (the gradebook learns
+    them too).
 
     Under pytest-xdist (``make test`` runs three workers) the workers share the course directory:
     the first to need the releases builds them while the others wait, then reuse them.
@@ -54,10 +55,10 @@ def released(run_folder):
         fcntl.flock(lock, fcntl.LOCK_EX)
         done = run_folder / "released"
         if not done.exists():
-            for assignment in paths.assignments():
+            for assignment in paths.editions():  # every TP, in each language it is written in
                 notebooks.release(assignment)
             done.touch()
-    return {assignment: paths.release(assignment) for assignment in paths.assignments()}
+    return {assignment: paths.release(assignment) for assignment in paths.editions()}
 
 
 @pytest.fixture(scope="session")

@@ -71,7 +71,7 @@ def _release(args) -> int:
     from tpdl.authoring import notebooks
     from tpdl.core import paths
 
-    for assignment in args.assignment or paths.assignments():
+    for assignment in args.assignment or paths.editions():  # every TP, in every language it is written in
         print(f"release/{assignment}: {notebooks.release(assignment)}")
     return 0
 
@@ -80,8 +80,25 @@ def _solutions(args) -> int:
     from tpdl.authoring import notebooks
     from tpdl.core import paths
 
-    for assignment in args.assignment or paths.assignments():
+    for assignment in args.assignment or paths.editions():
         print(f"solutions/{assignment}: {notebooks.solutions(assignment, budget=args.budget)}")
+    return 0
+
+
+def _editions(args) -> int:
+    from tpdl.authoring import editions
+
+    return editions.main(args.tp)
+
+
+def _lab_settings(args) -> int:
+    from tpdl.classroom import lab
+
+    try:
+        lab.write(args.folder)
+    except ValueError as error:  # a language the kit does not speak
+        print(f"tpdl lab-settings: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -102,7 +119,7 @@ def _samples(args) -> int:
     from tpdl.authoring import samples
     from tpdl.core import manifest, paths
 
-    everyone = paths.assignments()
+    everyone = paths.editions()
     unknown = [a for a in args.assignment if a not in everyone]
     if unknown:
         print(
@@ -119,13 +136,14 @@ def _samples(args) -> int:
         except samples.NotReleased as error:
             print(f"tpdl samples: {error}", file=sys.stderr)
             return 2
-        print(f"sample_class/{{reference,untouched}}/{assignment}: rewritten")
+        print(f"sample_class/{{{','.join(samples.students(assignment))}}}/{assignment}: rewritten")
         if args.execute:
             started = time.monotonic()
             folder = samples.run_reference(assignment, budget=args.budget)
             written = sorted(p.name for p in folder.iterdir())
             print(
-                f"sample_class/reference/{assignment}: ran on the {args.budget} budget in "
+                f"sample_class/{samples.reference_student(assignment)}/{assignment}: ran on the "
+                f"{args.budget} budget in "
                 f"{time.monotonic() - started:.0f} s; holds {', '.join(written)}"
             )
     return 0
@@ -311,6 +329,22 @@ def build_parser() -> argparse.ArgumentParser:
     release = commands.add_parser("release", help="build student releases from the sources")
     release.add_argument("assignment", nargs="*")
     release.set_defaults(run=_release)
+
+    translated = commands.add_parser(
+        "editions",
+        help="compare each TP's editions in other languages with its English source, and list any English "
+        "left in them",
+    )
+    translated.add_argument("tp", nargs="*", help="the TPs (default: every TP)")
+    translated.set_defaults(run=_editions)
+
+    lab_settings = commands.add_parser(
+        "lab-settings",
+        help="write JupyterLab's settings in the course's language (its words, the releases it opens on) "
+        "into a JUPYTER_CONFIG_PATH folder",
+    )
+    lab_settings.add_argument("folder", type=Path)
+    lab_settings.set_defaults(run=_lab_settings)
 
     solutions = commands.add_parser("solutions", help="build and execute the solution notebooks")
     solutions.add_argument("assignment", nargs="*")

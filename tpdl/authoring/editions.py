@@ -11,9 +11,10 @@ is translated:
 
 Everything else is the same in both: cells, their order and nbgrader metadata (grade ids, points,
 locks), the code (compared as Python syntax trees, the texts above set aside), the solution markers,
-and in markdown the inline code, the formulas and the exercises' points. :func:`differences` lists
-where an edition departs from its source; :func:`english_left` lists what still reads as English, or
-breaks French typography, in a French edition. ``python -m tpdl.authoring.editions [tp...]`` prints
+and in markdown the code blocks (but their comments), the inline code, the formulas and the
+exercises' points. :func:`differences` lists where an edition departs from its source;
+:func:`english_left` lists what still reads as English, or breaks French typography, in a French
+edition. ``python -m tpdl.authoring.editions [tp...]`` prints
 both.
 """
 
@@ -41,11 +42,14 @@ TEXT_CALLS = {
     "set_text",
     "legend",
     "warn",
+    "require",  # tpdl.course.costs.require: a threshold's message, asserted or printed
 }
 TEXT_KEYWORDS = {"label", "title", "xlabel", "ylabel", "suptitle", "msg", "help", "description"}
 TEXT = "<text>"
 MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\b.*$", re.M)
+CODE_BLOCK = re.compile(r"^```.*?^```", re.S | re.M)
 INLINE_CODE = re.compile(r"`[^`\n]+`")
+SHELL_COMMENT = re.compile(r"(^|\s)#.*$", re.M)
 MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.S)
 HEADING = re.compile(r"^(#{1,6})\s", re.M)
 POINTS = re.compile(r"\((\d+(?:\.\d+)?) points?")
@@ -181,7 +185,10 @@ def markers(source: str) -> list[str]:
 def markdown_shape(source: str) -> dict:
     """What must be the same in every edition of a markdown cell: its headings' levels, its inline
     code, its formulas and the points it states."""
+    blocks = [SHELL_COMMENT.sub("", block) for block in CODE_BLOCK.findall(source)]  # comments translate
+    source = CODE_BLOCK.sub("", source)
     return {
+        "code blocks": blocks,
         "headings": [len(h) for h in HEADING.findall(source)],
         "inline code": sorted(INLINE_CODE.findall(source)),
         "formulas": sorted(m.group(0) for m in MATH.finditer(source)),
@@ -295,9 +302,10 @@ TYPOGRAPHY = [
 def _prose(text: str) -> str:
     """``text`` without what is not French prose: inline code, formulas, addresses, HTML, English
     marked as such."""
-    for pattern in (ENGLISH_MARKUP, MATH, INLINE_CODE, URL):
+    blocks = [" ".join(m.group(0) for m in SHELL_COMMENT.finditer(b)) for b in CODE_BLOCK.findall(text)]
+    for pattern in (ENGLISH_MARKUP, CODE_BLOCK, MATH, INLINE_CODE, URL):
         text = pattern.sub(" ", text)
-    return text
+    return "\n".join([text, *(URL.sub(" ", block) for block in blocks)])  # a code block's comments are prose
 
 
 class _Collector(_Texts):
@@ -306,8 +314,9 @@ class _Collector(_Texts):
     def __init__(self):
         self.found: list[str] = []
 
-    def _text(self, constant: ast.Constant) -> None:
-        self.found.append(constant.value)
+    def _blank(self, node):
+        self.found.append(" ".join(c.value for c in _text_constants(node)))  # an f-string's words, together
+        return node
 
     def _docstring(self, node):
         body = getattr(node, "body", None)

@@ -1,8 +1,9 @@
 """A TP's exercises as its students see them: the release notebook's ``## `` headings, in order,
 each with the grade cells under it.
 
-Feedback lists checks under these headings (``Exercise 3 — adam_step``), in notebook order, with
-each exercise's points; a grade cell under no heading is listed last, by its name.
+Feedback lists checks under these headings (``Exercise 3 — adam_step``, ``Exercice 3 — adam_step`` in
+the French edition), in notebook order, with each exercise's points; a grade cell under no heading is
+listed last, by its name.
 """
 
 import re
@@ -11,8 +12,8 @@ from dataclasses import dataclass, field
 from tpdl.core import paths
 
 HEADING = re.compile(r"^##\s+(?P<text>[^#].*?)\s*$", re.M)
-NUMBERED = re.compile(r"^(?P<number>Exercise\s+\d+)\s*[—–-]\s*(?P<title>.+)$")
-POINTS = re.compile(r"\s*\((?P<points>[\d.]+) points?(?:, graded by hand)?\)$")
+NUMBERED = re.compile(r"^(?P<number>(?:Exercise|Exercice)\s+\d+)\s*[—–-]\s*(?P<title>.+)$")
+POINTS = re.compile(r"\s*\((?P<points>[\d.,]+) points?(?:, graded by hand|, noté à la main)?\)$")
 
 
 @dataclass
@@ -52,9 +53,15 @@ def of_notebook(notebook) -> list[Exercise]:
     return [e for e in exercises if e.cells]
 
 
-def of_assignment(assignment: str) -> list[Exercise]:
-    """The exercises of ``release/<assignment>/<assignment>.ipynb`` (none if it is not built)."""
+def of_assignment(assignment: str, language: str | None = None) -> list[Exercise]:
+    """The exercises of ``assignment``'s release notebook (none if it is not built), with the headings of
+    its TP's edition in ``language`` where that edition is released: feedback speaks one language,
+    whichever edition was handed in (every edition has the same grade cells under the same exercises)."""
     import nbformat
 
+    if language is not None:
+        speaking = paths.edition(paths.tp_of(assignment), language)
+        if (paths.release(speaking) / f"{speaking}.ipynb").is_file():
+            assignment = speaking
     path = paths.release(assignment) / f"{assignment}.ipynb"
     return of_notebook(nbformat.read(path, as_version=4)) if path.is_file() else []

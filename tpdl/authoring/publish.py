@@ -1,8 +1,9 @@
-"""``tpdl publish DEST``: the student releases as a git repository, one branch per TP.
+"""``tpdl publish DEST``: the student releases as a git repository, one branch per TP and language.
 
 The repository is laid out for students: ``main`` holds the course overview (a README listing
-the TPs and the branch of each), and each ``tp1`` ... ``tp5`` branch holds exactly the release
-of its TP, ``release/<tp>/`` as ``tpdl release`` built it, with a short README of its own. It is
+the TPs and the branch of each, in English then in French), and each ``tp1`` ... ``tp5`` branch
+holds exactly the release of its TP, ``release/<tp>/`` as ``tpdl release`` built it, with a short
+README of its own; ``tp1-fr`` ... ``tp5-fr`` hold the French editions, their READMEs in French. It is
 ready to be pushed to the course's git host, or to serve as a GitHub Classroom template.
 
 Every branch also holds the student package, ``wheels/tpdl_course-<version>-py3-none-any.whl``
@@ -191,18 +192,77 @@ def notebook_title(data: bytes | None, default: str) -> str:
     return default
 
 
+# What the READMEs of the branches say, in the language of the edition they hold (the overview says
+# it in every language of the course).
+WORDS = {
+    "en": {
+        "colon": ": ",
+        "notebook": "the notebook of the TP: work through it top to bottom",
+        "handin": "what `tpdl check {assignment}` checks before you hand in",
+        "config": "the settings of `nbgrader validate {notebook}`",
+        "stub": "a file you complete (its `YOUR CODE HERE` parts)",
+        "other": "a file the notebook works with",
+        "setup": "## Set up, once",
+        "setup text": "The notebooks import `tpdl`, the course's package. Install it, with what it needs,"
+        " in the\nPython 3.11 or 3.12 your notebooks run on (best in a virtual environment of their own):",
+        "intro": "This branch holds the student release of {assignment}. Open `{notebook}` in JupyterLab,"
+        "\nfill in every cell that says `YOUR CODE HERE` and run the visible tests under each exercise.",
+        "files": "## Files",
+        "package": "the course's package, installed as above",
+        "hand in": "Hand in: {files}.",
+        "overview": "# The TPs of the course",
+        "overview text": "Each TP lives on a branch of its own, which holds its notebook and the files it"
+        " works with.\nCheck out the branch of the TP you work on:",
+        "editions": "Each TP is also published in French, on the branch of the same name ending in `-fr`"
+        "\n(`{example}-fr`): choose the branch of the language you work in.",
+        "alone": "Or fetch one TP alone, in a folder of its own:",
+        "repository": "<this repository>",
+    },
+    "fr": {
+        "colon": "\u00a0: ",
+        "notebook": "le notebook du TP\u00a0: suivez-le de haut en bas",
+        "handin": "ce que `tpdl check {assignment}` vérifie avant le rendu",
+        "config": "les réglages de `nbgrader validate {notebook}`",
+        "stub": "un fichier à compléter (ses parties `YOUR CODE HERE`)",
+        "other": "un fichier utilisé par le notebook",
+        "setup": "## Installation, une fois pour toutes",
+        "setup text": "Les notebooks importent `tpdl`, le paquet du cours. Installez-le, avec ce dont il a"
+        " besoin,\ndans le Python 3.11 ou 3.12 de vos notebooks (de préférence dans un environnement"
+        " virtuel dédié)\u00a0:",
+        "intro": "Cette branche contient la version étudiante de {assignment}. Ouvrez `{notebook}` dans"
+        " JupyterLab,\ncomplétez chaque cellule marquée `YOUR CODE HERE` et lancez les tests visibles sous"
+        " chaque exercice.",
+        "files": "## Fichiers",
+        "package": "le paquet du cours, installé comme ci-dessus",
+        "hand in": "À rendre\u00a0: {files}.",
+        "overview": "# Les TP du cours",
+        "overview text": "Chaque TP a sa propre branche, qui contient son notebook et les fichiers qu'il"
+        " utilise.\nPlacez-vous sur la branche du TP que vous faites\u00a0:",
+        "editions": "Chaque TP existe en anglais et en français\u00a0: la branche `{example}-fr` contient"
+        " l'édition\nfrançaise de `{example}`. Choisissez la branche de la langue dans laquelle vous"
+        " travaillez.",
+        "alone": "Ou récupérez un seul TP, dans un dossier à part\u00a0:",
+        "repository": "<ce dépôt>",
+    },
+}
+
+
+def _words(assignment: str) -> dict[str, str]:
+    return WORDS.get(paths.language_of(assignment), WORDS[paths.SOURCE_LANGUAGE])
+
+
 def role(name: str, blob: Blob, assignment: str) -> str:
     """What a file of a TP's release is for, as its README tells the student."""
-    notebook = f"{assignment}.ipynb"
+    words, notebook = _words(assignment), f"{assignment}.ipynb"
     if name == notebook:
-        return "the notebook of the TP: work through it top to bottom"
+        return words["notebook"]
     if name == "handin.json":
-        return f"what `tpdl check {assignment}` checks before you hand in"
+        return words["handin"].format(assignment=assignment)
     if name == "nbgrader_config.py":
-        return f"the settings of `nbgrader validate {notebook}`"
+        return words["config"].format(notebook=notebook)
     if notebooks.TEXT_STUB[0].encode() in blob.data:
-        return "a file you complete (its `YOUR CODE HERE` parts)"
-    return "a file the notebook works with"
+        return words["stub"]
+    return words["other"]
 
 
 def student_package() -> tuple[str, Blob]:
@@ -215,60 +275,52 @@ def student_package() -> tuple[str, Blob]:
         return f"{WHEELS}/{built.name}", Blob(built.read_bytes())
 
 
-def install_lines(package: str) -> list[str]:
+def install_lines(package: str, language: str = paths.SOURCE_LANGUAGE) -> list[str]:
     """How a student installs the student package, ``package`` being its path in the branch."""
-    return [
-        "## Set up, once",
-        "",
-        "The notebooks import `tpdl`, the course's package. Install it, with what it needs, in the",
-        "Python 3.11 or 3.12 your notebooks run on (best in a virtual environment of their own):",
-        "",
-        f"    pip install {package}",
-        "",
-    ]
+    words = WORDS[language]
+    return [words["setup"], "", words["setup text"], "", f"    pip install {package}", ""]
 
 
 def student_readme(assignment: str, files: dict[str, Blob], package: str) -> str:
-    """The README of a TP's branch: what the TP is, how to set up, each file's use, what to hand in."""
+    """The README of a TP's branch, in its edition's language: what the TP is, how to set up, each
+    file's use, what to hand in."""
+    words, language = _words(assignment), paths.language_of(assignment)
     notebook = f"{assignment}.ipynb"
     title = notebook_title(files[notebook].data if notebook in files else None, assignment)
-    lines = [
-        f"# {title}",
-        "",
-        f"This branch holds the student release of {assignment}. Open `{notebook}` in JupyterLab,",
-        "fill in every cell that says `YOUR CODE HERE` and run the visible tests under each exercise.",
-        "",
+    lines = [f"# {title}", "", words["intro"].format(assignment=assignment, notebook=notebook), ""]
+    lines += [*install_lines(package, language), words["files"], ""]
+    lines += [
+        f"- `{name}`{words['colon']}{role(name, blob, assignment)}" for name, blob in sorted(files.items())
     ]
-    lines += [*install_lines(package), "## Files", ""]
-    lines += [f"- `{name}`: {role(name, blob, assignment)}" for name, blob in sorted(files.items())]
-    lines += [f"- `{package}`: the course's package, installed as above"]
+    lines += [f"- `{package}`{words['colon']}{words['package']}"]
     try:
         deliverables = json.loads(files["handin.json"].data)["deliverables"]
     except (KeyError, ValueError):
         deliverables = [notebook]
-    lines += ["", f"Hand in: {', '.join(f'`{name}`' for name in deliverables)}.", ""]
+    lines += ["", words["hand in"].format(files=", ".join(f"`{name}`" for name in deliverables)), ""]
     return "\n".join(lines)
 
 
 def overview_readme(titles: dict[str, str], package: str) -> str:
-    """The README of ``main``: one line per TP, with the branch that holds it, and the set-up."""
-    lines = [
-        "# The TPs of the course",
-        "",
-        "Each TP lives on a branch of its own, which holds its notebook and the files it works with.",
-        "Check out the branch of the TP you work on:",
-        "",
-    ]
-    lines += [f"- {title}: `git checkout {tp}`" for tp, title in sorted(titles.items())]
-    first = min(titles, default="tp1")
-    lines += [
-        "",
-        "Or fetch one TP alone, in a folder of its own:",
-        "",
-        f"    git clone --branch {first} --single-branch <this repository> {first}",
-        "",
-    ]
-    return "\n".join(lines + install_lines(package))
+    """The README of ``main``, a part in each language the course is published in: one line per TP
+    with the branch that holds it, how to choose an edition, and the set-up."""
+    parts = []
+    tps = sorted({paths.tp_of(name) for name in titles})
+    translated = any(paths.language_of(name) != paths.SOURCE_LANGUAGE for name in titles)
+    for language in paths.LANGUAGES:
+        words = WORDS[language]
+        listed = {name: title for name, title in titles.items() if paths.language_of(name) == language}
+        if not listed:
+            continue
+        lines = [words["overview"], "", words["overview text"], ""]
+        lines += [f"- {title}{words['colon']}`git checkout {tp}`" for tp, title in sorted(listed.items())]
+        if translated:
+            lines += ["", words["editions"].format(example=tps[0])]
+        first = min(listed)
+        clone = f"git clone --branch {first} --single-branch {words['repository']} {first}"
+        lines += ["", words["alone"], "", f"    {clone}", ""]
+        parts.append("\n".join(lines + install_lines(package, language)))
+    return "\n".join(parts)
 
 
 def tp_branch(assignment: str, package: tuple[str, Blob]) -> Branch:
@@ -490,7 +542,7 @@ def publish(dest: Path, assignments: list[str] | None = None) -> list[Outcome]:
     tree differs from its tip's gets one commit on that tip, and all branches move in one
     transaction. The overview lists the TPs published now and those ``dest`` already has a branch for.
     """
-    known = paths.assignments()
+    known = paths.editions()
     chosen = list(dict.fromkeys(assignments or known))
     unknown = [name for name in chosen if name not in known]
     if unknown:

@@ -1,7 +1,8 @@
 """The sample class's reference and untouched submissions, derived from the source and the release.
 
 ``reference`` is the release with each solution cell holding the source's solution (markers
-removed); ``untouched`` is the release as a student receives it. :func:`run_reference` executes
+removed); ``untouched`` is the release as a student receives it; ``reference-fr`` is the French
+edition's reference. :func:`run_reference` executes
 the reference on the full budget, so that it hands in what a student's run writes (an MLflow
 store, figures). The other sample students
 (``mistakes``, ``attacker``) are written by hand, like real submissions.
@@ -46,11 +47,28 @@ def reference_notebook(assignment: str):
     return solved
 
 
+def reference_student(assignment: str) -> str:
+    """The sample student who hands in ``assignment`` solved: ``reference`` for a TP, ``reference-fr``
+    for its French edition."""
+    language = paths.language_of(assignment)
+    return "reference" if language == paths.SOURCE_LANGUAGE else f"reference-{language}"
+
+
+def students(assignment: str) -> tuple[str, ...]:
+    """The sample students :func:`write` writes for ``assignment``: a TP's reference and untouched
+    students; an edition in another language, its reference student."""
+    if paths.tp_of(assignment) != assignment:
+        return (reference_student(assignment),)
+    return ("reference", "untouched")
+
+
 def write(assignment: str) -> None:
-    """Rewrite ``sample_class/{reference,untouched}/<assignment>/`` from the current source and release.
+    """Rewrite the sample students of ``assignment`` (:func:`students`) from the current source and release.
 
     The deliverable templates (``app.py``, ``Dockerfile``...) follow too: the source's solutions
-    (markers removed) for the reference, the release's stubs for the untouched student.
+    (markers removed) for the reference, the release's stubs for the untouched student. The reference
+    of an edition in another language hands in the English reference's run outputs (its saved models,
+    MLflow store and figures: the editions' code is the same), until ``make sample-runs`` runs it.
     """
     release = paths.release(assignment) / f"{assignment}.ipynb"
     built = paths.source(assignment) / f"{assignment}.ipynb"
@@ -58,16 +76,32 @@ def write(assignment: str) -> None:
         raise NotReleased(
             f"{assignment} is not released yet ({release} is missing): run `tpdl release {assignment}` first"
         )
-    for student, notebook in (
-        ("reference", reference_notebook(assignment)),
-        ("untouched", nbformat.read(release, as_version=4)),
-    ):
+    for student in students(assignment):
+        reference = student == reference_student(assignment)
+        notebook = reference_notebook(assignment) if reference else nbformat.read(release, as_version=4)
         folder = paths.sample_submission(student, assignment)
         folder.mkdir(parents=True, exist_ok=True)
-        if student == "reference":
+        if reference:
             _keep_outputs(notebook, folder / f"{assignment}.ipynb")
+        if reference and paths.tp_of(assignment) != assignment:
+            _share_run_outputs(assignment, folder)
         nbformat.write(notebook, folder / f"{assignment}.ipynb")
         write_deliverables(assignment, student, folder)
+
+
+def _share_run_outputs(assignment: str, folder: Path) -> None:
+    """What the English reference's run wrote, into the folder of an edition's reference that has not
+    run yet (the same code writes the same files)."""
+    tp = paths.tp_of(assignment)
+    english = paths.sample_submission("reference", tp)
+    for name in manifest.load(tp).run_outputs:
+        origin, target = english / name, folder / name
+        if target.exists() or not origin.exists():
+            continue
+        if origin.is_dir():
+            shutil.copytree(origin, target)
+        else:
+            shutil.copy2(origin, target)
 
 
 def _keep_outputs(notebook, previous: Path) -> None:
@@ -87,12 +121,11 @@ def _keep_outputs(notebook, previous: Path) -> None:
 
 def write_deliverables(assignment: str, student: str, folder: Path) -> None:
     """The deliverables' templates into ``folder``: the source's solutions for the reference, else stubs."""
-    origin = paths.source(assignment) if student == "reference" else paths.release(assignment)
+    solved = student == reference_student(assignment)
+    origin = paths.source(assignment) if solved else paths.release(assignment)
     for template in notebooks.templates(origin):
         text = template.read_text()
-        (folder / template.relative_to(origin)).write_text(
-            MARKER.sub("", text) if student == "reference" else text
-        )
+        (folder / template.relative_to(origin)).write_text(MARKER.sub("", text) if solved else text)
 
 
 # --------------------------------------------------------------------------- the reference's own runs
@@ -145,7 +178,7 @@ def run_reference(assignment: str, budget: str = "full", folder: Path | None = N
     By default ``folder`` is the sample class's reference, which then hands in real artefacts (an
     MLflow store, figures) produced by the kit's own solution, as a student would.
     """
-    folder = folder or paths.sample_submission("reference", assignment)
+    folder = folder or paths.sample_submission(reference_student(assignment), assignment)
     folder.mkdir(parents=True, exist_ok=True)
     for name in manifest.load(assignment).run_outputs:
         target = folder / name
@@ -153,7 +186,9 @@ def run_reference(assignment: str, budget: str = "full", folder: Path | None = N
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
-    write_deliverables(assignment, "reference", folder)  # the notebook's last cells use them
+    write_deliverables(
+        assignment, reference_student(assignment), folder
+    )  # the notebook's last cells use them
     notebook = reference_notebook(assignment)
     notebooks.execute(notebook, folder, budget, timeout_s=EXECUTE_TIMEOUT_S)
     _scrub_outputs(notebook, folder)

@@ -51,6 +51,7 @@ from pathlib import Path
 
 import psutil
 
+from tpdl.classroom import lab
 from tpdl.classroom.outcomes import InfrastructureError, UsageError
 from tpdl.core import files, paths
 from tpdl.judge import intake
@@ -393,6 +394,7 @@ def write_server_configs(settings: dict) -> None:
             json.dumps({"disabledExtensions": plugins}, indent=2) + "\n",
             mode=0o644,
         )
+        lab.write(role, opening=False)  # JupyterLab's own words in the course's language
     # nbgrader reads the nbgrader_config.py of its working folder, and a server's is the user's home.
     files.write_atomically(
         instructor / "nbgrader_config.py",

@@ -38,7 +38,15 @@ TEMPLATES = Environment(
     loader=PackageLoader("tpdl", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
-TEMPLATES.globals["_"] = _  # the feedback page's own words, in the students' language
+
+
+def _page_words(message: str, /, **values) -> Markup:
+    """The pages' own words, in the students' language, their values escaped unless already HTML
+    (an exercise's heading, rendered by :func:`heading_html`)."""
+    return Markup(escape(_.translate(message))).format(**values)
+
+
+TEMPLATES.globals["_"] = _page_words
 
 
 @dataclass(frozen=True)
@@ -159,7 +167,7 @@ def exercise_sections(result: dict) -> list[dict]:
     checks = result.get("checks", [])
     names = i18n.domain(paths.graders(result["assignment"]))
     sections, placed = [], set()
-    for exercise in exercises.of_assignment(result["assignment"]):
+    for exercise in exercises.of_assignment(result["assignment"], i18n.language()):
         mine = sorted(
             (c for c in checks if c.get("cell") in exercise.cells),
             key=lambda c: exercise.cells.index(c["cell"]),

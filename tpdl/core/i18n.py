@@ -18,10 +18,13 @@ context :data:`CHECK_CONTEXT` of their TP's catalogue.
 
 The course sets the students' language once, in its ``nbgrader_config.py`` (``c.Kit.language =
 "fr"``, read by ``tpdl.core.config``); ``TPDL_LANG`` overrides it for one command (``en`` or ``fr``, a
-locale such as ``fr_FR.UTF-8`` works as well); English where neither says. ``tpdl messages``
+locale such as ``fr_FR.UTF-8`` works as well); English where neither says. In the folder of a TP's
+release, the edition's language comes before the course's: the French edition's notebook hears the
+kit's helpers in French wherever it runs. ``tpdl messages``
 extracts the messages of the code and brings every catalogue up to date (``tpdl.authoring.messages``).
 """
 
+import json
 import os
 import string
 from functools import lru_cache
@@ -33,21 +36,47 @@ from tpdl.core.config import ENV as ENV
 from tpdl.core.config import LANGUAGES as LANGUAGES
 
 FILE_NAME = "messages.po"
+HANDIN = "handin.json"  # a release's: what tpdl check expects, and the edition's language
+HANDIN_BYTES = 64 * 1024
 CHECK_CONTEXT = "check"  # the catalogue entries naming a TP's checks (its test functions)
 
 
 def language() -> str:
-    """The language students are spoken to in: ``TPDL_LANG`` (``en`` or ``fr``), else the course's
-    ``c.Kit.language``, else English. Raises ValueError for a language the kit does not speak."""
+    """The language students are spoken to in: ``TPDL_LANG`` (``en`` or ``fr``), else the language of
+    the edition whose release folder this is (a notebook's kernel runs in its folder, which holds the
+    release's ``handin.json``), else the course's ``c.Kit.language``, else English. Raises ValueError
+    for a language the kit does not speak."""
     chosen = os.environ.get(ENV, "").strip()
     if not chosen:
-        return config.kit().language
+        return edition_language() or config.kit().language
     code = chosen.split(".")[0].split("_")[0].split("-")[0].lower()
     if code not in LANGUAGES:
         raise ValueError(
             f"{ENV}={chosen!r} is not a language of the kit: choose one of {', '.join(LANGUAGES)}"
         )
     return code
+
+
+def edition_language(folder: Path | None = None) -> str | None:
+    """The language of the edition released in ``folder`` (the current folder by default), as its
+    ``handin.json`` states it; None where the folder holds no release."""
+    try:
+        path = Path(folder or os.getcwd()) / HANDIN
+        found = path.stat()
+    except OSError:
+        return None
+    return _stated_language(str(path), found.st_mtime_ns, found.st_size)
+
+
+@lru_cache(maxsize=16)
+def _stated_language(path: str, changed: int, size: int) -> str | None:
+    if size > HANDIN_BYTES:
+        return None
+    try:
+        stated = json.loads(Path(path).read_text(encoding="utf-8")).get("language")
+    except (OSError, ValueError, AttributeError):  # not a release's: the course's language then
+        return None
+    return stated if stated in LANGUAGES else None
 
 
 def catalogue_path(folder: Path, lang: str) -> Path:

@@ -19,7 +19,7 @@ It sits with the graders: students never see it.
 """
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tpdl.core import paths
@@ -65,8 +65,14 @@ def read(path: Path) -> Manifest:
 
 
 def load(assignment: str) -> Manifest:
-    """The manifest of ``assignment`` in the current course."""
-    return read(paths.graders(assignment) / FILE)
+    """The manifest of ``assignment`` in the current course. An edition of a TP in another language
+    (``tp1-fr``) has its TP's, the notebook it hands in named after the edition (``tp1-fr.ipynb``)."""
+    found = read(paths.graders(assignment) / FILE)
+    tp = paths.tp_of(assignment)
+    if tp == assignment:
+        return found
+    renamed = tuple(f"{assignment}.ipynb" if name == f"{tp}.ipynb" else name for name in found.deliverables)
+    return replace(found, assignment=assignment, deliverables=renamed)
 
 
 def beside(grader_file: str) -> Manifest:

@@ -72,6 +72,9 @@ class Handin(BaseModel):
     models: dict[protocol.RelativePath, Literal["mnist", "cifar10", "phantoms", "volumes", "load"]] = Field(
         max_length=50
     )
+    language: Literal[paths.LANGUAGES] = (
+        paths.SOURCE_LANGUAGE
+    )  # the edition's: what the kit speaks in its folder
 
 
 def handin(assignment: str) -> dict:
@@ -85,12 +88,14 @@ def handin(assignment: str) -> dict:
             "deliverables": [f"{assignment}.ipynb"],
             "thresholds": {},
             "models": {},
+            "language": paths.language_of(assignment),
         }
     return {
         "assignment": assignment,
         "deliverables": list(stated.deliverables),
         "thresholds": {name: stated.thresholds[name] for name in stated.public_thresholds},
         "models": dict(stated.models or {}),
+        "language": paths.language_of(assignment),
     }
 
 
