@@ -48,7 +48,7 @@ TEXT_KEYWORDS = {"label", "title", "xlabel", "ylabel", "suptitle", "msg", "help"
 TEXT = "<text>"
 MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\b.*$", re.M)
 CODE_BLOCK = re.compile(r"^```.*?^```", re.S | re.M)
-INLINE_CODE = re.compile(r"`[^`\n]+`")
+INLINE_CODE = re.compile(r"`[^`]+`")  # may run over a line break
 SHELL_COMMENT = re.compile(r"(^|\s)#.*$", re.M)
 MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.S)
 HEADING = re.compile(r"^(#{1,6})\s", re.M)
@@ -190,7 +190,7 @@ def markdown_shape(source: str) -> dict:
     return {
         "code blocks": blocks,
         "headings": [len(h) for h in HEADING.findall(source)],
-        "inline code": sorted(INLINE_CODE.findall(source)),
+        "inline code": sorted(" ".join(code.split()) for code in INLINE_CODE.findall(source)),
         "formulas": sorted(m.group(0) for m in MATH.finditer(source)),
         "points": POINTS.findall(source.replace(",", ".")),
     }
