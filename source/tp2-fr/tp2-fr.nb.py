@@ -276,7 +276,9 @@ keras_value = sum(float(keras.regularizers.L2(0.01)(w.astype("float32"))) for w 
 assert np.isclose(l2_penalty(weights, 0.01), keras_value, rtol=1e-5), (
     "l2_penalty diffère de keras.regularizers.L2"
 )
-assert len(l2_penalty_grad(weights, 0.01)) == 2, "l2_penalty_grad doit renvoyer un tableau par tableau de poids"
+assert len(l2_penalty_grad(weights, 0.01)) == 2, (
+    "l2_penalty_grad doit renvoyer un tableau par tableau de poids"
+)
 print("l2_penalty : tests visibles réussis")
 
 # %% [markdown]
@@ -326,7 +328,9 @@ keras_y = np.asarray(layer(bn_x, training=True))
 y, moving_mean, moving_var = batchnorm_forward(
     bn_x, np.linspace(0.5, 2.0, 4), np.linspace(-1.0, 1.0, 4), np.zeros(4), np.ones(4), True, momentum=0.9
 )
-assert np.allclose(y, keras_y, atol=1e-4), "la sortie à l'entraînement diffère de celle de BatchNormalization (Keras)"
+assert np.allclose(y, keras_y, atol=1e-4), (
+    "la sortie à l'entraînement diffère de celle de BatchNormalization (Keras)"
+)
 assert np.allclose(moving_mean, np.asarray(layer.moving_mean), atol=1e-5), (
     "la moyenne mobile diffère de celle de Keras"
 )
@@ -366,7 +370,9 @@ def batchnorm_backward(dy, x, gamma, epsilon=1e-3):
 bn_gamma = np.linspace(0.5, 2.0, 4)
 bn_dy = demo_rng.normal(size=bn_x.shape)
 dx, dgamma, dbeta = batchnorm_backward(bn_dy, bn_x.astype("float64"), bn_gamma)
-assert dx.shape == bn_x.shape and dgamma.shape == dbeta.shape == (4,), "les gradients n'ont pas la bonne forme"
+assert dx.shape == bn_x.shape and dgamma.shape == dbeta.shape == (4,), (
+    "les gradients n'ont pas la bonne forme"
+)
 # Vérification numérique d'un coefficient de dx : L = sum(dy * y), avec x décalé de +-h.
 h, (i, j) = 1e-5, (3, 1)
 nudged = [bn_x.astype("float64").copy() for _ in range(2)]

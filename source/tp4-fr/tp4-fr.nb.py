@@ -389,7 +389,9 @@ fresh_iou = float(iou_score(y_fresh, (fresh_predictions >= 0.5).astype("float32"
 print(f"fantômes inédits : Dice {fresh_dice:.4f}, IoU {fresh_iou:.4f}")
 figure = show_overlays(x_fresh, y_fresh, fresh_predictions, count=4)
 figure.savefig("unet_overlays.png", dpi=80)
-costs.require(fresh_dice >= 0.90, f"le U-Net atteint un Dice de {fresh_dice:.4f} sur des fantômes inédits", BUDGET)
+costs.require(
+    fresh_dice >= 0.90, f"le U-Net atteint un Dice de {fresh_dice:.4f} sur des fantômes inédits", BUDGET
+)
 
 # %% [markdown]
 # ## Exercice 5 — un CNN 3D pour les volumes (3 points)
@@ -508,7 +510,9 @@ v_fresh, l_fresh, _ = volumes(400, seed=2026)
 saved_net3d = keras.saving.load_model(CONV3D_FILE)
 fresh_accuracy = float(np.mean(saved_net3d.predict(v_fresh, verbose=0).argmax(axis=1) == l_fresh))
 print(f"volumes inédits : exactitude {fresh_accuracy:.4f}")
-costs.require(fresh_accuracy >= 0.95, f"le CNN 3D classe correctement {fresh_accuracy:.2%} des volumes inédits", BUDGET)
+costs.require(
+    fresh_accuracy >= 0.95, f"le CNN 3D classe correctement {fresh_accuracy:.2%} des volumes inédits", BUDGET
+)
 
 # %% [markdown]
 # ## Résultats

@@ -86,9 +86,13 @@ def scaled_dot_product_attention(q, k, v, mask=None):
     except ValueError:
         broadcast = None
     if broadcast != tuple(logits.shape):
-        raise ValueError(f"un masque de forme {tuple(mask.shape)} ne se diffuse pas vers {tuple(logits.shape)}")
+        raise ValueError(
+            f"un masque de forme {tuple(mask.shape)} ne se diffuse pas vers {tuple(logits.shape)}"
+        )
     weights = keras.ops.softmax(keras.ops.where(mask, logits, -1e9), axis=-1)
-    weights = keras.ops.where(mask, weights, 0.0)  # une requête sans aucune clé autorisée ne reçoit aucun poids
+    weights = keras.ops.where(
+        mask, weights, 0.0
+    )  # une requête sans aucune clé autorisée ne reçoit aucun poids
     return keras.ops.matmul(weights, v), weights
     ### END SOLUTION
 
@@ -216,7 +220,9 @@ class MultiHeadAttention(layers.Layer):
 def copy_keras_weights(theirs, mine):
     """Donne à ``mine`` (la couche de ce notebook) les poids de ``theirs`` (celle de Keras), remis en forme."""
     reshaped = []
-    for index, weight in enumerate(theirs.get_weights()):  # requête, clé, valeur, sortie : noyau et biais pour chacune
+    for index, weight in enumerate(
+        theirs.get_weights()
+    ):  # requête, clé, valeur, sortie : noyau et biais pour chacune
         if index == 6:  # le noyau de sortie (heads, key_dim, features)
             reshaped.append(weight.reshape(-1, weight.shape[-1]))
         elif weight.ndim == 3:  # un noyau de projection (features, heads, key_dim)
@@ -388,7 +394,9 @@ costs.require(
     anti_diagonal_mass >= 0.8, f"{anti_diagonal_mass:.1%} de l'attention sur l'anti-diagonale", BUDGET
 )
 costs.require(
-    mean_error <= 0.05, f"le modèle inverse les séquences avec une erreur absolue moyenne de {mean_error:.4f}", BUDGET
+    mean_error <= 0.05,
+    f"le modèle inverse les séquences avec une erreur absolue moyenne de {mean_error:.4f}",
+    BUDGET,
 )
 
 
@@ -606,7 +614,9 @@ def build_rollout(encoder, step, decoder, context=CONTEXT, horizon=HORIZON):
     ### BEGIN SOLUTION
     window, latent_dim = step.input_shape[1], step.input_shape[2]
     if window > context:
-        raise ValueError(f"le prédicteur lit {window} latents, mais le contexte ne compte que {context} images")
+        raise ValueError(
+            f"le prédicteur lit {window} latents, mais le contexte ne compte que {context} images"
+        )
     if encoder.output_shape[-1] != latent_dim or step.output_shape[-1] != latent_dim:
         raise ValueError(
             f"l'encodeur donne des latents de {encoder.output_shape[-1]} valeurs, le prédicteur en lit "
@@ -659,7 +669,9 @@ def evaluate_rollouts(predicted, target, positions):
     target = np.asarray(target, dtype="float32")
     positions = np.asarray(positions, dtype="float32")
     if predicted.shape != target.shape or predicted.ndim != 5:
-        raise ValueError(f"les images prédites {predicted.shape} et les vraies images {target.shape} diffèrent")
+        raise ValueError(
+            f"les images prédites {predicted.shape} et les vraies images {target.shape} diffèrent"
+        )
     if positions.shape != (*target.shape[:2], 2):
         raise ValueError(f"des positions de forme {positions.shape} pour des images de forme {target.shape}")
     mse = np.mean((predicted - target) ** 2, axis=(0, 2, 3, 4))

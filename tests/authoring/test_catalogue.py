@@ -1,10 +1,12 @@
 """Do the graders give full marks to correct variants and take points from every known wrong answer?"""
 
+import re
+
 import pytest
 
 from tpdl import grading
-from tpdl.authoring import catalogue
-from tpdl.core import manifest, paths
+from tpdl.authoring import catalogue, samples
+from tpdl.core import paths
 
 CATALOGUE = paths.course_dir() / "tests" / "catalogue"
 ENTRIES = [
@@ -47,37 +49,34 @@ def test_variant_is_graded_as_catalogued(zygote, tmp_path, assignment, entry):
     assert result.score < result.max_score
 
 
-ATTACKS = paths.course_dir() / "tests" / "attacks"
-
-
-def graded_whole_in_its_attacked_class(assignment: str) -> bool:
-    """Is the reference graded whole by every grader in the TP's attacked class, as the honest student
-    graded after every attacker (``tests/test_attacks.py``)? Not where the TP has no attacks graded in
-    a class, nor where its attacked classes ask its quick pilot checks only."""
-    folder = ATTACKS / assignment
-    return (
-        folder.is_dir()
-        and not manifest.load(assignment).pilot
-        and any(entry.kind in ("cell", "edit", "class") for entry in catalogue.entries(folder))
-    )
-
-
-GRADED_WHOLE_HERE = sorted(
-    a.name for a in CATALOGUE.iterdir() if not graded_whole_in_its_attacked_class(a.name)
-)
+def measured_alike(message: str) -> str:
+    """A check's message without its measurements (a latency, an accuracy on images drawn afresh for
+    each grading), which differ between two gradings of the same work."""
+    return re.sub(r"\d+(?:[.,]\d+)*", "#", message)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment", GRADED_WHOLE_HERE)
-def test_the_reference_earns_every_point_of_every_grader(zygote, tmp_path, assignment):
+@pytest.mark.parametrize("tp", paths.assignments())
+def test_the_reference_earns_every_point_of_every_grader_in_both_editions(zygote, tmp_path, tp):
     """The reference, graded whole (every grader, in the order the judge runs them): a check that
-    disturbs another (a worker it replaces, a fixture it shares) shows here and not on one cell."""
-    result, __ = grading.grade_submission(
-        zygote, assignment, paths.sample_submission("reference", assignment)
-    )
-    failed = {c.name: c.message for c in result.checks if not c.passed and c.counted}
-    assert not failed, f"the reference lost points: {failed}"
-    assert result.score == result.max_score > 0
+    disturbs another (a worker it replaces, a fixture it shares) shows here and not on one cell. The
+    French edition's reference, graded the same way, earns exactly the same checks, with the same
+    messages but for what is measured afresh each time."""
+    graded = {}
+    for assignment in (tp, paths.edition(tp, "fr")):
+        student = samples.reference_student(assignment)
+        result, __ = grading.grade_submission(
+            zygote, assignment, paths.sample_submission(student, assignment)
+        )
+        failed = {c.name: c.message for c in result.checks if not c.passed and c.counted}
+        assert not failed, f"the reference of {assignment} lost points: {failed}"
+        assert result.score == result.max_score > 0
+        graded[assignment] = [
+            (c.name, c.points, c.max_points, c.passed, c.counted, measured_alike(c.message))
+            for c in result.checks
+        ]
+    english, french = graded.values()
+    assert french == english, "the two editions are graded differently"
 
 
 def test_catalogue_covers_every_graded_function_both_ways():

@@ -20,7 +20,9 @@ from tpdl import cli
 from tpdl.authoring import notebooks, publish, wheel
 from tpdl.core import paths
 
-TPS = ("tp1", "tp2", "tp3", "tp4", "tp5")
+TPS = tuple(
+    tp for tp in ("tp1", "tp2", "tp3", "tp4", "tp5") for tp in (tp, f"{tp}-fr")
+)  # each in English, French
 KINDS = ("new branch", "new commit", "unchanged")  # what `tpdl publish` says it did to a branch
 WHEEL = f"wheels/tpdl_course-{tpdl.__version__}-py3-none-any.whl"  # the student package, on every branch
 KEPT_OUT = ("source/", "graders/", "solutions/", "sample_class/", "autograded/", "submitted/", "feedback/")
@@ -105,7 +107,7 @@ def test_every_tp_has_a_branch_holding_its_release_and_a_readme(published):
             assert blob(dest, tp, name) == (release / name).read_bytes(), f"{tp}:{name}"
         readme = blob(dest, tp, "README.md").decode()
         title = publish.notebook_title((release / f"{tp}.ipynb").read_bytes(), tp)
-        assert readme.startswith(f"# {title}\n") and title.startswith(tp.upper())
+        assert readme.startswith(f"# {title}\n") and title.startswith(paths.tp_of(tp).upper())
         deliverables = json.loads((release / "handin.json").read_text())["deliverables"]
         assert all(f"`{name}`" in readme for name in deliverables)
         assert f"\n    pip install {WHEEL}\n" in readme
@@ -117,7 +119,9 @@ def test_main_holds_the_overview_one_line_per_tp(published):
     overview = blob(dest, "main", "README.md").decode()
     assert f"\n    pip install {WHEEL}\n" in overview
     lines = [line for line in overview.splitlines() if line.startswith("- ")]
-    assert [line.rsplit("`git checkout ", 1)[1] for line in lines] == [f"{tp}`" for tp in TPS]
+    listed = [line.rsplit("`git checkout ", 1)[1] for line in lines]  # the English TPs, then the French
+    assert listed == [f"{tp}`" for tp in TPS if "-" not in tp] + [f"{tp}`" for tp in TPS if "-" in tp]
+    assert "# Les TP du cours" in overview and "-fr`" in overview
 
 
 def test_no_branch_holds_anything_of_the_instructor(published):
@@ -386,7 +390,7 @@ def test_cli_publishes_prints_each_branch_and_refuses_a_leak(course_copy, tmp_pa
     assert all(": unchanged (" in line for line in capsys.readouterr().out.splitlines())
     assert cli.main(["publish", str(dest)]) == 0  # every TP: the overview now lists them all
     kinds = [next(k for k in KINDS if k in line) for line in capsys.readouterr().out.splitlines()]
-    assert kinds == ["new commit", "unchanged"] + ["new branch"] * 4
+    assert kinds == ["new commit", "unchanged"] + ["new branch"] * (len(TPS) - 1)
     assert all(f"`git checkout {tp}`" in blob(dest, "main", "README.md").decode() for tp in TPS)
     where, _ = plant_solution_line(course_copy)
     before = tips(dest)

@@ -72,9 +72,7 @@ class Handin(BaseModel):
     models: dict[protocol.RelativePath, Literal["mnist", "cifar10", "phantoms", "volumes", "load"]] = Field(
         max_length=50
     )
-    language: Literal[paths.LANGUAGES] = (
-        paths.SOURCE_LANGUAGE
-    )  # the edition's: what the kit speaks in its folder
+    language: Literal["en", "fr"] = "en"  # the edition's (paths.LANGUAGES): what the kit speaks in its folder
 
 
 def handin(assignment: str) -> dict:
