@@ -654,7 +654,11 @@ started = time.perf_counter()
 stylised, transfer_losses = style_transfer(picture, pattern, extractor, steps=BUDGET.pick(full=150, ci=3))
 transfer_seconds = time.perf_counter() - started
 figure, axes = plt.subplots(1, 4, figsize=(14, 3.4))
-for axis, shown, title in zip(axes[:3], (picture, pattern, stylised), ("content", "style", "result")):
+for axis, shown, title in zip(
+    axes[:3],
+    (picture, pattern, stylised),
+    ("contenu", "style", "résultat"),  # i18n
+):
     axis.imshow(shown.astype("uint8"))
     axis.set_title(title)
     axis.axis("off")

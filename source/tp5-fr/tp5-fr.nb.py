@@ -829,7 +829,11 @@ with open("htap_report.json", "w") as file:
 horizons = np.arange(1, HORIZON + 1)
 figure, axes = plt.subplots(1, 3, figsize=(13, 3.4))
 for name, label in (("tap", "TAP"), ("htap", "H-TAP")):
-    for axis, key, title in zip(axes, ("mse", "ssim", "tracked"), ("MSE", "SSIM", "disc tracked")):
+    for axis, key, title in zip(
+        axes,
+        ("mse", "ssim", "tracked"),
+        ("MSE", "SSIM", "disque suivi"),  # i18n
+    ):
         axis.plot(horizons, results[name][key], marker=".", label=label)
         axis.set(title=title, xlabel="horizon (en images)")
 axes[0].legend()
@@ -840,7 +844,7 @@ shown = [0, 4, 9, 14, 19]
 figure, axes = plt.subplots(3, len(shown), figsize=(1.6 * len(shown), 5.2))
 for row, (label, frames) in enumerate(
     (
-        ("truth", fresh_videos[0, CONTEXT:]),
+        ("vérité", fresh_videos[0, CONTEXT:]),  # i18n
         ("TAP", results["tap"]["predicted"]),
         ("H-TAP", results["htap"]["predicted"]),
     )

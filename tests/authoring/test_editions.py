@@ -107,6 +107,17 @@ def test_a_translation_that_changes_more_than_words_is_caught(change, found):
     assert any(found in p for p in problems), problems
 
 
+def test_a_line_marked_i18n_holds_texts_in_both_editions_only():
+    """Labels that reach a figure through a variable are translated where both editions mark their line."""
+    source = 'for title in ("content", "style"):  # i18n\n    axis.set_title(title)\n'
+    french = source.replace('"content"', '"contenu"')
+    assert editions.code_shape(source) == editions.code_shape(french)
+    unmarked = french.replace("  # i18n", "")
+    assert editions.code_shape(source) != editions.code_shape(unmarked), "marked in one edition only"
+    assert editions.code_shape(source.replace("  # i18n", "")) != editions.code_shape(unmarked)
+    assert editions.reader_texts(french) == ["contenu", "style"]
+
+
 def test_a_translation_that_drops_a_cell_is_caught():
     shorter = FRENCH[: FRENCH.index('# %% nbgrader={"grade": true')]
     assert any("cells where the source has" in p for p in compared(shorter))

@@ -7,7 +7,9 @@ is translated:
 
 * markdown cells;
 * comments, docstrings, the messages of the visible tests (``assert ..., "message"``), of exceptions
-  raised, of what ``print`` shows, and the texts of figures (titles, axis labels, legends).
+  raised, of what ``print`` shows, and the texts of figures (titles, axis labels, legends); the
+  strings of a line that ends with the comment ``# i18n`` (labels that reach a figure through a
+  variable), in every edition.
 
 Everything else is the same in both: cells, their order and nbgrader metadata (grade ids, points,
 locks), the code (compared as Python syntax trees, the texts above set aside), the solution markers,
@@ -46,6 +48,7 @@ TEXT_CALLS = {
 }
 TEXT_KEYWORDS = {"label", "title", "xlabel", "ylabel", "suptitle", "msg", "help", "description"}
 TEXT = "<text>"
+I18N = re.compile(r"#\s*i18n\s*")  # a line whose strings are all texts (:func:`marked_lines`)
 MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\b.*$", re.M)
 CODE_BLOCK = re.compile(r"^```.*?^```", re.S | re.M)
 INLINE_CODE = re.compile(r"`[^`]+`")  # may run over a line break
@@ -106,8 +109,34 @@ def _is_format_spec(root, joined: ast.JoinedStr) -> bool:
     return any(isinstance(n, ast.FormattedValue) and n.format_spec is joined for n in ast.walk(root))
 
 
+def marked_lines(code: str) -> set[int]:
+    """The lines of ``code`` whose strings are all texts for the student, as a ``# i18n`` comment at
+    their end says (the labels of a figure that reach it through a variable)."""
+    import io
+    import tokenize
+
+    return {
+        token.start[0]
+        for token in tokenize.generate_tokens(io.StringIO(code).readline)
+        if token.type == tokenize.COMMENT and I18N.fullmatch(token.string)
+    }
+
+
 class _Texts(ast.NodeTransformer):
     """Replaces the texts a student reads by one placeholder, so that two editions' trees compare."""
+
+    def __init__(self, marked: set[int] = frozenset()):
+        self.marked = marked
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, str) and getattr(node, "lineno", None) in self.marked:
+            self._blank(node)
+        return node
+
+    def visit_JoinedStr(self, node):
+        if node.lineno in self.marked:
+            return self._blank(node)
+        return self.generic_visit(node)
 
     def _blank(self, node):
         for text in _text_constants(node):
@@ -174,8 +203,8 @@ def python_of(source: str) -> str:
 def code_shape(source: str, python: bool = True) -> str:
     """What must be the same in every edition of a code cell or a Python template: its syntax tree,
     with the texts a student reads left out."""
-    tree = ast.parse(python_of(source) if python else source)
-    return ast.dump(_Texts().visit(tree), include_attributes=False)
+    code = python_of(source) if python else source
+    return ast.dump(_Texts(marked_lines(code)).visit(ast.parse(code)), include_attributes=False)
 
 
 def markers(source: str) -> list[str]:
@@ -311,7 +340,8 @@ def _prose(text: str) -> str:
 class _Collector(_Texts):
     """Collects the texts a student reads in a code cell (instead of blanking them)."""
 
-    def __init__(self):
+    def __init__(self, marked: set[int] = frozenset()):
+        super().__init__(marked)
         self.found: list[str] = []
 
     def _blank(self, node):
@@ -331,14 +361,16 @@ def reader_texts(source: str, python: bool = True) -> list[str]:
     import tokenize
 
     code = python_of(source) if python else source
-    collector = _Collector()
+    collector = _Collector(marked_lines(code))
     collector.visit(ast.parse(code))
     comments = [
         token.string.lstrip("#").strip()
         for token in tokenize.generate_tokens(io.StringIO(code).readline)
         if token.type == tokenize.COMMENT
     ]
-    pragmas = re.compile(r"^(noqa|type:|fmt:|pragma)|(BEGIN|END) (SOLUTION|HIDDEN TESTS)|YOUR CODE HERE")
+    pragmas = re.compile(
+        r"^(noqa|type:|fmt:|pragma|i18n$)|(BEGIN|END) (SOLUTION|HIDDEN TESTS)|YOUR CODE HERE"
+    )
     comments = [c for c in comments if c and not pragmas.search(c)]
     return comments + collector.found
 

@@ -106,17 +106,30 @@ def _share_run_outputs(assignment: str, folder: Path) -> None:
 
 def _keep_outputs(notebook, previous: Path) -> None:
     """Give the cells of ``notebook`` whose code is unchanged the outputs they had in ``previous``
-    (the reference's last full run, ``make sample-runs``); a changed cell has none until the next."""
+    (the reference's last full run, ``make sample-runs``); a changed cell has none until the next.
+    A cell's code is compared as a syntax tree: a comment or a line break changes no output."""
     if not previous.is_file():
         return
     outputs = {
-        cell.source: (cell.get("outputs", []), cell.get("execution_count"))
+        _code(cell.source): (cell.get("outputs", []), cell.get("execution_count"))
         for cell in nbformat.read(previous, as_version=4).cells
         if cell.cell_type == "code" and cell.get("outputs")
     }
     for cell in notebook.cells:
-        if cell.cell_type == "code" and cell.source in outputs:
-            cell.outputs, cell.execution_count = outputs[cell.source]
+        if cell.cell_type == "code" and _code(cell.source) in outputs:
+            cell.outputs, cell.execution_count = outputs[_code(cell.source)]
+
+
+def _code(source: str) -> str:
+    """What a code cell runs: its syntax tree (its source, where it does not parse)."""
+    import ast
+
+    from tpdl.authoring import editions
+
+    try:
+        return ast.dump(ast.parse(editions.python_of(source)))
+    except SyntaxError:
+        return source
 
 
 def write_deliverables(assignment: str, student: str, folder: Path) -> None:
