@@ -31,39 +31,36 @@ def code_cells(notebook) -> list[str]:
     return [c.source.strip() for c in notebook.cells if c.cell_type == "code"]
 
 
-@pytest.mark.parametrize("assignment", paths.assignments())
+@pytest.mark.parametrize("assignment", paths.editions())
 def test_the_sample_reference_and_untouched_students_follow_the_source(released, assignment):
-    reference = nbformat.read(
-        paths.sample_submission("reference", assignment) / f"{assignment}.ipynb", as_version=4
-    )
-    untouched = nbformat.read(
-        paths.sample_submission("untouched", assignment) / f"{assignment}.ipynb", as_version=4
-    )
+    """Each sample student of each edition (``samples.students``: a TP's reference and untouched
+    students, its French edition's reference) hands in what the source and the release make."""
     release = nbformat.read(paths.release(assignment) / f"{assignment}.ipynb", as_version=4)
     hint = "run `make sample-class` after editing the source"
-    assert code_cells(reference) == code_cells(samples.reference_notebook(assignment)), hint
-    assert code_cells(untouched) == code_cells(release), hint
-    # nbgrader's metadata too (Validate compares each test cell with its checksum)
     expected = {
         c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]
         for c in release.cells
         if "grade_id" in c.metadata.get("nbgrader", {})
     }
-    for student, notebook in (("reference", reference), ("untouched", untouched)):
+    for student in samples.students(assignment):
+        solved = student == samples.reference_student(assignment)
+        notebook = nbformat.read(
+            paths.sample_submission(student, assignment) / f"{assignment}.ipynb", as_version=4
+        )
+        wanted = samples.reference_notebook(assignment) if solved else release
+        assert code_cells(notebook) == code_cells(wanted), f"{student}: {hint}"
+        # nbgrader's metadata too (Validate compares each test cell with its checksum)
         found = {
             c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]
             for c in notebook.cells
             if "grade_id" in c.metadata.get("nbgrader", {})
         }
         assert found == expected, f"{student}: nbgrader metadata differs from the release's; {hint}"
-    # and the deliverable templates (app.py, Dockerfile...): the source's solutions, the release's stubs
-    for student, origin in (
-        ("reference", paths.source(assignment)),
-        ("untouched", paths.release(assignment)),
-    ):
+        # and the deliverable templates (app.py, Dockerfile...): the source's solutions, the release's stubs
+        origin = paths.source(assignment) if solved else paths.release(assignment)
         for template in notebooks.templates(origin):
             text = template.read_text()
-            want = samples.MARKER.sub("", text) if student == "reference" else text
+            want = samples.MARKER.sub("", text) if solved else text
             copy = paths.sample_submission(student, assignment) / template.relative_to(origin)
             assert copy.is_file() and copy.read_text() == want, f"{student}: {copy.name} differs; {hint}"
 
