@@ -136,7 +136,9 @@ def _samples(args) -> int:
         except samples.NotReleased as error:
             print(f"tpdl samples: {error}", file=sys.stderr)
             return 2
-        print(f"sample_class/{{{','.join(samples.students(assignment))}}}/{assignment}: rewritten")
+        written = samples.students(assignment)
+        folders = written[0] if len(written) == 1 else "{" + ",".join(written) + "}"
+        print(f"sample_class/{folders}/{assignment}: rewritten")
         if args.execute:
             started = time.monotonic()
             folder = samples.run_reference(assignment, budget=args.budget)

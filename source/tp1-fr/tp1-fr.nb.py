@@ -23,7 +23,7 @@
 #
 # Les cellules d'entraînement lisent un **budget** fourni par le kit : `full` par défaut
 # (l'entraînement complet), `ci` quand le notebook est vérifié automatiquement (le même code sur
-# quelques milliers d'images et une seule époque).
+# quelques milliers d'images et une ou deux époques).
 
 # %%
 import tpdl  # en premier : fait taire les messages de démarrage de TensorFlow
@@ -228,8 +228,8 @@ def logged_run_is_complete(run_id):
 # architecture est chronométrée en temps CPU, que les autres programmes exécutés en parallèle ne
 # modifient pas) : le réseau de référence (784-512-256-10, 535 818 paramètres) s'entraîne 15
 # époques sur 60 000 images en 67 s environ (4,4 s par époque). La cellule chronomètre d'abord
-# quelques pas de votre architecture et vous avertit si elle dépasse le plan : 2 000 000 de
-# paramètres et 15 s par époque au plus. `train` ne conserve rien en cours de route : si un
+# quelques pas de votre architecture et vous avertit si elle dépasse ce qui est prévu : au plus
+# 2 000 000 de paramètres et 15 s par époque. `train` ne conserve rien en cours de route : si un
 # entraînement est interrompu, relancez la cellule.
 
 # %% tags=["skip-grading"]

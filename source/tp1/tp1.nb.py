@@ -21,7 +21,7 @@
 # notebook, `mnist_dense.keras`, `mlflow.db` and `mlruns/`, and the four files).
 #
 # Training cells read a **budget** from the kit: `full` by default (the real thing), `ci` when
-# the notebook is checked automatically (the same code on a few thousand images and one epoch).
+# the notebook is checked automatically (the same code on a few thousand images and an epoch or two).
 
 # %%
 import tpdl  # first: keeps TensorFlow's start-up messages quiet

@@ -168,8 +168,9 @@ print("rmsprop_step : tests visibles réussis")
 # ## Exercice 3 — `adam_step` (4 points)
 #
 # Adam tient à jour un compteur de pas $t$ (0 avant le premier pas) et des moyennes mobiles du
-# gradient $m$ et de son carré $v$ (des zéros au premier pas). La fonction de Keras `Adam(learning_rate, beta_1, beta_2,
-# epsilon)` intègre les corrections de biais au taux d'apprentissage :
+# gradient $m$ et de son carré $v$ (des zéros au premier pas). L'optimiseur de Keras
+# `Adam(learning_rate, beta_1, beta_2, epsilon)` intègre les corrections de biais au taux
+# d'apprentissage :
 #
 # $$t \leftarrow t + 1, \quad m \leftarrow \beta_1 m + (1 - \beta_1)\, g, \quad
 #   v \leftarrow \beta_2 v + (1 - \beta_2)\, g^2,$$
@@ -557,9 +558,9 @@ for name in CONFIGS:
 # perte de validation basse en deux ou trois époques. Ensuite, la perte de validation d'Adam et de
 # RMSprop remonte lentement alors que leur perte d'entraînement continue de baisser : le réseau
 # commence à surapprendre ses 10 000 images. Le *dropout* ralentit la baisse de la perte
-# d'entraînement mais maintient celle de la perte de validation (la plus basse à la fin, avec la
-# normalisation par lots) ; une pénalité L2 de 1e-4 ne change presque rien sur 10 époques ; la
-# normalisation par lots donne les meilleures premières époques et une descente régulière.
+# d'entraînement, mais la perte de validation continue de baisser (c'est la plus basse à la fin,
+# avec celle de la normalisation par lots) ; une pénalité L2 de 1e-4 ne change presque rien sur
+# 10 époques ; la normalisation par lots donne les meilleures premières époques et une descente régulière.
 # J'ajouterais du *dropout* (ou une pénalité L2 plus forte) quand la perte de validation remonte
 # alors que la perte d'entraînement continue de baisser, et la normalisation par lots pour entraîner
 # plus vite des réseaux plus profonds.

@@ -70,14 +70,14 @@ figure.tight_layout()
 # ## Exercice 1 — un CNN pour CIFAR-10 (3 points)
 #
 # `build_cnn(input_shape=(32, 32, 3), n_classes=10)` renvoie un modèle (non compilé) qui associe à
-# des images en **valeurs de pixels brutes** (0-255, en float32) `n_classes` probabilités (une
+# des images en **valeurs de pixels brutes** (0-255, en float32) `n_classes` probabilités (un
 # *softmax*). Il met lui-même les pixels à l'échelle (une couche `Rescaling(1 / 255)` en premier),
 # de sorte que l'on puisse donner au modèle enregistré les images exactement telles que le jeu de
 # données les stocke.
 #
-# La conception vous appartient. Votre modèle doit atteindre **69,74 %** sur le jeu de test, et
+# L'architecture est libre. Votre modèle doit atteindre **69,74 %** sur le jeu de test, et
 # l'entraînement ci-dessous doit tenir en une **demi-heure environ sur deux cœurs de CPU** : raisonnez
-# en exactitude par minute de CPU. Ce qui paie sur CIFAR-10 : des empilements de convolutions 3x3,
+# en exactitude par minute de CPU. Ce qui est payant sur CIFAR-10 : des empilements de convolutions 3x3,
 # une `BatchNormalization` après chacune (un entraînement plus rapide et plus stable), le doublement
 # du nombre de filtres chaque fois que la résolution est divisée par deux, et un
 # `GlobalAveragePooling2D` au lieu d'une grande couche dense sur les cartes aplaties. Ce sont les
@@ -134,14 +134,15 @@ print(f"CNN : {cnn.count_params():,} paramètres ; tests visibles réussis")
 # Le jeu de test est évalué après chaque époque pour enregistrer la courbe d'apprentissage ; rien
 # n'est choisi d'après lui (pas d'arrêt anticipé : la planification fixe le nombre d'époques). La
 # cellule enregistre le réseau, sans l'augmentation ni l'état de l'optimiseur, sous le nom
-# `cifar10_cnn.keras`, après chaque époque : une exécution interrompue laisse toujours le dernier.
+# `cifar10_cnn.keras`, après chaque époque : si l'entraînement est interrompu, le dernier réseau
+# enregistré reste disponible.
 #
 # Ce que cela coûte sur 2 cœurs libres (mesuré par le banc d'essai du cours sur la solution de
-# référence ; votre conception est chronométrée en temps CPU, que les autres programmes qui tournent
+# référence ; votre architecture est chronométrée en temps CPU, que les autres programmes qui tournent
 # à côté ne modifient pas) :
 # le CNN de référence (392 426 paramètres) s'entraîne 20 époques sur 50 000
 # images en 17 min environ (51 s par époque) et atteint 83 %. La cellule chronomètre d'abord quelques
-# itérations de votre conception et vous avertit si elle dépasse ce qui est prévu : au plus
+# pas de votre architecture et vous avertit si elle dépasse ce qui est prévu : au plus
 # 2 000 000 paramètres et 120 s par époque.
 
 # %% tags=["skip-grading"]
@@ -228,7 +229,7 @@ costs.require(
 # %% tags=["skip-grading"]
 figure, axes = plt.subplots(1, 2, figsize=(11, 3.5))
 minutes = np.asarray(timer.seconds) / 60
-axes[0].plot(minutes, history.history["accuracy"], marker="o", label="entraînement (augmenté)")
+axes[0].plot(minutes, history.history["accuracy"], marker="o", label="entraînement (avec augmentation)")
 axes[0].plot(minutes, history.history["val_accuracy"], marker="o", label="test")
 axes[0].axhline(0.6974, color="grey", linestyle="--", label="le cours : 69,74 %")
 axes[0].set(title="CNN CIFAR-10 : exactitude par minute de CPU", xlabel="minutes d'entraînement")
@@ -400,10 +401,9 @@ CONTENT_LAYER = "block4_conv2"
 # `keras.applications.VGG16(include_top=False, weights=weights)` et renvoie un modèle qui va de
 # son entrée à une **liste** de sorties : les activations de chacune des couches `style_layers`,
 # dans l'ordre, puis l'activation de `content_layer` (`len(style_layers) + 1` sorties ; construit
-# avec `keras.Model(vgg.input,
-# outputs)`, il ne garde que les couches dont ces sorties ont besoin). Le modèle est **gelé** : aucun
-# de ses poids n'est entraînable. Il prend des images telles que
-# `keras.applications.vgg16.preprocess_input` les produit, de n'importe quelle taille. Refusez
+# avec `keras.Model(vgg.input, outputs)`, il ne garde que les couches dont ces sorties ont
+# besoin). Le modèle est **gelé** : aucun de ses poids n'est entraînable. Il prend des images
+# telles que `keras.applications.vgg16.preprocess_input` les produit, de n'importe quelle taille. Refusez
 # (`ValueError`) un nom de couche que VGG16 n'a pas, en précisant lequel.
 
 
@@ -464,7 +464,7 @@ def gram_matrix(features):
 ones = np.ones((2, 4, 5, 3), dtype="float32")
 assert tuple(gram_matrix(ones).shape) == (2, 3, 3), "une matrice (C, C) par image"
 assert np.allclose(gram_matrix(ones), 1.0), (
-    "la matrice de Gram de uns ne contient que des uns : la somme est divisée par H * W"
+    "la matrice de Gram d'un tenseur de uns ne contient que des uns : la somme est divisée par H * W"
 )
 print("gram_matrix : tests visibles réussis")
 
@@ -581,7 +581,7 @@ def style_transfer(
     tv_weight=1e-2,
     style_layer_weights=None,
 ):
-    """Optimise une image (depuis le contenu) pour le contenu, le style et la régularité : (image, losses)."""
+    """Optimise une image (partant du contenu) pour le contenu, le style et la régularité : (image, losses)."""
     ### BEGIN SOLUTION
     for name, picture in (("content_image", content_image), ("style_image", style_image)):
         shape = np.shape(picture)

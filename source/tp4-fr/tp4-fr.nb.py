@@ -24,7 +24,7 @@
 # chaque étudiant) : les données viennent donc des générateurs à graine du kit,
 # `tpdl.course.phantoms` : des coupes qui imitent l'IRM, avec des lésions, et de petits volumes
 # contenant une lésion sphérique ou tubulaire. Les tests cachés évaluent vos modèles enregistrés
-# sur des fantômes tirés d'une graine choisie au moment de la correction : un modèle doit avoir
+# sur des fantômes tirés d'une graine choisie au moment de la notation : un modèle doit avoir
 # appris à quoi ressemble une lésion, et non les images sur lesquelles il a été entraîné.
 #
 # Complétez chaque cellule qui contient `YOUR CODE HERE` et exécutez les tests placés sous chaque
@@ -77,7 +77,7 @@ figure = show_overlays(sample_images, sample_masks)
 # $$D_i = \frac{2 \sum_j t_{ij}\, p_{ij} + s}{\sum_j t_{ij} + \sum_j p_{ij} + s}$$
 #
 # et `dice_coefficient` renvoie la **moyenne sur le lot** $\frac1N \sum_i D_i$ (un scalaire). Le
-# lissage $s$ (`smooth`, 1 par défaut) figure au numérateur **et** au dénominateur : deux masques
+# terme de lissage $s$ (`smooth`, 1 par défaut) figure au numérateur **et** au dénominateur : deux masques
 # vides concordent parfaitement ($D = 1$), et le rapport ne vaut jamais $0/0$.
 #
 # `dice_loss(y_true, y_pred)` $= 1 - $ `dice_coefficient(y_true, y_pred)` (avec $s = 1$). C'est la
@@ -101,9 +101,9 @@ def check_masks(y_true, y_pred, smooth=1.0):
         a is None or b is None or a == b for a, b in zip(true_shape, pred_shape)
     )
     if not compatible:
-        raise ValueError(f"y_true est de forme {true_shape}, y_pred de forme {pred_shape} : elles diffèrent")
+        raise ValueError(f"les formes de y_true ({true_shape}) et de y_pred ({pred_shape}) doivent concorder")
     if len(true_shape) < 2:
-        raise ValueError(f"les masques ont un axe de lot et au moins un autre, pas la forme {true_shape}")
+        raise ValueError(f"il faut un axe de lot et au moins un autre axe, et non la forme {true_shape}")
     if isinstance(y_true, np.ndarray) and not np.isin(y_true, (0, 1)).all():
         raise ValueError("y_true ne doit contenir que des 0 et des 1")
 
@@ -192,7 +192,7 @@ print("iou_score : tests visibles réussis")
 # deux à chaque niveau tout en doublant le nombre de filtres, d'un **goulot d'étranglement**
 # (*bottleneck*) et d'un **décodeur**, qui double à nouveau la résolution ; à chaque niveau, le
 # décodeur **concatène** les cartes de caractéristiques de l'encodeur de même résolution (la
-# connexion résiduelle, *skip connection*) : les détails fins perdus au sous-échantillonnage
+# connexion de saut, *skip connection*) : les détails fins perdus au sous-échantillonnage
 # (*pooling*) reviennent pour tracer les contours. Écrivez trois blocs, qui prennent et renvoient
 # chacun des tenseurs Keras de l'API fonctionnelle :
 #
@@ -209,7 +209,7 @@ print("iou_score : tests visibles réussis")
 
 # %% nbgrader={"grade": false, "grade_id": "unet_blocks", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_block(x, filters):
-    """Deux convolutions 3x3 « same » suivies d'une ReLU."""
+    """Deux convolutions 3x3 « same », chacune suivie d'une ReLU."""
     ### BEGIN SOLUTION
     for _ in range(2):
         x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
@@ -248,7 +248,7 @@ assert tuple(block_up.shape) == (None, 32, 32, 8), (
 )
 block_model = keras.Model(block_input, block_up)
 assert any(isinstance(layer, layers.Concatenate) for layer in block_model.layers), (
-    "le bloc décodeur concatène skip, la connexion résiduelle"
+    "le bloc décodeur concatène skip, la connexion de saut"
 )
 print("blocs du U-Net : tests visibles réussis")
 
@@ -301,7 +301,7 @@ assert unet.output_shape == (None, 128, 128, 1), (
 print(f"U-Net : {unet.count_params():,} paramètres")
 concatenations = [layer for layer in unet.layers if isinstance(layer, layers.Concatenate)]
 assert len(concatenations) == 4, (
-    f"un U-Net de profondeur 4 a 4 connexions résiduelles, et non {len(concatenations)}"
+    f"un U-Net de profondeur 4 a 4 connexions de saut, et non {len(concatenations)}"
 )
 assert build_unet((64, 64, 3), n_classes=3, depth=2).output_shape == (None, 64, 64, 3)
 print("build_unet : tests visibles réussis")
@@ -309,7 +309,7 @@ print("build_unet : tests visibles réussis")
 # %% [markdown]
 # ## Entraînement du U-Net
 #
-# Cette cellule est sautée lors de la correction de votre notebook (elle porte le marqueur
+# Cette cellule est ignorée lors de la notation de votre notebook (elle est marquée
 # `skip-grading`) : exécutez-la avec le budget complet avant de rendre votre travail. La fonction
 # de perte est l'entropie croisée binaire **plus** votre perte de Dice : l'entropie croisée donne
 # des gradients utiles dès le premier pas, et la perte de Dice empêche le fond (98 % des pixels) de
@@ -367,7 +367,9 @@ unet_history = model.fit(
     callbacks=costs.callbacks(UNET_FILE, BUDGET),
 )
 unet_seconds = time.perf_counter() - started
-print(f"entraîné en {unet_seconds:.0f} s ; {UNET_FILE} contient l'époque de plus faible perte de validation")
+print(
+    f"entraîné en {unet_seconds:.0f} s ; {UNET_FILE} contient le réseau de l'époque de plus faible perte de validation"
+)
 
 # %% [markdown]
 # ## Le U-Net sur des fantômes inédits (4 points)
@@ -375,9 +377,9 @@ print(f"entraîné en {unet_seconds:.0f} s ; {UNET_FILE} contient l'époque de 
 # Des fantômes d'une graine que le réseau n'a jamais vue, et ses prédictions seuillées à 0,5 : les
 # contours des prédictions (en rouge) face aux vrais masques (en vert). Les tests cachés font de
 # même sur 512 nouveaux fantômes du même générateur, issus d'une graine tirée au moment de la
-# correction : le Dice moyen des prédictions seuillées doit atteindre **0,9**. Les fantômes étant
+# notation : le Dice moyen des prédictions seuillées doit atteindre **0,9**. Les fantômes étant
 # aléatoires, le test n'échoue que lorsqu'ils montrent que le Dice moyen de votre U-Net est
-# inférieur à 0,9 : un U-Net exactement à 0,9 échoue au plus une fois sur dix mille corrections,
+# inférieur à 0,9 : un U-Net exactement à 0,9 échoue au plus une fois sur dix mille notations,
 # un U-Net inférieur de 0,13 réussit au plus une fois sur mille.
 
 # %% nbgrader={"grade": true, "grade_id": "unet_model_tests", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false} tags=["skip-grading"]
@@ -448,8 +450,8 @@ print(f"CNN 3D : {net3d.count_params():,} paramètres ; tests visibles réussi
 # %% [markdown]
 # ## Entraînement du CNN 3D
 #
-# Sautée lors de la correction, comme l'entraînement du U-Net : exécutez-la avant de rendre votre
-# travail. Elle enregistre `conv3d.keras`.
+# Cette cellule est ignorée lors de la notation, comme celle qui entraîne le U-Net : exécutez-la
+# avant de rendre votre travail. Elle enregistre `conv3d.keras`.
 #
 # Ce qu'elle coûte sur 2 cœurs libres (banc d'essai du cours lui-même, sur la solution de
 # référence ; votre architecture est chronométrée en temps CPU, que les autres programmes qui
@@ -458,7 +460,7 @@ print(f"CNN 3D : {net3d.count_params():,} paramètres ; tests visibles réussi
 # voxels qu'une coupe ne compte de pixels : ce qui coûte, ce sont les convolutions sur le volume
 # entier, pas les paramètres (une architecture de 17 618 paramètres sans sous-échantillonnage
 # précoce a pris plus de 80 minutes ; un `MaxPooling3D` après la première convolution a ramené ce
-# temps à 6). La cellule chronomètre d'abord quelques pas et vous avertit au-delà de ce qui est
+# temps à 6 minutes). La cellule chronomètre d'abord quelques pas et vous avertit au-delà de ce qui est
 # prévu : au plus 200 000 paramètres et 30 s par époque.
 
 # %% tags=["skip-grading"]
@@ -493,17 +495,17 @@ conv3d_history = net3d.fit(
 )
 conv3d_seconds = time.perf_counter() - started
 print(
-    f"entraîné en {conv3d_seconds:.0f} s ; {CONV3D_FILE} contient l'époque de plus faible perte de validation"
+    f"entraîné en {conv3d_seconds:.0f} s ; {CONV3D_FILE} contient le réseau de l'époque de plus faible perte de validation"
 )
 
 # %% [markdown]
 # ## Le CNN 3D sur des volumes inédits (3 points)
 #
 # Les tests cachés classent de nouveaux volumes du même générateur, issus d'une graine tirée au
-# moment de la correction : 200 volumes d'abord, puis deux fois plus à chaque nouvel examen, jusqu'à
+# moment de la notation : 200 volumes d'abord, puis deux fois plus à chaque nouvelle étape, jusqu'à
 # 3 200 volumes, en s'arrêtant dès que ceux déjà vus suffisent à trancher si l'exactitude de votre
 # CNN 3D atteint au moins **95 %**. Un réseau exactement à 95 % échoue au plus une fois sur dix
-# mille corrections ; un réseau inférieur de 3,5 points réussit au plus une fois sur mille.
+# mille notations ; un réseau inférieur de 3,5 points réussit au plus une fois sur mille.
 
 # %% nbgrader={"grade": true, "grade_id": "conv3d_model_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false} tags=["skip-grading"]
 v_fresh, l_fresh, _ = volumes(400, seed=2026)

@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # TP5 — L'attention de zéro, et H-TAP
+# # TP5 — L'attention à partir de zéro, et H-TAP
 #
 # Un Transformer repose sur une seule opération : l'**attention**, une moyenne pondérée de valeurs dont
 # les poids mesurent à quel point chaque clé correspond à une requête. Dans ce TP, vous l'écrivez avec
@@ -90,9 +90,7 @@ def scaled_dot_product_attention(q, k, v, mask=None):
             f"un masque de forme {tuple(mask.shape)} ne se diffuse pas vers {tuple(logits.shape)}"
         )
     weights = keras.ops.softmax(keras.ops.where(mask, logits, -1e9), axis=-1)
-    weights = keras.ops.where(
-        mask, weights, 0.0
-    )  # une requête sans aucune clé autorisée ne reçoit aucun poids
+    weights = keras.ops.where(mask, weights, 0.0)  # une requête sans clé autorisée ne reçoit aucun poids
     return keras.ops.matmul(weights, v), weights
     ### END SOLUTION
 
@@ -220,9 +218,7 @@ class MultiHeadAttention(layers.Layer):
 def copy_keras_weights(theirs, mine):
     """Donne à ``mine`` (la couche de ce notebook) les poids de ``theirs`` (celle de Keras), remis en forme."""
     reshaped = []
-    for index, weight in enumerate(
-        theirs.get_weights()
-    ):  # requête, clé, valeur, sortie : noyau et biais pour chacune
+    for index, weight in enumerate(theirs.get_weights()):  # requête, clé, valeur, sortie : noyau et biais
         if index == 6:  # le noyau de sortie (heads, key_dim, features)
             reshaped.append(weight.reshape(-1, weight.shape[-1]))
         elif weight.ndim == 3:  # un noyau de projection (features, heads, key_dim)
@@ -327,7 +323,7 @@ print("plot_attention : tests visibles réussis")
 # multi-têtes de Keras (le même calcul que le vôtre, enregistré avec le modèle sous une forme que tout
 # Keras sait charger) et relit le nombre de chaque position. Pour inverser, la requête $i$ doit lire la
 # valeur de la clé $7 - i$, et elle seule (l'erreur quadratique pénalise tout mélange) : la carte
-# d'attention devrait être l'anti-diagonale. Cette cellule est sautée lors de la notation de votre
+# d'attention devrait être l'anti-diagonale. Cette cellule est ignorée lors de la notation de votre
 # notebook ; exécutez-la et rendez `reversal.keras`.
 
 # %% tags=["skip-grading"]
@@ -387,7 +383,7 @@ figure.savefig("attention_map.png", dpi=80)
 # ses sorties étant ramenées dans [0 ; 1]) et qu'au moins **0,8** de l'attention tombe sur l'anti-diagonale
 # (en moyenne sur les requêtes et les têtes). Chaque critère est décidé de sorte qu'un modèle exactement à
 # la limite échoue au plus une fois sur dix mille notations ; un modèle dont l'erreur dépasse la limite de
-# 2,2 centièmes, ou dont la part est inférieure de 3,7 centièmes, réussit au plus une fois sur mille.
+# 0,022, ou dont la part lui est inférieure de 0,037, réussit au plus une fois sur mille.
 
 # %% nbgrader={"grade": true, "grade_id": "reversal_model_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false} tags=["skip-grading"]
 costs.require(
@@ -411,8 +407,8 @@ costs.require(
 # de celui-ci. Le prédicteur de TAP est récurrent (un GRU) sur une courte fenêtre de vecteurs latents.
 #
 # Les vidéos de `tpdl.course.videos.moving_shapes` rendent cela difficile à dessein : un **disque**
-# lumineux parcourt une ellipse en 10 à 16 images par tour, un carré glisse d'avant en arrière une fois
-# par tour, et une barre grise les cache tous deux quand ils passent derrière elle. Une fenêtre de
+# lumineux parcourt une ellipse en 10 à 16 images par tour, un carré fait un aller-retour à chaque
+# tour, et une barre grise les cache tous deux quand ils passent derrière elle. Une fenêtre de
 # 6 images ne contient jamais un tour entier, et chaque petite erreur d'un déroulé alimente la prédiction
 # suivante : loin dans le futur, les images de TAP deviennent floues.
 #
@@ -504,7 +500,7 @@ print("build_frame_autoencoder : tests visibles réussis")
 # `build_tap(window=TAP_WINDOW, latent_dim=LATENT, units=128)` : un modèle
 # `(None, window, latent_dim) -> (None, latent_dim)` qui lit la fenêtre de vecteurs latents, du plus
 # ancien au plus récent, avec un `GRU(units)` et prédit le vecteur latent suivant comme le **dernier
-# vecteur latent plus une correction** (une `Dense(latent_dim)` de l'état du GRU) : prédire un changement
+# vecteur latent plus une correction** (une `Dense(latent_dim)` appliquée à l'état du GRU) : prédire un changement
 # est plus facile que prédire un vecteur latent à partir de rien. Extrayez le dernier vecteur latent avec
 # des couches intégrées à Keras (`Cropping1D`, puis `Flatten`), pour que le modèle enregistré se charge
 # partout. Refusez (`ValueError`) une valeur de `window`, `latent_dim` ou `units` inférieure à 1.
@@ -512,7 +508,7 @@ print("build_frame_autoencoder : tests visibles réussis")
 
 # %% nbgrader={"grade": false, "grade_id": "build_tap", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def build_tap(window=TAP_WINDOW, latent_dim=LATENT, units=128):
-    """Le prédicteur de TAP : un GRU sur les ``window`` derniers latents, le latent suivant = dernier + correction."""
+    """Le prédicteur de TAP : un GRU sur les ``window`` derniers vecteurs latents ; suivant = dernier + correction."""
     ### BEGIN SOLUTION
     if min(window, latent_dim, units) < 1:
         raise ValueError(
@@ -546,7 +542,7 @@ print("build_tap : tests visibles réussis")
 #   $z_s \dots z_{n-1}$ (le vecteur latent qui suit chaque tronçon) ;
 # * le vecteur latent retrouvé à chaque échelle est `layers.Attention(use_scale=True)([query, values, keys])`
 #   (une attention par produit scalaire normalisé avec un facteur d'échelle appris, comme à l'exercice 1) ;
-# * une porte, `Dense(2, activation="softmax")` des deux vecteurs latents retrouvés mis côte à côte, les
+# * une porte, `Dense(2, activation="softmax")` appliquée aux deux vecteurs latents retrouvés mis côte à côte, les
 #   pondère ; la sortie est leur somme pondérée (`Concatenate(axis=1)`, `Reshape`, `Dot(axes=1)`).
 #
 # Découpez les séquences avec `Cropping1D` ; n'utilisez que des couches intégrées à Keras, pour que le
@@ -615,11 +611,11 @@ def build_rollout(encoder, step, decoder, context=CONTEXT, horizon=HORIZON):
     window, latent_dim = step.input_shape[1], step.input_shape[2]
     if window > context:
         raise ValueError(
-            f"le prédicteur lit {window} latents, mais le contexte ne compte que {context} images"
+            f"le prédicteur lit {window} vecteurs latents, mais le contexte ne compte que {context} images"
         )
     if encoder.output_shape[-1] != latent_dim or step.output_shape[-1] != latent_dim:
         raise ValueError(
-            f"l'encodeur donne des latents de {encoder.output_shape[-1]} valeurs, le prédicteur en lit "
+            f"l'encodeur donne des vecteurs latents de {encoder.output_shape[-1]} valeurs, le prédicteur en lit "
             f"{latent_dim} et en prédit {step.output_shape[-1]}"
         )
     frames = keras.Input((context, *encoder.input_shape[1:]))
@@ -702,7 +698,7 @@ print("evaluate_rollouts : tests visibles réussis")
 # %% [markdown]
 # ## Entraîner TAP et H-TAP
 #
-# Cette cellule est sautée lors de la notation de votre notebook : exécutez-la avec le budget complet
+# Cette cellule est ignorée lors de la notation de votre notebook : exécutez-la avec le budget complet
 # avant de rendre votre travail. L'auto-encodeur apprend d'abord, sur des images isolées ; puis les deux
 # prédicteurs apprennent dans l'espace latent par **forçage par l'enseignant** (*teacher forcing* : les
 # vrais vecteurs latents d'une fenêtre en entrée, le vrai vecteur latent suivant en sortie), l'encodeur et
@@ -710,13 +706,13 @@ print("evaluate_rollouts : tests visibles réussis")
 # `htap_rollout.keras`.
 #
 # Ce que cela coûte sur 2 cœurs libres (la mesure de référence du cours, faite sur la solution ; votre
-# conception est chronométrée en temps CPU, que les autres programmes qui tournent à côté ne modifient
+# architecture est chronométrée en temps CPU, que les autres programmes qui tournent à côté ne modifient
 # pas) : l'auto-encodeur de référence (142 721 paramètres) apprend 40 000 images en 6 époques d'environ
 # 7 s ; le prédicteur de TAP (66 336) et celui de H-TAP (4 228) prennent ensuite 12 s et 3 s. La cellule
-# chronomètre d'abord quelques pas de chacune de vos conceptions et vous avertit au-delà de ce qui est
+# chronomètre d'abord quelques pas de chacune de vos architectures et vous avertit au-delà de ce qui est
 # prévu (auto-encodeur : au plus 1 000 000 de paramètres et 40 s par époque ; chaque prédicteur :
-# 500 000 et 30 s) : un premier auto-encodeur qui convoluait chaque image en pleine taille avec de
-# nombreux filtres a pris environ 70 minutes.
+# 500 000 et 30 s) : un premier auto-encodeur qui appliquait ses convolutions à chaque image en pleine
+# résolution, avec de nombreux filtres, a pris environ 70 minutes.
 
 # %% tags=["skip-grading"]
 import json
@@ -750,7 +746,7 @@ train_latents = encoder.predict(train_frames, batch_size=512, verbose=0).reshape
 
 
 def teacher_forcing_pairs(latents, window):
-    """Chaque fenêtre de ``window`` vrais latents, et le latent qui la suit."""
+    """Chaque fenêtre de ``window`` vrais vecteurs latents, et le vecteur latent qui la suit."""
     ends = range(window, latents.shape[1])
     return (
         np.concatenate([latents[:, end - window : end] for end in ends]),
@@ -799,11 +795,11 @@ print({name: round(seconds, 1) for name, seconds in training_seconds.items()}, "
 # les horizons 11 à 20 vaut au plus **0,9 fois** celle de TAP, que les prédictions lointaines de H-TAP
 # changent quand seules les plus anciennes images du contexte changent (il exploite le long historique),
 # et que les nombres de votre rapport sont bien ceux que donnent vos modèles sur les vidéos de votre
-# rapport. Chaque rapport de MSE est comparé vidéo par vidéo et doit tenir sur au moins 50 % des vidéos
-# qu'un modèle pourrait recevoir : c'est un test du signe, qui compte les vidéos sur lesquelles il tient
-# sans regarder de combien. Quand 256 vidéos ne suffisent pas à trancher, les tests en tirent davantage,
-# 512 vidéos en tout, puis 1 024. Un modèle dont le rapport tient sur exactement la moitié des vidéos
-# échoue moins d'une fois sur dix mille notations ; un modèle dont le rapport tient sur 12 points de
+# rapport. Chaque condition sur un ratio de MSE est vérifiée vidéo par vidéo et doit être satisfaite sur
+# au moins 50 % des vidéos qu'un modèle pourrait recevoir : c'est un test du signe, qui compte les vidéos
+# sur lesquelles elle est satisfaite sans regarder de combien. Quand 256 vidéos ne suffisent pas à
+# trancher, les tests en tirent davantage, 512 vidéos en tout, puis 1 024. Un modèle qui satisfait une condition sur exactement la moitié des
+# vidéos échoue moins d'une fois sur dix mille notations ; un modèle qui la satisfait sur 12 points de
 # pourcentage de vidéos en moins réussit moins d'une fois sur mille.
 
 # %% tags=["skip-grading"]
@@ -880,13 +876,13 @@ costs.require(ratio <= 0.9, f"l'erreur lointaine de H-TAP vaut {ratio:.2f} fois 
 # se répète jamais, ou à un historique plus court qu'un tour du disque) ? Qu'essaieriez-vous ensuite ?
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "htap_analysis", "locked": false, "points": 4, "schema_version": 3, "solution": true, "task": false}
-# **Où chaque modèle se trompe.** Sur les 100 vidéos du rapport, l'erreur de TAP sur les images (MSE, en
-# millièmes) double en cinq images (10 à +1, 18 à +5) et continue de croître (24 à +20) ; sa SSIM tombe
+# **Où chaque modèle se trompe.** Sur les 100 vidéos du rapport, l'erreur de TAP sur les images double
+# en cinq images (MSE de 0,010 à +1, de 0,018 à +5) et continue de croître (0,024 à +20) ; sa SSIM tombe
 # de 0,69 à 0,33. La courbe de suivi montre pourquoi : le disque est là où il doit être dans 79 % des
 # vidéos une image plus loin, dans 9 % cinq images plus loin, et presque jamais au-delà de dix. Chaque
 # vecteur latent prédit est un peu faux, le GRU relit ses propres erreurs, et ses vecteurs latents
 # s'éloignent de tout ce que le décodeur a vu : le disque s'étale en une traînée grise le long de son
-# orbite, le carré s'efface. L'erreur de H-TAP reste entre 3 et 8 millièmes sur les 20 horizons (SSIM de
+# orbite, le carré s'efface. L'erreur de H-TAP reste entre 0,003 et 0,008 sur les 20 horizons (SSIM de
 # 0,82 à 0,75), et il suit encore le disque dans environ 60 % des vidéos 20 images plus loin : son erreur
 # lointaine vaut environ un tiers de celle de TAP. Ce qu'il perd vient du carré (il apparaît souvent deux
 # fois, faiblement) et des images où le disque passe derrière la barre, dont les vecteurs latents

@@ -323,7 +323,10 @@ TYPOGRAPHY = [
     (re.compile(r'"'), "French quotes are « ... » (with non-breaking spaces inside)"),
     (re.compile(rf"«(?![{NBSP}])|(?<![{NBSP}])»"), "« and » hold a non-breaking space on their inner side"),
     (re.compile(r"\d\.\d"), "a decimal comma in French (97,83), or put the number in `code`"),
-    (re.compile(r"\d,\d{3}(?!\d)"), "thousands are separated by a narrow non-breaking space (70\u202f000)"),
+    (
+        re.compile(r"(?<![\d,])[1-9]\d{0,2},\d{3}(?!\d)"),
+        "thousands are separated by a narrow non-breaking space (70\u202f000)",
+    ),
     (re.compile(r"\d ?%"), "a non-breaking space goes before % (97,83\u00a0%)"),
 ]
 
