@@ -2,6 +2,7 @@
 published and spoken to as its own language?"""
 
 import json
+import os
 
 import jupytext
 import nbformat
@@ -241,3 +242,34 @@ def test_jupyterlab_speaks_the_course_language(released, tmp_path, language, loc
     assert settings[lab.TRANSLATION]["locale"] == locale
     opening = json.loads((tmp_path / "jupyter_server_config.json").read_text())["ServerApp"]["default_url"]
     assert opening == f"/lab/tree/release/{paths.edition(TPS[0], language)}"
+
+
+def test_tpdl_check_speaks_the_edition_of_the_folder_it_checks(released, tmp_path, monkeypatch):
+    """Run from anywhere (not only inside the folder), on a folder whose handin.json was lost too."""
+    monkeypatch.delenv(i18n.ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    with check._speaking("tp2-fr", released["tp2-fr"]):
+        assert i18n.language() == "fr"
+    with check._speaking("tp2-fr", tmp_path):  # no handin.json: the edition's name says
+        assert i18n.language() == "fr"
+    with check._speaking("tp2", tmp_path):  # an English edition without its file: the course decides
+        assert i18n.language() == i18n.config.kit().language
+    assert i18n.ENV not in os.environ
+    monkeypatch.setenv(i18n.ENV, "en")
+    with check._speaking("tp2-fr", released["tp2-fr"]):
+        assert i18n.language() == "en", "TPDL_LANG still decides"
+
+
+def test_numbers_are_written_the_french_way_in_french():
+    french, english = i18n.NUMBERS["fr"], i18n.NUMBERS["en"]
+    values = {"n": 535818, "share": 0.9783, "seconds": 4.4, "named": "1.5", "flag": True}
+    text = "{n:,} paramètres, {share:.2%}, {seconds:.1f} s, {named}, {flag}"
+    assert french.vformat(text, (), values) == f"535\u202f818 paramètres, 97,83{NBSP}%, 4,4 s, 1.5, True"
+    assert english.vformat(text, (), values) == "535,818 paramètres, 97.83%, 4.4 s, 1.5, True"
+
+
+def test_the_french_release_validates_with_settings_that_speak_french(released):
+    settings = (released["tp2-fr"] / "nbgrader_config.py").read_text()
+    assert "Réglages de nbgrader" in settings and editions.reader_texts(settings, python=False)
+    assert editions.lint_text("\n".join(editions.reader_texts(settings, python=False))) == []
+    assert "nbgrader settings" in (released["tp2"] / "nbgrader_config.py").read_text()

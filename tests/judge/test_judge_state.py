@@ -268,7 +268,7 @@ def test_state_a_function_sets_itself_is_not_reported_when_a_skipped_cell_calls_
 
 def validate(folder, notebook_name) -> str:
     """``nbgrader validate`` in ``folder`` with the release's own settings, as a student runs it."""
-    (folder / "nbgrader_config.py").write_text(notebooks.STUDENT_CONFIG)
+    (folder / "nbgrader_config.py").write_text(notebooks.STUDENT_CONFIG["en"])
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run(
         [sys.executable, "-m", "nbgrader", "validate", notebook_name],

@@ -67,8 +67,10 @@ MODEL_SUFFIXES = (
     ".joblib",
 )
 STORE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
-# A release's own nbgrader settings, for `nbgrader validate` run in the student's folder anywhere.
-STUDENT_CONFIG = """\
+# A release's own nbgrader settings, for `nbgrader validate` run in the student's folder anywhere, in the
+# edition's language.
+STUDENT_CONFIG = {
+    "en": """\
 \"\"\"nbgrader settings for validating this assignment in its own folder (`nbgrader validate`).\"\"\"
 
 c = get_config()  # noqa: F821 - provided by nbgrader
@@ -81,7 +83,24 @@ c.Execute.interrupt_on_timeout = True
 from tpdl.judge import judge_state  # noqa: E402
 
 c.Validator.Execute.on_cell_start = judge_state.on_cell_start
-"""
+""",
+    "fr": """\
+\"\"\"Réglages de nbgrader pour valider ce devoir dans son propre dossier (`nbgrader validate`).\"\"\"
+
+c = get_config()  # noqa: F821 - fourni par nbgrader
+# La validation exécute le notebook avec le petit budget `ci` du kit\u00a0: quelques secondes par
+# cellule, mais le premier import de TensorFlow ou une cellule d'entraînement peut dépasser les 30 s
+# accordées par défaut par nbgrader.
+c.Execute.timeout = 300
+c.Execute.interrupt_on_timeout = True
+# Elle exécute aussi le notebook comme le correcteur (les cellules marquées skip-grading sont
+# ignorées)\u00a0: une fonction qui a besoin d'une cellule ignorée fait échouer sa cellule notée, avec
+# un message qui nomme cette cellule.
+from tpdl.judge import judge_state  # noqa: E402
+
+c.Validator.Execute.on_cell_start = judge_state.on_cell_start
+""",
+}
 
 
 def text_source(assignment: str) -> Path:
@@ -211,7 +230,7 @@ def finish_release(assignment: str) -> list[str]:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
         removed.append(os.path.relpath(path, paths.course_dir()))
     if is_kit_assignment(assignment):
-        (target / "nbgrader_config.py").write_text(STUDENT_CONFIG)
+        (target / "nbgrader_config.py").write_text(STUDENT_CONFIG[paths.language_of(assignment)])
         from tpdl.grading import check  # what `tpdl check` tells the student, from the TP's manifest
 
         (target / check.HANDIN).write_text(json.dumps(check.handin(assignment), indent=2) + "\n")

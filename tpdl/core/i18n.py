@@ -25,6 +25,7 @@ extracts the messages of the code and brings every catalogue up to date (``tpdl.
 """
 
 import json
+import numbers
 import os
 import string
 from functools import lru_cache
@@ -116,13 +117,40 @@ class Messages:
         return translations(self.folder, language()).get((message, context), message)
 
     def __call__(self, message: str, /, **values) -> str:
-        """``message`` in the student's language, its placeholders filled from ``values``."""
+        """``message`` in the student's language, its placeholders filled from ``values`` (numbers
+        written as that language writes them)."""
         text = self.translate(message)
-        return text.format(**values) if values else text
+        if not values:
+            return text
+        return NUMBERS[language()].vformat(text, (), values)
 
     def check(self, name: str) -> str:
         """The name of a check (a test function, without ``test_``) as the feedback page shows it."""
         return self.translate(name, CHECK_CONTEXT)
+
+
+class _Numbers(string.Formatter):
+    """Fills a message's placeholders, writing each number as a language does: ``{n:,}`` and
+    ``{x:.2%}`` give ``1,234`` and ``97.83%`` in English, ``1\u202f234`` and ``97,83\u00a0%`` in French."""
+
+    def __init__(self, thousands: str, decimal: str, percent: str):
+        self.thousands, self.decimal, self.percent = thousands, decimal, percent
+
+    def format_field(self, value, format_spec: str) -> str:
+        written = super().format_field(value, format_spec)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):  # numpy's numbers too
+            return written
+        swapped = {",": self.thousands, ".": self.decimal}
+        written = "".join(swapped.get(c, c) for c in written)
+        return written[:-1] + self.percent if written.endswith("%") else written
+
+
+NUMBERS = {"en": _Numbers(",", ".", "%"), "fr": _Numbers("\u202f", ",", "\u00a0%")}
+
+
+def number(value, format_spec: str = "") -> str:
+    """``value`` written as the student's language writes numbers (``format_spec`` as ``format``'s)."""
+    return NUMBERS[language()].format_field(value, format_spec)
 
 
 def domain(anchor: str | os.PathLike) -> Messages:

@@ -28,6 +28,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from tpdl.core import i18n
 from tpdl.core.i18n import KIT as _
 
 RECORD_SUFFIX = ".training.json"
@@ -155,11 +156,12 @@ class Estimate:
 
 
 def _duration(seconds: float) -> str:
+    """A duration as the student's language writes it (``4.4 s``, ``4,4 s``)."""
     if seconds < 90:
-        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+        return f"{i18n.number(seconds, '.1f' if seconds < 10 else '.0f')} s"
     if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
+        return f"{i18n.number(seconds / 60, '.1f')} min"
+    return f"{i18n.number(seconds / 3600, '.1f')} h"
 
 
 def preflight(

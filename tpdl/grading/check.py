@@ -41,7 +41,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tpdl.core import manifest, paths, safe
+from tpdl.core import i18n, manifest, paths, safe
 from tpdl.core.i18n import KIT as _
 from tpdl.course import costs
 from tpdl.grading.student import StudentCodeError, Submission
@@ -559,22 +559,49 @@ def main(assignment: str, folder: Path, out=None, zygote: sandbox.Zygote | None 
         console.print(Text(indent + safe.for_terminal(line, LINE_CHARS)))
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        report = check(assignment, folder, zygote)
-    except Refused as refusal:
-        raise SystemExit(safe.for_terminal(str(refusal), LINE_CHARS)) from None
-    for note in report.notes:
-        say(note)
-    for finding in report.findings:
-        say(f"{'ok  ' if finding.ok else 'TODO'} {finding.name}")
-        for line in finding.lines:
-            say(line, "     ")
-    todo = [f.name for f in report.findings if not f.ok]
-    if todo:
-        say(_("{assignment}: to do before you hand in: {todo}", assignment=assignment, todo=", ".join(todo)))
-    else:
-        say(_("{assignment}: ready to hand in", assignment=assignment))
+    with _speaking(assignment, folder):
+        try:
+            report = check(assignment, folder, zygote)
+        except Refused as refusal:
+            raise SystemExit(safe.for_terminal(str(refusal), LINE_CHARS)) from None
+        for note in report.notes:
+            say(note)
+        done, left = _("ok"), _("TODO")
+        width = max(len(done), len(left))
+        for finding in report.findings:
+            say(f"{done if finding.ok else left:<{width}} {finding.name}")
+            for line in finding.lines:
+                say(line, " " * (width + 1))
+        todo = [f.name for f in report.findings if not f.ok]
+        if todo:
+            say(
+                _(
+                    "{assignment}: to do before you hand in: {todo}",
+                    assignment=assignment,
+                    todo=", ".join(todo),
+                )
+            )
+        else:
+            say(_("{assignment}: ready to hand in", assignment=assignment))
     return 1 if todo else 0
+
+
+@contextlib.contextmanager
+def _speaking(assignment: str, folder: Path):
+    """The check speaks the language of the edition it checks (its folder's ``handin.json``, else the
+    edition its name says, ``tp1-fr``), wherever it is run from, unless ``TPDL_LANG`` says otherwise."""
+    chosen = None
+    if not os.environ.get(i18n.ENV, "").strip():
+        named = paths.language_of(assignment)
+        chosen = i18n.edition_language(folder) or (named if named != paths.SOURCE_LANGUAGE else None)
+    if chosen is None:
+        yield
+        return
+    os.environ[i18n.ENV] = chosen
+    try:
+        yield
+    finally:
+        os.environ.pop(i18n.ENV, None)
 
 
 def readme_table() -> str:
