@@ -192,6 +192,14 @@ def test_a_hostile_handin_json_leaves_the_course_language(tmp_path, monkeypatch)
     for content in ('{"language": "xx"}', "[1, 2]", "not json", '{"language": ' + '"fr"' * 40000 + "}"):
         (tmp_path / "handin.json").write_text(content)
         assert i18n.language() == i18n.config.kit().language, content
+    (tmp_path / "handin.json").unlink()
+    for target in ("/dev/zero", "/dev/urandom", str(tmp_path)):  # never read endlessly, never followed
+        (tmp_path / "handin.json").unlink(missing_ok=True)
+        (tmp_path / "handin.json").symlink_to(target)
+        assert i18n.language() == i18n.config.kit().language, target
+    (tmp_path / "handin.json").unlink()
+    os.mkfifo(tmp_path / "handin.json")  # a pipe nobody writes to: not waited for
+    assert i18n.language() == i18n.config.kit().language
 
 
 @pytest.mark.parametrize("tp", TPS)

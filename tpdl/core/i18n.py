@@ -27,6 +27,7 @@ extracts the messages of the code and brings every catalogue up to date (``tpdl.
 import json
 import numbers
 import os
+import stat
 import string
 from functools import lru_cache
 from pathlib import Path
@@ -60,21 +61,25 @@ def language() -> str:
 
 def edition_language(folder: Path | None = None) -> str | None:
     """The language of the edition released in ``folder`` (the current folder by default), as its
-    ``handin.json`` states it; None where the folder holds no release."""
+    ``handin.json`` states it; None where the folder holds no release. The file is the student's:
+    only a regular file of at most :data:`HANDIN_BYTES` is read (not a link, nor a device)."""
     try:
         path = Path(folder or os.getcwd()) / HANDIN
-        found = path.stat()
+        found = path.lstat()
     except OSError:
+        return None
+    if not stat.S_ISREG(found.st_mode) or found.st_size > HANDIN_BYTES:
         return None
     return _stated_language(str(path), found.st_mtime_ns, found.st_size)
 
 
 @lru_cache(maxsize=16)
 def _stated_language(path: str, changed: int, size: int) -> str | None:
-    if size > HANDIN_BYTES:
-        return None
     try:
-        stated = json.loads(Path(path).read_text(encoding="utf-8")).get("language")
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as file:
+            data = file.read(HANDIN_BYTES + 1)
+        stated = json.loads(data.decode("utf-8")).get("language") if len(data) <= HANDIN_BYTES else None
     except (OSError, ValueError, AttributeError):  # not a release's: the course's language then
         return None
     return stated if stated in LANGUAGES else None
