@@ -116,8 +116,9 @@ def _keep_outputs(notebook, previous: Path) -> None:
         if cell.cell_type == "code" and cell.get("outputs")
     }
     for cell in notebook.cells:
-        if cell.cell_type == "code" and _code(cell.source) in outputs:
-            cell.outputs, cell.execution_count = outputs[_code(cell.source)]
+        kept = outputs.get(_code(cell.source)) if cell.cell_type == "code" else None
+        if kept:
+            cell.outputs, cell.execution_count = kept
 
 
 def _code(source: str) -> str:
